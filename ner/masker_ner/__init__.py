@@ -1,0 +1,1 @@
+"""The NER inference service: the spaCy model, in-process or served over gRPC."""
