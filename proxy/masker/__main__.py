@@ -1,0 +1,3 @@
+from masker.cli import main
+
+raise SystemExit(main())
