@@ -1,0 +1,134 @@
+"""Input limits: each hostile shape maps to its own 4xx, messages never quote the request."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from masker.input_limits import (
+    BAD_CONTENT_LENGTH,
+    BODY_TOO_LARGE,
+    INVALID_ENCODING,
+    INVALID_JSON,
+    JSON_TOO_DEEP,
+    MESSAGES_NOT_A_LIST,
+    NOT_AN_OBJECT,
+    TOO_MANY_MESSAGES,
+    UNSUPPORTED_MEDIA_TYPE,
+    InputLimits,
+    LimitViolation,
+    check_content_length,
+    check_content_type,
+    parse_body,
+)
+
+LIMITS = InputLimits(max_body_bytes=10_000, max_messages=5, max_json_depth=8)
+
+
+def body(obj: object) -> bytes:
+    return json.dumps(obj).encode()
+
+
+def test_valid_body_parses() -> None:
+    raw = body({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+    assert parse_body(raw, LIMITS) == {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"x" * 10_001, BODY_TOO_LARGE),
+        (b'{"messages": "\xff\xfe"}', INVALID_ENCODING),
+        (b'{"messages": "\\ud800"}', INVALID_ENCODING),  # lone surrogate: valid JSON, not UTF-8-able
+        (b'{"messages": [', INVALID_JSON),
+        (b'{"a": NaN}', INVALID_JSON),
+        (b"", INVALID_JSON),
+        (b"[1, 2]", NOT_AN_OBJECT),
+        (b'"text"', NOT_AN_OBJECT),
+        (b'{"messages": {"role": "user"}}', MESSAGES_NOT_A_LIST),
+        (body({"messages": [{}] * 6}), TOO_MANY_MESSAGES),
+        (body({"a": [[[[[[[[1]]]]]]]]}), JSON_TOO_DEEP),
+        (b"[" * 5000 + b"]" * 5000, JSON_TOO_DEEP),  # beyond Python's recursion limit
+    ],
+)
+def test_violations(raw: bytes, expected: LimitViolation) -> None:
+    limits = LIMITS if len(raw) <= 10_001 else InputLimits(max_json_depth=8)
+    assert parse_body(raw, limits) == expected
+
+
+def test_depth_at_limit_is_accepted() -> None:
+    nested: object = 1
+    for _ in range(7):
+        nested = [nested]
+    assert isinstance(parse_body(body({"a": nested}), LIMITS), dict)  # object + 7 lists = depth 8
+
+
+def test_statuses_and_codes_are_distinct_and_4xx() -> None:
+    all_ = [
+        UNSUPPORTED_MEDIA_TYPE, BODY_TOO_LARGE, INVALID_ENCODING, INVALID_JSON, JSON_TOO_DEEP,
+        NOT_AN_OBJECT, TOO_MANY_MESSAGES, BAD_CONTENT_LENGTH,
+    ]  # fmt: skip
+    assert all(400 <= v.status < 500 for v in all_)
+    assert BODY_TOO_LARGE.status == 413 and UNSUPPORTED_MEDIA_TYPE.status == 415
+    assert BODY_TOO_LARGE.body()["error"]["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("application/json", True),
+        ("Application/JSON; charset=UTF-8", True),
+        ('application/json; charset="utf-8"', True),
+        ("application/json; charset=latin-1", False),
+        ("text/plain", False),
+        ("multipart/form-data; boundary=x", False),
+        (None, False),
+        ("", False),
+    ],
+)
+def test_content_type(header: str | None, ok: bool) -> None:
+    assert (check_content_type(header) is None) is ok
+
+
+def test_content_length() -> None:
+    assert check_content_length("10000", LIMITS) is None
+    assert check_content_length(None, LIMITS) is None
+    assert check_content_length("10001", LIMITS) == BODY_TOO_LARGE
+    assert check_content_length("abc", LIMITS) == BAD_CONTENT_LENGTH
+    assert check_content_length("-1", LIMITS) == BAD_CONTENT_LENGTH
+
+
+def test_from_env() -> None:
+    limits = InputLimits.from_env({"MASKER_MAX_BODY_BYTES": "100", "MASKER_MAX_MESSAGES": "2"})
+    assert limits == InputLimits(max_body_bytes=100, max_messages=2, max_json_depth=64)
+    assert InputLimits.from_env({}) == InputLimits(4 * 1024 * 1024, 1000, 64)
+    with pytest.raises(ValueError):
+        InputLimits.from_env({"MASKER_MAX_JSON_DEPTH": "0"})
+
+
+@settings(max_examples=300)
+@given(raw=st.binary(max_size=2000))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    result = parse_body(raw, LIMITS)
+    assert isinstance(result, dict | LimitViolation)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300)
+@given(value=json_values, secret=st.sampled_from(["Jane Roe 415-555-0134", "jroe@example.org"]))
+def test_arbitrary_json_never_raises_and_messages_never_quote_input(value: object, secret: str) -> None:
+    raw = json.dumps({"messages": [{"content": secret}], "x": value}).encode()
+    result = parse_body(raw, LIMITS)
+    if isinstance(result, LimitViolation):
+        assert secret not in result.message
+        assert 400 <= result.status < 500
