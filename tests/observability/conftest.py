@@ -15,6 +15,11 @@ REDIS_URL = os.environ.get("MASKER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
+def redis_url() -> str:
+    return REDIS_URL
+
+
+@pytest.fixture
 def audit_key_b64() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
