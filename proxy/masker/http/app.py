@@ -1,0 +1,136 @@
+"""The Quart app factory: ``create_app(settings, *, upstream_transport=None, detector=None)``.
+
+Pools, clients, the vault and the detector are opened in ``before_serving`` and closed in
+``after_serving``; they live on ``app.extensions["masker"]`` (a ``ProxyState``), never in globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+from quart import Quart, Response
+from werkzeug.exceptions import HTTPException
+
+from .. import __version__
+from ..agents import load_agent_table
+from ..detect.types import Detector
+from ..errors import MaskerError
+from ..pipeline import ChatPipeline, Upstreams
+from ..policy import load_policies
+from ..settings import Settings
+from ..tokens.store import store_from_url
+from ..upstream.client import UpstreamClient
+from ..upstream.echo import EchoTransport
+from .responses import error_response
+from .routes import bp
+from .state import ProxyState
+
+log = logging.getLogger("masker")
+
+
+def default_detector(settings: Settings) -> Detector:
+    from ..detect.engine import DetectionEngine
+
+    if settings.ner_addr:
+        from ..detect.ner_grpc import GrpcNer
+
+        engine: Detector = DetectionEngine(ner=GrpcNer.from_env(settings.env))
+        return engine
+    from ..detect.inprocess import InProcessNer
+
+    engine = DetectionEngine(ner=InProcessNer())
+    return engine
+
+
+def create_app(
+    settings: Settings,
+    *,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+    detector: Detector | None = None,
+) -> Quart:
+    app = Quart("masker")
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        RESPONSE_TIMEOUT=None,  # streams last as long as the model talks
+        BODY_TIMEOUT=60,
+        PROVIDE_AUTOMATIC_OPTIONS=False,
+    )
+    app.register_blueprint(bp)
+
+    @app.before_serving
+    async def open_state() -> None:
+        policies = load_policies(settings.policies_dir)
+        table = load_agent_table(settings)
+        store = store_from_url(settings.resolved_database_url)
+        await store.open()
+        upstreams = Upstreams(
+            real=UpstreamClient(upstream_transport, timeout=settings.upstream_timeout),
+            echo=UpstreamClient(EchoTransport(), timeout=settings.upstream_timeout),
+            default_base_url=settings.openai_base_url,
+            default_api_key=settings.openai_api_key,
+            echo_default=settings.echo_upstream,
+        )
+        the_detector = detector or default_detector(settings)
+        pipeline = ChatPipeline(
+            detector=the_detector,
+            upstreams=upstreams,
+            default_fail_mode=settings.default_fail_mode,
+            max_messages=settings.max_messages,
+        )
+        state = ProxyState(
+            settings=settings,
+            detector=the_detector,
+            store=store,
+            pipeline=pipeline,
+            policies=policies,
+            table=table,
+        )
+        state.extras["upstreams"] = upstreams
+        state.extras["watcher"] = asyncio.get_running_loop().create_task(state.watch_config())
+        app.extensions["masker"] = state
+
+    @app.after_serving
+    async def close_state() -> None:
+        state: ProxyState | None = app.extensions.get("masker")
+        if state is None:
+            return
+        watcher = state.extras.pop("watcher", None)
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        upstreams: Upstreams = state.extras["upstreams"]
+        await upstreams.real.close()
+        await upstreams.echo.close()
+        await state.detector.close()
+        await state.store.close()
+
+    @app.errorhandler(MaskerError)
+    async def masker_error(exc: MaskerError) -> Response:
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(exc: HTTPException) -> Response:
+        from ..errors import BadRequest, PayloadTooLarge
+
+        status = exc.code or 500
+        if status == 413:
+            return error_response(PayloadTooLarge("Request body is too large."))
+        mapped = BadRequest(
+            "Not found." if status == 404 else "Request could not be handled.",
+            code="not_found" if status == 404 else "invalid_request",
+        )
+        mapped.status = status
+        return error_response(mapped)
+
+    @app.errorhandler(Exception)
+    async def unexpected(exc: Exception) -> Response:
+        # Type name only: an exception message may carry request text.
+        log.error("unhandled error: %s", type(exc).__name__)
+        return error_response(MaskerError("Internal error."))
+
+    app.extensions["masker_version"] = __version__
+    return app

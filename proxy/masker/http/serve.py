@@ -1,0 +1,92 @@
+"""``masker serve``: run the proxy under Hypercorn, print what a new user needs to try it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from ..agents import ensure_demo_agent
+from ..errors import ConfigError
+from ..settings import Settings
+
+
+def _banner(settings: Settings, demo_agent: str | None) -> str:
+    base = settings.public_url or f"http://{settings.listen_addr}"
+    lines = [f"Masker listening on http://{settings.listen_addr}"]
+    if settings.echo_upstream:
+        lines.append(
+            "No upstream configured (MASKER_OPENAI_BASE_URL / MASKER_OPENAI_API_KEY): using the built-in "
+            "echo upstream. Its answer repeats your last message; 'echo_upstream.received' shows exactly "
+            "what an LLM would have seen."
+        )
+    if demo_agent:
+        lines += [
+            f"Created a demo agent in {settings.resolved_agents_file}. Try:",
+            "",
+            f"  curl -s {base}/proxy/{demo_agent}/v1/chat/completions \\",
+            "    -H 'Content-Type: application/json' \\",
+            '    -d \'{"model": "gpt-4o-mini", "messages": [{"role": "user", '
+            '"content": "Hi, this is Sarah Chen, my number is 415-555-2671."}]}\'',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="masker serve", description="Run the Masker proxy.")
+    parser.add_argument("--listen", help="host:port (default MASKER_LISTEN_ADDR or 127.0.0.1:8080)")
+    parser.add_argument("--workers", type=int, help="worker processes (default MASKER_WORKERS or 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        env = dict(__import__("os").environ)
+        if args.listen:
+            env["MASKER_LISTEN_ADDR"] = args.listen
+        if args.workers:
+            env["MASKER_WORKERS"] = str(args.workers)
+        settings = Settings.from_env(env)
+        demo = ensure_demo_agent(settings)
+    except ConfigError as exc:
+        print(f"masker: configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(_banner(settings, demo), flush=True)
+
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [settings.listen_addr]
+    config.accesslog = None
+    config.keep_alive_timeout = 75
+    config.graceful_timeout = 20
+    if settings.workers > 1:
+        import os
+
+        from hypercorn.run import run
+
+        os.environ.update({k: v for k, v in env.items() if k.startswith("MASKER_")})
+        config.application_path = "masker.http.asgi:app"
+        config.workers = settings.workers
+        return run(config)
+
+    from hypercorn.asyncio import serve
+
+    from .app import create_app
+
+    app = create_app(settings)
+    shutdown = asyncio.Event()
+
+    async def runner() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, shutdown.set)
+        await serve(app, config, shutdown_trigger=shutdown.wait)
+
+    try:
+        asyncio.run(runner())
+    except ConfigError as exc:
+        print(f"masker: configuration error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,74 @@
+"""Long-lived objects of one proxy process, opened at start and closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
+from ..detect.types import Detector
+from ..errors import ConfigError
+from ..pipeline import ChatPipeline
+from ..policy import Policy
+from ..settings import Settings
+from ..tokens.codec import Codec
+from ..tokens.store import VaultStore
+
+log = logging.getLogger("masker.config")
+
+
+@dataclass
+class ProxyState:
+    settings: Settings
+    detector: Detector
+    store: VaultStore
+    pipeline: ChatPipeline
+    policies: dict[str, Policy]
+    table: AgentTable
+    codecs: dict[tuple[str, str, tuple[str, ...]], Codec] = field(default_factory=dict)
+    reload_failures: int = 0
+    reloads: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def codec_for(self, agent: Agent) -> Codec:
+        key = (agent.id, agent.tokenization, tuple(k.name for k in agent.keyring.keys))
+        codec = self.codecs.get(key)
+        if codec is None or codec.keyring is not agent.keyring:
+            codec = Codec(agent.id, agent.keyring, mode=agent.tokenization, store=self.store)
+            self.codecs[key] = codec
+        return codec
+
+    def policy_for(self, agent: Agent, requested: str | None) -> Policy:
+        if requested:
+            policy = self.policies.get(requested)
+            if policy is None:
+                from ..errors import BadRequest
+
+                raise BadRequest("Unknown policy_id.", param="policy_id", code="unknown_policy")
+            return policy
+        if agent.policy_inline is not None:
+            return agent.policy_inline
+        return self.policies.get(agent.policy) or self.policies["default"]
+
+    async def watch_config(self) -> None:
+        """Poll the agents file and secrets; swap the table whole, or keep the old one."""
+        while True:
+            await asyncio.sleep(self.settings.reload_interval)
+            try:
+                if file_fingerprint(self.settings) == self.table.fingerprint:
+                    continue
+                self.table = load_agent_table(self.settings)
+                self.reloads += 1
+                log.info("agents reloaded", extra={"agents": len(self.table.agents)})
+            except ConfigError as exc:
+                self.reload_failures += 1
+                log.error("agents file rejected; keeping the previous table: %s", exc)
+                # Remember the bad fingerprint so the same broken file is not re-parsed every tick.
+                self.table = AgentTable(
+                    self.table.agents, self.table.tenants, file_fingerprint(self.settings)
+                )
+            except Exception:  # never let the watcher die
+                self.reload_failures += 1
+                log.exception("agents reload failed")

@@ -1,0 +1,283 @@
+"""One chat-completions request, stage by stage: detect -> tokenize -> upstream -> rehydrate.
+
+Framework-agnostic: the HTTP layer parses and authenticates, then hands this module an agent and
+a body; it gets back either a JSON dict or an async iterator of SSE bytes. Timings and counts go
+into a ``RequestRecord`` that metrics, audit and ``_redaction`` all read from.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .agents import Agent
+from .detect.types import Detector, NerUnavailable
+from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
+from .policy import Policy
+from .redaction import RedactionOutcome, redact_request
+from .streaming import StreamRehydration
+from .tokens.codec import TokenSession
+from .tokens.rehydrate import json_escape, rehydrate_text
+from .tokens.store import VaultUnavailable
+from .upstream.client import UpstreamClient
+
+MASKER_FIELDS = ("policy_id",)
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass
+class RequestRecord:
+    """Everything observability needs about one request — counts and timings, never text."""
+
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    agent_name: str = ""
+    endpoint: str = ""
+    policy_id: str = ""
+    stream: bool = False
+    entities_by_type: Counter[str] = field(default_factory=Counter)
+    degraded: bool = False
+    fail_open: bool = False
+    detection_ms: float = 0.0
+    tokenize_ms: float = 0.0
+    upstream_ms: float = 0.0
+    rehydrate_ms: float = 0.0
+    upstream_status: int | None = None
+    status: int = 200
+    unresolved_tokens: int = 0
+    response_entities: int = 0
+
+    @property
+    def total_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def redaction_metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "request_id": self.request_id,
+            "entities_total": sum(self.entities_by_type.values()),
+            "entities_by_type": dict(self.entities_by_type),
+            "policy_id": self.policy_id,
+            "redaction_ms": round(self.detection_ms + self.tokenize_ms, 3),
+            "total_ms": round(self.total_ms, 3),
+        }
+        if self.degraded:
+            meta["degraded"] = True
+        if self.fail_open:
+            meta["fail_open"] = True
+        return meta
+
+
+@dataclass
+class Upstreams:
+    real: UpstreamClient
+    echo: UpstreamClient
+    default_base_url: str | None
+    default_api_key: str | None
+    echo_default: bool
+
+
+def conversation_id(headers: Mapping[str, str], body: Mapping[str, Any]) -> str | None:
+    """Tokens are stable per agent, and per conversation when the caller says which one."""
+    for name in ("x-masker-conversation-id", "x-conversation-id", "x-session-id", "x-call-id"):
+        value = headers.get(name)
+        if value:
+            return value[:256]
+    call = body.get("call")
+    if isinstance(call, Mapping):
+        call_id = call.get("id")
+        if isinstance(call_id, str):
+            return call_id[:256]
+    return None
+
+
+class ChatPipeline:
+    def __init__(
+        self,
+        *,
+        detector: Detector,
+        upstreams: Upstreams,
+        default_fail_mode: str,
+        max_messages: int,
+        on_unresolved: Callable[[str], None] | None = None,
+        on_fail_open: Callable[[], None] | None = None,
+    ) -> None:
+        self.detector = detector
+        self.upstreams = upstreams
+        self.default_fail_mode = default_fail_mode
+        self.max_messages = max_messages
+        self.on_unresolved = on_unresolved
+        self.on_fail_open = on_fail_open
+
+    def _route(self, agent: Agent, caller_auth: str | None) -> tuple[UpstreamClient, str, dict[str, str]]:
+        headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+        if agent.base_url:
+            base_url, client = agent.base_url, self.upstreams.real
+        elif self.upstreams.echo_default and not agent.api_key:
+            return self.upstreams.echo, "http://echo.invalid/v1", headers
+        else:
+            base_url = self.upstreams.default_base_url or DEFAULT_OPENAI_BASE_URL
+            client = self.upstreams.real
+        key = agent.api_key or (None if agent.forward_caller_auth else self.upstreams.default_api_key)
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        elif agent.forward_caller_auth and caller_auth:
+            headers["authorization"] = caller_auth
+        elif self.upstreams.default_api_key:
+            headers["authorization"] = f"Bearer {self.upstreams.default_api_key}"
+        return client, base_url, headers
+
+    async def handle(
+        self,
+        *,
+        agent: Agent,
+        policy: Policy,
+        session: TokenSession,
+        body: dict[str, Any],
+        record: RequestRecord,
+        caller_auth: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> dict[str, Any] | AsyncIterator[bytes]:
+        for name in MASKER_FIELDS:
+            body.pop(name, None)
+        model = body.get("model")
+        if agent.allowed_models and model not in agent.allowed_models:
+            raise Unprocessable(
+                "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
+            )
+        stream = bool(body.get("stream"))
+        record.stream = stream
+        fail_mode = policy.fail_mode or agent.fail_mode or self.default_fail_mode
+        try:
+            outcome: RedactionOutcome = await redact_request(
+                body,
+                detector=self.detector,
+                policy=policy,
+                session=session,
+                fail_mode=fail_mode,
+                max_messages=self.max_messages,
+                on_fail_open=self.on_fail_open,
+            )
+            await session.flush()
+        except MaskerError:
+            raise
+        except (NerUnavailable, VaultUnavailable) as exc:
+            raise RedactionFailed(
+                "Redaction could not be completed; the request was not forwarded.", code="redaction_failed"
+            ) from exc
+        except Exception as exc:
+            raise RedactionFailed(
+                "Redaction could not be completed; the request was not forwarded.", code="redaction_failed"
+            ) from exc
+        record.entities_by_type = outcome.entities_by_type
+        record.degraded = outcome.degraded
+        record.fail_open = outcome.fail_open
+        record.detection_ms = outcome.detection_ms
+        record.tokenize_ms = outcome.tokenize_ms
+
+        client, base_url, headers = self._route(agent, caller_auth)
+        if extra_headers:
+            headers.update(extra_headers)
+        payload = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode()
+        started = time.perf_counter()
+        response = await client.post_chat(base_url, payload, headers)
+        record.upstream_status = response.status
+        if response.status >= 400:
+            record.upstream_ms = (time.perf_counter() - started) * 1000
+            await _raise_upstream_error(response, client.timeout)
+        if stream and "text/event-stream" in response.headers.get("content-type", ""):
+            return self._stream(response.lines(client.timeout), session, record, agent, started)
+        data = await response.json(client.timeout)
+        record.upstream_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        await rehydrate_completion(data, session, self._unresolved_counter(record))
+        record.rehydrate_ms = (time.perf_counter() - started) * 1000
+        if agent.redaction_metadata:
+            data["_redaction"] = record.redaction_metadata()
+        if stream:  # the upstream ignored stream=true; answer in SSE as the caller asked
+            return _single_event_stream(data)
+        return data
+
+    def _unresolved_counter(self, record: RequestRecord) -> Callable[[str], None]:
+        def count(label: str) -> None:
+            record.unresolved_tokens += 1
+            if self.on_unresolved is not None:
+                self.on_unresolved(label)
+
+        return count
+
+    async def _stream(
+        self,
+        lines: AsyncIterator[bytes],
+        session: TokenSession,
+        record: RequestRecord,
+        agent: Agent,
+        started: float,
+    ) -> AsyncIterator[bytes]:
+        trailer = (lambda: {"_redaction": record.redaction_metadata()}) if agent.redaction_metadata else None
+        rehydration = StreamRehydration(
+            session, on_unresolved=self._unresolved_counter(record), trailer=trailer
+        )
+        try:
+            async for chunk in rehydration.run(lines):
+                yield chunk
+        finally:
+            record.upstream_ms = (time.perf_counter() - started) * 1000
+
+
+async def _raise_upstream_error(response: Any, timeout: float) -> None:
+    try:
+        data = await response.json(timeout)
+    except MaskerError:
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    raise UpstreamError(
+        f"The upstream LLM returned HTTP {response.status}.",
+        upstream_status=response.status,
+        upstream_body=error if isinstance(error, dict) else None,
+    )
+
+
+async def rehydrate_completion(
+    data: dict[str, Any], session: TokenSession, on_unresolved: Callable[[str], None] | None
+) -> None:
+    for choice in data.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            continue
+        for key in ("content", "refusal", "reasoning_content"):
+            if isinstance(message.get(key), str):
+                message[key] = await rehydrate_text(session, message[key], on_unresolved=on_unresolved)
+        calls = list(message.get("tool_calls") or [])
+        if isinstance(message.get("function_call"), dict):
+            calls.append({"function": message["function_call"]})
+        for call in calls:
+            fn = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(fn, dict):
+                continue
+            if isinstance(fn.get("name"), str):
+                fn["name"] = await rehydrate_text(session, fn["name"], on_unresolved=on_unresolved)
+            if isinstance(fn.get("arguments"), str):
+                fn["arguments"] = await rehydrate_text(
+                    session, fn["arguments"], escape=json_escape, on_unresolved=on_unresolved
+                )
+
+
+async def _single_event_stream(data: dict[str, Any]) -> AsyncIterator[bytes]:
+    from .streaming import DONE, encode_event
+
+    chunk = {k: v for k, v in data.items() if k != "choices"}
+    chunk["object"] = "chat.completion.chunk"
+    chunk["choices"] = [
+        {"index": c.get("index", 0), "delta": c.get("message", {}), "finish_reason": c.get("finish_reason")}
+        for c in data.get("choices") or []
+        if isinstance(c, dict)
+    ]
+    yield encode_event(chunk)
+    yield DONE

@@ -1,0 +1,175 @@
+"""SSE in, SSE out: rehydrate an upstream chat-completions stream chunk by chunk.
+
+Each choice's ``content`` and each tool call's ``arguments`` gets its own ``StreamRehydrator``, so a
+token split across events (down to one character per event) is held back only while it could
+still be a token. Events are re-serialised one for one; an event whose text was entirely held
+back is skipped rather than sent empty. Exactly one ``data: [DONE]`` ends the stream, also when
+the upstream forgot it. If the upstream fails mid-stream, the held-back tail (possibly half a
+token) is dropped and the client gets an OpenAI-shaped error event, then ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from .errors import MaskerError, UpstreamError
+from .tokens.codec import TokenSession
+from .tokens.rehydrate import StreamRehydrator, json_escape, rehydrate_text
+
+DONE = b"data: [DONE]\n\n"
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+class StreamRehydration:
+    def __init__(
+        self,
+        session: TokenSession,
+        *,
+        on_unresolved: Callable[[str], None] | None = None,
+        trailer: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> None:
+        self._session = session
+        self._on_unresolved = on_unresolved
+        self._trailer = trailer  # extra top-level fields for the last event (``_redaction``)
+        self._content: dict[int, StreamRehydrator] = {}
+        self._args: dict[tuple[int, int], StreamRehydrator] = {}
+        self._template: dict[str, Any] = {}
+        self.events_in = 0
+        self.events_out = 0
+        self._trailer_sent = False
+
+    def _rh(self, key: Any, table: dict[Any, StreamRehydrator], escape: bool) -> StreamRehydrator:
+        rh = table.get(key)
+        if rh is None:
+            rh = table[key] = StreamRehydrator(
+                self._session, escape=json_escape if escape else None, on_unresolved=self._on_unresolved
+            )
+        return rh
+
+    async def _flush_choice(self, index: int, delta: dict[str, Any]) -> None:
+        rh = self._content.pop(index, None)
+        if rh is not None:
+            tail = await rh.finish()
+            if tail:
+                delta["content"] = (delta.get("content") or "") + tail
+        for key in [k for k in self._args if k[0] == index]:
+            tail = await self._args.pop(key).finish()
+            if tail:
+                delta.setdefault("tool_calls", []).append({"index": key[1], "function": {"arguments": tail}})
+
+    async def transform(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Rehydrate one event in place; None when nothing is left to send yet."""
+        self.events_in += 1
+        choices = event.get("choices")
+        if not isinstance(choices, list) or not choices:
+            return event
+        if not self._template:
+            self._template = {k: event[k] for k in ("id", "object", "created", "model") if k in event}
+        emptied = True
+        for choice in choices:
+            if not isinstance(choice, dict):
+                emptied = False
+                continue
+            index = choice.get("index", 0)
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                emptied = False
+                continue
+            had_text = False
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                had_text = True
+                delta["content"] = await self._rh(index, self._content, False).feed(content)
+            for call in delta.get("tool_calls") or []:
+                if not isinstance(call, dict):
+                    continue
+                fn = call.get("function")
+                if not isinstance(fn, dict):
+                    continue
+                if isinstance(fn.get("name"), str):
+                    fn["name"] = await rehydrate_text(
+                        self._session, fn["name"], on_unresolved=self._on_unresolved
+                    )
+                args = fn.get("arguments")
+                if isinstance(args, str) and args:
+                    had_text = True
+                    fn["arguments"] = await self._rh((index, call.get("index", 0)), self._args, True).feed(
+                        args
+                    )
+            if isinstance(delta.get("refusal"), str):
+                delta["refusal"] = await rehydrate_text(self._session, delta["refusal"])
+            if choice.get("finish_reason") is not None:
+                await self._flush_choice(index, delta)
+            only_text = set(delta) <= {"content"} and choice.get("finish_reason") is None
+            held_all = not delta.get("content")
+            if not (had_text and only_text and held_all and not delta.get("tool_calls")):
+                emptied = False
+        if emptied:
+            return None
+        return event
+
+    async def finish_events(self) -> list[dict[str, Any]]:
+        """Whatever is still held back when the upstream ends, as one final event."""
+        delta_by_choice: dict[int, dict[str, Any]] = {}
+        for index in sorted({*self._content, *(k[0] for k in self._args)}):
+            delta: dict[str, Any] = {}
+            await self._flush_choice(index, delta)
+            if delta:
+                delta_by_choice[index] = delta
+        if not delta_by_choice:
+            return []
+        event = {
+            **self._template,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": i, "delta": d, "finish_reason": None} for i, d in delta_by_choice.items()],
+        }
+        return [event]
+
+    def _with_trailer(self, event: dict[str, Any]) -> dict[str, Any]:
+        if self._trailer is not None and not self._trailer_sent:
+            extra = self._trailer()
+            if extra:
+                event.update(extra)
+            self._trailer_sent = True
+        return event
+
+    async def run(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        try:
+            async for line in lines:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    break
+                try:
+                    event = json.loads(data)
+                except ValueError:
+                    continue  # not JSON: not something an OpenAI client could use either
+                if not isinstance(event, dict):
+                    continue
+                if "error" in event and "choices" not in event:
+                    error = event.get("error")
+                    raise UpstreamError(
+                        "The upstream LLM reported an error mid-stream.",
+                        upstream_body=error if isinstance(error, dict) else None,
+                    )
+                out = await self.transform(event)
+                if out is None:
+                    continue
+                choices = out.get("choices") or []
+                finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
+                if finished and not (self._content or self._args):
+                    out = self._with_trailer(out)
+                self.events_out += 1
+                yield encode_event(out)
+            for event in await self.finish_events():
+                self.events_out += 1
+                yield encode_event(self._with_trailer(event))
+        except MaskerError as exc:
+            yield encode_event(exc.body())
+        yield DONE
