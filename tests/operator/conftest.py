@@ -1,0 +1,3 @@
+"""Operator tests run against the real kube-apiserver test bed (tests/k8s_testbed.py)."""
+
+from tests.k8s_testbed import k8s_api, k8s_namespace, k8s_testbed  # noqa: F401
