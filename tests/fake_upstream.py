@@ -1,0 +1,167 @@
+"""A real HTTP server that plays an OpenAI-compatible LLM for tests (fakes are fine for the upstream).
+
+Behaviour is chosen by the request's ``model``:
+
+* ``echo`` / ``echo-cN``: reply with the last message's text (stream: N characters per event).
+* ``tools`` / ``tools-cN``: reply with one tool call whose JSON arguments carry the last text.
+* ``fail-500`` / ``fail-429``: an OpenAI-shaped error with that status.
+* ``hang``: never answer (until the test ends).
+* ``reset``: start streaming, then drop the connection in the middle of a token.
+
+Every request (path, headers, body) is recorded for leak assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Captured:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class FakeUpstream:
+    server: ThreadingHTTPServer
+    requests: list[Captured] = field(default_factory=list)
+    stop_hanging: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def raw_traffic(self) -> str:
+        return "\n".join(
+            c.path + json.dumps(c.headers) + c.body.decode("utf-8", "replace") for c in self.requests
+        )
+
+    def close(self) -> None:
+        self.stop_hanging.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _last_text(payload: dict[str, Any]) -> str:
+    content = (payload.get("messages") or [{}])[-1].get("content")
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content if isinstance(content, str) else ""
+
+
+def _chunk_size(model: str) -> int:
+    if "-c" in model:
+        return max(1, int(model.rsplit("-c", 1)[1]))
+    return 3
+
+
+def start_fake_upstream() -> FakeUpstream:
+    holder: dict[str, FakeUpstream] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def _send_json(self, status: int, data: dict[str, Any]) -> None:
+            raw = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _sse(self, events: list[dict[str, Any]], *, reset_after: int | None = None) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            for i, event in enumerate(events):
+                if reset_after is not None and i == reset_after:
+                    self.wfile.flush()
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.close()
+                    return
+                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(length)
+            fake = holder["fake"]
+            fake.requests.append(Captured(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            payload = json.loads(body)
+            model = str(payload.get("model", "echo"))
+            text = _last_text(payload)
+            base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
+            if model.startswith("fail-"):
+                status = int(model.split("-")[1])
+                self._send_json(status, {"error": {"message": "synthetic upstream failure", "type": "server_error",
+                                                   "code": f"fake_{status}"}})
+                return
+            if model == "hang":
+                fake.stop_hanging.wait(30)
+                return
+            size = _chunk_size(model)
+            if model.startswith("tools"):
+                args = json.dumps({"note": text, "quoted": f'"{text}"'})
+                call = {"id": "call_1", "type": "function", "function": {"name": "record_note", "arguments": args}}
+                if payload.get("stream"):
+                    events = [{**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {
+                        "role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                                                             "function": {"name": "record_note", "arguments": ""}}]},
+                        "finish_reason": None}]}]
+                    for i in range(0, len(args), size):
+                        events.append({**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {
+                            "tool_calls": [{"index": 0, "function": {"arguments": args[i:i + size]}}]},
+                            "finish_reason": None}]})
+                    events.append({**base, "object": "chat.completion.chunk",
+                                   "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+                    self._sse(events)
+                    return
+                self._send_json(200, {**base, "object": "chat.completion", "choices": [{"index": 0, "message": {
+                    "role": "assistant", "content": None, "tool_calls": [call]}, "finish_reason": "tool_calls"}]})
+                return
+            if payload.get("stream"):
+                events = [{**base, "object": "chat.completion.chunk",
+                           "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                        "finish_reason": None}]}]
+                for i in range(0, len(text), size):
+                    events.append({**base, "object": "chat.completion.chunk",
+                                   "choices": [{"index": 0, "delta": {"content": text[i:i + size]},
+                                                "finish_reason": None}]})
+                events.append({**base, "object": "chat.completion.chunk",
+                               "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                reset_after = None
+                if model == "reset":
+                    start = text.find("MSKV1")
+                    reset_after = 1 + (start + 8) // size if start >= 0 else len(events) // 2
+                self._sse(events, reset_after=reset_after)
+                return
+            self._send_json(200, {**base, "object": "chat.completion", "choices": [{"index": 0, "message": {
+                "role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    fake = FakeUpstream(server)
+    holder["fake"] = fake
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return fake
