@@ -97,7 +97,7 @@ class AuditRecord:
     request_id: str
     agent: str
     endpoint: str
-    entities_by_type: Mapping[str, int] = field(default_factory=dict)
+    entities_by_type: Mapping[Any, int] = field(default_factory=dict)  # str or Entity keys
     policy_id: str | None = None
     redaction_ms: float = 0.0
     upstream_ms: float | None = None

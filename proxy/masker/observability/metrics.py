@@ -29,8 +29,9 @@ with ``"_invalid"``; unknown agents (404s) use :data:`UNKNOWN_AGENT`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -51,6 +52,8 @@ __all__ = [
     "parse_addr",
     "start_metrics_server",
 ]
+
+_K = TypeVar("_K", bound=str)  # str or an Entity (StrEnum) key
 
 STAGES: Final = ("detection", "tokenize", "upstream", "rehydrate", "total")
 PASSES: Final = ("request", "response")
@@ -99,7 +102,7 @@ class Metrics:
             raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
         self.request_duration.labels(stage=stage).observe(max(0.0, seconds))
 
-    def observe_redactions(self, counts: dict[str, int], pass_: str) -> None:
+    def observe_redactions(self, counts: Mapping[_K, int], pass_: str) -> None:
         """Add per-entity-type counts for one pass (``request`` or ``response``)."""
         if pass_ not in PASSES:
             raise ValueError(f"unknown pass {pass_!r}; expected one of {PASSES}")
