@@ -42,6 +42,7 @@ class StreamRehydration:
         self.events_in = 0
         self.events_out = 0
         self._trailer_sent = False
+        self._saw_finish = False
 
     def _rh(self, key: Any, table: dict[Any, StreamRehydrator], escape: bool) -> StreamRehydrator:
         rh = table.get(key)
@@ -139,12 +140,14 @@ class StreamRehydration:
         return event
 
     async def run(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        finished = False  # saw [DONE] or a finish_reason: anything else is a truncated stream
         try:
             async for line in lines:
                 if not line.startswith(b"data:"):
                     continue
                 data = line[5:].strip()
                 if data == b"[DONE]":
+                    finished = True
                     break
                 try:
                     event = json.loads(data)
@@ -163,10 +166,14 @@ class StreamRehydration:
                     continue
                 choices = out.get("choices") or []
                 finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
-                if finished and not (self._content or self._args):
-                    out = self._with_trailer(out)
+                if finished:
+                    self._saw_finish = True
+                    if not (self._content or self._args):
+                        out = self._with_trailer(out)
                 self.events_out += 1
                 yield encode_event(out)
+            if not (finished or self._saw_finish):
+                raise UpstreamError("The upstream LLM stream ended before it was complete.")
             for event in await self.finish_events():
                 self.events_out += 1
                 yield encode_event(self._with_trailer(event))

@@ -21,6 +21,9 @@ from ..detect.types import ENTITY_BY_LABEL, Entity
 from .codec import TokenSession
 from .grammar import MAX_TOKEN_CHARS, TOKEN_PATTERN, normalize_body
 
+# A token prefix left at the very end of a stream: "MSKV1", maybe a separator and a partial label.
+_CUT_TOKEN = regex.compile(r"(?i)(?<![0-9a-z])MSKV1(?:\s*\\?[._:/-]?\s*([a-z]{2,12})?(?:\s*\\?[._:/-]\s*[0-9a-z ]*)?)?$")
+
 _SPOKEN: dict[Entity, str] = {
     Entity.PERSON: "the person",
     Entity.PHONE: "the phone number",
@@ -109,8 +112,17 @@ class StreamRehydrator:
         return "".join(out)
 
     async def finish(self) -> str:
-        """Flush what is held back (end of stream): complete tokens resolve, the rest is text."""
-        return await self.feed("", final=True)
+        """Flush what is held back (end of stream): complete tokens resolve, the rest is text —
+        except a cut-off token (``MSKV1`` and more), which becomes a fallback phrase, never raw."""
+        out = await self.feed("", final=True)
+        cut = _CUT_TOKEN.search(out)
+        if cut is not None:
+            self.unresolved += 1
+            if self._on_unresolved is not None:
+                self._on_unresolved(cut.group(1).upper() if cut.group(1) else "")
+            phrase = fallback_phrase(cut.group(1) or "")
+            out = out[: cut.start()] + (self._escape(phrase) if self._escape else phrase)
+        return out
 
     @property
     def pending(self) -> str:
