@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${CONFORMANCE_OUT:-$ROOT/out/conformance}"
 PORT="${CONFORMANCE_PROXY_PORT:-18480}"
-AGENT="agt_01JCONF0RMANCE00000000000A"
+AGENT="agt_01JC0NF0RMANCE000000000000"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 rm -rf "$OUT" && mkdir -p "$OUT"

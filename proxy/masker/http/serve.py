@@ -8,7 +8,8 @@ import logging
 import signal
 import sys
 
-from ..agents import ensure_demo_agent
+from ..agents import ensure_demo_agent, load_agent_table
+from ..policy import load_policies
 from ..errors import ConfigError
 from ..settings import Settings
 
@@ -49,6 +50,9 @@ def main(argv: list[str]) -> int:
             env["MASKER_WORKERS"] = str(args.workers)
         settings = Settings.from_env(env)
         demo = ensure_demo_agent(settings)
+        # Fail before binding, with one clear line, rather than in Hypercorn's lifespan traceback.
+        load_policies(settings.policies_dir)
+        load_agent_table(settings)
     except ConfigError as exc:
         print(f"masker: configuration error: {exc}", file=sys.stderr)
         return 2
