@@ -2,15 +2,22 @@
 
 * ``LABEL`` is the entity label (``PHONE``, ``NAME``...), so the model can still reason about the
   value ("the patient's phone"). It is informational: resolution uses the body only, so a model
-  that rewrites the label does not break restore.
+  that rewrites the label (``PHONE_NUMBER``, ``Telephone``) does not break restore.
 * ``BODY`` is Crockford base32 (no I, L, O, U; case-insensitive): a key-id symbol, the payload, and
   one check symbol over the rest. Vault tokens have a fixed 10-symbol body; reversible-AEAD tokens
   carry the ciphertext and are longer (>= 20).
 
 Finding is deliberately forgiving about what LLMs do to tokens: any case, ``.``/``_``/``-``/``:``
-or spaces as separators (identifiers such as tool names need ``_``), spaces inside a vault body,
-markdown emphasis, quotes and punctuation around it. The check symbol keeps random text that
-happens to fit the pattern from ever being "rehydrated".
+or spaces as separators (identifiers such as tool names need ``_``), a space inside the prefix,
+spaces inside a vault body, markdown emphasis and quotes around or inside the separators, and
+punctuation around it. An upper-case AEAD body broken by spaces is re-joined when the check symbol
+then passes. The check symbol keeps random text that happens to fit the pattern from ever being
+"rehydrated".
+
+The pattern is one top-level alternation, tried in order at each position: a well-formed body
+(with a label of up to three words), then anything else that starts with the prefix. The second
+branch exists so that a token mangled beyond repair is still *found* — the rehydrator replaces it
+by a speakable phrase instead of passing ``MSKV1...`` through to a voice's TTS.
 """
 
 from __future__ import annotations
@@ -29,11 +36,22 @@ MIN_AEAD_BODY_LEN = 20
 # Longest text the streaming rehydrator may hold back while it could still be a token.
 MAX_TOKEN_CHARS = 400
 
+# Markdown emphasis, code ticks and quotes a model may wrap around parts of a token.
+_NOISE = r"[\s*_`~\"'\u2018\u2019\u201c\u201d]{0,4}"
+_SEP = rf"(?:{_NOISE}\\?[._:/-]{_NOISE}|[\s*_`~]{{1,4}})"
+_PREFIX_RE = r"(?<![0-9a-z])M ?S ?K ?V[ -]?1"
+_WORD = r"[a-z]{2,16}"
+_UPPER = r"(?-i:[0-9A-HJKMNP-TV-Z]{2,})"  # a Crockford chunk as emitted (upper case)
 TOKEN_PATTERN = regex.compile(
-    r"(?i)(?<![0-9a-z])MSKV1(?:\s*\\?[._:/-]\s*|\s+)([a-z]{2,12})(?:\s*\\?[._:/-]\s*|\s+)"
-    # AEAD body | vault body (spaces tolerated) | anything else token-shaped, which then fails the
-    # check and is replaced by a fallback phrase rather than passed through raw.
-    r"([0-9a-z]{20,}|(?:[0-9a-z] ?){9}[0-9a-z]|[0-9a-z]+)(?![0-9a-z])"
+    rf"(?i){_PREFIX_RE}(?:"
+    # 1. label (1-3 words, shortest first) + a body of a valid shape: AEAD (upper-case chunks a
+    #    model split with spaces may follow), a 10-symbol vault body (single spaces tolerated), or
+    #    an upper-case body split by spaces whose first chunk is short.
+    rf"{_SEP}(?P<label>{_WORD}(?:[ _-]{_WORD}){{0,2}}?){_SEP}"
+    rf"(?P<body>[0-9a-z]{{20,}}(?: {_UPPER})*|(?:[0-9a-z] ?){{9}}[0-9a-z]|{_UPPER}(?: {_UPPER})+)"
+    # 2. anything else after the prefix: a fallback phrase, never the raw text.
+    rf"|(?:{_SEP}(?P<label>{_WORD})(?:{_SEP}(?P<body>[0-9a-z]+))?)?"
+    r")(?![0-9a-z])"
 )
 
 
@@ -90,22 +108,57 @@ def normalize_body(raw: str) -> str | None:
 class TokenMatch:
     start: int
     end: int
-    label: str
-    body: str | None  # canonical body, or None when the check symbol failed
+    label: str  # upper case, words joined by "_"; "" when the model dropped it
+    body: str | None  # canonical body, or None when no valid body was found
 
     @property
     def is_vault(self) -> bool:
         return self.body is not None and len(self.body) == VAULT_BODY_LEN
 
 
+def parse_match(m: regex.Match[str]) -> TokenMatch:
+    """Interpret one ``TOKEN_PATTERN`` match.
+
+    A body made of space-separated chunks is tried longest-first: a valid AEAD token followed by an
+    upper-case word keeps the word as text, a split body that passes the check as a whole is
+    joined. When nothing passes, the whole match is consumed (it is replaced by a fallback phrase).
+    """
+    label = "_".join(regex.split(r"[ _-]", (m.group("label") or "").upper()))
+    raw = m.group("body")
+    if raw is None:
+        return TokenMatch(m.start(), m.end(), label, None)
+    start = m.start("body")
+    if len(raw) == VAULT_BODY_LEN or " " not in raw or len(raw.replace(" ", "")) == VAULT_BODY_LEN:
+        return TokenMatch(m.start(), m.end(), label, normalize_body(raw))
+    chunks = raw.split(" ")
+    for k in range(len(chunks), 0, -1):
+        body = normalize_body("".join(chunks[:k]))
+        if body is not None:
+            return TokenMatch(m.start(), start + len(" ".join(chunks[:k])), label, body)
+    return TokenMatch(m.start(), m.end(), label, None)
+
+
 def find_tokens(text: str) -> list[TokenMatch]:
-    """Every token-shaped string in ``text`` (complete ones only)."""
-    return [
-        TokenMatch(m.start(), m.end(), m.group(1).upper(), normalize_body(m.group(2)))
-        for m in TOKEN_PATTERN.finditer(text)
-    ]
+    """Every token-shaped string in ``text`` (complete ones only), left to right."""
+    found: list[TokenMatch] = []
+    pos = 0
+    while True:
+        m = TOKEN_PATTERN.search(text, pos)
+        if m is None:
+            return found
+        token = parse_match(m)
+        found.append(token)
+        pos = max(token.end, m.start() + 1)
+
+
+_HINT = regex.compile(r"(?i)m ?s ?k ?v")
 
 
 def could_contain_token(text: str) -> bool:
-    """Cheap pre-check: no ``mskv1`` (any case) means nothing to rehydrate."""
-    return "mskv1" in text.lower()
+    """Cheap pre-check: no ``mskv`` (any case, spaced) means nothing to rehydrate."""
+    return _HINT.search(text) is not None
+
+
+def could_extend(text: str, start: int) -> bool:
+    """Whether ``text[start:]`` is (a prefix of) a token that more text could still lengthen."""
+    return TOKEN_PATTERN.fullmatch(text, start, partial=True) is not None

@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import regex
-
 from ..detect.types import ENTITY_BY_LABEL, Entity
 from .codec import TokenSession
-from .grammar import MAX_TOKEN_CHARS, TOKEN_PATTERN, normalize_body
-
-# A token prefix left at the very end of a stream: "MSKV1", maybe a separator and a partial label.
-_CUT_TOKEN = regex.compile(r"(?i)(?<![0-9a-z])MSKV1(?:\s*\\?[._:/-]?\s*([a-z]{2,12})?(?:\s*\\?[._:/-]\s*[0-9a-z ]*)?)?$")
+from .grammar import (
+    MAX_TOKEN_CHARS,
+    TOKEN_PATTERN,
+    TokenMatch,
+    could_contain_token,
+    could_extend,
+    parse_match,
+)
 
 _SPOKEN: dict[Entity, str] = {
     Entity.PERSON: "the person",
@@ -39,10 +41,13 @@ DEFAULT_FALLBACK = "the withheld detail"
 
 
 def fallback_phrase(label: str) -> str:
-    entity = ENTITY_BY_LABEL.get(label.upper())
-    if entity is None:
-        return DEFAULT_FALLBACK
-    return _SPOKEN.get(entity, "the " + entity.value.lower().replace("_", " "))
+    """A neutral phrase for an unresolvable token; the label may have been rewritten by the model."""
+    words = [w for w in label.upper().replace("-", "_").replace(" ", "_").split("_") if w]
+    for candidate in ["".join(words), *words]:
+        entity = ENTITY_BY_LABEL.get(candidate) or Entity.__members__.get(candidate)
+        if entity is not None:
+            return _SPOKEN.get(entity, "the " + entity.value.lower().replace("_", " "))
+    return DEFAULT_FALLBACK
 
 
 def json_escape(value: str) -> str:
@@ -64,65 +69,57 @@ class StreamRehydrator:
         self._escape = escape
         self._on_unresolved = on_unresolved
         self._buffer = ""
+        self._context = ""
         self.resolved = 0
         self.unresolved = 0
 
-    async def _replacement(self, match: regex.Match[str]) -> str:
-        body = normalize_body(match.group(2))
-        value = await self._session.resolve(body) if body is not None else None
+    async def _replacement(self, token: TokenMatch) -> str:
+        value = await self._session.resolve(token.body) if token.body is not None else None
         if value is None:
             self.unresolved += 1
             if self._on_unresolved is not None:
-                self._on_unresolved(match.group(1).upper())
-            value = fallback_phrase(match.group(1))
+                self._on_unresolved(token.label)
+            value = fallback_phrase(token.label)
         else:
             self.resolved += 1
         return self._escape(value) if self._escape else value
 
     async def feed(self, text: str, *, final: bool = False) -> str:
-        buf = self._buffer + text
-        if not buf:
+        # The last character already emitted is kept as context: the pattern's look-behind must
+        # see it, or a stream split right before "MSKV1" would match where the whole text does not.
+        full = self._context + self._buffer + text
+        pos = len(self._context)
+        if pos == len(full):
             return ""
         out: list[str] = []
-        pos = 0
-        while pos < len(buf):
-            m = TOKEN_PATTERN.search(buf, pos, partial=not final)
-            if m is None:
-                out.append(buf[pos:])
-                pos = len(buf)
+        while pos < len(full):
+            m = TOKEN_PATTERN.search(full, pos, partial=not final)
+            if m is None or m.start() == len(full):
+                out.append(full[pos:])
+                pos = len(full)
                 break
-            open_ended = m.partial or (m.end() == len(buf) and not final)
-            if open_ended:
-                if m.start() == len(buf):  # empty partial at the very end: nothing to hold
-                    out.append(buf[pos:])
-                    pos = len(buf)
-                    break
-                if len(buf) - m.start() > MAX_TOKEN_CHARS:
+            if not final and (m.partial or could_extend(full, m.start())):
+                if len(full) - m.start() > MAX_TOKEN_CHARS:
                     # Too long to be a token: release one character and look again.
-                    out.append(buf[pos : m.start() + 1])
+                    out.append(full[pos : m.start() + 1])
                     pos = m.start() + 1
                     continue
-                out.append(buf[pos : m.start()])
+                out.append(full[pos : m.start()])
                 pos = m.start()
                 break
-            out.append(buf[pos : m.start()])
-            out.append(await self._replacement(m))
-            pos = m.end()
-        self._buffer = buf[pos:]
+            token = parse_match(m)
+            out.append(full[pos : m.start()])
+            out.append(await self._replacement(token))
+            pos = token.end
+        self._context = full[pos - 1 : pos] if pos else ""
+        self._buffer = full[pos:]
         return "".join(out)
 
     async def finish(self) -> str:
         """Flush what is held back (end of stream): complete tokens resolve, the rest is text —
-        except a cut-off token (``MSKV1`` and more), which becomes a fallback phrase, never raw."""
-        out = await self.feed("", final=True)
-        cut = _CUT_TOKEN.search(out)
-        if cut is not None:
-            self.unresolved += 1
-            if self._on_unresolved is not None:
-                self._on_unresolved(cut.group(1).upper() if cut.group(1) else "")
-            phrase = fallback_phrase(cut.group(1) or "")
-            out = out[: cut.start()] + (self._escape(phrase) if self._escape else phrase)
-        return out
+        except a cut-off token (``MSKV1`` and more), which the grammar's catch-all branch matches
+        and which therefore becomes a fallback phrase, never raw."""
+        return await self.feed("", final=True)
 
     @property
     def pending(self) -> str:
@@ -136,6 +133,6 @@ async def rehydrate_text(
     escape: Callable[[str], str] | None = None,
     on_unresolved: Callable[[str], None] | None = None,
 ) -> str:
-    if "mskv1" not in text.lower():
+    if not could_contain_token(text):
         return text
     return await StreamRehydrator(session, escape=escape, on_unresolved=on_unresolved).feed(text, final=True)
