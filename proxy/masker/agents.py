@@ -43,6 +43,7 @@ class Agent:
     redaction_metadata: bool = False
     strip_fields: frozenset[str] = frozenset()
     forward_caller_auth: bool = False  # the /v1 route forwards the caller's Authorization
+    tenant: str | None = None  # namespace (operator) or API-key tenant, for audit records
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
         vapi_secret=vapi_secret,
         redaction_metadata=bool(raw.get("redaction_metadata", False)),
         strip_fields=frozenset(str(f) for f in raw.get("strip_fields") or ()),
+        tenant=str(raw["namespace"]) if raw.get("namespace") else None,
     )
 
 
@@ -166,6 +168,7 @@ def load_agent_table(settings: Settings) -> AgentTable:
             keyring=fallback,
             redaction_metadata=True,
             forward_caller_auth=True,
+            tenant=tenant,
         )
         for key, tenant in settings.api_keys.items()
     }

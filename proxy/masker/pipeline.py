@@ -15,9 +15,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
+
 from .agents import Agent
 from .detect.types import Detector, NerUnavailable
 from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
+from .observability.tracing import Tracing
 from .policy import Policy
 from .redaction import RedactionOutcome, redact_request
 from .streaming import StreamRehydration
@@ -50,7 +53,12 @@ class RequestRecord:
     upstream_status: int | None = None
     status: int = 200
     unresolved_tokens: int = 0
-    response_entities: int = 0
+    response_entities_by_type: Counter[str] = field(default_factory=Counter)
+    tenant: str | None = None
+
+    @property
+    def response_entities(self) -> int:
+        return sum(self.response_entities_by_type.values())
 
     @property
     def total_ms(self) -> float:
@@ -105,7 +113,9 @@ class ChatPipeline:
         max_messages: int,
         on_unresolved: Callable[[str], None] | None = None,
         on_fail_open: Callable[[], None] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self.tracing = tracing or Tracing(trace.NoOpTracer(), None)
         self.detector = detector
         self.upstreams = upstreams
         self.default_fail_mode = default_fail_mode
@@ -153,16 +163,18 @@ class ChatPipeline:
         record.stream = stream
         fail_mode = policy.fail_mode or agent.fail_mode or self.default_fail_mode
         try:
-            outcome: RedactionOutcome = await redact_request(
-                body,
-                detector=self.detector,
-                policy=policy,
-                session=session,
-                fail_mode=fail_mode,
-                max_messages=self.max_messages,
-                on_fail_open=self.on_fail_open,
-            )
-            await session.flush()
+            with self.tracing.stage("detection"):
+                outcome: RedactionOutcome = await redact_request(
+                    body,
+                    detector=self.detector,
+                    policy=policy,
+                    session=session,
+                    fail_mode=fail_mode,
+                    max_messages=self.max_messages,
+                    on_fail_open=self.on_fail_open,
+                )
+            with self.tracing.stage("tokenize"):
+                await session.flush()
         except MaskerError:
             raise
         except (NerUnavailable, VaultUnavailable) as exc:
@@ -184,7 +196,9 @@ class ChatPipeline:
             headers.update(extra_headers)
         payload = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode()
         started = time.perf_counter()
-        response = await client.post_chat(base_url, payload, headers)
+        with self.tracing.stage("upstream"):
+            self.tracing.inject(headers)
+            response = await client.post_chat(base_url, payload, headers)
         record.upstream_status = response.status
         if response.status >= 400:
             record.upstream_ms = (time.perf_counter() - started) * 1000
@@ -194,7 +208,8 @@ class ChatPipeline:
         data = await response.json(client.timeout)
         record.upstream_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
-        await rehydrate_completion(data, session, self._unresolved_counter(record))
+        with self.tracing.stage("rehydrate"):
+            await rehydrate_completion(data, session, self._unresolved_counter(record))
         record.rehydrate_ms = (time.perf_counter() - started) * 1000
         if agent.redaction_metadata:
             data["_redaction"] = record.redaction_metadata()

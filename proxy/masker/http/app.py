@@ -24,6 +24,7 @@ from ..settings import Settings
 from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
+from .observe import Observability
 from .responses import error_response
 from .routes import bp
 from .state import ProxyState
@@ -74,7 +75,9 @@ def create_app(
             echo_default=settings.echo_upstream,
         )
         the_detector = detector or default_detector(settings)
+        observability = Observability.start(settings)
         pipeline = ChatPipeline(
+            tracing=observability.tracing,
             detector=the_detector,
             upstreams=upstreams,
             default_fail_mode=settings.default_fail_mode,
@@ -89,6 +92,8 @@ def create_app(
             table=table,
         )
         state.extras["upstreams"] = upstreams
+        state.observability = observability
+        app.extensions["masker_observer"] = observability.finish
         state.extras["watcher"] = asyncio.get_running_loop().create_task(state.watch_config())
         app.extensions["masker"] = state
 
@@ -107,6 +112,8 @@ def create_app(
         await upstreams.echo.close()
         await state.detector.close()
         await state.store.close()
+        if state.observability is not None:
+            await state.observability.close()
 
     @app.errorhandler(MaskerError)
     async def masker_error(exc: MaskerError) -> Response:

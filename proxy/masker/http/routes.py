@@ -11,9 +11,12 @@ from quart import Blueprint, Response, current_app, request
 
 from .. import __version__
 from ..agents import Agent
-from ..errors import AgentNotFound, MaskerError, Unauthorized
+from ..errors import AgentNotFound, MaskerError, RateLimited, Unauthorized
 from ..pipeline import RequestRecord, conversation_id
-from .body import parse_body
+from ..ratelimit import RateLimit
+from ..signatures import HEADER as SIGNATURE_HEADER
+from ..signatures import verify_signature
+from .body import check_headers, parse_request_body
 from .responses import json_response
 from .state import ProxyState
 
@@ -38,15 +41,13 @@ def _tenant_for(api_key: str | None, state: ProxyState) -> Agent:
 
 async def _chat(agent: Agent, endpoint: str) -> Response:
     state = _state()
-    record = RequestRecord(agent_name=agent.name, endpoint=endpoint)
-    raw = await request.get_data(cache=False)
-    assert isinstance(raw, bytes)
-    body = parse_body(
-        raw,
-        request.headers.get("content-type"),
-        max_bytes=state.settings.max_body_bytes,
-        max_depth=state.settings.max_json_depth,
-    )
+    record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
+    try:
+        body = await _admit(agent, state)
+    except MaskerError as exc:
+        record.status = exc.status
+        _finish(record)
+        raise
     requested = body.get("policy_id")
     policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
     record.policy_id = policy.name
@@ -99,6 +100,21 @@ def _finish(record: RequestRecord) -> None:
     observer = current_app.extensions.get("masker_observer")
     if observer is not None:
         observer(record)
+
+
+async def _admit(agent: Agent, state: ProxyState) -> dict[str, Any]:
+    """Everything before redaction: limits, rate limit, signature, body parsing."""
+    check_headers(request.headers.get("content-type"), request.headers.get("content-length"), state.limits)
+    if state.observability is not None:
+        decision = await state.observability.limiter.acquire(agent.name, RateLimit(agent.rps, agent.burst))
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after)
+    raw = await request.get_data(cache=False)
+    assert isinstance(raw, bytes)
+    secrets = [agent.vapi_secret, state.settings.vapi_webhook_secret]
+    if any(secrets) and not verify_signature(raw, request.headers.get(SIGNATURE_HEADER), secrets):
+        raise Unauthorized("Request signature is missing or invalid.", code="bad_signature")
+    return parse_request_body(raw, state.limits)
 
 
 @bp.post("/proxy/<agent_id>/v1/chat/completions")

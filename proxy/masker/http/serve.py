@@ -9,8 +9,8 @@ import signal
 import sys
 
 from ..agents import ensure_demo_agent, load_agent_table
-from ..policy import load_policies
 from ..errors import ConfigError
+from ..policy import load_policies
 from ..settings import Settings
 
 

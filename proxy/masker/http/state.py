@@ -10,11 +10,13 @@ from typing import Any
 from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
 from ..detect.types import Detector
 from ..errors import ConfigError
+from ..input_limits import InputLimits
 from ..pipeline import ChatPipeline
 from ..policy import Policy
 from ..settings import Settings
 from ..tokens.codec import Codec
 from ..tokens.store import VaultStore
+from .observe import Observability
 
 log = logging.getLogger("masker.config")
 
@@ -31,6 +33,13 @@ class ProxyState:
     reload_failures: int = 0
     reloads: int = 0
     extras: dict[str, Any] = field(default_factory=dict)
+    observability: Observability | None = None
+
+    @property
+    def limits(self) -> InputLimits:
+        return InputLimits(
+            self.settings.max_body_bytes, self.settings.max_messages, self.settings.max_json_depth
+        )
 
     def codec_for(self, agent: Agent) -> Codec:
         key = (agent.id, agent.tokenization, tuple(k.name for k in agent.keyring.keys))

@@ -1,0 +1,120 @@
+"""The proxy's observability wiring: metrics, traces, audit and rate limits for each request.
+
+The components live in ``masker.observability`` and ``masker.ratelimit``; this module owns their
+lifecycle and turns one finished ``RequestRecord`` into a metrics update and an audit line.
+Records carry counts, names and timings only, so nothing here can see request text.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..observability.audit import AuditLog, AuditRecord, load_hmac_key
+from ..observability.metrics import Metrics, MetricsServer, agent_label, create_metrics, start_metrics_server
+from ..observability.tracing import Tracing, TracingConfig, setup_tracing
+from ..pipeline import RequestRecord
+from ..ratelimit import RateLimiter, build_rate_limiter
+from ..settings import Settings
+
+log = logging.getLogger("masker.observe")
+_AUDIT_KEY_FILE = "MASKER_AUDIT_HMAC_KEY"
+
+
+def _audit_key(settings: Settings) -> bytes:
+    if settings.audit_hmac_key:
+        try:
+            return load_hmac_key(settings.audit_hmac_key)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+    # Embedded default: a key generated once and kept next to the local token key.
+    path = settings.data_dir / "keys" / _AUDIT_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(os.urandom(32)).decode())
+    return load_hmac_key(path.read_text())
+
+
+@dataclass
+class Observability:
+    metrics: Metrics
+    tracing: Tracing
+    limiter: RateLimiter
+    audit: AuditLog | None
+    metrics_server: MetricsServer | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, *, tracing: Tracing | None = None) -> Observability:
+        metrics = create_metrics()
+        server = start_metrics_server(settings.metrics_addr, metrics) if settings.metrics_addr else None
+        audit_dir: Path | None = settings.audit_dir
+        if audit_dir is None and settings.env.get("MASKER_AUDIT_ENABLED", "true").lower() != "false":
+            audit_dir = settings.data_dir / "audit"
+        audit = (
+            AuditLog(audit_dir, _audit_key(settings), on_drop=metrics.audit_dropped.inc)
+            if audit_dir
+            else None
+        )
+        limiter = build_rate_limiter(
+            settings.redis_url,
+            on_fallback=lambda reason: metrics.ratelimit_fallbacks.labels(reason=reason).inc(),
+            on_limited=lambda name: metrics.rate_limited.labels(agent=agent_label(name)).inc(),
+        )
+        return cls(
+            metrics, tracing or setup_tracing(TracingConfig.from_env(settings.env)), limiter, audit, server
+        )
+
+    async def close(self) -> None:
+        await self.limiter.aclose()
+        if self.audit is not None:
+            await self.audit.aclose()
+        self.tracing.shutdown()
+        if self.metrics_server is not None:
+            self.metrics_server.close()
+
+    def finish(self, record: RequestRecord) -> None:
+        """Account for one request; never raises into the response path."""
+        try:
+            m = self.metrics
+            m.observe_request(record.agent_name or None, record.status)
+            for stage, ms in (
+                ("detection", record.detection_ms),
+                ("tokenize", record.tokenize_ms),
+                ("upstream", record.upstream_ms),
+                ("rehydrate", record.rehydrate_ms),
+            ):
+                if ms:
+                    m.observe_stage(stage, ms / 1000)
+            m.observe_stage("total", record.total_ms / 1000)
+            m.observe_redactions(dict(record.entities_by_type), "request")
+            if record.response_entities:
+                m.observe_redactions(dict(record.response_entities_by_type), "response")
+            m.observe_rehydration_failures(record.agent_name or None, record.unresolved_tokens)
+            if record.degraded:
+                m.degraded_events.labels(agent=agent_label(record.agent_name), reason="ner_unavailable").inc()
+            if record.fail_open:
+                m.fail_open.labels(agent=agent_label(record.agent_name)).inc()
+            if self.audit is not None and record.agent_name:
+                self.audit.submit(
+                    AuditRecord(
+                        request_id=record.request_id,
+                        agent=record.agent_name,
+                        tenant=record.tenant,
+                        endpoint=record.endpoint,
+                        entities_by_type=dict(record.entities_by_type),
+                        policy_id=record.policy_id or None,
+                        redaction_ms=record.detection_ms + record.tokenize_ms,
+                        upstream_ms=record.upstream_ms or None,
+                        upstream_status=record.upstream_status,
+                        degraded=record.degraded,
+                        fail_open=record.fail_open,
+                    )
+                )
+        except Exception as exc:  # accounting must never fail a request; log the type only
+            log.error("request accounting failed: %s", type(exc).__name__)
