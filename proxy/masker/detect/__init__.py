@@ -1,5 +1,11 @@
-"""PHI detection: pattern recognizers, spoken-form normalisation, NER, conflict resolution."""
+"""PHI detection: pattern recognizers, spoken-form normalisation, NER, conflict resolution.
 
+Public surface: ``DetectionEngine`` (the ``Detector``), ``InProcessNer`` (a ``NerBackend``), and the
+seam types. Everything else in this package is an implementation detail.
+"""
+
+from .engine import DetectionEngine
+from .inprocess import InProcessNer
 from .types import (
     ENTITY_BY_LABEL,
     LABELS,
@@ -17,10 +23,12 @@ __all__ = [
     "ENTITY_BY_LABEL",
     "LABELS",
     "DetectOptions",
+    "DetectionEngine",
     "DetectionResult",
     "Detector",
     "Entity",
     "Finding",
+    "InProcessNer",
     "NerBackend",
     "NerSpan",
     "NerUnavailable",

@@ -6,9 +6,10 @@ live apart from any recognizer implementation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, Sequence
+from typing import Protocol
 
 
 class Entity(StrEnum):
@@ -134,9 +135,13 @@ class Detector(Protocol):
 
     The texts of one request are passed in conversation order (all messages, then other fields), so
     a number split across two consecutive user turns can be recognised across the boundary; each
-    finding is reported against the text it lies in.
+    finding is reported against the text it lies in. ``roles`` (optional, one per text: "user",
+    "assistant", ...) limits that joining to consecutive *user* texts; without it any two
+    consecutive texts whose boundary is numeric on both sides may be joined.
     """
 
-    async def detect(self, texts: Sequence[str], options: DetectOptions) -> DetectionResult: ...
+    async def detect(
+        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+    ) -> DetectionResult: ...
 
     async def close(self) -> None: ...

@@ -1,0 +1,268 @@
+"""The detection engine: pattern recognizers + spoken-form view + NER, cached per message.
+
+Request path, per text: cache lookup (digest of text + options) → on a miss, pattern recognizers over
+the text and over its spoken-number digit view → NER for the misses in one batch → thresholds,
+allow/deny lists → overlap resolution → cache. Then numbers split across two consecutive user turns
+are looked for across each boundary that ends and starts with something numeric.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .cache import FindingsCache, digest
+from .ner import ner_findings
+from .recognizer import Doc
+from .registry import Registry
+from .resolve import resolve
+from .spoken import digit_view
+from .types import DetectionResult, DetectOptions, Entity, Finding, NerBackend, NerSpan, NerUnavailable
+
+_HAS_LETTER = re.compile(r"[A-Za-z]{2}")
+# A turn boundary is worth joining only if a number (digits or number words) touches it.
+_NUMERIC_TAIL = re.compile(
+    r"(?:\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|"
+    r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|double|triple))[\s.,;:!?-]*$",
+    re.I,
+)
+_NUMERIC_HEAD = re.compile(
+    r"^[\s.,;:-]*(?:\d|(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|double|triple)\b)",
+    re.I,
+)
+_JOIN_WINDOW = 64
+_EMPTY: list[Finding] = []
+
+
+class DetectionEngine:
+    """Implements ``Detector``. ``ner=None`` runs pattern recognizers only."""
+
+    def __init__(
+        self,
+        ner: NerBackend | None = None,
+        *,
+        registry: Registry | None = None,
+        cache: FindingsCache | None = None,
+    ) -> None:
+        self._ner = ner
+        self._registry = registry or Registry()
+        self.cache = cache if cache is not None else FindingsCache()
+        self._option_regex: dict[frozenset[str], re.Pattern[str] | None] = {}
+
+    async def close(self) -> None:
+        if self._ner is not None:
+            await self._ner.close()
+
+    # ------------------------------------------------------------------ public API
+
+    async def detect(
+        self,
+        texts: Sequence[str],
+        options: DetectOptions,
+        *,
+        roles: Sequence[str] | None = None,
+    ) -> DetectionResult:
+        """Findings per text. ``roles`` (one per text, e.g. "user"/"assistant") restricts cross-turn
+        joining to consecutive *user* turns; without it any two consecutive texts may be joined."""
+        results: list[list[Finding] | None] = []
+        keys: list[tuple[bytes, DetectOptions]] = []
+        pending: list[int] = []
+        for i, text in enumerate(texts):
+            key = (digest(text), options)
+            keys.append(key)
+            hit = self.cache.get(key) if text else _EMPTY
+            results.append(hit)
+            if hit is None:
+                pending.append(i)
+
+        degraded = False
+        if pending:
+            candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
+            use_ner = options.use_ner and self._ner is not None
+            if use_ner:
+                ner_targets = [i for i in pending if _HAS_LETTER.search(texts[i])]
+                try:
+                    spans = await self._analyze_ner([texts[i] for i in ner_targets])
+                except NerUnavailable:
+                    if options.on_ner_failure != "degrade":
+                        raise
+                    degraded = True
+                else:
+                    for i, text_spans in zip(ner_targets, spans, strict=True):
+                        candidates[i].extend(ner_findings(texts[i], text_spans))
+            for i in pending:
+                final = self.finalize(texts[i], candidates[i], options)
+                results[i] = final
+                if not degraded:  # a degraded answer must not outlive the outage
+                    self.cache.put(keys[i], final)
+
+        out: list[list[Finding]] = [r if r is not None else [] for r in results]
+        self._add_cross_turn(texts, keys, roles, options, out)
+        return DetectionResult(findings=out, degraded=degraded)
+
+    def pattern_candidates(self, text: str) -> list[Finding]:
+        """Unfiltered candidates from the pattern recognizers (text + spoken digit view)."""
+        doc = Doc(text)
+        out: list[Finding] = []
+        for recognizer in self._registry.recognizers:
+            if recognizer.applies(doc):
+                out.extend(recognizer.analyze(doc))
+        out.extend(self._spoken_candidates(text))
+        return out
+
+    def finalize(self, text: str, candidates: list[Finding], options: DetectOptions) -> list[Finding]:
+        """Thresholds, allow/deny lists and overlap resolution."""
+        thresholds = dict(options.thresholds)
+        default = options.default_threshold
+        kept = [f for f in candidates if f.score >= thresholds.get(f.entity, default)]
+        if options.deny:
+            kept.extend(self._deny_findings(text, kept, options.deny))
+        if options.allow:
+            kept = self._drop_allowed(text, kept, options.allow)
+        return resolve(kept, text)
+
+    # ------------------------------------------------------------------ internals
+
+    def _spoken_candidates(self, text: str) -> list[Finding]:
+        view = digit_view(text)
+        if view is None:
+            return []
+        vdoc = Doc(view.text)
+        out: list[Finding] = []
+        for recognizer in self._registry.numeric:
+            if not recognizer.applies(vdoc):
+                continue
+            for f in recognizer.analyze(vdoc):
+                if view.touches_change(f.start, f.end):
+                    start, end = view.to_original(f.start, f.end)
+                    out.append(Finding(start, end, f.entity, f.score, f.recognizer + "+spoken"))
+        return out
+
+    async def _analyze_ner(self, texts: list[str]) -> list[list[NerSpan]]:
+        if not texts:
+            return []
+        assert self._ner is not None
+        try:
+            spans = await self._ner.analyze(texts)
+        except NerUnavailable:
+            raise
+        except Exception as exc:  # a backend bug must not bypass the fail-closed/degrade policy
+            raise NerUnavailable(f"NER backend failed: {type(exc).__name__}") from exc
+        if len(spans) != len(texts):
+            raise NerUnavailable("NER backend returned a batch of the wrong size")
+        return spans
+
+    def _values_regex(self, values: frozenset[str]) -> re.Pattern[str] | None:
+        rx = self._option_regex.get(values, False)
+        if rx is False:
+            parts = sorted((re.escape(v.strip()) for v in values if v.strip()), key=len, reverse=True)
+            rx = re.compile(rf"(?<!\w)(?:{'|'.join(parts)})(?!\w)", re.I) if parts else None
+            if len(self._option_regex) > 256:  # policies are few; this only guards against misuse
+                self._option_regex.clear()
+            self._option_regex[values] = rx
+        return rx  # type: ignore[return-value]
+
+    def _deny_findings(self, text: str, kept: list[Finding], deny: frozenset[str]) -> list[Finding]:
+        rx = self._values_regex(deny)
+        if rx is None:
+            return []
+        out: list[Finding] = []
+        for m in rx.finditer(text):
+            start, end = m.span()
+            typed = [f for f in kept if f.start < end and start < f.end]
+            entity = typed[0].entity if typed else Entity.ID_NUMBER
+            out.append(Finding(start, end, entity, 1.0, "deny_list"))
+        return out
+
+    def _drop_allowed(self, text: str, kept: list[Finding], allow: frozenset[str]) -> list[Finding]:
+        allowed_lower = {v.strip().lower() for v in allow}
+        rx = self._values_regex(allow)
+        zones = [m.span() for m in rx.finditer(text)] if rx is not None else []
+        out = []
+        for f in kept:
+            if f.recognizer == "deny_list":
+                out.append(f)
+                continue
+            if text[f.start : f.end].strip().lower() in allowed_lower:
+                continue
+            if any(s <= f.start and f.end <= e for s, e in zones):
+                continue
+            out.append(f)
+        return out
+
+    def _add_cross_turn(
+        self,
+        texts: Sequence[str],
+        keys: list[tuple[bytes, DetectOptions]],
+        roles: Sequence[str] | None,
+        options: DetectOptions,
+        out: list[list[Finding]],
+    ) -> None:
+        for i in range(len(texts) - 1):
+            if roles is not None and (i + 1 >= len(roles) or roles[i] != "user" or roles[i + 1] != "user"):
+                continue
+            a, b = texts[i], texts[i + 1]
+            if not a or not b or not _NUMERIC_TAIL.search(a) or not _NUMERIC_HEAD.search(b):
+                continue
+            pair_key = ("pair", keys[i][0], keys[i + 1][0], options)
+            split = self.cache.get(pair_key)
+            if split is None:
+                split = self._split_findings(a, b, options)
+                self.cache.put(pair_key, split)
+            if not split:
+                continue
+            len_a = len(a)
+            left = [f for f in split if f.end <= len_a]
+            right = [
+                Finding(f.start - len_a, f.end - len_a, f.entity, f.score, f.recognizer)
+                for f in split
+                if f.start >= len_a
+            ]
+            if left:
+                out[i] = resolve([*out[i], *left], a)
+            if right:
+                out[i + 1] = resolve([*out[i + 1], *right], b)
+
+    def _split_findings(self, a: str, b: str, options: DetectOptions) -> list[Finding]:
+        """Findings crossing the a|b boundary, as pieces in a "virtual" a+b offset space (b shifted
+        by len(a)). Tries a space join ("415 555" + "2671") then a tight join ("123-45" + "6789")."""
+        a_end = len(a.rstrip(" \t\n.,;:!?"))
+        b_start = len(b) - len(b.lstrip(" \t\n.,;:-"))
+        tail_start = max(0, a_end - _JOIN_WINDOW)
+        head_end = min(len(b), b_start + _JOIN_WINDOW)
+        tail, head = a[tail_start:a_end], b[b_start:head_end]
+        best: list[Finding] = []
+        best_score = 0.0
+        for glue in (" ", ""):
+            joined = tail + glue + head
+            boundary = len(tail)
+            candidates = [
+                f
+                for f in self._numeric_candidates(joined)
+                if f.start < boundary and f.end > boundary + len(glue)
+            ]
+            final = self.finalize(joined, candidates, options)
+            crossing = [f for f in final if f.start < boundary and f.end > boundary + len(glue)]
+            # Keep the join that explains the pieces best ("123-45"+"6789" is an SSN when glued tight,
+            # only a generic number when spaced).
+            score = max((f.score for f in crossing), default=0.0)
+            if score <= best_score + 0.01:
+                continue
+            best_score = score
+            best = []
+            for f in crossing:
+                tag = f.recognizer + "+turns"
+                best.append(Finding(tail_start + f.start, a_end, f.entity, f.score, tag))
+                b_off = b_start + f.end - boundary - len(glue)
+                best.append(Finding(len(a) + b_start, len(a) + b_off, f.entity, f.score, tag))
+        return best
+
+    def _numeric_candidates(self, text: str) -> list[Finding]:
+        doc = Doc(text)
+        out: list[Finding] = []
+        for recognizer in self._registry.numeric:
+            if recognizer.applies(doc):
+                out.extend(recognizer.analyze(doc))
+        out.extend(self._spoken_candidates(text))
+        return out

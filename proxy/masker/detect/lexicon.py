@@ -1,0 +1,442 @@
+"""Word lists the recognizers and the NER filter share: what is *not* a name, and what is not a place.
+
+Kept as plain frozensets in code (no data files, no downloads). The stop-word list is spaCy's English
+list (MIT), vendored because spaCy may only be imported by the NER model wrapper.
+"""
+
+from __future__ import annotations
+
+
+def _words(block: str) -> frozenset[str]:
+    return frozenset(block.split())
+
+
+STOP_WORDS: frozenset[str] = frozenset(
+    {
+        "a",
+        "about",
+        "above",
+        "across",
+        "after",
+        "afterwards",
+        "again",
+        "against",
+        "all",
+        "almost",
+        "alone",
+        "along",
+        "already",
+        "also",
+        "although",
+        "always",
+        "am",
+        "among",
+        "amongst",
+        "amount",
+        "an",
+        "and",
+        "another",
+        "any",
+        "anyhow",
+        "anyone",
+        "anything",
+        "anyway",
+        "anywhere",
+        "are",
+        "around",
+        "as",
+        "at",
+        "back",
+        "be",
+        "became",
+        "because",
+        "become",
+        "becomes",
+        "becoming",
+        "been",
+        "before",
+        "beforehand",
+        "behind",
+        "being",
+        "below",
+        "beside",
+        "besides",
+        "between",
+        "beyond",
+        "both",
+        "bottom",
+        "but",
+        "by",
+        "ca",
+        "call",
+        "can",
+        "cannot",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "due",
+        "during",
+        "each",
+        "eight",
+        "either",
+        "eleven",
+        "else",
+        "elsewhere",
+        "empty",
+        "enough",
+        "even",
+        "ever",
+        "every",
+        "everyone",
+        "everything",
+        "everywhere",
+        "except",
+        "few",
+        "fifteen",
+        "fifty",
+        "first",
+        "five",
+        "for",
+        "former",
+        "formerly",
+        "forty",
+        "four",
+        "from",
+        "front",
+        "full",
+        "further",
+        "get",
+        "give",
+        "go",
+        "had",
+        "has",
+        "have",
+        "he",
+        "hence",
+        "her",
+        "here",
+        "hereafter",
+        "hereby",
+        "herein",
+        "hereupon",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "however",
+        "hundred",
+        "i",
+        "if",
+        "in",
+        "indeed",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "keep",
+        "last",
+        "latter",
+        "latterly",
+        "least",
+        "less",
+        "made",
+        "make",
+        "many",
+        "may",
+        "me",
+        "meanwhile",
+        "might",
+        "mine",
+        "more",
+        "moreover",
+        "most",
+        "mostly",
+        "move",
+        "much",
+        "must",
+        "my",
+        "myself",
+        "name",
+        "namely",
+        "neither",
+        "never",
+        "nevertheless",
+        "next",
+        "nine",
+        "no",
+        "nobody",
+        "none",
+        "noone",
+        "nor",
+        "not",
+        "nothing",
+        "now",
+        "nowhere",
+        "of",
+        "off",
+        "often",
+        "on",
+        "once",
+        "one",
+        "only",
+        "onto",
+        "or",
+        "other",
+        "others",
+        "otherwise",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "part",
+        "per",
+        "perhaps",
+        "please",
+        "put",
+        "quite",
+        "rather",
+        "re",
+        "really",
+        "regarding",
+        "same",
+        "say",
+        "see",
+        "seem",
+        "seemed",
+        "seeming",
+        "seems",
+        "serious",
+        "several",
+        "she",
+        "should",
+        "show",
+        "side",
+        "since",
+        "six",
+        "sixty",
+        "so",
+        "some",
+        "somehow",
+        "someone",
+        "something",
+        "sometime",
+        "sometimes",
+        "somewhere",
+        "still",
+        "such",
+        "take",
+        "ten",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "themselves",
+        "then",
+        "thence",
+        "there",
+        "thereafter",
+        "thereby",
+        "therefore",
+        "therein",
+        "thereupon",
+        "these",
+        "they",
+        "third",
+        "this",
+        "those",
+        "though",
+        "three",
+        "through",
+        "throughout",
+        "thru",
+        "thus",
+        "to",
+        "together",
+        "too",
+        "top",
+        "toward",
+        "towards",
+        "twelve",
+        "twenty",
+        "two",
+        "under",
+        "unless",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "used",
+        "using",
+        "various",
+        "very",
+        "via",
+        "was",
+        "we",
+        "well",
+        "were",
+        "what",
+        "whatever",
+        "when",
+        "whence",
+        "whenever",
+        "where",
+        "whereafter",
+        "whereas",
+        "whereby",
+        "wherein",
+        "whereupon",
+        "wherever",
+        "whether",
+        "which",
+        "while",
+        "whither",
+        "who",
+        "whoever",
+        "whole",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    }
+)
+
+# Frequent words an ASR transcript puts right after "this is" / "i'm" that are not names.
+COMMON_WORDS: frozenset[str] = _words(
+    """
+    about actually afraid already alright also always am and angry annoyed anxious any anyone
+    appointment asking available away awake bad baby back better big bit bleeding blind booked born
+    busy calling can cant careful certain checking clear cold coming concerned confused correct
+    covered crazy curious dad dead deaf diabetic different disabled dizzy doctor doing done dont
+    down due dying early emergency enough exhausted expecting fine finished following free from
+    frustrated full glad going gone good great guessing happy hard having healthy hear hearing
+    hello help here hi home honest hoping hot hungry hurt hurting ill im important in interested
+    its just kidding late leaving like listening little looking lost mad married me mom more
+    nauseous need needing nervous new nice no none nope not nothing now number nurse ok okay old on
+    only out over pain patient pregnant pretty probably quite ready real really recovering right
+    running sad same scared seeing serious seventy sick single so sorry speaking still stuck sure
+    surprised taking talking terrible thanks thank that the then there these thinking this those
+    tired today tomorrow trying unable unsure up upset urgent us very waiting walking want wanting
+    weak welcome well what where which who why widowed with worried worse wondering wrong yeah yes
+    yesterday you your calling regarding concerning following hoping trying writing reaching
+    scheduled scheduling returning confirming
+    """
+)
+
+# Clinical and pharmacy vocabulary that NER likes to call PERSON or ORG in notes.
+CLINICAL_WORDS: frozenset[str] = _words(
+    """
+    a1c abdomen ace acetaminophen acute advil albuterol allergies allergy alprazolam amlodipine
+    amoxicillin anemia angina anxiety aspirin assessment asthma atenolol ativan atorvastatin
+    augmentin azithromycin bid biopsy bmi bmp bp bpm bun cabg cardiology carvedilol cbc cefazolin
+    celexa cephalexin chf cipro ciprofloxacin citalopram clonazepam clopidogrel cmp colonoscopy
+    copd coumadin covid cpap cpt creatinine crestor ct cxr dermatology diabetes diagnosis
+    diclofenac dm doxycycline dx ecg ed eeg egfr eliquis emr ent er escitalopram esomeprazole
+    fentanyl flonase fluoxetine furosemide gabapentin gerd glipizide glucose hba1c hctz hdl
+    heparin hgb hpi hr htn hydrochlorothiazide hydrocodone ibuprofen icd icu inr insulin iv
+    januvia keflex lab labs lantus lasix ldl levothyroxine lexapro lipitor lisinopril lorazepam
+    losartan lovenox meloxicam metformin methotrexate metoprolol mg mg/dl ml mmhg morphine motrin
+    mri naproxen neurology nexium nitroglycerin norco npo nsaid omeprazole oncology ondansetron
+    oxycodone pantoprazole paxil pcp percocet plavix plan pmh po potassium prednisone prilosec
+    prn protonix prozac pt q4h q6h qd qhs qid ros rx sertraline simvastatin sodium spo2 ssri
+    statin synthroid tablet tablets tamsulosin tid tramadol trazodone troponin tsh tylenol ua
+    ultrasound uti valium vitals warfarin wbc xanax xarelto zantac zofran zoloft zolpidem
+    zyrtec ambien humalog novolog ozempic trulicity jardiance farxiga entresto humira keytruda
+    eliquis brilinta repatha dupixent wegovy mounjaro victoza toradol benadryl claritin
+    pepcid mucinex robitussin sudafed narcan suboxone adderall ritalin concerta vyvanse
+    neurontin lyrica flexeril robaxin medrol decadron solumedrol rocephin vancomycin zosyn
+    bactrim flagyl diflucan valtrex tamiflu paxlovid remdesivir
+    """
+)
+
+# Capitalised words that are also given names; NER hits on these alone are dropped unless a name
+# cue ("Dr.", "my name is", a following surname) is present.
+NAME_LIKE_WORDS: frozenset[str] = _words(
+    """
+    will may hope grace faith joy mark bill bob rose june april august summer autumn dawn
+    sky rich frank earnest ernest sue pat chase hunter crystal amber ruby pearl iris lily daisy
+    ivy jade destiny patience prudence charity constance honor justice liberty harmony melody
+    sunny brook rocky dusty buddy angel angela baker carter cook mason miles price ray
+    sterling sage faith hope penny holly heather heath rob art gene jack jay jewel
+    major king bishop judge page young white black green brown gray grey long short
+    """
+)
+
+US_STATES: frozenset[str] = _words(
+    """
+    alabama alaska arizona arkansas california colorado connecticut delaware florida georgia
+    hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts
+    michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma oregon
+    pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming
+    """
+) | frozenset(
+    {
+        "new hampshire", "new jersey", "new mexico", "new york", "north carolina", "north dakota",
+        "rhode island", "south carolina", "south dakota", "west virginia", "district of columbia",
+        "puerto rico",
+    }
+)  # fmt: skip
+
+US_STATE_CODES: frozenset[str] = _words(
+    """
+    AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM
+    NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR
+    """
+)
+
+# Places above the state level are not identifiers under Safe Harbor.
+COUNTRIES_AND_REGIONS: frozenset[str] = frozenset(
+    {
+        "america", "usa", "us", "u.s.", "u.s.a.", "united states", "united states of america",
+        "the united states", "canada", "mexico", "uk", "united kingdom", "england", "britain",
+        "great britain", "scotland", "wales", "ireland", "france", "germany", "spain", "italy",
+        "portugal", "china", "japan", "india", "korea", "south korea", "russia", "brazil",
+        "australia", "europe", "asia", "africa", "the us", "philippines", "vietnam", "cuba",
+        "puerto rico", "new england", "midwest", "the midwest", "east coast", "west coast",
+        "netherlands", "sweden", "norway", "poland", "ukraine", "israel", "egypt", "nigeria",
+        "pakistan", "colombia", "peru", "chile", "argentina", "haiti", "jamaica", "guatemala",
+    }
+)  # fmt: skip
+
+# Given names common enough that a lower-case token after a weak cue ("i'm", "this is") can be
+# trusted as a name; strong cues ("my name is") need no list.
+COMMON_FIRST_NAMES: frozenset[str] = _words(
+    """
+    aaron abigail adam adrian aiden alan albert alex alexander alexis alice alicia allison amanda
+    amy andrea andrew angela anna anne anthony antonio ashley austin barbara benjamin betty beverly
+    billy bobby brandon brenda brian brittany bruce bryan carl carlos carol carolyn catherine
+    charles charlotte cheryl chloe christian christina christine christopher cynthia daniel danielle
+    david deborah debra denise dennis diana diane donald donna doris dorothy douglas dylan edward
+    elizabeth emily emma eric ethan eugene evelyn frances gabriel gary george gerald gloria gregory
+    hannah harold harry heather helen henry isabella jacob jacqueline james janet janice jason
+    jeffrey jennifer jeremy jerry jesse jessica joan joe john johnny jonathan jordan jose joseph
+    joshua joyce juan judith judy julia julie justin karen katherine kathleen kathryn kayla keith
+    kelly kenneth kevin kimberly kyle larry laura lauren lawrence linda lisa logan louis madison
+    margaret maria marie marilyn martha martin mary matthew megan melissa michael michelle nancy
+    natalie nathan nicholas nicole noah olivia pamela patricia patrick paul peter philip rachel
+    ralph randy raymond rebecca richard robert roger ronald roy russell ruth ryan samantha samuel
+    sandra sara sarah scott sean sharon shirley sophia stephanie stephen steven susan teresa terry
+    theresa thomas timothy tyler victoria vincent virginia walter wayne william zachary luis
+    carmen ana rosa miguel jorge sofia lucia priya raj amit wei li mohammed ahmed fatima omar
+    """
+)

@@ -1,0 +1,82 @@
+"""Turning NER spans into findings: label mapping and the filters that keep spaCy's small model from
+shredding clinical text ("Metformin" as ORG, "Will" as PERSON, "BP" as ORG, states as places)."""
+
+from __future__ import annotations
+
+import re
+
+from .lexicon import CLINICAL_WORDS, COUNTRIES_AND_REGIONS, NAME_LIKE_WORDS, STOP_WORDS, US_STATES
+from .types import Entity, Finding, NerSpan
+
+_LABEL_MAP = {
+    "PERSON": Entity.PERSON,
+    "GPE": Entity.LOCATION,
+    "LOC": Entity.LOCATION,
+    "FAC": Entity.LOCATION,
+    "ORG": Entity.ORGANIZATION,
+}
+_SCORE = {Entity.PERSON: 0.85, Entity.LOCATION: 0.8, Entity.ORGANIZATION: 0.6}
+_LEADING = re.compile(r"^(?:the|a|an|dr\.?|mr\.?|mrs\.?|ms\.?|doctor|nurse)\s+", re.I)
+_TRAILING = re.compile(r"(?:'s|\u2019s|[.,;:!?'\"])+$")
+_TITLE_BEFORE = re.compile(r"(?:\b(?:dr|mr|mrs|ms|mx|prof|doctor|nurse|miss)\.?\s*|name\s+is\s+)$", re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
+_FACILITY_WORDS = re.compile(
+    r"\b(?:hospital|clinic|medical|health|center|centre|pharmacy|university|college|school|church|"
+    r"bank|insurance|inc|llc|corp|company|group|associates|partners|care|labs?|memorial|regional)\b",
+    re.I,
+)
+
+
+def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
+    value = text[start:end]
+    low = value.lower()
+    words = [w.lower() for w in _WORD.findall(value)]
+    if not words or any(c.isdigit() for c in value):
+        return True
+    if all(w in CLINICAL_WORDS or w in STOP_WORDS for w in words):
+        return True
+    if entity is Entity.LOCATION:
+        return low in US_STATES or low in COUNTRIES_AND_REGIONS or len(low) < 3
+    if entity is Entity.ORGANIZATION:
+        # Acronyms in notes are almost always clinical ("ED", "CBC", "PT"); real organisations in a
+        # conversation come with a descriptive word.
+        if len(words) == 1 and (value.isupper() or not _FACILITY_WORDS.search(value)) and len(value) <= 5:
+            return True
+        return any(w in CLINICAL_WORDS for w in words) and not _FACILITY_WORDS.search(value)
+    # PERSON
+    if len(words) == 1:
+        w = words[0]
+        if w in NAME_LIKE_WORDS or w in STOP_WORDS:
+            # "Will you…", "May I…", "Grace period": a lone name-like word needs a title before it.
+            return _TITLE_BEFORE.search(text, max(0, start - 12), start) is None
+        if value.isupper() and len(value) <= 4:
+            return True
+    return bool(words[0] in CLINICAL_WORDS)
+
+
+def ner_findings(text: str, spans: list[NerSpan]) -> list[Finding]:
+    out: list[Finding] = []
+    for span in spans:
+        entity = _LABEL_MAP.get(span.label)
+        if entity is None:
+            continue
+        start, end = span.start, span.end
+        lead = _LEADING.match(text, start, end)
+        if lead:
+            start = lead.end()
+        trail = _TRAILING.search(text[start:end])
+        if trail:
+            end = start + trail.start()
+        if end - start < 2 or _drop(text, entity, start, end):
+            continue
+        # spaCy's "Mary's in" style spans: never let a place or org run into a stop word.
+        out.append(
+            Finding(
+                start,
+                end,
+                entity,
+                min(span.score, 1.0) if span.score != 0.85 else _SCORE[entity],
+                f"ner:{span.label}",
+            )
+        )
+    return out

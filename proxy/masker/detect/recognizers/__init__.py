@@ -1,0 +1,1 @@
+"""The built-in recognizers, one module per family of identifiers."""

@@ -1,0 +1,120 @@
+"""Ways to reach a person: e-mail, phone, fax, URL, IP address."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import ClassVar
+
+from ..recognizer import Doc, Pattern, PatternRecognizer
+from ..types import Entity
+from ..validators import digits_of, ipv4_ok
+
+IGNORE = re.IGNORECASE
+
+_TLDS = (
+    "com|org|net|edu|gov|mil|int|io|co|us|uk|ca|de|fr|info|biz|me|health|care|clinic|app|dev|ai|"
+    "example|test|invalid|localhost|ly|tv|xyz|online|site|med|hospital|nhs"
+)
+
+
+class EmailRecognizer(PatternRecognizer):
+    """Any syntactically valid address; reserved TLDs (.example, .test, .invalid) included on purpose."""
+
+    name = "email"
+    ENTITY = Entity.EMAIL
+    triggers = ("@",)
+    PATTERNS = (
+        Pattern(
+            "addr-spec",
+            r"(?<![\w.+-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+            r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])",
+            0.95,
+        ),
+    )
+
+
+class PhoneRecognizer(PatternRecognizer):
+    """NANP and international numbers; reported as FAX when "fax" is said just before."""
+
+    name = "phone"
+    ENTITY = Entity.PHONE
+    needs_digits = True
+    CONTEXT = (
+        "phone", "call", "called", "calling", "cell", "mobile", "tel", "telephone", "number", "reach",
+        "contact", "text", "fax", "callback", "call back", "home", "work", "pager", "ph", "dial",
+    )  # fmt: skip
+    CONTEXT_BOOST = 0.3
+    PATTERNS = (
+        Pattern(
+            "nanp-grouped",
+            r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2})\d{3}[\s.-]\d{4}"
+            r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w-])",
+            0.7,
+            flags=IGNORE,
+        ),
+        Pattern("nanp-plain", r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?!\d)", 0.45),
+        Pattern(
+            "international",
+            r"(?<![\w+])\+(?:[2-9]\d{0,2}|1)[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){2,4}(?!\d)",
+            0.7,
+        ),
+        Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True),
+    )
+    _fax = re.compile(r"(?<![a-z])fax")
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        d = digits_of(value)
+        return 7 <= len(d) <= 15 and len(set(d)) > 1
+
+    def entity_for(self, doc: Doc, start: int, end: int) -> Entity:
+        if self._fax.search(doc.lower, max(0, start - 24), start):
+            return Entity.FAX
+        return Entity.PHONE
+
+
+class UrlRecognizer(PatternRecognizer):
+    name = "url"
+    ENTITY = Entity.URL
+    triggers = ("http", "www", ".", "://")
+    PATTERNS = (
+        Pattern(
+            "scheme", r"\b(?:https?|ftp)://[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]", 0.95, flags=IGNORE
+        ),
+        Pattern("www", r"(?<![\w@.])www\.[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]", 0.9, flags=IGNORE),
+        Pattern(
+            "bare-domain",
+            rf"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS})"
+            r"(?:/[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?])?(?![\w@-])",
+            0.6,
+            flags=IGNORE,
+        ),
+    )
+
+
+class IpAddressRecognizer(PatternRecognizer):
+    name = "ip"
+    ENTITY = Entity.IP_ADDRESS
+    triggers = (".", ":")
+    CONTEXT = ("ip", "address", "server", "host", "logged in from", "connected")
+    PATTERNS = (
+        Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)", 0.6),
+        Pattern(
+            "ipv6",
+            r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])",
+            0.6,
+            flags=IGNORE,
+        ),
+    )
+    _MAC: ClassVar[re.Pattern[str]] = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$", IGNORE)
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        if "." in value and ":" not in value:
+            return ipv4_ok(value)
+        if self._MAC.match(value):  # a MAC address is a device id, not an IP
+            return False
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError:
+            return False
+        return True

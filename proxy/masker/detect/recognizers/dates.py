@@ -1,0 +1,108 @@
+"""Date elements (everything but a bare year) and ages over 89.
+
+Times ("3:30 pm"), vitals ("120/80"), lab values and years alone must not match; month names that are
+also words ("may", "march") only count next to a day or a year.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..recognizer import Doc, Pattern, PatternRecognizer
+from ..types import Entity, Finding
+
+IGNORE = re.IGNORECASE
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_DAY_ORD = rf"{_DAY}(?:st|nd|rd|th)?"
+_YEAR = r"(?:1[89]\d{2}|20\d{2})"
+_MM = r"(?:0?[1-9]|1[0-2])"
+_DATE_CONTEXT = (
+    "dob", "d.o.b", "born", "birth", "birthday", "birthdate", "date", "admitted", "admission",
+    "discharged", "discharge", "died", "death", "deceased", "expired", "seen", "visit", "on",
+    "since", "surgery", "procedure", "appointment", "scheduled", "dos", "date of service",
+)  # fmt: skip
+
+
+class DateRecognizer(PatternRecognizer):
+    name = "date"
+    ENTITY = Entity.DATE
+    needs_digits = True
+    CONTEXT = _DATE_CONTEXT
+    CONTEXT_BEFORE = 24
+    CONTEXT_BOOST = 0.2
+    PATTERNS = (
+        # 03/14/1980, 3-14-80, 3.14.1980 (separators must agree)
+        Pattern("mdy", rf"(?<![\w/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)", 0.85),
+        Pattern("mdy-dot", rf"(?<![\w/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8),
+        # 14/03/1980 (day first, unambiguous because day > 12)
+        Pattern(
+            "dmy", rf"(?<![\w/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])", 0.85
+        ),
+        # 1980-03-14
+        Pattern(
+            "iso", rf"(?<![\w/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?![\w/-])", 0.9
+        ),
+        # 8/14 or 08/14 only with a date word before it ("seen on 8/14"); otherwise a ratio.
+        Pattern("md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True),
+        # March 14, 1980 / Mar. 14th / March the 14th
+        Pattern(
+            "month-day",
+            rf"\b{_MONTH}\.?\s+(?:the\s+)?{_DAY_ORD}(?:,?\s+(?:of\s+)?{_YEAR})?(?![\w:])",
+            0.75,
+            flags=IGNORE,
+        ),
+        # 14 March 1980 / 14th of March / the 3rd of march
+        Pattern("day-month", rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR})?", 0.75, flags=IGNORE),
+        # March 1980 (month + year is a date element too)
+        Pattern("month-year", rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}\b", 0.7, flags=IGNORE),
+        # 03/1980
+        Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6),
+    )
+    _may_word = re.compile(r"^(?:may|mar|jun|jan|dec|oct|aug|sep)\b", IGNORE)
+    _time_after = re.compile(
+        r"\s*(?:am|pm|a\.m\.|p\.m\.|o'clock|hours?|hrs?|mins?|minutes?|times|tabs?|mg)\b", IGNORE
+    )
+    _value_word = re.compile(r"(?:may|mar)\s+(?:the\s+)?\d{1,2}\b(?!(?:st|nd|rd|th))", IGNORE)
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        if not doc.has_digit:
+            return []
+        out: list[Finding] = []
+        for f in super().analyze(doc):
+            value = doc.text[f.start : f.end]
+            # "may 3 of them" / "at 3 pm": a modal verb or a clock time, not a date.
+            if self._time_after.match(doc.text, f.end):
+                continue
+            if self._value_word.fullmatch(value) and value[0].islower():
+                continue
+            out.append(f)
+        return out
+
+
+class AgeOver89Recognizer(PatternRecognizer):
+    """Ages 90+ are identifiers under Safe Harbor; younger ages are not reported."""
+
+    name = "age"
+    ENTITY = Entity.AGE
+    needs_digits = True
+    PATTERNS = (
+        Pattern(
+            "n-years-old",
+            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:years?|yrs?|y/o|y\.o\.|yo|year-old)\b)"
+            r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo)|[\s-]*year-old)?",
+            0.85,
+            flags=IGNORE,
+        ),
+        Pattern(
+            "aged-n",
+            r"\b(?:age[ds]?|aged|age:)\s*(?P<n>9\d|1[0-2]\d)\b(?!\s*(?:mg|%|kg|lbs?))",
+            0.85,
+            group="n",
+            flags=IGNORE,
+        ),
+    )

@@ -1,0 +1,143 @@
+"""Identifiers recognised by what they are called: "MRN 00123456", "member ID is XJH-4471-22".
+
+Most HIPAA identifiers (record numbers, plan IDs, account, licence, plate, serial, claim numbers)
+have no universal format; the label spoken or written right before the value is the evidence. One
+compiled alternation covers every label; the label decides the entity type.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..recognizer import Doc, Recognizer, word_alternation
+from ..types import Entity, Finding
+from ..validators import aba_ok
+
+# label -> entity. Loose labels (single common words) need a stronger value, see ``_LOOSE``.
+_LABELS: dict[Entity, tuple[str, ...]] = {
+    Entity.MRN: (
+        "mrn", "mrn#", "mr#", "medical record number", "medical record", "med rec", "med rec number",
+        "record number", "chart number", "chart", "patient id", "patient number", "hospital number",
+        "hospital id", "health record number", "emr number", "ehr number", "record no", "medical record no",
+    ),
+    Entity.HEALTH_PLAN_ID: (
+        "member id", "member number", "member", "subscriber id", "subscriber number", "subscriber",
+        "policy number", "policy id", "policy", "insurance id", "insurance number", "insurance",
+        "plan id", "plan number", "health plan id", "health plan number", "beneficiary id",
+        "beneficiary number", "medicare number", "medicare id", "medicaid number", "medicaid id",
+        "medicare", "medicaid", "group number", "group id", "insurance member id", "mbi", "hicn",
+        "id card number", "member id number", "coverage id",
+    ),
+    Entity.ACCOUNT_NUMBER: (
+        "account number", "account no", "account", "acct", "acct no", "acct number", "billing account",
+        "patient account", "account id", "customer number", "customer id", "billing number",
+    ),
+    Entity.BANK_ACCOUNT: (
+        "bank account", "bank account number", "checking account", "checking account number",
+        "savings account", "savings account number", "checking", "savings", "deposit account",
+    ),
+    Entity.ROUTING_NUMBER: ("routing number", "routing", "aba", "aba number", "rtn", "transit number"),
+    Entity.LICENSE_NUMBER: (
+        "license number", "licence number", "medical license", "medical licence", "certificate number",
+        "certification number", "license no", "lic", "lic no", "npi", "npi number", "dea", "dea number",
+        "dea registration", "state license", "nursing license", "board certification", "provider number",
+        "professional license", "certificate", "license", "licence",
+    ),
+    Entity.DRIVER_LICENSE: (
+        "driver's license", "drivers license", "driver license", "driver's licence", "driving licence",
+        "driver's license number", "drivers license number", "driver license number", "dl", "dl#",
+        "dl number", "driver's lic", "state id",
+    ),
+    Entity.PASSPORT: ("passport", "passport number", "passport no", "passport id"),
+    Entity.VEHICLE_ID: (
+        "license plate", "licence plate", "plate number", "plate", "tag number", "plates",
+        "vin", "vehicle id", "vehicle identification number", "registration plate",
+    ),
+    Entity.DEVICE_ID: (
+        "serial number", "serial no", "serial", "device id", "device serial", "device number", "imei",
+        "udi", "implant serial", "pacemaker serial", "pump serial", "meid", "device identifier",
+        "equipment id", "asset tag",
+    ),
+    Entity.ID_NUMBER: (
+        "claim number", "claim id", "claim", "case number", "case id", "case", "ticket number", "ticket",
+        "reference number", "reference", "ref", "ref no", "confirmation number", "confirmation code",
+        "confirmation", "order number", "invoice number", "invoice", "authorization number",
+        "authorization", "auth number", "prior auth", "employee id", "employee number", "student id",
+        "badge number", "tracking number", "id number", "identification number", "id", "record locator",
+        "booking number", "appointment number", "referral number", "prescription number", "rx number",
+        "lab accession", "accession number", "accession", "specimen id", "encounter number", "visit number",
+        "file number", "docket number", "membership number", "voucher number", "certificate id",
+    ),
+}  # fmt: skip
+
+# Single everyday words: "my case 2 weeks ago", "the plan 3 times" must not fire, so these need a
+# value with at least three digits and five characters.
+_LOOSE = frozenset(
+    {
+        "chart", "member", "subscriber", "policy", "insurance", "account", "checking", "savings",
+        "routing", "lic", "certificate", "license", "licence", "plate", "plates", "serial", "claim",
+        "case", "ticket", "reference", "ref", "confirmation", "invoice", "authorization", "id",
+        "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi",
+    }
+)  # fmt: skip
+
+_ENTITY_OF: dict[str, Entity] = {}
+for _entity, _labels in _LABELS.items():
+    for _label in _labels:
+        _ENTITY_OF[re.sub(r"\s+", " ", _label.lower())] = _entity
+
+_FILLER = (
+    r"(?:[ \t]*(?:\#|no\.?|num(?:ber)?|nr|id|is|was|will\s+be|should\s+be|are|of|it's|its|reads|"
+    r"ends\s+(?:in|with)|on\s+file|on\s+the\s+card|:|=|-|\u2013|\u2014|\(|\))){0,4}[ \t]*"
+)
+# A value: starts alphanumeric, may be grouped by spaces/dashes/dots, every extra group holds a digit.
+_VALUE = (
+    r"(?P<value>(?=[a-z0-9-]*\d)[a-z0-9](?:[a-z0-9]|[-./](?=[a-z0-9]))*"
+    r"(?:[ ](?=[a-z0-9-]*\d)[a-z0-9](?:[a-z0-9]|[-.](?=[a-z0-9]))*){0,4})"
+)
+_RX = re.compile(
+    rf"(?P<label>{word_alternation(_ENTITY_OF)})(?:'s)?{_FILLER}{_VALUE}(?![a-z0-9])",
+    re.IGNORECASE,
+)
+_TRAILING_WORD = re.compile(r"[ ][a-z]+$", re.IGNORECASE)
+
+
+class LabelledIdRecognizer(Recognizer):
+    name = "labelled_id"
+    needs_digits = True
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        text = doc.text
+        for m in _RX.finditer(text):
+            label = re.sub(r"\s+", " ", m.group("label").lower())
+            entity = _ENTITY_OF.get(label)
+            if entity is None:
+                continue
+            start, end = m.span("value")
+            value = text[start:end]
+            # Drop a trailing plain word the grouping swallowed ("12345 2 weeks" is rare; words are not).
+            trail = _TRAILING_WORD.search(value)
+            if trail and not any(c.isdigit() for c in trail.group()):
+                end -= len(trail.group())
+                value = text[start:end]
+            compact = re.sub(r"[^0-9A-Za-z]", "", value)
+            ndigits = sum(c.isdigit() for c in compact)
+            if len(compact) < 4 or ndigits < 2:
+                continue
+            if label in _LOOSE and (ndigits < 3 or len(compact) < 5):
+                continue
+            if _looks_like_measure(text, end):
+                continue
+            score = 0.85
+            if entity is Entity.ROUTING_NUMBER and not aba_ok(compact):
+                score = 0.7
+            out.append(Finding(start, end, entity, score, f"{self.name}:{entity.value.lower()}"))
+        return out
+
+
+_UNIT_AFTER = re.compile(r"\s*(?:mg|mcg|ml|g|kg|lbs?|%|mmhg|units?|iu|bpm|cm|mm|pm|am|years?|days?)\b", re.I)
+
+
+def _looks_like_measure(text: str, end: int) -> bool:
+    return _UNIT_AFTER.match(text, end) is not None

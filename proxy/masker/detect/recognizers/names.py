@@ -1,0 +1,208 @@
+"""Person names that NER misses: after titles ("Dr. Patel") and after spoken cues in lower-case ASR
+text ("my name is john smith", "this is maria calling", "my daughter emily").
+
+Strong cues ("my name is") accept any non-stop-word; weak cues ("i'm", "this is") need the token to
+be a known given name or to be followed by a call-centre verb ("calling", "speaking", "here").
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..lexicon import CLINICAL_WORDS, COMMON_FIRST_NAMES, COMMON_WORDS, STOP_WORDS
+from ..recognizer import Doc, Recognizer
+from ..types import Entity, Finding
+
+_NOT_NAME = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
+_WORD = r"[A-Za-z][A-Za-z'\u2019-]*"
+
+_TITLE = re.compile(
+    rf"\b(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Sr|Fr)\.?|Doctor|Nurse|Miss|Mister|Professor|Dra\.?)[ \t]+"
+    rf"(?P<name>[A-Z]{_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z]{_WORD}){{0,2}})",
+)
+_TITLE_LOWER = re.compile(
+    rf"\b(?:dr\.?|doctor|mr\.?|mrs\.?|ms\.?|miss|nurse)[ \t]+(?P<name>{_WORD}(?:[ \t]+{_WORD})?)", re.I
+)
+_STRONG = re.compile(
+    rf"\b(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|last\s+name\s+is|first\s+name\s+is|"
+    rf"full\s+name\s+is|surname\s+is|patient\s+name\s*:?|name\s*:|called|named|goes\s+by|"
+    rf"spelled|the\s+patient\s+is|pt\s+is|patient|caller\s+is|signed|sincerely|regards|thanks|"
+    rf"emergency\s+contact\s+is|emergency\s+contact\s*:?|contact\s+person\s+is)"
+    rf"(?=[ \t,:]+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}}))",
+    re.I,
+)
+_WEAK = re.compile(
+    rf"\b(?:this\s+is|i'm|i\s+am|it's|im|speaking\s+with|talking\s+to|talk\s+to|speak\s+to|speak\s+with|"
+    rf"ask\s+for|my\s+(?:wife|husband|son|daughter|mother|father|mom|dad|brother|sister|partner|"
+    rf"caregiver|grandson|granddaughter|grandmother|grandfather|aunt|uncle|niece|nephew|friend|"
+    rf"neighbor|neighbour|fiance|fiancee|boyfriend|girlfriend|child|cousin|guardian)(?:'s\s+name\s+is|,|\s+is)?|"
+    rf"hi|hello|hey|dear|thank\s+you|thanks)(?=[ \t,]+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}}))",
+    re.I,
+)
+_CALL_VERB = re.compile(r"[ \t,]+(?:calling|speaking|here|from|with|on\s+the\s+line)\b", re.I)
+
+
+_FUNCTION = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "but",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "from",
+        "by",
+        "is",
+        "was",
+        "are",
+        "be",
+        "this",
+        "that",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "it",
+        "its",
+        "as",
+        "so",
+        "if",
+        "not",
+        "no",
+        "yes",
+        "hi",
+        "hello",
+        "please",
+        "thanks",
+        "thank",
+        "am",
+        "i",
+        "im",
+        "he",
+        "she",
+        "we",
+        "they",
+        "you",
+        "me",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "today",
+        "tomorrow",
+        "yesterday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mg",
+        "ok",
+        "okay",
+        "sir",
+        "madam",
+    ]
+) | frozenset({"dr", "mr", "mrs", "ms", "mx", "doctor", "nurse", "prof", "professor", "miss", "mister"})
+
+
+def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | None:
+    """Trim the captured words to the leading run that looks like a name.
+
+    Capitalised words are trusted ("Dr. Will Hope") unless they are function words or clinical
+    vocabulary; lower-case words must not be common words, and under ``strict`` (weak cues) the first
+    must be a known given name.
+    """
+    kept_end = -1
+    count = 0
+    for m in re.finditer(_WORD, value):
+        raw = m.group()
+        w = raw.lower().replace("\u2019", "'").strip("'")
+        if w.endswith("'s"):
+            w = w[:-2]
+        w = w.replace("'", "")  # "i'm" -> "im", "it's" -> "its": contractions are function words
+        cap = (raw[0].isupper() and not raw.isupper()) or (raw.isupper() and len(raw) > 1 and count > 0)
+        if len(w) < 2 or w in _FUNCTION or w in CLINICAL_WORDS:
+            break
+        if not cap and w in _NOT_NAME:
+            break
+        if strict and count == 0 and not cap and w not in COMMON_FIRST_NAMES:
+            break
+        kept_end = m.end()
+        count += 1
+    if count == 0:
+        return None
+    return start, start + kept_end
+
+
+class CueNameRecognizer(Recognizer):
+    name = "name_cue"
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        text = doc.text
+        for m in _TITLE.finditer(text):
+            span = _name_tokens(m.start("name"), m.group("name"), strict=False)
+            if span:
+                out.append(Finding(*span, Entity.PERSON, 0.85, "name_title"))
+        for m in _TITLE_LOWER.finditer(text):
+            span = _name_tokens(m.start("name"), m.group("name"), strict=False)
+            if span:
+                out.append(Finding(*span, Entity.PERSON, 0.7, "name_title"))
+        for m in _STRONG.finditer(text):
+            cue = text[m.start() : m.start("name")].lower()
+            # "patient" / "called" / "thanks" are only cues when a capitalised or known name follows.
+            weak = any(
+                w in cue for w in ("patient", "called", "named", "thanks", "regards", "sincerely", "signed")
+            )
+            span = _name_tokens(m.start("name"), m.group("name"), strict=weak)
+            if span:
+                out.append(Finding(*span, Entity.PERSON, 0.8 if not weak else 0.65, "name_cue"))
+        for m in _WEAK.finditer(text):
+            value = m.group("name")
+            span = _name_tokens(m.start("name"), value, strict=True)
+            if span is None:
+                first = re.match(_WORD, value)
+                # Unknown lower-case word: accept only when a call-centre verb follows ("this is
+                # kowalski calling").
+                if first and first.group().lower() not in _NOT_NAME and _CALL_VERB.match(value, first.end()):
+                    span = (m.start("name"), m.start("name") + first.end())
+            if span:
+                out.append(Finding(*span, Entity.PERSON, 0.7, "name_cue"))
+        return out

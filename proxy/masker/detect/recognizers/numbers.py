@@ -1,0 +1,187 @@
+"""Structured numbers with a known shape and, mostly, a checksum: SSN, cards, IBAN, ABA routing,
+NPI, DEA, Medicare MBI, VIN, MAC/IMEI, and a last-resort rule for long unexplained digit runs."""
+
+from __future__ import annotations
+
+import re
+
+from ..recognizer import Pattern, PatternRecognizer
+from ..types import Entity
+from ..validators import (
+    aba_ok,
+    alnum_of,
+    card_ok,
+    dea_ok,
+    digits_of,
+    iban_ok,
+    luhn_ok,
+    mbi_ok,
+    npi_ok,
+    ssn_ok,
+    vin_check_digit_ok,
+)
+
+IGNORE = re.IGNORECASE
+
+
+class SsnRecognizer(PatternRecognizer):
+    """US SSN. 900-999 areas are accepted (see ``validators.ssn_ok``)."""
+
+    name = "ssn"
+    ENTITY = Entity.SSN
+    needs_digits = True
+    CONTEXT = (
+        "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
+        "last four", "tax id", "itin", "taxpayer",
+    )  # fmt: skip
+    CONTEXT_BEFORE = 64
+    PATTERNS = (
+        Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.85),
+        Pattern("spaced", r"(?<![\w-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w-])", 0.5),
+        Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25),
+        # Voice agents read SSNs in odd groups once normalised ("901-22-3456" vs "90122-3456").
+        Pattern(
+            "regrouped", r"(?<![\w-])(?=(?:\d-?){9}(?![\w-]))[\d-]{10,12}(?![\w-])", 0.3, needs_context=True
+        ),
+    )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        return ssn_ok(value, strong_context=context)
+
+
+class CreditCardRecognizer(PatternRecognizer):
+    name = "credit_card"
+    ENTITY = Entity.CREDIT_CARD
+    needs_digits = True
+    CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "amex", "discover", "cc", "payment")
+    CONTEXT_BOOST = 0.1
+    PATTERNS = (Pattern("pan", r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])", 0.85),)
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        return card_ok(value)
+
+
+class IbanRecognizer(PatternRecognizer):
+    name = "iban"
+    ENTITY = Entity.IBAN
+    needs_digits = True
+    PATTERNS = (
+        Pattern("iban", r"(?<![\w])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?!\w)", 0.95),
+    )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        return iban_ok(value)
+
+
+class RoutingNumberRecognizer(PatternRecognizer):
+    name = "aba_routing"
+    ENTITY = Entity.ROUTING_NUMBER
+    needs_digits = True
+    CONTEXT = ("routing", "aba", "rtn", "transit", "routing number", "bank routing")
+    PATTERNS = (Pattern("aba", r"(?<![\w-])\d{9}(?![\w-])", 0.3, needs_context=True),)
+
+    def adjust(self, value: str, score: float, *, context: bool) -> float:
+        # With "routing" said, a bad checksum is more likely a misread digit than a different number.
+        return score + 0.2 if aba_ok(value) else score
+
+
+class NpiRecognizer(PatternRecognizer):
+    name = "npi"
+    ENTITY = Entity.LICENSE_NUMBER
+    needs_digits = True
+    CONTEXT = ("npi", "national provider", "provider id", "provider number")
+    PATTERNS = (Pattern("npi", r"(?<![\w-])[12]\d{9}(?![\w-])", 0.3, needs_context=True),)
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        return npi_ok(value)
+
+
+class DeaRecognizer(PatternRecognizer):
+    name = "dea"
+    ENTITY = Entity.LICENSE_NUMBER
+    needs_digits = True
+    CONTEXT = ("dea", "registration", "prescriber")
+    PATTERNS = (Pattern("dea", r"(?<![\w-])[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}(?![\w-])", 0.85),)
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        return dea_ok(value)
+
+
+class MbiRecognizer(PatternRecognizer):
+    """Medicare Beneficiary Identifier (e.g. 1EG4-TE5-MK73): a health-plan beneficiary number."""
+
+    name = "mbi"
+    ENTITY = Entity.HEALTH_PLAN_ID
+    needs_digits = True
+    PATTERNS = (
+        Pattern("mbi", r"(?<![\w-])[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2}(?![\w-])", 0.85),
+    )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        return mbi_ok(value)
+
+
+class VinRecognizer(PatternRecognizer):
+    name = "vin"
+    ENTITY = Entity.VEHICLE_ID
+    needs_digits = True
+    CONTEXT = ("vin", "vehicle", "car", "truck", "chassis", "identification number")
+    PATTERNS = (
+        Pattern(
+            "vin",
+            r"(?<![\w-])(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-Z])[A-HJ-NPR-Z0-9]{17}(?![\w-])",
+            0.5,
+        ),
+    )
+
+    def adjust(self, value: str, score: float, *, context: bool) -> float:
+        # Only North-American VINs carry the check digit; a failure alone is weak evidence.
+        return score + 0.4 if vin_check_digit_ok(value) else score - 0.1
+
+
+class DeviceNumberRecognizer(PatternRecognizer):
+    """Hardware identifiers: MAC addresses, IMEIs, GS1 UDIs on implants."""
+
+    name = "device"
+    ENTITY = Entity.DEVICE_ID
+    needs_digits = True
+    CONTEXT = ("imei", "device", "serial", "phone id", "handset")
+    PATTERNS = (
+        Pattern(
+            "mac",
+            r"(?<![\w:-])[0-9A-F]{2}(?:([:-])[0-9A-F]{2})(?:\1[0-9A-F]{2}){4}(?![\w:-])",
+            0.8,
+            flags=IGNORE,
+        ),
+        Pattern("imei", r"(?<![\w-])\d{15}(?![\w-])", 0.3, needs_context=True),
+        Pattern("udi", r"\(01\)\d{14}(?:\(\d{2}\)[A-Z0-9]{1,20}){0,4}", 0.85),
+    )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        if value.isdigit() and len(value) == 15:
+            return luhn_ok(value)
+        return True
+
+
+class LongNumberRecognizer(PatternRecognizer):
+    """Last resort: a run of 7+ digits nothing else explained is an identifier of *some* kind.
+
+    It scores just above the default threshold so any typed recognizer wins the overlap."""
+
+    name = "long_number"
+    ENTITY = Entity.ID_NUMBER
+    needs_digits = True
+    PATTERNS = (
+        Pattern("digits", r"(?<![\w.,/:-])\d(?:[ -]?\d){6,}(?![\w/:-]|[.,]\d)", 0.55),
+        Pattern(
+            "alnum",
+            r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+(?![\w-])",
+            0.52,
+        ),
+    )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        d = digits_of(value)
+        if value[:1].isdigit() and len(alnum_of(value)) == len(d):
+            return len(d) >= 7 and len(set(d)) > 1
+        return len(d) >= 4

@@ -1,0 +1,69 @@
+"""Credentials pasted into a conversation: cloud keys, VCS and chat tokens, private keys, bearer
+tokens and ``api_key=...`` style assignments. Formats follow the vendors' documented prefixes."""
+
+from __future__ import annotations
+
+import re
+
+from ..recognizer import Pattern, PatternRecognizer
+from ..types import Entity
+
+IGNORE = re.IGNORECASE
+
+
+class SecretRecognizer(PatternRecognizer):
+    name = "secret"
+    ENTITY = Entity.SECRET
+    PATTERNS = (
+        Pattern(
+            "aws-access-key",
+            r"(?<![A-Za-z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])",
+            0.95,
+        ),
+        Pattern(
+            "aws-secret-assign",
+            r"(?i:aws_?secret(?:_?access)?_?key)\W{0,4}(?P<v>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
+            0.95,
+            group="v",
+        ),
+        Pattern(
+            "github",
+            r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9_]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
+            0.95,
+        ),
+        Pattern("gitlab", r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}", 0.95),
+        Pattern("slack", r"(?<![A-Za-z0-9])xox[abposr]-(?:[0-9]+-)*[A-Za-z0-9-]{6,}", 0.95),
+        Pattern("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+", 0.95),
+        Pattern(
+            "openai", r"(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|ant-(?:api\d{2}-)?)?[A-Za-z0-9_-]{20,}", 0.9
+        ),
+        Pattern("stripe", r"(?<![A-Za-z0-9])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.95),
+        Pattern("google-api", r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}", 0.95),
+        Pattern("google-oauth", r"(?<![A-Za-z0-9])ya29\.[0-9A-Za-z_-]{20,}", 0.9),
+        Pattern("twilio", r"(?<![A-Za-z0-9])(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])", 0.85),
+        Pattern("sendgrid", r"(?<![A-Za-z0-9])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", 0.95),
+        Pattern("npm", r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}", 0.95),
+        Pattern("pypi", r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_-]{50,}", 0.95),
+        Pattern(
+            "jwt", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0.95
+        ),
+        Pattern(
+            "pem-private-key",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
+            0.99,
+            flags=re.S,
+        ),
+        Pattern("bearer", r"(?i:\bbearer)\s+(?P<v>[A-Za-z0-9._~+/=-]{16,})", 0.9, group="v"),
+        Pattern(
+            "basic-auth-url", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<v>[^\s@/]{3,})@", 0.9, group="v"
+        ),
+        Pattern(
+            "assignment",
+            r"(?i:\b(?:api[_-]?key|apikey|api[_-]?secret|access[_-]?token|auth[_-]?token|secret[_-]?key|"
+            r"client[_-]?secret|private[_-]?key|password|passwd|pwd|token|secret))"
+            r"(?:\"|')?\s*(?::|=|=>|\bis\b)\s*(?:\"|')?(?P<v>(?=[A-Za-z0-9_\-./+=!@#$%^&*]*[0-9_\-/+=!@#$%^&*])[A-Za-z0-9_\-./+=!@#$%^&*]{8,})",
+            0.85,
+            group="v",
+        ),
+    )

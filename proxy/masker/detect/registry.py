@@ -1,0 +1,63 @@
+"""The default set of recognizers, built once and shared (recognizers are stateless)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .recognizer import Recognizer
+from .recognizers.contact import EmailRecognizer, IpAddressRecognizer, PhoneRecognizer, UrlRecognizer
+from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
+from .recognizers.labelled import LabelledIdRecognizer
+from .recognizers.names import CueNameRecognizer
+from .recognizers.numbers import (
+    CreditCardRecognizer,
+    DeaRecognizer,
+    DeviceNumberRecognizer,
+    IbanRecognizer,
+    LongNumberRecognizer,
+    MbiRecognizer,
+    NpiRecognizer,
+    RoutingNumberRecognizer,
+    SsnRecognizer,
+    VinRecognizer,
+)
+from .recognizers.places import AddressCityRecognizer, StreetAddressRecognizer, ZipCodeRecognizer
+from .recognizers.secrets import SecretRecognizer
+from .recognizers.spoken_contact import SpokenEmailRecognizer, SpokenUrlRecognizer
+
+
+def default_recognizers() -> tuple[Recognizer, ...]:
+    return (
+        SecretRecognizer(),
+        EmailRecognizer(),
+        SpokenEmailRecognizer(),
+        UrlRecognizer(),
+        SpokenUrlRecognizer(),
+        IpAddressRecognizer(),
+        PhoneRecognizer(),
+        SsnRecognizer(),
+        CreditCardRecognizer(),
+        IbanRecognizer(),
+        RoutingNumberRecognizer(),
+        NpiRecognizer(),
+        DeaRecognizer(),
+        MbiRecognizer(),
+        VinRecognizer(),
+        DeviceNumberRecognizer(),
+        LabelledIdRecognizer(),
+        DateRecognizer(),
+        AgeOver89Recognizer(),
+        StreetAddressRecognizer(),
+        ZipCodeRecognizer(),
+        AddressCityRecognizer(),
+        CueNameRecognizer(),
+        LongNumberRecognizer(),
+    )
+
+
+class Registry:
+    """Recognizers split by whether they also run over the spoken-number digit view."""
+
+    def __init__(self, recognizers: Sequence[Recognizer] | None = None) -> None:
+        self.recognizers: tuple[Recognizer, ...] = tuple(recognizers or default_recognizers())
+        self.numeric: tuple[Recognizer, ...] = tuple(r for r in self.recognizers if r.needs_digits)

@@ -1,0 +1,284 @@
+"""Spoken-form normalisation: ASR transcripts say numbers as words; recognizers expect digits.
+
+``digit_view(text)`` rewrites runs of number words ("four one five", "oh", "double five", "nineteen
+eighty", "one hundred twenty three", ordinals "third") into digits and keeps an offset map, so the
+numeric recognizers run unchanged over the view and their spans map back onto the original text.
+Separators inside a run that sound like a pause (comma, period, "dash") become ``-`` in the view so
+grouped numbers ("four one five, five five five, ...") keep their shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_UNITS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13,
+    "fourteenth": 14, "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18,
+    "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+}  # fmt: skip
+_REPEAT = {"double": 2, "triple": 3}
+_SUFFIX = {1: "st", 2: "nd", 3: "rd"}
+
+_NUMBER_WORDS = (
+    set(_UNITS) | set(_TEENS) | set(_TENS) | set(_ORDINALS) | set(_REPEAT) | {"hundred", "thousand"}
+)
+# Quick rejection: a text with none of these substrings has nothing to normalise.
+_WORD_PREFILTER = re.compile(
+    r"(?<![a-z])(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirt|fourt|fift|sixt|sevent|eight|ninet|twent|fort|hundred|thousand|double|triple|"
+    r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twelfth)",
+)
+_TOKEN = re.compile(r"[A-Za-z]+|\d+")
+# What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
+_GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen)[ \t]+", re.IGNORECASE)
+_PAUSE = re.compile(r"[,.\-/]|dash|hyphen", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    start: int
+    end: int
+    word: str  # lower-case
+
+
+@dataclass(slots=True)
+class DigitView:
+    """The normalised text and, for each of its characters, the original span it came from."""
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+    changed: list[tuple[int, int]]  # view spans that were rewritten
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        return self.starts[start], self.ends[end - 1]
+
+    def touches_change(self, start: int, end: int) -> bool:
+        return any(s < end and start < e for s, e in self.changed)
+
+
+def _is_letter_token(tok: _Tok) -> bool:
+    return len(tok.word) == 1 and tok.word.isalpha() and tok.word not in _UNITS
+
+
+def _is_number_token(tok: _Tok) -> bool:
+    return tok.word.isdigit() or tok.word in _NUMBER_WORDS
+
+
+def _convert(run: list[_Tok]) -> list[tuple[str, int, int]]:
+    """Turn a run of number tokens into digit segments ``(digits, first_token, last_token)``."""
+    out: list[tuple[str, int, int]] = []
+    i, n = 0, len(run)
+    while i < n:
+        w = run[i].word
+        if w.isdigit():
+            out.append((w, i, i))
+            i += 1
+        elif _is_letter_token(run[i]):
+            out.append((w.upper(), i, i))
+            i += 1
+        elif w in _REPEAT and i + 1 < n and (run[i + 1].word in _UNITS or run[i + 1].word.isdigit()):
+            nxt = run[i + 1].word
+            digit = nxt if nxt.isdigit() else str(_UNITS[nxt])
+            out.append((digit * _REPEAT[w], i, i + 1))
+            i += 2
+        elif w in _ORDINALS:
+            value = _ORDINALS[w]
+            out.append((f"{value}{_SUFFIX.get(value % 10 if value > 20 else value, 'th')}", i, i))
+            i += 1
+        elif w in _TENS:
+            value = _TENS[w]
+            j = i + 1
+            if j < n and run[j].word in _UNITS and _UNITS[run[j].word] > 0 and run[j].word not in ("o", "oh"):
+                value += _UNITS[run[j].word]
+                j += 1
+            elif j < n and run[j].word in _ORDINALS and _ORDINALS[run[j].word] < 10:
+                value += _ORDINALS[run[j].word]
+                out.append((f"{value}{_SUFFIX.get(value % 10, 'th')}", i, j))
+                i = j + 1
+                continue
+            out.append((str(value), i, j - 1))
+            i = j
+        elif w in _UNITS or w in _TEENS:
+            value = _UNITS.get(w, _TEENS.get(w, 0))
+            j = i + 1
+            if j < n and run[j].word == "thousand" and w not in ("o", "oh"):
+                total, j = _after_thousand(run, value * 1000, j + 1)
+                out.append((str(total), i, j - 1))
+                i = j
+            elif j < n and run[j].word == "hundred" and w not in ("o", "oh"):
+                total, j = _tail_under_hundred(run, value * 100, j + 1)
+                out.append((str(total), i, j - 1))
+                i = j
+            else:
+                out.append((str(value), i, i))
+                i += 1
+        else:  # a stray "hundred"/"thousand"/"double" with nothing to attach to
+            i += 1
+    return out
+
+
+def _tail_under_hundred(run: list[_Tok], base: int, j: int) -> tuple[int, int]:
+    n = len(run)
+    if j < n and run[j].word == "and":
+        j += 1
+    if j < n and run[j].word in _TEENS:
+        return base + _TEENS[run[j].word], j + 1
+    if j < n and run[j].word in _TENS:
+        value = base + _TENS[run[j].word]
+        j += 1
+        if j < n and run[j].word in _UNITS and _UNITS[run[j].word] > 0:
+            value += _UNITS[run[j].word]
+            j += 1
+        return value, j
+    if j < n and run[j].word in _UNITS and _UNITS[run[j].word] > 0 and run[j].word not in ("o", "oh"):
+        return base + _UNITS[run[j].word], j + 1
+    return base, j
+
+
+def _after_thousand(run: list[_Tok], base: int, j: int) -> tuple[int, int]:
+    n = len(run)
+    if j < n and run[j].word == "and":
+        j += 1
+    if j + 1 < n and run[j].word in _UNITS and run[j + 1].word == "hundred":
+        return _tail_under_hundred(run, base + _UNITS[run[j].word] * 100, j + 2)
+    return _tail_under_hundred(run, base, j)
+
+
+def _is_letter(text: str, toks: list[_Tok], k: int) -> bool:
+    """A spelled letter ("x j h four four ...") that may join a number run. "a"/"i" only count
+    inside a chain of spelled letters; letters glued to other characters ("a1c") never do."""
+    tok = toks[k]
+    w = tok.word
+    if len(w) != 1 or not w.isalpha():
+        return False
+    if (tok.start > 0 and text[tok.start - 1].isalnum()) or (tok.end < len(text) and text[tok.end].isalnum()):
+        return False
+    if w in ("a", "i"):
+        for j in (k - 1, k + 1):
+            w2 = toks[j].word if 0 <= j < len(toks) else ""
+            if len(w2) == 1 and w2.isalpha() and w2 not in ("a", "i", "o"):
+                return True
+        return False
+    return True
+
+
+def _letters_lead_to_number(text: str, toks: list[_Tok], k: int) -> bool:
+    j = k
+    while j < len(toks) and _is_letter(text, toks, j):
+        if j > k and not _GAP.fullmatch(text, toks[j - 1].end, toks[j].start):
+            return False
+        j += 1
+    return (
+        j < len(toks)
+        and _GAP.fullmatch(text, toks[j - 1].end, toks[j].start) is not None
+        and _is_number_token(toks[j])
+        and toks[j].word not in ("o", "oh")
+    )
+
+
+def _runs(text: str) -> list[list[_Tok]]:
+    toks = [_Tok(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
+    runs: list[list[_Tok]] = []
+    cur: list[_Tok] = []
+    for k, tok in enumerate(toks):
+        ok = _is_number_token(tok) or (
+            tok.word == "and" and bool(cur) and cur[-1].word in ("hundred", "thousand")
+        )
+        if ok and tok.word in ("o", "oh"):
+            # "oh" is zero only next to other number tokens ("five oh two", "oh oh one"), not "oh, I
+            # see": look past any further "oh"s for a real number.
+            prev_num = bool(cur)
+            j = k + 1
+            while j < len(toks) and toks[j].word in ("o", "oh"):
+                j += 1
+            next_num = j < len(toks) and _is_number_token(toks[j])
+            ok = prev_num or next_num
+        elif not ok and _is_letter(text, toks, k):
+            ok = bool(cur) or _letters_lead_to_number(text, toks, k)
+        if ok and cur and not _GAP.fullmatch(text, cur[-1].end, tok.start):
+            runs.append(cur)
+            cur = []
+        if ok:
+            cur.append(tok)
+        else:
+            if cur:
+                runs.append(cur)
+            cur = []
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+def _is_ordinal(segment: str) -> bool:
+    return segment[-2:] in ("st", "nd", "rd", "th") and segment[:-2].isdigit()
+
+
+def digit_view(text: str) -> DigitView | None:
+    """The text with spoken numbers as digits, or ``None`` when nothing would change."""
+    if _WORD_PREFILTER.search(text.lower()) is None:
+        return None
+    pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []
+    for run in _runs(text):
+        words = [t for t in run if not t.word.isdigit()]
+        if not words:
+            continue
+        # A lone cardinal word ("two kids") carries no identifier; ordinals do ("march third").
+        if len(run) == 1 and run[0].word not in _ORDINALS:
+            continue
+        segs = _convert(run)
+        if not segs:
+            continue
+        rendered: list[str] = []
+        spans: list[tuple[int, int]] = []
+        prev_last = -1
+        for digits, first, last in segs:
+            if prev_last >= 0:
+                gap = text[run[prev_last].end : run[first].start]
+                ordinal_edge = _is_ordinal(rendered[-1]) or _is_ordinal(digits)
+                if ordinal_edge:
+                    rendered.append(" ")
+                    spans.append((run[prev_last].end, run[first].start))
+                elif _PAUSE.search(gap):
+                    rendered.append("-")
+                    spans.append((run[prev_last].end, run[first].start))
+            rendered.append(digits)
+            spans.extend([(run[first].start, run[last].end)] * len(digits))
+            prev_last = last
+        pieces.append((run[0].start, run[-1].end, "".join(rendered), spans))
+    if not pieces:
+        return None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    changed: list[tuple[int, int]] = []
+    pos = 0
+    for start, end, rendered_text, spans in pieces:
+        out.append(text[pos:start])
+        starts.extend(range(pos, start))
+        ends.extend(range(pos + 1, start + 1))
+        view_start = len(starts)
+        out.append(rendered_text)
+        for s, e in spans:
+            starts.append(s)
+            ends.append(e)
+        changed.append((view_start, len(starts)))
+        pos = end
+    out.append(text[pos:])
+    starts.extend(range(pos, len(text)))
+    ends.extend(range(pos + 1, len(text) + 1))
+    return DigitView("".join(out), starts, ends, changed)

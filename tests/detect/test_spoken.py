@@ -1,0 +1,100 @@
+"""Spoken-form PHI as ASR transcripts deliver it: number words, "oh", "double", years and dates as
+words, spelled e-mails, lower-case names."""
+
+from __future__ import annotations
+
+import pytest
+from masker.detect.engine import DetectionEngine
+from masker.detect.spoken import digit_view
+from masker.detect.types import Entity as E
+
+from .conftest import spans_of
+
+
+@pytest.mark.parametrize(
+    ("text", "view"),
+    [
+        ("four one five five five five two six seven one", "4155552671"),
+        ("nine oh one, double two, three four five six", "901-22-3456"),
+        ("triple seven", "777"),
+        ("nineteen eighty", "1980"),
+        ("twenty twenty three", "2023"),
+        ("two thousand and five", "2005"),
+        ("one hundred twenty three main street", "123 main street"),
+        ("march third nineteen eighty", "march 3rd 1980"),
+        ("the twenty first of june", "the 21st of june"),
+        ("415 five five five 2671", "4155552671"),
+        ("ninety two years old", "92 years old"),
+    ],
+)
+def test_digit_view(text: str, view: str) -> None:
+    result = digit_view(text)
+    assert result is not None and result.text == view
+
+
+@pytest.mark.parametrize("text", ["i have two kids", "oh I see", "no numbers here"])
+def test_digit_view_leaves_plain_text_alone(text: str) -> None:
+    assert digit_view(text) is None
+
+
+def test_digit_view_maps_back_to_the_original() -> None:
+    text = "call four one five, five five five, two six seven one now"
+    view = digit_view(text)
+    assert view is not None
+    start = view.text.index("415")
+    s, e = view.to_original(start, start + len("415-555-2671"))
+    assert text[s:e] == "four one five, five five five, two six seven one"
+
+
+SPOKEN: list[tuple[str, set[tuple[E, str]]]] = [
+    (
+        "my number is four one five five five five two six seven one",
+        {(E.PHONE, "four one five five five five two six seven one")},
+    ),
+    ("call me at four one five, five five five, oh one nine nine", {
+        (E.PHONE, "four one five, five five five, oh one nine nine"),
+    }),
+    ("my social is nine oh one double two three four five six", {
+        (E.SSN, "nine oh one double two three four five six"),
+    }),
+    ("ssn 901 22 three four five six", {(E.SSN, "901 22 three four five six")}),
+    ("i was born march third nineteen eighty", {(E.DATE, "march third nineteen eighty")}),
+    ("date of birth is the fourth of july nineteen sixty two", {
+        (E.DATE, "fourth of july nineteen sixty two"),
+    }),
+    ("my email is john dot smith at gmail dot com", {(E.EMAIL, "john dot smith at gmail dot com")}),
+    ("it's j o h n underscore doe at example dot org", {
+        (E.EMAIL, "j o h n underscore doe at example dot org"),
+    }),
+    ("my member id is x j h four four seven one two two", {
+        (E.HEALTH_PLAN_ID, "x j h four four seven one two two"),
+    }),
+    ("mrn is oh oh one two three four five six", {(E.MRN, "oh oh one two three four five six")}),
+    ("i live at one two three main street", {(E.ADDRESS, "one two three main street")}),
+    ("she is ninety four years old", {(E.AGE, "ninety four years old")}),
+    ("the card is four one one one one one one one one one one one one one one one", {
+        (E.CREDIT_CARD, "four one one one one one one one one one one one one one one one"),
+    }),
+    ("my name is john smith", {(E.PERSON, "john smith")}),
+    ("this is maria gonzalez calling", {(E.PERSON, "maria gonzalez")}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), SPOKEN)
+def test_spoken_forms(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
+    assert spans_of(patterns, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i take one tablet two times a day",
+        "about five or six months ago",
+        "in nineteen eighty we moved",  # a year alone is not a date element
+        "I am doing fine thanks",
+        "this is ridiculous",
+        "i'm calling about my prescription",
+    ],
+)
+def test_spoken_traps(patterns: DetectionEngine, text: str) -> None:
+    assert spans_of(patterns, text) == set()
