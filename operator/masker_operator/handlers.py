@@ -1,0 +1,304 @@
+"""Thin Kopf handlers: fetch current state, call the pure builders, write, report status.
+
+All decisions live in render.py / sidecar.py; this module only wires them to Kopf and the API
+(kube.py). Outcomes map onto Kopf like this:
+
+* SpecError        -> Ready=False/InvalidSpec, ``kopf.PermanentError`` (retried only on change)
+* ApiNotFoundError -> Ready=False/SecretNotFound, ``kopf.TemporaryError`` (the user may add it)
+* conflict/transient API errors -> Ready unchanged or ApiError, ``kopf.TemporaryError``
+
+Create, update and resume reconcile the same way; a timer repeats it to repair drift (someone
+edited or deleted the ConfigMap/Secret, or the referenced upstream-key Secret changed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import kopf
+import yaml
+from ulid import ULID
+
+from .errors import ApiConflictError, ApiNotFoundError, OperatorError, SpecError
+from .kube import Kube
+from .names import AGENTS_KEY, ROTATION_TOKEN_ANNOTATION, owned_object_name
+from .render import (
+    AGENT_ID_RE,
+    AgentRef,
+    configmap_body,
+    decode_secret_data,
+    needs_update,
+    new_agent_id,
+    proxy_url,
+    ready_condition,
+    secret_body,
+)
+from .settings import GROUP, PLURAL, VERSION, OperatorSettings
+from .sidecar import inject, requested_agent, wants_base_url
+from .spec import parse_spec
+from .tls import load_cert_dir, make_serving_cert, webhook_hostnames
+from .webhook_config import HANDLER_ID, mutating_webhook_configuration
+
+log = logging.getLogger("masker_operator")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _agent_id_from_configmap(cm: Mapping[str, Any] | None) -> str | None:
+    """Recover the id if the status was lost (e.g. restored from a backup without status)."""
+    raw = ((cm or {}).get("data") or {}).get(AGENTS_KEY)
+    if not raw:
+        return None
+    try:
+        agents = (yaml.safe_load(raw) or {}).get("agents") or []
+    except yaml.YAMLError:
+        return None
+    agent_id = agents[0].get("id") if agents and isinstance(agents[0], dict) else None
+    return agent_id if isinstance(agent_id, str) and AGENT_ID_RE.match(agent_id) else None
+
+
+def _write(kube: Kube, kind: str, existing: Mapping[str, Any] | None, desired: dict[str, Any]) -> bool:
+    """Create or replace when drifted; keeps labels/annotations others put there. True if written."""
+    if existing is None:
+        (kube.create_configmap if kind == "ConfigMap" else kube.create_secret)(desired)
+        return True
+    if not needs_update(existing, desired):
+        return False
+    meta = existing.get("metadata") or {}
+    body = dict(desired)
+    body["metadata"] = {
+        **desired["metadata"],
+        "labels": {**(meta.get("labels") or {}), **desired["metadata"].get("labels", {})},
+        "annotations": {**(meta.get("annotations") or {}), **desired["metadata"].get("annotations", {})},
+        "resourceVersion": meta.get("resourceVersion"),
+    }
+    (kube.replace_configmap if kind == "ConfigMap" else kube.replace_secret)(body)
+    return True
+
+
+def _set_ready(
+    patch: kopf.Patch, status: Mapping[str, Any], generation: int, *, ready: bool, reason: str, message: str
+) -> None:
+    patch.status["conditions"] = ready_condition(
+        ready=ready,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=_now(),
+        previous=status.get("conditions") or [],
+    )
+    patch.status["observedGeneration"] = generation
+
+
+def reconcile(
+    kube: Kube,
+    settings: OperatorSettings,
+    *,
+    meta: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    patch: kopf.Patch,
+    from_timer: bool = False,
+) -> None:
+    agent = AgentRef(
+        name=meta["name"],
+        namespace=meta["namespace"],
+        uid=meta["uid"],
+        generation=int(meta.get("generation") or 1),
+    )
+    gen = agent.generation
+    try:
+        agent_spec = parse_spec(spec, meta.get("annotations") or {})
+    except SpecError as exc:
+        _set_ready(patch, status, gen, ready=False, reason="InvalidSpec", message=str(exc))
+        if from_timer:
+            return
+        raise kopf.PermanentError(str(exc)) from exc
+
+    name = owned_object_name(agent.name)
+    try:
+        existing_cm = kube.get_configmap(agent.namespace, name)
+        agent_id = status.get("agentId") or _agent_id_from_configmap(existing_cm) or new_agent_id(str(ULID()))
+        try:
+            upstream_key = (
+                kube.get_secret_value(
+                    agent.namespace, agent_spec.api_key_ref.name, agent_spec.api_key_ref.key
+                )
+                if agent_spec.api_key_ref
+                else None
+            )
+            vapi_secret = (
+                kube.get_secret_value(
+                    agent.namespace, agent_spec.vapi_secret_ref.name, agent_spec.vapi_secret_ref.key
+                )
+                if agent_spec.vapi_secret_ref
+                else None
+            )
+        except ApiNotFoundError as exc:
+            _set_ready(patch, status, gen, ready=False, reason="SecretNotFound", message=str(exc))
+            patch.status["agentId"] = agent_id
+            raise kopf.TemporaryError(str(exc), delay=10) from exc
+
+        existing_secret = kube.get_secret(agent.namespace, name)
+        secret_annotations = ((existing_secret or {}).get("metadata") or {}).get("annotations") or {}
+        plan = secret_body(
+            agent,
+            agent_spec,
+            existing_data=decode_secret_data((existing_secret or {}).get("data")),
+            existing_rotation_token=(
+                secret_annotations.get(ROTATION_TOKEN_ANNOTATION, "") if existing_secret is not None else None
+            ),
+            upstream_key=upstream_key,
+            vapi_secret=vapi_secret,
+        )
+        # Secret before ConfigMap: the proxy must never see a key name whose material is missing.
+        wrote_secret = _write(kube, "Secret", existing_secret, plan.body)
+        wrote_cm = _write(
+            kube, "ConfigMap", existing_cm, configmap_body(agent, agent_spec, agent_id, plan.key_names)
+        )
+    except ApiConflictError as exc:
+        raise kopf.TemporaryError(f"{exc}; retrying with fresh state", delay=1) from exc
+    except OperatorError as exc:
+        _set_ready(patch, status, gen, ready=False, reason="ApiError", message=str(exc))
+        raise kopf.TemporaryError(str(exc), delay=5) from exc
+
+    if from_timer and (wrote_secret or wrote_cm):
+        log.info("repaired drift of %s/%s", agent.namespace, name)
+    if plan.rotated:
+        log.info("rotated token key of %s/%s: now %s", agent.namespace, agent.name, plan.key_names[0])
+    patch.status["agentId"] = agent_id
+    patch.status["proxyUrl"] = proxy_url(settings.public_url, settings.sidecar.port, agent_id)
+    patch.status["configMapName"] = name
+    patch.status["secretName"] = name
+    patch.status["keys"] = list(plan.key_names)
+    _set_ready(
+        patch, status, gen, ready=True, reason="Reconciled", message="ConfigMap and Secret are up to date"
+    )
+
+
+class NamespaceFillingWebhookServer(kopf.WebhookServer):
+    """Kopf's HTTPS webhook server, plus the request namespace copied into the object.
+
+    Pods created by controllers reach admission without ``metadata.namespace``; the namespace is
+    only in the AdmissionReview request, and the injector needs it to find the MaskerAgent.
+    """
+
+    async def __call__(self, fn: Any) -> AsyncIterator[Any]:
+        async def with_namespace(request: Any, **kwargs: Any) -> Any:
+            payload = request.get("request") or {}
+            obj = payload.get("object")
+            if isinstance(obj, dict) and payload.get("namespace"):
+                obj.setdefault("metadata", {}).setdefault("namespace", payload["namespace"])
+            return await fn(request, **kwargs)
+
+        async for client_config in super().__call__(with_namespace):
+            yield client_config
+
+
+def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegistry:
+    """All handlers, bound to explicit settings and an API wrapper (no module globals)."""
+    registry = kopf.OperatorRegistry()
+    resource = (GROUP, VERSION, PLURAL)
+    operator_settings = settings
+
+    @kopf.on.login(id="login", registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # A custom registry does not get Kopf's default login handlers; same credentials as kube.py.
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.startup(id="configure", registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        # Progress and diff-base in annotations under our domain, keeping .status ours alone.
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="masker.dev")
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix="masker.dev", key="last-handled-configuration"
+        )
+        settings.peering.standalone = operator_settings.standalone
+        settings.posting.level = logging.WARNING
+        settings.watching.server_timeout = 300
+        if operator_settings.webhook.enabled:
+            settings.admission.server = _webhook_server(operator_settings, kube)
+
+    @kopf.on.create(*resource, id="reconcile", registry=registry)
+    @kopf.on.update(*resource, id="reconcile", registry=registry)
+    @kopf.on.resume(*resource, id="reconcile", registry=registry)
+    def reconcile_agent(
+        meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any
+    ) -> None:
+        reconcile(kube, operator_settings, meta=meta, spec=spec, status=status, patch=patch)
+
+    @kopf.timer(
+        *resource,
+        id="repair-drift",
+        interval=settings.drift_interval,
+        initial_delay=settings.drift_interval,
+        registry=registry,
+    )
+    def repair_drift(
+        meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any
+    ) -> None:
+        reconcile(kube, operator_settings, meta=meta, spec=spec, status=status, patch=patch, from_timer=True)
+
+    if settings.webhook.enabled:
+
+        @kopf.on.mutate(
+            "", "v1", "pods", id=HANDLER_ID, operations=["CREATE"], ignore_failures=True, registry=registry
+        )
+        def inject_sidecar(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+            pod = dict(body)
+            agent_name = requested_agent(pod)
+            if agent_name is None:
+                return
+            namespace = body.metadata.namespace
+            if not namespace:
+                raise kopf.AdmissionError("pod namespace unknown", code=400)
+            try:
+                agent = kube.get_agent(namespace, agent_name)
+            except OperatorError as exc:
+                raise kopf.AdmissionError(f"cannot read MaskerAgent {agent_name!r}: {exc}", code=503) from exc
+            if agent is None:
+                # Refuse rather than start an app that would talk to the LLM unprotected.
+                raise kopf.AdmissionError(
+                    f"MaskerAgent {agent_name!r} not found in namespace {namespace!r}", code=400
+                )
+            agent_id = (agent.get("status") or {}).get("agentId")
+            if agent_id is None and wants_base_url(pod, operator_settings.sidecar.base_url_env_default):
+                raise kopf.AdmissionError(f"MaskerAgent {agent_name!r} is not ready yet", code=409)
+            changes = inject(
+                pod, agent_name=agent_name, agent_id=agent_id, settings=operator_settings.sidecar
+            )
+            patch.spec["containers"] = changes.containers
+            patch.spec["volumes"] = changes.volumes
+            for key, value in changes.annotations.items():
+                patch.metadata.annotations[key] = value
+
+    return registry
+
+
+def _webhook_server(settings: OperatorSettings, kube: Kube) -> kopf.WebhookServer:
+    """Certificates (provided or self-made), the webhook configuration, and Kopf's server."""
+    hook = settings.webhook
+    if hook.cert_dir:
+        cert = load_cert_dir(Path(hook.cert_dir))
+    else:
+        extra = (hook.url_host,) if hook.url_host else ()
+        cert = make_serving_cert(webhook_hostnames(hook.service_name, hook.service_namespace, extra))
+    # Kopf's server loads certificates from files; a private temp dir (an emptyDir in-cluster).
+    ca_file, cert_file, key_file = cert.write(Path(tempfile.mkdtemp(prefix="masker-webhook-")))
+    kube.apply_mutating_webhook_configuration(mutating_webhook_configuration(hook, cert.ca_pem))
+    log.info("webhook configuration %s applied", hook.configuration_name)
+    return NamespaceFillingWebhookServer(
+        addr=hook.listen_addr,
+        port=hook.port,
+        host=hook.url_host,
+        certfile=cert_file,
+        pkeyfile=key_file,
+        cafile=ca_file,
+    )

@@ -1,0 +1,512 @@
+"""The operator against a real kube-apiserver: reconcile, drift, rotation, GC, sidecar injection.
+
+The operator runs as a subprocess (``python -m masker_operator``), authenticated as the
+``masker-operator`` ServiceAccount user with only the RBAC of operator/masker_operator/rbac.yaml,
+and serves its admission webhook on 127.0.0.1 over TLS with a CA it made itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from tests.k8s_testbed import K8sTestbed, apply_manifest, install_crd
+
+pytestmark = pytest.mark.k8s
+
+ROOT = Path(__file__).resolve().parents[2]
+CRD = ROOT / "charts" / "masker" / "crds" / "maskeragents.yaml"
+RBAC = ROOT / "operator" / "masker_operator" / "rbac.yaml"
+GROUP, VERSION, PLURAL = "masker.dev", "v1alpha1", "maskeragents"
+PUBLIC_URL = "https://masker.example.test"
+T = TypeVar("T")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(fn: Callable[[], T | None], timeout: float = 10.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Operator:
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path, webhook_port: int) -> None:
+        self.proc = proc
+        self.log = log
+        self.webhook_port = webhook_port
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def operator(
+    k8s_testbed: K8sTestbed, k8s_api: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Operator]:
+    install_crd(k8s_api, CRD)
+    core = client.CoreV1Api(k8s_api)
+    try:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="masker-system")))
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    apply_manifest(k8s_api, RBAC)
+    webhook_port, liveness_port = _free_port(), _free_port()
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    env = {
+        **k8s_testbed.env(k8s_testbed.operator_kubeconfig),
+        "MASKER_OPERATOR_PUBLIC_URL": PUBLIC_URL,
+        "MASKER_OPERATOR_DRIFT_INTERVAL": "1",
+        "MASKER_OPERATOR_WEBHOOK_URL_HOST": "127.0.0.1",
+        "MASKER_OPERATOR_WEBHOOK_LISTEN_ADDR": "127.0.0.1",
+        "MASKER_OPERATOR_WEBHOOK_PORT": str(webhook_port),
+        "MASKER_OPERATOR_PROXY_IMAGE": "registry.example.test/masker:test",
+    }
+    with log.open("wb") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "masker_operator",
+                "--liveness",
+                f"http://127.0.0.1:{liveness_port}/healthz",
+            ],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    op = Operator(proc, log, webhook_port)
+
+    def alive_and_listening() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"operator exited {proc.returncode}:\n{op.output()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{liveness_port}/healthz", timeout=1):
+                pass
+            socket.create_connection(("127.0.0.1", webhook_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    try:
+        wait_for(alive_and_listening, timeout=30, what="operator liveness + webhook port")
+        yield op
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        # The test bed is shared (chart tests): leave no webhook pointing at a dead port.
+        with contextlib.suppress(ApiException):
+            client.AdmissionregistrationV1Api(k8s_api).delete_mutating_webhook_configuration(
+                "masker-sidecar-injector"
+            )
+        if os.environ.get("MASKER_SHOW_OPERATOR_LOG"):
+            print(op.output())
+
+
+def _custom(api: Any) -> Any:
+    return client.CustomObjectsApi(api)
+
+
+def create_agent(api: Any, namespace: str, name: str, spec: dict[str, Any], **meta: Any) -> None:
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "MaskerAgent",
+        "metadata": {"name": name, **meta},
+        "spec": spec,
+    }
+    _custom(api).create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, body)
+
+
+def get_agent(api: Any, namespace: str, name: str) -> dict[str, Any]:
+    obj: dict[str, Any] = _custom(api).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+    return obj
+
+
+def ready(agent: dict[str, Any]) -> dict[str, Any] | None:
+    for cond in (agent.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return dict(cond)
+    return None
+
+
+def get_or_none(fn: Callable[[], T]) -> T | None:
+    try:
+        return fn()
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def agents_file(api: Any, namespace: str, name: str) -> dict[str, Any]:
+    cm = client.CoreV1Api(api).read_namespaced_config_map(f"masker-agent-{name}", namespace)
+    doc: dict[str, Any] = yaml.safe_load(cm.data["agents.yaml"])
+    return doc
+
+
+def secret_data(api: Any, namespace: str, name: str) -> dict[str, str]:
+    secret = client.CoreV1Api(api).read_namespaced_secret(f"masker-agent-{name}", namespace)
+    return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def make_upstream_secret(api: Any, namespace: str, value: str, name: str = "openai") -> None:
+    client.CoreV1Api(api).create_namespaced_secret(
+        namespace,
+        client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"apiKey": value}),
+    )
+
+
+BASE_SPEC: dict[str, Any] = {
+    "upstream": {
+        "baseUrl": "https://llm.example.test/v1",
+        "allowedModels": ["gpt-4o-mini"],
+        "apiKeySecretRef": {"name": "openai"},
+    },
+    "policy": {"name": "healthcare"},
+}
+
+
+def test_apply_renders_configmap_secret_and_ready_within_2s(
+    operator: Operator, k8s_api: Any, k8s_namespace: str
+) -> None:
+    ns = k8s_namespace
+    make_upstream_secret(k8s_api, ns, "sk-test-upstream-1")
+    started = time.monotonic()
+    create_agent(k8s_api, ns, "front-desk", BASE_SPEC)
+    core = client.CoreV1Api(k8s_api)
+
+    def all_there() -> dict[str, Any] | None:
+        agent = get_agent(k8s_api, ns, "front-desk")
+        cond = ready(agent)
+        if not cond or cond["status"] != "True":
+            return None
+        cm = get_or_none(lambda: core.read_namespaced_config_map("masker-agent-front-desk", ns))
+        secret = get_or_none(lambda: core.read_namespaced_secret("masker-agent-front-desk", ns))
+        return agent if cm and secret else None
+
+    agent = wait_for(all_there, timeout=2.0, what="ConfigMap + Secret + Ready=True")
+    print(f"apply -> Ready in {time.monotonic() - started:.2f}s")
+    status = agent["status"]
+    agent_id = status["agentId"]
+    assert agent_id.startswith("agt_") and len(agent_id) == 30
+    assert status["proxyUrl"] == f"{PUBLIC_URL}/proxy/{agent_id}/v1"
+    assert status["observedGeneration"] == 1
+    assert ready(agent)["reason"] == "Reconciled"  # type: ignore[index]
+
+    doc = agents_file(k8s_api, ns, "front-desk")
+    assert doc["version"] == 1
+    (entry,) = doc["agents"]
+    assert entry["id"] == agent_id
+    assert entry["upstream"] == {
+        "base_url": "https://llm.example.test/v1",
+        "api_key_ref": "UPSTREAM_API_KEY_FRONT_DESK",
+        "allowed_models": ["gpt-4o-mini"],
+    }
+    assert entry["policy"] == "healthcare"
+    assert entry["tokenization"] == "vault"
+    assert entry["rate_limit"] == {"rps": 100, "burst": 200}  # CRD defaults
+    assert entry["keys"] == ["FRONT_DESK_1"]
+
+    data = secret_data(k8s_api, ns, "front-desk")
+    assert data["UPSTREAM_API_KEY_FRONT_DESK"] == "sk-test-upstream-1"
+    assert len(base64.b64decode(data["MASKER_KEY_K_FRONT_DESK_1"])) == 32
+    # Secret values never leak into the ConfigMap.
+    cm = core.read_namespaced_config_map("masker-agent-front-desk", ns)
+    assert "sk-test-upstream-1" not in cm.data["agents.yaml"]
+    assert data["MASKER_KEY_K_FRONT_DESK_1"] not in cm.data["agents.yaml"]
+    owners = cm.metadata.owner_references
+    assert [(o.kind, o.name, o.uid, o.controller) for o in owners] == [
+        ("MaskerAgent", "front-desk", agent["metadata"]["uid"], True)
+    ]
+
+
+def test_update_changes_config_keeps_agent_id(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    make_upstream_secret(k8s_api, ns, "sk-test-upstream-2")
+    create_agent(k8s_api, ns, "triage", BASE_SPEC)
+    first = wait_for(
+        lambda: (a := get_agent(k8s_api, ns, "triage")) and (ready(a) or {}).get("status") == "True" and a,
+        what="Ready",
+    )
+    agent_id = first["status"]["agentId"]
+
+    _custom(k8s_api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        ns,
+        PLURAL,
+        "triage",
+        {
+            "spec": {
+                "rateLimit": {"rps": 5, "burst": 10},
+                "tokenization": "reversible-aead",
+                "policy": {"categories": {"PHONE": "mask", "EMAIL": {"action": "hash", "threshold": 0.7}}},
+            }
+        },
+    )
+    entry = wait_for(
+        lambda: (e := agents_file(k8s_api, ns, "triage")["agents"][0])["rate_limit"]["rps"] == 5 and e,
+        what="ConfigMap updated",
+    )
+    assert entry["rate_limit"] == {"rps": 5, "burst": 10}
+    assert entry["tokenization"] == "reversible-aead"
+    assert entry["policy_inline"] == {
+        "version": 1,
+        "categories": {"PHONE": "mask", "EMAIL": {"action": "hash", "threshold": 0.7}},
+    }
+    assert entry["id"] == agent_id
+    agent = wait_for(
+        lambda: (a := get_agent(k8s_api, ns, "triage"))["status"].get("observedGeneration") == 2 and a,
+        what="observedGeneration 2",
+    )
+    assert agent["status"]["agentId"] == agent_id
+
+
+def test_key_rotation_adds_key_and_keeps_old(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "rotor", {"upstream": {}})
+    wait_for(lambda: get_or_none(lambda: secret_data(k8s_api, ns, "rotor")), what="Secret")
+    old = secret_data(k8s_api, ns, "rotor")["MASKER_KEY_K_ROTOR_1"]
+
+    _custom(k8s_api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        ns,
+        PLURAL,
+        "rotor",
+        {"metadata": {"annotations": {"masker.dev/rotate-keys": "2026-01"}}},
+    )
+    wait_for(
+        lambda: agents_file(k8s_api, ns, "rotor")["agents"][0]["keys"] == ["ROTOR_2", "ROTOR_1"],
+        what="two keys, newest first",
+    )
+    data = secret_data(k8s_api, ns, "rotor")
+    assert data["MASKER_KEY_K_ROTOR_1"] == old
+    assert data["MASKER_KEY_K_ROTOR_2"] != old
+
+    # The spec field rotates too; the same token again does not.
+    _custom(k8s_api).patch_namespaced_custom_object(
+        GROUP, VERSION, ns, PLURAL, "rotor", {"spec": {"keyRotation": {"token": "q2"}}}
+    )
+    wait_for(lambda: agents_file(k8s_api, ns, "rotor")["agents"][0]["keys"][0] == "ROTOR_3", what="third key")
+    time.sleep(1.5)  # a drift-timer round (1 s here) must not rotate again
+    assert agents_file(k8s_api, ns, "rotor")["agents"][0]["keys"] == ["ROTOR_3", "ROTOR_2", "ROTOR_1"]
+
+
+def test_drift_is_repaired(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "drifty", {"upstream": {}})
+    core = client.CoreV1Api(k8s_api)
+    wait_for(lambda: get_or_none(lambda: agents_file(k8s_api, ns, "drifty")), what="ConfigMap")
+    original = agents_file(k8s_api, ns, "drifty")
+    key = secret_data(k8s_api, ns, "drifty")["MASKER_KEY_K_DRIFTY_1"]
+
+    core.patch_namespaced_config_map(
+        "masker-agent-drifty", ns, {"data": {"agents.yaml": "version: 1\nagents: []\n"}}
+    )
+    wait_for(lambda: agents_file(k8s_api, ns, "drifty") == original, what="ConfigMap content restored")
+
+    core.delete_namespaced_config_map("masker-agent-drifty", ns)
+    wait_for(
+        lambda: get_or_none(lambda: agents_file(k8s_api, ns, "drifty")) == original,
+        what="ConfigMap recreated",
+    )
+    assert secret_data(k8s_api, ns, "drifty")["MASKER_KEY_K_DRIFTY_1"] == key
+
+
+def test_upstream_secret_change_is_propagated(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "late", BASE_SPEC)
+    agent = wait_for(
+        lambda: (c := ready(get_agent(k8s_api, ns, "late"))) and c["reason"] == "SecretNotFound" and c,
+        what="SecretNotFound condition",
+    )
+    assert agent["status"] == "False"
+    assert "openai" in agent["message"]
+    make_upstream_secret(k8s_api, ns, "sk-test-late-1")
+    wait_for(
+        lambda: (ready(get_agent(k8s_api, ns, "late")) or {}).get("status") == "True",
+        what="Ready after secret",
+    )
+    assert secret_data(k8s_api, ns, "late")["UPSTREAM_API_KEY_LATE"] == "sk-test-late-1"
+    client.CoreV1Api(k8s_api).patch_namespaced_secret(
+        "openai", ns, {"stringData": {"apiKey": "sk-test-late-2"}}
+    )
+    wait_for(
+        lambda: secret_data(k8s_api, ns, "late")["UPSTREAM_API_KEY_LATE"] == "sk-test-late-2",
+        what="rotated upstream key copied",
+    )
+
+
+def test_invalid_spec_gets_clear_condition(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "broken", {"upstream": {}, "policy": {"categories": {"PHONE": "obliterate"}}})
+    cond = wait_for(lambda: ready(get_agent(k8s_api, ns, "broken")), what="Ready condition")
+    assert cond["status"] == "False"
+    assert cond["reason"] == "InvalidSpec"
+    assert "spec.policy.categories.PHONE" in cond["message"]
+    assert "unknown action" in cond["message"]
+    assert get_or_none(lambda: agents_file(k8s_api, ns, "broken")) is None
+
+    # Fixing the spec recovers.
+    _custom(k8s_api).patch_namespaced_custom_object(
+        GROUP, VERSION, ns, PLURAL, "broken", {"spec": {"policy": {"categories": {"PHONE": "mask"}}}}
+    )
+    wait_for(lambda: (ready(get_agent(k8s_api, ns, "broken")) or {}).get("status") == "True", what="recovery")
+
+
+def test_schema_rejects_bad_enum(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    with pytest.raises(ApiException) as info:
+        create_agent(k8s_api, k8s_namespace, "rot13", {"upstream": {}, "tokenization": "rot13"})
+    assert info.value.status == 422
+    assert "tokenization" in str(info.value.body)
+
+
+def test_delete_garbage_collects_owned_objects(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "shortlived", {"upstream": {}})
+    core = client.CoreV1Api(k8s_api)
+    wait_for(
+        lambda: get_or_none(lambda: core.read_namespaced_secret("masker-agent-shortlived", ns)), what="Secret"
+    )
+    wait_for(
+        lambda: get_or_none(lambda: core.read_namespaced_config_map("masker-agent-shortlived", ns)),
+        what="ConfigMap",
+    )
+    _custom(k8s_api).delete_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, "shortlived")
+
+    def gone() -> bool:
+        cm = get_or_none(lambda: core.read_namespaced_config_map("masker-agent-shortlived", ns))
+        secret = get_or_none(lambda: core.read_namespaced_secret("masker-agent-shortlived", ns))
+        return cm is None and secret is None
+
+    wait_for(gone, timeout=30, what="garbage collection of ConfigMap + Secret")
+
+
+def _pod(name: str, labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels, "annotations": annotations},
+        "spec": {
+            "containers": [
+                {
+                    "name": "voice-bot",
+                    "image": "registry.example.test/bot:1",
+                    "env": [{"name": "X", "value": "1"}],
+                }
+            ]
+        },
+    }
+
+
+def test_labelled_pod_gets_sidecar(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "concierge", {"upstream": {}})
+    agent = wait_for(
+        lambda: (a := get_agent(k8s_api, ns, "concierge")).get("status", {}).get("agentId") and a,
+        what="agent id",
+    )
+    agent_id = agent["status"]["agentId"]
+    core = client.CoreV1Api(k8s_api)
+    pod = core.create_namespaced_pod(
+        ns,
+        _pod(
+            "bot",
+            {"masker.dev/inject": "true"},
+            {"masker.dev/agent": "concierge", "masker.dev/inject-base-url": "true"},
+        ),
+    )
+    names = [c.name for c in pod.spec.containers]
+    assert names == ["voice-bot", "masker-proxy"]
+    sidecar = pod.spec.containers[1]
+    assert sidecar.image == "registry.example.test/masker:test"
+    assert sidecar.security_context.run_as_non_root is True
+    assert sidecar.security_context.read_only_root_filesystem is True
+    assert sidecar.security_context.allow_privilege_escalation is False
+    assert sidecar.readiness_probe.http_get.path == "/readyz"
+    env = {e.name: e.value for e in sidecar.env}
+    assert env["MASKER_AGENTS_FILE"] == "/etc/masker/agent/agents.yaml"
+    assert env["MASKER_SECRETS_DIR"] == "/etc/masker/secrets"
+    volumes = {v.name: v for v in pod.spec.volumes}
+    assert volumes["masker-agent-config"].config_map.name == "masker-agent-concierge"
+    assert volumes["masker-agent-secrets"].secret.secret_name == "masker-agent-concierge"
+    app_env = {e.name: e.value for e in pod.spec.containers[0].env}
+    assert app_env == {"X": "1", "OPENAI_BASE_URL": f"http://127.0.0.1:8080/proxy/{agent_id}/v1"}
+    assert pod.metadata.annotations["masker.dev/injected"] == "true"
+
+    plain = core.create_namespaced_pod(ns, _pod("plain", {}, {"masker.dev/agent": "concierge"}))
+    assert [c.name for c in plain.spec.containers] == ["voice-bot"]
+
+    with pytest.raises(ApiException) as info:
+        core.create_namespaced_pod(
+            ns, _pod("orphan", {"masker.dev/inject": "true"}, {"masker.dev/agent": "nobody"})
+        )
+    assert "MaskerAgent 'nobody' not found" in str(info.value.body)
+
+
+def test_pods_from_a_deployment_get_sidecar(operator: Operator, k8s_api: Any, k8s_namespace: str) -> None:
+    # Controller-made pods reach admission without metadata.namespace; the injector copes.
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "fleet", {"upstream": {}})
+    wait_for(lambda: get_agent(k8s_api, ns, "fleet").get("status", {}).get("agentId"), what="agent id")
+    labels = {"app": "bot", "masker.dev/inject": "true"}
+    client.AppsV1Api(k8s_api).create_namespaced_deployment(
+        ns,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "bot"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "bot"}},
+                "template": {
+                    "metadata": {"labels": labels, "annotations": {"masker.dev/agent": "fleet"}},
+                    "spec": _pod("x", labels, {})["spec"],
+                },
+            },
+        },
+    )
+    core = client.CoreV1Api(k8s_api)
+    pods = wait_for(
+        lambda: core.list_namespaced_pod(ns, label_selector="app=bot").items,
+        timeout=20,
+        what="pod created by the ReplicaSet",
+    )
+    assert [c.name for c in pods[0].spec.containers] == ["voice-bot", "masker-proxy"]
+
+
+def test_operator_log_has_no_secret_values(operator: Operator) -> None:
+    text = operator.output()
+    assert "sk-test-" not in text
+    assert "Traceback" not in text, text[-3000:]
