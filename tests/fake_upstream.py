@@ -93,7 +93,9 @@ def start_fake_upstream() -> FakeUpstream:
             for i, event in enumerate(events):
                 if reset_after is not None and i == reset_after:
                     self.wfile.flush()
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     self.connection.close()
                     return
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
@@ -102,7 +104,7 @@ def start_fake_upstream() -> FakeUpstream:
             self.wfile.flush()
             self.close_connection = True
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             fake = holder["fake"]
@@ -113,8 +115,16 @@ def start_fake_upstream() -> FakeUpstream:
             base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
             if model.startswith("fail-"):
                 status = int(model.split("-")[1])
-                self._send_json(status, {"error": {"message": "synthetic upstream failure", "type": "server_error",
-                                                   "code": f"fake_{status}"}})
+                self._send_json(
+                    status,
+                    {
+                        "error": {
+                            "message": "synthetic upstream failure",
+                            "type": "server_error",
+                            "code": f"fake_{status}",
+                        }
+                    },
+                )
                 return
             if model == "hang":
                 fake.stop_hanging.wait(30)
@@ -122,42 +132,125 @@ def start_fake_upstream() -> FakeUpstream:
             size = _chunk_size(model)
             if model.startswith("tools"):
                 args = json.dumps({"note": text, "quoted": f'"{text}"'})
-                call = {"id": "call_1", "type": "function", "function": {"name": "record_note", "arguments": args}}
+                call = {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "record_note", "arguments": args},
+                }
                 if payload.get("stream"):
-                    events = [{**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {
-                        "role": "assistant", "tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-                                                             "function": {"name": "record_note", "arguments": ""}}]},
-                        "finish_reason": None}]}]
+                    events = [
+                        {
+                            **base,
+                            "object": "chat.completion.chunk",
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "delta": {
+                                        "role": "assistant",
+                                        "tool_calls": [
+                                            {
+                                                "index": 0,
+                                                "id": "call_1",
+                                                "type": "function",
+                                                "function": {"name": "record_note", "arguments": ""},
+                                            }
+                                        ],
+                                    },
+                                    "finish_reason": None,
+                                }
+                            ],
+                        }
+                    ]
                     for i in range(0, len(args), size):
-                        events.append({**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {
-                            "tool_calls": [{"index": 0, "function": {"arguments": args[i:i + size]}}]},
-                            "finish_reason": None}]})
-                    events.append({**base, "object": "chat.completion.chunk",
-                                   "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+                        events.append(
+                            {
+                                **base,
+                                "object": "chat.completion.chunk",
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "delta": {
+                                            "tool_calls": [
+                                                {"index": 0, "function": {"arguments": args[i : i + size]}}
+                                            ]
+                                        },
+                                        "finish_reason": None,
+                                    }
+                                ],
+                            }
+                        )
+                    events.append(
+                        {
+                            **base,
+                            "object": "chat.completion.chunk",
+                            "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+                        }
+                    )
                     self._sse(events)
                     return
-                self._send_json(200, {**base, "object": "chat.completion", "choices": [{"index": 0, "message": {
-                    "role": "assistant", "content": None, "tool_calls": [call]}, "finish_reason": "tool_calls"}]})
+                self._send_json(
+                    200,
+                    {
+                        **base,
+                        "object": "chat.completion",
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                                "finish_reason": "tool_calls",
+                            }
+                        ],
+                    },
+                )
                 return
             if payload.get("stream"):
-                events = [{**base, "object": "chat.completion.chunk",
-                           "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                        "finish_reason": None}]}]
+                events = [
+                    {
+                        **base,
+                        "object": "chat.completion.chunk",
+                        "choices": [
+                            {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                        ],
+                    }
+                ]
                 for i in range(0, len(text), size):
-                    events.append({**base, "object": "chat.completion.chunk",
-                                   "choices": [{"index": 0, "delta": {"content": text[i:i + size]},
-                                                "finish_reason": None}]})
-                events.append({**base, "object": "chat.completion.chunk",
-                               "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                    events.append(
+                        {
+                            **base,
+                            "object": "chat.completion.chunk",
+                            "choices": [
+                                {"index": 0, "delta": {"content": text[i : i + size]}, "finish_reason": None}
+                            ],
+                        }
+                    )
+                events.append(
+                    {
+                        **base,
+                        "object": "chat.completion.chunk",
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                    }
+                )
                 reset_after = None
                 if model == "reset":
                     start = text.find("MSKV1")
                     reset_after = 1 + (start + 8) // size if start >= 0 else len(events) // 2
                 self._sse(events, reset_after=reset_after)
                 return
-            self._send_json(200, {**base, "object": "chat.completion", "choices": [{"index": 0, "message": {
-                "role": "assistant", "content": text}, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+            self._send_json(
+                200,
+                {
+                    **base,
+                    "object": "chat.completion",
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                },
+            )
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

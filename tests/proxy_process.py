@@ -49,17 +49,24 @@ class ProxyProcess:
 def start_proxy(env_overrides: dict[str, str], workdir: Path, *, ready_timeout: float = 60.0) -> ProxyProcess:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASKER_")}
-    env.update({
-        "MASKER_LISTEN_ADDR": f"127.0.0.1:{port}",
-        "MASKER_DATA_DIR": str(workdir / "data"),
-        "MASKER_POLICIES_DIR": str(ROOT / "policies"),
-        "MASKER_RELOAD_INTERVAL": "0.2",
-    })
+    env.update(
+        {
+            "MASKER_LISTEN_ADDR": f"127.0.0.1:{port}",
+            "MASKER_DATA_DIR": str(workdir / "data"),
+            "MASKER_POLICIES_DIR": str(ROOT / "policies"),
+            "MASKER_RELOAD_INTERVAL": "0.2",
+        }
+    )
     env.update(env_overrides)
     log_path = workdir / f"proxy-{port}.log"
     handle = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "masker", "serve"], cwd=workdir, env=env,
-                               stdout=handle, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "masker", "serve"],
+        cwd=workdir,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
     proxy = ProxyProcess(process, port, log_path)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:

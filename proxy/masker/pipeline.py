@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 
 from .agents import Agent
 from .detect.types import Detector, NerUnavailable
@@ -151,6 +152,7 @@ class ChatPipeline:
         record: RequestRecord,
         caller_auth: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        trace_context: Context | None = None,
     ) -> dict[str, Any] | AsyncIterator[bytes]:
         for name in MASKER_FIELDS:
             body.pop(name, None)
@@ -197,7 +199,8 @@ class ChatPipeline:
         payload = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode()
         started = time.perf_counter()
         with self.tracing.stage("upstream"):
-            self.tracing.inject(headers)
+            # Tracing on: the upstream span is the parent. Off: pass the caller's context through.
+            self.tracing.inject(headers, None if self.tracing.enabled else trace_context)
             response = await client.post_chat(base_url, payload, headers)
         record.upstream_status = response.status
         if response.status >= 400:

@@ -42,7 +42,8 @@ def phi() -> Phi:
         name=f"{fake.first_name()} {fake.last_name()}",
         phone=f"({area}) 555-{fake.random_int(100, 999):04d}",
         email=fake.user_name() + "@example.com",
-        ssn=f"{fake.random_int(100, 665):03d}-{fake.random_int(10, 99):02d}-{fake.random_int(1000, 9999):04d}",
+        ssn="-".join((f"{fake.random_int(100, 665):03d}", f"{fake.random_int(10, 99):02d}",
+                      f"{fake.random_int(1000, 9999):04d}")),
     )
 
 
@@ -67,18 +68,29 @@ def write_agents(path: Path, agents: list[dict[str, object]]) -> None:
 @pytest.fixture(scope="session")
 def proxy(upstream: FakeUpstream, proxy_dir: Path) -> Iterator[ProxyProcess]:
     agents_file = proxy_dir / "agents.yaml"
-    write_agents(agents_file, [
-        {"id": AGENT, "name": "front-desk"},
-        {"id": AGENT_RESTRICTED, "name": "restricted", "upstream": {"allowed_models": ["echo"]}},
-        {"id": AGENT_AEAD, "name": "stateless", "tokenization": "reversible-aead", "redaction_metadata": True},
-    ])
-    proc = start_proxy({
-        "MASKER_OPENAI_BASE_URL": upstream.base_url,
-        "MASKER_OPENAI_API_KEY": "sk-agent-upstream-key",
-        "MASKER_AGENTS_FILE": str(agents_file),
-        "MASKER_API_KEYS": f"{API_KEY}:tenant-one",
-        "MASKER_UPSTREAM_TIMEOUT": "3",
-        "MASKER_MAX_BODY_BYTES": "200000",
-    }, proxy_dir)
+    write_agents(
+        agents_file,
+        [
+            {"id": AGENT, "name": "front-desk"},
+            {"id": AGENT_RESTRICTED, "name": "restricted", "upstream": {"allowed_models": ["echo"]}},
+            {
+                "id": AGENT_AEAD,
+                "name": "stateless",
+                "tokenization": "reversible-aead",
+                "redaction_metadata": True,
+            },
+        ],
+    )
+    proc = start_proxy(
+        {
+            "MASKER_OPENAI_BASE_URL": upstream.base_url,
+            "MASKER_OPENAI_API_KEY": "sk-agent-upstream-key",
+            "MASKER_AGENTS_FILE": str(agents_file),
+            "MASKER_API_KEYS": f"{API_KEY}:tenant-one",
+            "MASKER_UPSTREAM_TIMEOUT": "3",
+            "MASKER_MAX_BODY_BYTES": "200000",
+        },
+        proxy_dir,
+    )
     yield proc
     proc.stop()

@@ -29,8 +29,12 @@ def _assert_clean(upstream: FakeUpstream, phi: Phi, since: int) -> str:
 def test_chat_round_trip_restores_values(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi) -> None:
     since = len(upstream.requests)
     reply = _client(proxy).chat.completions.create(
-        model="echo", messages=[{"role": "system", "content": "You are a scheduler."},
-                                {"role": "user", "content": phi.sentence()}])
+        model="echo",
+        messages=[
+            {"role": "system", "content": "You are a scheduler."},
+            {"role": "user", "content": phi.sentence()},
+        ],
+    )
     assert reply.choices[0].message.content == phi.sentence()
     seen = _assert_clean(upstream, phi, since)
     assert "MSKV1." in seen
@@ -39,12 +43,14 @@ def test_chat_round_trip_restores_values(proxy: ProxyProcess, upstream: FakeUpst
 
 
 @pytest.mark.parametrize("model", ["echo-c1", "echo-c2", "echo-c5"])
-async def test_stream_split_tokens_rehydrate(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi,
-                                             model: str) -> None:
+async def test_stream_split_tokens_rehydrate(
+    proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi, model: str
+) -> None:
     since = len(upstream.requests)
     client = openai.AsyncOpenAI(base_url=f"{proxy.url}/proxy/{AGENT}/v1", api_key="unused", max_retries=0)
     stream = await client.chat.completions.create(
-        model=model, stream=True, messages=[{"role": "user", "content": phi.sentence()}])
+        model=model, stream=True, messages=[{"role": "user", "content": phi.sentence()}]
+    )
     parts = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
     assert "".join(parts) == phi.sentence()
     for part in parts:  # never a raw token fragment on the wire to the caller
@@ -54,9 +60,16 @@ async def test_stream_split_tokens_rehydrate(proxy: ProxyProcess, upstream: Fake
 
 
 def test_stream_has_exactly_one_done(proxy: ProxyProcess, phi: Phi) -> None:
-    with httpx.stream("POST", f"{proxy.url}/proxy/{AGENT}/v1/chat/completions", timeout=10, json={
-        "model": "echo-c1", "stream": True, "messages": [{"role": "user", "content": phi.sentence()}],
-    }) as response:
+    with httpx.stream(
+        "POST",
+        f"{proxy.url}/proxy/{AGENT}/v1/chat/completions",
+        timeout=10,
+        json={
+            "model": "echo-c1",
+            "stream": True,
+            "messages": [{"role": "user", "content": phi.sentence()}],
+        },
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in response.iter_lines() if line.startswith("data:")]
     assert lines.count("data: [DONE]") == 1
@@ -66,48 +79,85 @@ def test_stream_has_exactly_one_done(proxy: ProxyProcess, phi: Phi) -> None:
 
 
 @pytest.mark.parametrize("model", ["tools", "tools-c1"])
-def test_tool_calls_redacted_and_rehydrated(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi,
-                                            model: str) -> None:
+def test_tool_calls_redacted_and_rehydrated(
+    proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi, model: str
+) -> None:
     since = len(upstream.requests)
     tricky = f'{phi.name} said "call {phi.phone}"'
     messages = [
         {"role": "user", "content": f"Book {phi.name}."},
-        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_0", "type": "function", "function": {
-            "name": "find_patient", "arguments": json.dumps({"email": phi.email, "ssn": phi.ssn})}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_0",
+                    "type": "function",
+                    "function": {
+                        "name": "find_patient",
+                        "arguments": json.dumps({"email": phi.email, "ssn": phi.ssn}),
+                    },
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_0", "content": json.dumps({"phone": phi.phone})},
         {"role": "user", "content": tricky},
     ]
-    tools = [{"type": "function", "function": {
-        "name": "record_note", "description": f"Save a note for {phi.name} ({phi.email}).",
-        "parameters": {"type": "object", "properties": {"note": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "record_note",
+                "description": f"Save a note for {phi.name} ({phi.email}).",
+                "parameters": {"type": "object", "properties": {"note": {"type": "string"}}},
+            },
+        }
+    ]
     client = _client(proxy)
     if model == "tools":
         reply = client.chat.completions.create(model=model, messages=messages, tools=tools)  # type: ignore[arg-type]
         call = reply.choices[0].message.tool_calls[0]  # type: ignore[index]
         arguments = call.function.arguments  # type: ignore[union-attr]
     else:
-        stream = client.chat.completions.create(model=model, messages=messages, tools=tools,  # type: ignore[arg-type]
-                                                stream=True)
+        stream = client.chat.completions.create(
+            model=model,
+            messages=messages,
+            tools=tools,  # type: ignore[arg-type]
+            stream=True,
+        )
         arguments = "".join(
-            (tc.function.arguments or "") for chunk in stream if chunk.choices
-            for tc in (chunk.choices[0].delta.tool_calls or []) if tc.function
+            (tc.function.arguments or "")
+            for chunk in stream
+            if chunk.choices
+            for tc in (chunk.choices[0].delta.tool_calls or [])
+            if tc.function
         )
     assert json.loads(arguments) == {"note": tricky, "quoted": f'"{tricky}"'}
     seen = _assert_clean(upstream, phi, since)
     sent = upstream.requests[-1].json
-    assert json.loads(sent["messages"][1]["tool_calls"][0]["function"]["arguments"]).keys() == {"email", "ssn"}
+    assert json.loads(sent["messages"][1]["tool_calls"][0]["function"]["arguments"]).keys() == {
+        "email",
+        "ssn",
+    }
     assert "MSKV1" in sent["tools"][0]["function"]["description"]
     assert "MSKV1" in seen
 
 
-def test_unknown_fields_scanned_and_masker_fields_consumed(proxy: ProxyProcess, upstream: FakeUpstream,
-                                                           phi: Phi) -> None:
+def test_unknown_fields_scanned_and_masker_fields_consumed(
+    proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi
+) -> None:
     since = len(upstream.requests)
-    response = httpx.post(f"{proxy.url}/proxy/{AGENT}/v1/chat/completions", timeout=10, json={
-        "model": "echo", "policy_id": "default", "temperature": 0.2,
-        "messages": [{"role": "user", "content": "hello"}],
-        "call": {"id": "call-123", "customer": {"number": phi.phone, "name": phi.name}},
-    })
+    response = httpx.post(
+        f"{proxy.url}/proxy/{AGENT}/v1/chat/completions",
+        timeout=10,
+        json={
+            "model": "echo",
+            "policy_id": "default",
+            "temperature": 0.2,
+            "messages": [{"role": "user", "content": "hello"}],
+            "call": {"id": "call-123", "customer": {"number": phi.phone, "name": phi.name}},
+        },
+    )
     assert response.status_code == 200
     _assert_clean(upstream, phi, since)
     sent = upstream.requests[-1].json
@@ -118,61 +168,112 @@ def test_unknown_fields_scanned_and_masker_fields_consumed(proxy: ProxyProcess, 
 
 def test_stable_tokens_across_turns(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi) -> None:
     def turn(messages: list[dict[str, str]]) -> dict[str, object]:
-        httpx.post(f"{proxy.url}/proxy/{AGENT}/v1/chat/completions", timeout=10,
-                   headers={"x-conversation-id": "conv-42"}, json={"model": "echo", "messages": messages}
-                   ).raise_for_status()
+        httpx.post(
+            f"{proxy.url}/proxy/{AGENT}/v1/chat/completions",
+            timeout=10,
+            headers={"x-conversation-id": "conv-42"},
+            json={"model": "echo", "messages": messages},
+        ).raise_for_status()
         body: dict[str, object] = upstream.requests[-1].json
         return body
 
     first = turn([{"role": "user", "content": phi.sentence()}])
-    second = turn([{"role": "user", "content": phi.sentence()},
-                   {"role": "assistant", "content": "Thanks."},
-                   {"role": "user", "content": f"Again: {phi.phone}"}])
+    second = turn(
+        [
+            {"role": "user", "content": phi.sentence()},
+            {"role": "assistant", "content": "Thanks."},
+            {"role": "user", "content": f"Again: {phi.phone}"},
+        ]
+    )
     token_turn1 = first["messages"][0]["content"]  # type: ignore[index]
     assert second["messages"][0]["content"] == token_turn1  # type: ignore[index]
     phone_token = second["messages"][2]["content"].split(": ", 1)[1]  # type: ignore[index]
     assert phone_token in token_turn1
 
 
-def test_v1_route_requires_api_key_and_forwards_caller_auth(proxy: ProxyProcess, upstream: FakeUpstream,
-                                                            phi: Phi) -> None:
+def test_v1_route_requires_api_key_and_forwards_caller_auth(
+    proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi
+) -> None:
     url = f"{proxy.url}/v1/chat/completions"
     body = {"model": "echo", "messages": [{"role": "user", "content": phi.sentence()}]}
     missing = httpx.post(url, json=body, timeout=10)
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "invalid_api_key"
     wrong = httpx.post(url, json=body, headers={"x-api-key": "nope"}, timeout=10)
     assert wrong.status_code == 401
-    client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key="sk-caller-own-key",
-                           default_headers={"X-Api-Key": API_KEY}, max_retries=0)
+    client = openai.OpenAI(
+        base_url=f"{proxy.url}/v1",
+        api_key="sk-caller-own-key",
+        default_headers={"X-Api-Key": API_KEY},
+        max_retries=0,
+    )
     raw = client.chat.completions.with_raw_response.create(model="echo", messages=body["messages"])  # type: ignore[arg-type]
     reply = raw.parse()
     assert reply.choices[0].message.content == phi.sentence()
     assert upstream.requests[-1].headers["authorization"] == "Bearer sk-caller-own-key"
     meta = json.loads(raw.text)["_redaction"]
     assert meta["entities_total"] >= 4 and meta["policy_id"] == "default"
-    assert set(meta) >= {"request_id", "entities_total", "entities_by_type", "policy_id", "redaction_ms", "total_ms"}
+    assert set(meta) >= {
+        "request_id",
+        "entities_total",
+        "entities_by_type",
+        "policy_id",
+        "redaction_ms",
+        "total_ms",
+    }
 
 
 def test_aead_agent_round_trip(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi) -> None:
     since = len(upstream.requests)
     reply = _client(proxy, AGENT_AEAD).chat.completions.create(
-        model="echo-c1", messages=[{"role": "user", "content": phi.sentence()}])
+        model="echo-c1", messages=[{"role": "user", "content": phi.sentence()}]
+    )
     assert reply.choices[0].message.content == phi.sentence()
     _assert_clean(upstream, phi, since)
 
 
-@pytest.mark.parametrize(("kwargs", "status", "code"), [
-    ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
-    ({"content": b"\xff\xfe{}", "headers": {"content-type": "application/json"}}, 400, "invalid_encoding"),
-    ({"json": {"model": "echo"}}, 400, "invalid_messages"),
-    ({"json": {"model": "echo", "messages": [{"role": "user", "content": "x" * 300_000}]}}, 413, "body_too_large"),
-    ({"content": b"a=b", "headers": {"content-type": "application/x-www-form-urlencoded"}}, 415,
-     "unsupported_media_type"),
-    ({"json": {"model": "echo", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "what is this"},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]}}, 422, "unsupported_content"),
-])
-def test_bad_input_is_openai_shaped(proxy: ProxyProcess, kwargs: dict[str, object], status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+        (
+            {"content": b"\xff\xfe{}", "headers": {"content-type": "application/json"}},
+            400,
+            "invalid_encoding",
+        ),
+        ({"json": {"model": "echo"}}, 400, "invalid_messages"),
+        (
+            {"json": {"model": "echo", "messages": [{"role": "user", "content": "x" * 300_000}]}},
+            413,
+            "body_too_large",
+        ),
+        (
+            {"content": b"a=b", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            {
+                "json": {
+                    "model": "echo",
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": [
+                                {"type": "text", "text": "what is this"},
+                                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                            ],
+                        }
+                    ],
+                }
+            },
+            422,
+            "unsupported_content",
+        ),
+    ],
+)
+def test_bad_input_is_openai_shaped(
+    proxy: ProxyProcess, kwargs: dict[str, object], status: int, code: str
+) -> None:
     response = httpx.post(f"{proxy.url}/proxy/{AGENT}/v1/chat/completions", timeout=10, **kwargs)  # type: ignore[arg-type]
     assert response.status_code == status
     error = response.json()["error"]
@@ -188,12 +289,20 @@ def test_unknown_agent_and_model_not_allowed(proxy: ProxyProcess) -> None:
     assert info.value.code == "model_not_allowed"
 
 
-@pytest.mark.parametrize(("model", "status", "code"), [
-    ("fail-500", 502, "upstream_error"), ("fail-429", 502, "upstream_error"), ("hang", 504, "upstream_timeout"),
-])
+@pytest.mark.parametrize(
+    ("model", "status", "code"),
+    [
+        ("fail-500", 502, "upstream_error"),
+        ("fail-429", 502, "upstream_error"),
+        ("hang", 504, "upstream_timeout"),
+    ],
+)
 def test_upstream_faults(proxy: ProxyProcess, phi: Phi, model: str, status: int, code: str) -> None:
-    response = httpx.post(f"{proxy.url}/proxy/{AGENT}/v1/chat/completions", timeout=20,
-                          json={"model": model, "messages": [{"role": "user", "content": phi.sentence()}]})
+    response = httpx.post(
+        f"{proxy.url}/proxy/{AGENT}/v1/chat/completions",
+        timeout=20,
+        json={"model": model, "messages": [{"role": "user", "content": phi.sentence()}]},
+    )
     assert response.status_code == status
     error = response.json()["error"]
     assert error["code"] == code
@@ -205,9 +314,16 @@ def test_upstream_faults(proxy: ProxyProcess, phi: Phi, model: str, status: int,
 
 
 def test_reset_mid_stream_gives_clean_error(proxy: ProxyProcess, phi: Phi) -> None:
-    with httpx.stream("POST", f"{proxy.url}/proxy/{AGENT}/v1/chat/completions", timeout=10, json={
-        "model": "reset", "stream": True, "messages": [{"role": "user", "content": phi.sentence()}],
-    }) as response:
+    with httpx.stream(
+        "POST",
+        f"{proxy.url}/proxy/{AGENT}/v1/chat/completions",
+        timeout=10,
+        json={
+            "model": "reset",
+            "stream": True,
+            "messages": [{"role": "user", "content": phi.sentence()}],
+        },
+    ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data:")]
     assert lines[-1] == "data: [DONE]"
     events = [json.loads(line[5:]) for line in lines[:-1]]
@@ -232,11 +348,20 @@ def test_agents_file_reload_without_restart(proxy: ProxyProcess, proxy_dir: Path
     agents_file = proxy_dir / "agents.yaml"
     original = agents_file.read_text()
     try:
-        write_agents(agents_file, [{"id": AGENT, "name": "front-desk"}, {"id": new_agent, "name": "late"},
-                                   {"id": AGENT_RESTRICTED, "name": "restricted",
-                                    "upstream": {"allowed_models": ["echo"]}},
-                                   {"id": AGENT_AEAD, "name": "stateless", "tokenization": "reversible-aead",
-                                    "redaction_metadata": True}])
+        write_agents(
+            agents_file,
+            [
+                {"id": AGENT, "name": "front-desk"},
+                {"id": new_agent, "name": "late"},
+                {"id": AGENT_RESTRICTED, "name": "restricted", "upstream": {"allowed_models": ["echo"]}},
+                {
+                    "id": AGENT_AEAD,
+                    "name": "stateless",
+                    "tokenization": "reversible-aead",
+                    "redaction_metadata": True,
+                },
+            ],
+        )
         deadline = time.monotonic() + 5
         while httpx.post(url, json=body).status_code != 200:
             assert time.monotonic() < deadline, "the new agent never appeared"

@@ -54,15 +54,18 @@ async def _chat(agent: Agent, endpoint: str) -> Response:
     session = state.codec_for(agent).session(conversation_id(dict(request.headers), body))
     extra = {h: request.headers[h] for h in _PASS_HEADERS if h in request.headers}
     try:
-        result = await state.pipeline.handle(
-            agent=agent,
-            policy=policy,
-            session=session,
-            body=body,
-            record=record,
-            caller_auth=request.headers.get("authorization"),
-            extra_headers=extra,
-        )
+        tracing = state.pipeline.tracing
+        with tracing.request_span(dict(request.headers), **{"http.route": endpoint}):
+            result = await state.pipeline.handle(
+                agent=agent,
+                policy=policy,
+                session=session,
+                body=body,
+                record=record,
+                caller_auth=request.headers.get("authorization"),
+                extra_headers=extra,
+                trace_context=tracing.extract(dict(request.headers)),
+            )
     except MaskerError as exc:
         record.status = exc.status
         _finish(record)
