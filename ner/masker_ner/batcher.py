@@ -2,10 +2,10 @@
 
 spaCy's ``nlp.pipe`` is much cheaper per text in batches than one call per request, and the model
 is not thread-safe, so every pass runs on a single dedicated thread while the event loop keeps
-accepting calls. A pass is formed from the first waiting call plus whatever else arrives within a
-short collection window, stopping early once ``max_texts`` is reached; calls that arrive while
-the model is busy simply join the next pass. Calls whose caller already gave up (deadline,
-cancellation) are dropped before the pass instead of wasting model time.
+accepting calls. A pass is formed from the first waiting call plus every call queued behind it
+(those that arrived while the previous pass ran) and, if a collection window is set, whatever
+arrives within that window, stopping once ``max_texts`` is reached. Calls whose caller already
+gave up (deadline, cancellation) are dropped before the pass instead of wasting model time.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class MicroBatcher:
         analyze: AnalyzeFn,
         executor: Executor,
         *,
-        window_s: float = 0.002,
+        window_s: float = 0.0,
         max_texts: int = 64,
         enabled: bool = True,
         observer: BatchObserver | None = None,

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from masker.detect.ner_grpc import BreakerState, CircuitBreaker, GrpcNer
 from masker.detect.types import NerUnavailable
-from masker_ner.local import LocalNer
-from masker_ner.model import SpacyNer
 from ner_harness import NerServer, synthetic_texts
 
 
@@ -139,13 +137,3 @@ async def test_dead_server_retry_breaker_and_recovery(tmp_path: Path) -> None:
         server.stop()
         if replacement is not None:
             replacement.stop()
-
-
-async def test_in_process_backend_matches_the_model(spacy_ner: SpacyNer) -> None:
-    backend = LocalNer()
-    texts = synthetic_texts(12, seed=11)
-    try:
-        assert await backend.analyze(texts) == spacy_ner.analyze(texts)
-        assert await backend.analyze([]) == []
-    finally:
-        await backend.close()

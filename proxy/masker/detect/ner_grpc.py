@@ -17,6 +17,7 @@ Every failure surfaces as ``NerUnavailable`` with a message naming the cause (st
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,8 @@ from masker_ner import wire
 from .types import NerSpan, NerUnavailable
 
 __all__ = ["BreakerState", "CircuitBreaker", "GrpcNer", "NerClientStats"]
+
+log = logging.getLogger("masker.detect.ner_grpc")
 
 DEFAULT_TIMEOUT_MS = 80
 DEFAULT_BREAKER_FAILURES = 5
@@ -55,7 +58,7 @@ class CircuitBreaker:
         self, failures: int, cooldown_s: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._threshold = max(1, failures)
-        self._cooldown_s = cooldown_s
+        self.cooldown_s = cooldown_s
         self._clock = clock
         self._state = BreakerState.CLOSED
         self._consecutive = 0
@@ -71,7 +74,7 @@ class CircuitBreaker:
         """None: reject the call. Otherwise go ahead; True means this call is the half-open probe."""
         if self._state is BreakerState.CLOSED:
             return False
-        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self._cooldown_s:
+        if self._state is BreakerState.OPEN and self._clock() - self._opened_at >= self.cooldown_s:
             self._state = BreakerState.HALF_OPEN
             self._probing = True
             return True
@@ -95,7 +98,7 @@ class CircuitBreaker:
         """The probe was cancelled by its caller: no verdict, let the next call probe."""
         if self._state is BreakerState.HALF_OPEN:
             self._state = BreakerState.OPEN
-            self._opened_at = self._clock() - self._cooldown_s
+            self._opened_at = self._clock() - self.cooldown_s
             self._probing = False
 
 
@@ -233,7 +236,7 @@ class GrpcNer:
         texts = list(texts)
         try:
             response = await self._attempts(texts, retry=self._retry and not probe)
-            results = wire.spans_from_response(texts, response)
+            results: list[list[NerSpan]] = wire.spans_from_response(texts, response)
         except asyncio.CancelledError:
             if probe:
                 self.breaker.abandon_probe()
@@ -244,15 +247,25 @@ class GrpcNer:
                 if probe:
                     self.breaker.abandon_probe()
             else:
-                self.breaker.failure()
+                self._failed()
+            log.warning("NER call failed: %s (breaker %s)", exc.code.name, self.breaker.state)
             raise NerUnavailable(f"NER service call failed: {exc.code.name}") from exc.__cause__
         except wire.MalformedResponse as exc:
             self.stats.failures += 1
-            self.breaker.failure()
+            self._failed()
+            log.warning("NER call failed: malformed response (breaker %s)", self.breaker.state)
             raise NerUnavailable("NER service returned a malformed response") from exc
+        if self.breaker.state is not BreakerState.CLOSED:
+            log.warning("NER circuit closed: the service answered again")
         self.breaker.success()
         self.model_name, self.model_version = response.model_name, response.model_version
         return results
+
+    def _failed(self) -> None:
+        opens = self.breaker.opens
+        self.breaker.failure()
+        if self.breaker.opens != opens:
+            log.warning("NER circuit open for %.1f s", self.breaker.cooldown_s)
 
     async def _attempts(self, texts: list[str], *, retry: bool) -> Any:
         call = self._stub()
