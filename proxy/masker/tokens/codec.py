@@ -5,9 +5,12 @@ Two modes, as published:
 * ``vault`` (default): a short token whose id is an HMAC of (scope, entity, value) under the
   agent's current key, so the same value in the same agent/conversation always gets the same
   token, on every replica, without coordination. The value is stored AES-GCM-encrypted in the
-  vault so a token can be resolved later even when the text that produced it is gone.
+  vault so a token can be resolved later even when the text that produced it is gone. Rows are
+  sealed with a per-scope data key that is itself wrapped with the agent key: ``Codec.shred``
+  deletes that key (crypto-shredding) and the rows; ``ttl_seconds`` bounds retention.
 * ``reversible-aead``: the value itself, encrypted with deterministic AES-SIV under the agent's
-  key, is the token body. Stateless: replicas share nothing.
+  key, is the token body. Stateless: replicas share nothing — and so nothing can be shredded per
+  conversation; such tokens are erased by retiring the key (see docs/tokens.md).
 
 A ``TokenSession`` lives for one request: it remembers every token it issued (so rehydration of
 this request's answer never touches the database), batches vault writes, and resolves unknown
@@ -28,8 +31,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 
 from ..detect.types import LABELS, Entity
 from .grammar import CROCKFORD, VAULT_BODY_LEN, b32decode, b32encode, check_symbol, format_token
-from .keys import Key, KeyRing
-from .store import VaultRow, VaultStore
+from .keys import KeyRing
+from .store import ScopeKey, VaultRow, VaultStore, VaultUnavailable
 
 VAULT = "vault"
 AEAD = "reversible-aead"
@@ -38,24 +41,45 @@ _ID_BYTES = 5  # 40 bits -> 8 Crockford symbols
 _PAD = 16  # AEAD plaintexts are padded to a multiple of this so token length leaks less
 
 
-class _WrittenCache:
-    """Bounded memory of rows already in the vault, so resent history costs no database write."""
+class ShredUnsupported(Exception):
+    """``reversible-aead`` tokens carry their value; there is no per-conversation state to shred."""
 
-    def __init__(self, capacity: int = 200_000) -> None:
-        self._items: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+class _WrittenCache:
+    """Bounded memory of rows already in the vault, so resent history costs no database write.
+
+    Entries are forgotten after ``max_age`` seconds: another replica may have shredded the scope,
+    or the row may have expired, and the next use must then write it again.
+    """
+
+    def __init__(self, capacity: int = 200_000, max_age: float = 300.0) -> None:
+        self._items: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._capacity = capacity
+        self.max_age = max_age
 
     def __contains__(self, key: tuple[str, str]) -> bool:
-        if key in self._items:
-            self._items.move_to_end(key)
-            return True
-        return False
+        written = self._items.get(key)
+        if written is None:
+            return False
+        if time.monotonic() - written > self.max_age:
+            del self._items[key]
+            return False
+        self._items.move_to_end(key)
+        return True
 
     def add(self, key: tuple[str, str]) -> None:
-        self._items[key] = None
+        self._items[key] = time.monotonic()
         self._items.move_to_end(key)
         while len(self._items) > self._capacity:
             self._items.popitem(last=False)
+
+    def forget_scope(self, scope_id: str) -> None:
+        for key in [k for k in self._items if k[0] == scope_id]:
+            del self._items[key]
+
+
+def _scope_aad(scope_id: str) -> bytes:
+    return b"masker/scope-key/" + scope_id.encode()
 
 
 @dataclass
@@ -75,6 +99,14 @@ class Codec:
         scope = f"{self.agent_id}\x00{conversation or ''}"
         return hashlib.sha256(scope.encode()).hexdigest()[:32]
 
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown tokenization mode {self.mode!r}")
+        if self.ttl_seconds is not None:
+            if self.ttl_seconds <= 0:
+                raise ValueError("ttl_seconds must be positive")
+            self._written.max_age = min(self._written.max_age, self.ttl_seconds)
+
     def session(self, conversation: str | None) -> TokenSession:
         return TokenSession(self, conversation, self.scope_id(conversation))
 
@@ -82,6 +114,63 @@ class Codec:
         """Keyed hash for the ``hash`` action: brute-forcing a phone number needs the key."""
         key = self.keyring.current.derive("hash", self.agent_id)
         return "[" + hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:12] + "]"
+
+    # -- scope data keys ------------------------------------------------------------------
+    def _wrap(self, scope_id: str, dek: bytes) -> tuple[str, bytes]:
+        key = self.keyring.current
+        nonce = os.urandom(12)
+        sealed = AESGCM(key.derive("scope-key", self.agent_id)).encrypt(nonce, dek, _scope_aad(scope_id))
+        return key.kid, nonce + sealed
+
+    def _unwrap(self, scope_key: ScopeKey) -> bytes | None:
+        for key in self.keyring.by_kid(scope_key.kid):
+            nonce, sealed = scope_key.wrapped[:12], scope_key.wrapped[12:]
+            try:
+                return AESGCM(key.derive("scope-key", self.agent_id)).decrypt(
+                    nonce, sealed, _scope_aad(scope_key.scope_id)
+                )
+            except InvalidTag:
+                continue
+        return None
+
+    async def scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> bytes:
+        """The scope's data key, created on first use (one atomic upsert: concurrent first writers
+        agree on the winner), re-wrapped with the newest agent key after a rotation."""
+        kid, wrapped = self._wrap(scope_id, os.urandom(32))
+        scope_key = await store.ensure_scope_key(ScopeKey(scope_id, kid, wrapped, time.time(), expires_at))
+        dek = self._unwrap(scope_key)
+        if dek is None:
+            # Wrapped with a key this agent no longer holds: the old rows are lost anyway, so
+            # start the scope over with a fresh data key rather than failing every request.
+            dek = os.urandom(32)
+            kid, wrapped = self._wrap(scope_id, dek)
+            if not await store.rewrap_scope_key(scope_id, scope_key.wrapped, kid, wrapped):
+                raise VaultUnavailable("scope key changed concurrently")
+        elif scope_key.kid != self.keyring.current.kid:
+            kid, wrapped = self._wrap(scope_id, dek)
+            await store.rewrap_scope_key(scope_id, scope_key.wrapped, kid, wrapped)
+        return dek
+
+    # -- retention, shredding, size -------------------------------------------------------
+    async def shred(self, conversation: str | None) -> int:
+        """Crypto-shred one conversation: its data key and rows are deleted, so every copy of
+        those rows (replicas, backups without the key table) becomes undecryptable. Returns the
+        number of rows deleted. Tokens already handed out resolve to fallback phrases afterwards."""
+        if self.mode == AEAD:
+            raise ShredUnsupported("reversible-aead tokens are self-contained; retire the key instead")
+        scope_id = self.scope_id(conversation)
+        self._written.forget_scope(scope_id)
+        if self.store is None:
+            return 0
+        return await self.store.shred_scope(scope_id)
+
+    async def purge_expired(self, now: float | None = None) -> int:
+        """Delete rows past their retention (and data keys no row needs any more)."""
+        return 0 if self.store is None else await self.store.purge_expired(now)
+
+    async def size_bytes(self) -> int:
+        """Bytes the vault holds, for the ``masker_vault_size_bytes`` gauge."""
+        return 0 if self.store is None else await self.store.size_bytes()
 
 
 class TokenSession:
@@ -91,7 +180,9 @@ class TokenSession:
         self.scope_id = scope_id
         self.issued: dict[str, str] = {}  # canonical body (with check) -> value
         self._by_value: dict[tuple[Entity, str], str] = {}  # (entity, value) -> body
-        self._pending: list[VaultRow] = []
+        # New (entity, token id, value) triples, sealed at flush once the scope's data key is known.
+        self._pending: list[tuple[Entity, str, str]] = []
+        self._dek: bytes | None = None
 
     # -- anonymize -------------------------------------------------------------------------
     def tokenize(self, entity: Entity, value: str, *, identifier: bool = False) -> str:
@@ -109,12 +200,7 @@ class TokenSession:
         token_id = key.kid + b32encode(digest[:_ID_BYTES])
         body = token_id + check_symbol(token_id)
         if (self.scope_id, token_id) not in self.codec._written and self.codec.store is not None:
-            nonce = os.urandom(12)
-            aead = AESGCM(key.derive("vault", self.codec.agent_id))
-            sealed = nonce + aead.encrypt(nonce, value.encode(), f"{self.scope_id}:{token_id}".encode())
-            now = time.time()
-            expires = now + self.codec.ttl_seconds if self.codec.ttl_seconds else None
-            self._pending.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires))
+            self._pending.append((entity, token_id, value))
         return body
 
     def _aead_body(self, value: str) -> str:
@@ -127,10 +213,26 @@ class TokenSession:
 
     async def flush(self) -> None:
         """Write new vault rows (one batch). Raises ``VaultUnavailable`` if the store is down."""
-        if not self._pending or self.codec.store is None:
+        store = self.codec.store
+        if not self._pending or store is None:
             return
-        rows, self._pending = self._pending, []
-        await self.codec.store.put_many(rows)
+        pending, self._pending = self._pending, []
+        now = time.time()
+        ttl = self.codec.ttl_seconds
+        expires = now + ttl if ttl else None
+        try:
+            dek = await self.codec.scope_data_key(store, self.scope_id, expires)
+            aead = AESGCM(dek)
+            rows = []
+            for entity, token_id, value in pending:
+                nonce = os.urandom(12)
+                sealed = nonce + aead.encrypt(nonce, value.encode(), f"{self.scope_id}:{token_id}".encode())
+                rows.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires))
+            await store.put_many(rows)
+        except BaseException:
+            self._pending = pending + self._pending  # a retry writes them again
+            raise
+        self._dek = dek
         for row in rows:
             self.codec._written.add((row.scope_id, row.token_id))
 
@@ -156,11 +258,14 @@ class TokenSession:
         row = await store.get(self.scope_id, token_id)
         if row is None:
             return None
-        for key in self.codec.keyring.by_kid(token_id[0]):
-            value = _open_vault(key, self.codec.agent_id, row)
-            if value is not None:
-                return value
-        return None
+        if self._dek is None:
+            scope_key = await store.get_scope_key(self.scope_id)
+            if scope_key is None:
+                return None  # shredded
+            self._dek = self.codec._unwrap(scope_key)
+            if self._dek is None:
+                return None
+        return _open_vault(self._dek, row)
 
     def _resolve_aead(self, body: str) -> str | None:
         payload = body[1:-1]
@@ -185,15 +290,13 @@ class TokenSession:
         return None
 
 
-def _open_vault(key: Key, agent_id: str, row: VaultRow) -> str | None:
+def _open_vault(dek: bytes, row: VaultRow) -> str | None:
     nonce, sealed = row.ciphertext[:12], row.ciphertext[12:]
     try:
-        plain = AESGCM(key.derive("vault", agent_id)).decrypt(
-            nonce, sealed, f"{row.scope_id}:{row.token_id}".encode()
-        )
+        plain = AESGCM(dek).decrypt(nonce, sealed, f"{row.scope_id}:{row.token_id}".encode())
     except InvalidTag:
         return None
     return plain.decode()
 
 
-__all__ = ["AEAD", "CROCKFORD", "MODES", "VAULT", "Codec", "TokenSession"]
+__all__ = ["AEAD", "CROCKFORD", "MODES", "VAULT", "Codec", "ShredUnsupported", "TokenSession"]

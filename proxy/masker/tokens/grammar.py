@@ -40,8 +40,8 @@ MAX_TOKEN_CHARS = 400
 _NOISE = r"[\s*_`~\"'\u2018\u2019\u201c\u201d]{0,4}"
 _SEP = rf"(?:{_NOISE}\\?[._:/-]{_NOISE}|[\s*_`~]{{1,4}})"
 _PREFIX_RE = r"(?<![0-9a-z])M ?S ?K ?V[ -]?1"
-_WORD = r"[a-z]{2,16}"
-_UPPER = r"(?-i:[0-9A-HJKMNP-TV-Z]{2,})"  # a Crockford chunk as emitted (upper case)
+_WORD = r"[a-z]{1,16}"
+_UPPER = r"(?-i:[0-9A-HJKMNP-TV-Z]+)"  # a Crockford chunk as emitted (upper case)
 TOKEN_PATTERN = regex.compile(
     rf"(?i){_PREFIX_RE}(?:"
     # 1. label (1-3 words, shortest first) + a body of a valid shape: AEAD (upper-case chunks a
@@ -50,7 +50,7 @@ TOKEN_PATTERN = regex.compile(
     rf"{_SEP}(?P<label>{_WORD}(?:[ _-]{_WORD}){{0,2}}?){_SEP}"
     rf"(?P<body>[0-9a-z]{{20,}}(?: {_UPPER})*|(?:[0-9a-z] ?){{9}}[0-9a-z]|{_UPPER}(?: {_UPPER})+)"
     # 2. anything else after the prefix: a fallback phrase, never the raw text.
-    rf"|(?:{_SEP}(?P<label>{_WORD})(?:{_SEP}(?P<body>[0-9a-z]+))?)?"
+    rf"|(?:{_SEP}(?P<label>{_WORD}(?:[_-]{_WORD}){{0,2}})(?:{_SEP}(?P<body>[0-9a-z]+))?)?"
     r")(?![0-9a-z])"
 )
 

@@ -1,10 +1,19 @@
 """Vault storage: encrypted token rows in SQLite (embedded default) or PostgreSQL (multi-replica).
 
-Rows are keyed by ``(scope_id, token_id)``. Token ids are derived deterministically from the value
-(HMAC), so concurrent writers of the same value write the same row and ``ON CONFLICT DO NOTHING``
-makes every write idempotent: no locks, no renumbering, safe across replicas. Values are stored
-only as AES-GCM ciphertext; scope ids are HMACs, never raw conversation ids. Migrations run at
-boot.
+Two tables:
+
+* ``masker_vault`` — one row per token, keyed by ``(scope_id, token_id)``, the value sealed with the
+  scope's data key. Token ids are derived deterministically from the value (HMAC), so concurrent
+  writers of the same value write the same row and the upsert makes every write idempotent: no
+  locks, no renumbering, safe across replicas. An *expired* row is replaced by a new write of the
+  same token, so a value seen again after its retention resolves again.
+* ``masker_scope_keys`` — one data key per scope (agent + conversation), wrapped with the agent's
+  key. Get-or-create is a single atomic upsert, so concurrent first writes agree on one key.
+  Deleting this row (``shred_scope``) makes every row of the conversation undecryptable, including
+  copies of ``masker_vault`` in backups that do not also hold the key row (see docs/tokens.md).
+
+Values are stored only as AES-GCM ciphertext; scope ids are hashes, never raw conversation ids.
+Migrations run at boot (PostgreSQL: under an advisory lock, so replicas booting together are safe).
 """
 
 from __future__ import annotations
@@ -12,14 +21,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+
+T = TypeVar("T")
 
 
 class VaultUnavailable(Exception):
@@ -36,11 +47,25 @@ class VaultRow:
     expires_at: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeKey:
+    """A scope's data key, wrapped (AES-GCM) with the agent key whose id symbol is ``kid``."""
+
+    scope_id: str
+    kid: str
+    wrapped: bytes
+    created_at: float
+    expires_at: float | None
+
+
 class VaultStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def put_many(self, rows: Sequence[VaultRow]) -> None: ...
     async def get(self, scope_id: str, token_id: str) -> VaultRow | None: ...
+    async def ensure_scope_key(self, candidate: ScopeKey) -> ScopeKey: ...
+    async def get_scope_key(self, scope_id: str) -> ScopeKey | None: ...
+    async def rewrap_scope_key(self, scope_id: str, old_wrapped: bytes, kid: str, wrapped: bytes) -> bool: ...
     async def shred_scope(self, scope_id: str) -> int: ...
     async def purge_expired(self, now: float | None = None) -> int: ...
     async def size_bytes(self) -> int: ...
@@ -58,7 +83,53 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (scope_id, token_id)
     )""",
     "CREATE INDEX IF NOT EXISTS masker_vault_expires ON masker_vault (expires_at)",
+    """CREATE TABLE IF NOT EXISTS masker_scope_keys (
+        scope_id TEXT PRIMARY KEY,
+        kid TEXT NOT NULL,
+        wrapped {blob} NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        expires_at DOUBLE PRECISION
+    )""",
 )
+
+# Statements shared by both engines; ``?`` placeholders are rewritten to ``%s`` for psycopg.
+_PUT = (
+    "INSERT INTO masker_vault (scope_id, token_id, entity, ciphertext, created_at, expires_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope_id, token_id) DO UPDATE SET"
+    " entity = excluded.entity, ciphertext = excluded.ciphertext, created_at = excluded.created_at,"
+    " expires_at = excluded.expires_at"
+    " WHERE masker_vault.expires_at IS NOT NULL AND masker_vault.expires_at <= excluded.created_at"
+)
+_GET = (
+    "SELECT scope_id, token_id, entity, ciphertext, created_at, expires_at FROM masker_vault"
+    " WHERE scope_id = ? AND token_id = ? AND (expires_at IS NULL OR expires_at > ?)"
+)
+# The key lives as long as the longest-lived row written under it (NULL = forever).
+_ENSURE_KEY = (
+    "INSERT INTO masker_scope_keys (scope_id, kid, wrapped, created_at, expires_at)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope_id) DO UPDATE SET expires_at = CASE"
+    " WHEN masker_scope_keys.expires_at IS NULL OR excluded.expires_at IS NULL THEN NULL"
+    " WHEN masker_scope_keys.expires_at > excluded.expires_at THEN masker_scope_keys.expires_at"
+    " ELSE excluded.expires_at END"
+    " RETURNING scope_id, kid, wrapped, created_at, expires_at"
+)
+_GET_KEY = "SELECT scope_id, kid, wrapped, created_at, expires_at FROM masker_scope_keys WHERE scope_id = ?"
+_REWRAP = "UPDATE masker_scope_keys SET kid = ?, wrapped = ? WHERE scope_id = ? AND wrapped = ?"
+_PURGE_ROWS = "DELETE FROM masker_vault WHERE expires_at <= ?"
+_PURGE_KEYS = (
+    "DELETE FROM masker_scope_keys WHERE expires_at <= ? AND NOT EXISTS"
+    " (SELECT 1 FROM masker_vault v WHERE v.scope_id = masker_scope_keys.scope_id)"
+)
+_SHRED_KEY = "DELETE FROM masker_scope_keys WHERE scope_id = ?"
+_SHRED_ROWS = "DELETE FROM masker_vault WHERE scope_id = ?"
+
+
+def _row_params(rows: Sequence[VaultRow]) -> list[tuple[Any, ...]]:
+    return [(r.scope_id, r.token_id, r.entity, r.ciphertext, r.created_at, r.expires_at) for r in rows]
+
+
+def _key(row: Sequence[Any]) -> ScopeKey:
+    return ScopeKey(str(row[0]), str(row[1]), bytes(row[2]), float(row[3]), row[4])
 
 
 class SqliteStore:
@@ -69,7 +140,7 @@ class SqliteStore:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="masker-sqlite")
         self._conn: sqlite3.Connection | None = None
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, fn, *args)
@@ -82,13 +153,20 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("CREATE TABLE IF NOT EXISTS masker_schema (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT MAX(version) FROM masker_schema").fetchone()
-        current = row[0] or 0
-        for version, statement in enumerate(_MIGRATIONS, start=1):
-            if version > current:
-                conn.execute(statement.format(blob="BLOB"))
-                conn.execute("INSERT INTO masker_schema (version) VALUES (?)", (version,))
+        conn.execute("BEGIN IMMEDIATE")  # one migrator at a time across processes
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS masker_schema (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT MAX(version) FROM masker_schema").fetchone()
+            current = row[0] or 0
+            for version, statement in enumerate(_MIGRATIONS, start=1):
+                if version > current:
+                    conn.execute(statement.format(blob="BLOB"))
+                    conn.execute("INSERT INTO masker_schema (version) VALUES (?)", (version,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
         self._conn = conn
 
     async def open(self) -> None:
@@ -105,67 +183,92 @@ class SqliteStore:
             raise VaultUnavailable("vault is not open")
         return self._conn
 
+    def _tx(self, *statements: tuple[str, Sequence[Any]]) -> int:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            count = 0
+            for sql, params in statements:
+                count = db.execute(sql, params).rowcount
+            db.execute("COMMIT")
+            return count
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     async def put_many(self, rows: Sequence[VaultRow]) -> None:
         if rows:
-            await self._run(self._put_many, list(rows))
+            await self._run(self._put_many, _row_params(rows))
 
-    def _put_many(self, rows: list[VaultRow]) -> None:
+    def _put_many(self, params: list[tuple[Any, ...]]) -> None:
         db = self._db()
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(
-                "INSERT INTO masker_vault (scope_id, token_id, entity, ciphertext, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope_id, token_id) DO NOTHING",
-                [(r.scope_id, r.token_id, r.entity, r.ciphertext, r.created_at, r.expires_at) for r in rows],
-            )
+            db.executemany(_PUT, params)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
+    def _fetch(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        # fetchall: a RETURNING statement left half-stepped would keep its write transaction open.
+        rows = self._db().execute(sql, params).fetchall()
+        return tuple(rows[0]) if rows else None
+
     async def get(self, scope_id: str, token_id: str) -> VaultRow | None:
-        row = await self._run(self._get, scope_id, token_id)
+        row = await self._run(self._fetch, _GET, (scope_id, token_id, time.time()))
         return None if row is None else VaultRow(*row)
 
-    def _get(self, scope_id: str, token_id: str) -> tuple[Any, ...] | None:
-        cur = self._db().execute(
-            "SELECT scope_id, token_id, entity, ciphertext, created_at, expires_at FROM masker_vault"
-            " WHERE scope_id = ? AND token_id = ? AND (expires_at IS NULL OR expires_at > ?)",
-            (scope_id, token_id, time.time()),
-        )
-        result: tuple[Any, ...] | None = cur.fetchone()
-        return result
+    async def ensure_scope_key(self, candidate: ScopeKey) -> ScopeKey:
+        c = candidate
+        params = (c.scope_id, c.kid, c.wrapped, c.created_at, c.expires_at)
+        row = await self._run(self._fetch, _ENSURE_KEY, params)
+        if row is None:  # pragma: no cover - RETURNING always yields the row
+            raise VaultUnavailable("scope key upsert returned nothing")
+        return _key(row)
+
+    async def get_scope_key(self, scope_id: str) -> ScopeKey | None:
+        row = await self._run(self._fetch, _GET_KEY, (scope_id,))
+        return None if row is None else _key(row)
+
+    async def rewrap_scope_key(self, scope_id: str, old_wrapped: bytes, kid: str, wrapped: bytes) -> bool:
+        count = await self._run(self._tx, (_REWRAP, (kid, wrapped, scope_id, old_wrapped)))
+        return count == 1
 
     async def shred_scope(self, scope_id: str) -> int:
-        count: int = await self._run(
-            lambda: self._db().execute("DELETE FROM masker_vault WHERE scope_id = ?", (scope_id,)).rowcount
-        )
-        return count
+        return await self._run(self._tx, (_SHRED_KEY, (scope_id,)), (_SHRED_ROWS, (scope_id,)))
 
     async def purge_expired(self, now: float | None = None) -> int:
         at = time.time() if now is None else now
-        count: int = await self._run(
-            lambda: self._db().execute("DELETE FROM masker_vault WHERE expires_at <= ?", (at,)).rowcount
-        )
-        return count
+
+        def purge() -> int:
+            rows = self._tx((_PURGE_ROWS, (at,)))
+            self._tx((_PURGE_KEYS, (at,)))
+            return rows
+
+        return await self._run(purge)
 
     async def size_bytes(self) -> int:
         def size() -> int:
-            row = (
-                self._db()
-                .execute(
-                    "SELECT COALESCE(SUM(LENGTH(ciphertext) + LENGTH(scope_id) + LENGTH(token_id)), 0)"
-                    " FROM masker_vault"
-                )
-                .fetchone()
-            )
-            return int(row[0])
+            db = self._db()
+            rows = db.execute(
+                "SELECT COALESCE(SUM(LENGTH(ciphertext) + LENGTH(scope_id) + LENGTH(token_id)"
+                " + LENGTH(entity) + 16), 0) FROM masker_vault"
+            ).fetchone()
+            keys = db.execute(
+                "SELECT COALESCE(SUM(LENGTH(wrapped) + LENGTH(scope_id) + LENGTH(kid) + 16), 0)"
+                " FROM masker_scope_keys"
+            ).fetchone()
+            return int(rows[0]) + int(keys[0])
 
-        result: int = await self._run(size)
-        return result
+        return await self._run(size)
 
     async def ping(self) -> None:
-        await self._run(lambda: self._db().execute("SELECT 1").fetchone())
+        await self._run(self._fetch, "SELECT 1", ())
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
 
 
 class PostgresStore:
@@ -180,101 +283,132 @@ class PostgresStore:
         import psycopg
         from psycopg_pool import AsyncConnectionPool
 
-        self._pool = AsyncConnectionPool(
-            self._url,
-            min_size=self._min,
-            max_size=self._max,
-            timeout=self._timeout,
-            open=False,
-            kwargs={"connect_timeout": max(1, int(self._timeout)), "autocommit": True},
-        )
         try:
+            # One direct connection first: a refused port fails here at once, where the pool
+            # would keep retrying in the background until its timeout.
+            async with asyncio.timeout(self._timeout * 2):
+                conn = await psycopg.AsyncConnection.connect(
+                    self._url, connect_timeout=max(1, int(self._timeout)), autocommit=True
+                )
+                async with conn:
+                    await self._migrate(conn)
+            self._pool = AsyncConnectionPool(
+                self._url,
+                min_size=self._min,
+                max_size=self._max,
+                timeout=self._timeout,
+                open=False,
+                kwargs={"connect_timeout": max(1, int(self._timeout)), "autocommit": True},
+            )
             await self._pool.open(wait=True, timeout=self._timeout * 3)
-            async with self._pool.connection() as conn:
-                # One migrator at a time across replicas booting together.
-                await conn.execute("SELECT pg_advisory_lock(74202601)")
-                try:
-                    await conn.execute("CREATE TABLE IF NOT EXISTS masker_schema (version INTEGER NOT NULL)")
-                    cur = await conn.execute("SELECT MAX(version) FROM masker_schema")
-                    row = await cur.fetchone()
-                    current = (row[0] if row else 0) or 0
-                    for version, statement in enumerate(_MIGRATIONS, start=1):
-                        if version > current:
-                            await conn.execute(statement.format(blob="BYTEA"))
-                            await conn.execute("INSERT INTO masker_schema (version) VALUES (%s)", (version,))
-                finally:
-                    await conn.execute("SELECT pg_advisory_unlock(74202601)")
-        except (psycopg.Error, OSError, TimeoutError) as exc:
+        except Exception as exc:  # psycopg.Error, OSError, TimeoutError, psycopg_pool.PoolTimeout
+            if self._pool is not None:
+                await self._pool.close()
+                self._pool = None
             raise VaultUnavailable("postgres vault unavailable") from exc
-        except Exception as exc:  # psycopg_pool.PoolTimeout and friends
-            raise VaultUnavailable("postgres vault unavailable") from exc
+
+    @staticmethod
+    async def _migrate(conn: Any) -> None:
+        # One migrator at a time across replicas booting together.
+        await conn.execute("SELECT pg_advisory_lock(74202601)")
+        try:
+            await conn.execute("CREATE TABLE IF NOT EXISTS masker_schema (version INTEGER NOT NULL)")
+            cur = await conn.execute("SELECT MAX(version) FROM masker_schema")
+            row = await cur.fetchone()
+            current = (row[0] if row else 0) or 0
+            for version, statement in enumerate(_MIGRATIONS, start=1):
+                if version > current:
+                    async with conn.transaction():
+                        await conn.execute(statement.format(blob="BYTEA"))
+                        await conn.execute("INSERT INTO masker_schema (version) VALUES (%s)", (version,))
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(74202601)")
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+            self._pool = None
 
-    async def _execute(
-        self, query: str, params: Any = None, *, many: bool = False, fetch: bool = False
-    ) -> Any:
+    async def _with_conn(self, work: Callable[[Any], Awaitable[T]]) -> T:
         if self._pool is None:
             raise VaultUnavailable("vault is not open")
         try:
             async with asyncio.timeout(self._timeout * 2):
                 async with self._pool.connection(timeout=self._timeout) as conn:
-                    if many:
-                        async with conn.cursor() as cur:
-                            await cur.executemany(query, params)
-                            return None
-                    cur = await conn.execute(query, params)
-                    if fetch:
-                        return await cur.fetchone()
-                    return cur.rowcount
+                    return await work(conn)
         except VaultUnavailable:
             raise
         except Exception as exc:
             raise VaultUnavailable("postgres vault unavailable") from exc
 
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        async def work(conn: Any) -> tuple[Any, ...] | None:
+            cur = await conn.execute(_pg(sql), params)
+            row: tuple[Any, ...] | None = await cur.fetchone()
+            return row
+
+        return await self._with_conn(work)
+
+    async def _tx(self, *statements: tuple[str, Sequence[Any]]) -> int:
+        async def work(conn: Any) -> int:
+            count = 0
+            async with conn.transaction():
+                for sql, params in statements:
+                    cur = await conn.execute(_pg(sql), params)
+                    count = int(cur.rowcount)
+            return count
+
+        return await self._with_conn(work)
+
     async def put_many(self, rows: Sequence[VaultRow]) -> None:
-        if rows:
-            await self._execute(
-                "INSERT INTO masker_vault (scope_id, token_id, entity, ciphertext, created_at, expires_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (scope_id, token_id) DO NOTHING",
-                [(r.scope_id, r.token_id, r.entity, r.ciphertext, r.created_at, r.expires_at) for r in rows],
-                many=True,
-            )
+        if not rows:
+            return
+
+        async def work(conn: Any) -> None:
+            async with conn.transaction(), conn.cursor() as cur:
+                await cur.executemany(_pg(_PUT), _row_params(rows))
+
+        await self._with_conn(work)
 
     async def get(self, scope_id: str, token_id: str) -> VaultRow | None:
-        row = await self._execute(
-            "SELECT scope_id, token_id, entity, ciphertext, created_at, expires_at FROM masker_vault"
-            " WHERE scope_id = %s AND token_id = %s AND (expires_at IS NULL OR expires_at > %s)",
-            (scope_id, token_id, time.time()),
-            fetch=True,
-        )
+        row = await self._fetch(_GET, (scope_id, token_id, time.time()))
         if row is None:
             return None
         return VaultRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
 
+    async def ensure_scope_key(self, candidate: ScopeKey) -> ScopeKey:
+        c = candidate
+        row = await self._fetch(_ENSURE_KEY, (c.scope_id, c.kid, c.wrapped, c.created_at, c.expires_at))
+        if row is None:  # pragma: no cover - RETURNING always yields the row
+            raise VaultUnavailable("scope key upsert returned nothing")
+        return _key(row)
+
+    async def get_scope_key(self, scope_id: str) -> ScopeKey | None:
+        row = await self._fetch(_GET_KEY, (scope_id,))
+        return None if row is None else _key(row)
+
+    async def rewrap_scope_key(self, scope_id: str, old_wrapped: bytes, kid: str, wrapped: bytes) -> bool:
+        return await self._tx((_REWRAP, (kid, wrapped, scope_id, old_wrapped))) == 1
+
     async def shred_scope(self, scope_id: str) -> int:
-        count: int = await self._execute("DELETE FROM masker_vault WHERE scope_id = %s", (scope_id,))
-        return count
+        return await self._tx((_SHRED_KEY, (scope_id,)), (_SHRED_ROWS, (scope_id,)))
 
     async def purge_expired(self, now: float | None = None) -> int:
-        count: int = await self._execute(
-            "DELETE FROM masker_vault WHERE expires_at <= %s", (time.time() if now is None else now,)
-        )
-        return count
+        at = time.time() if now is None else now
+        rows = await self._tx((_PURGE_ROWS, (at,)))
+        await self._tx((_PURGE_KEYS, (at,)))
+        return rows
 
     async def size_bytes(self) -> int:
-        row = await self._execute(
-            "SELECT COALESCE(SUM(octet_length(ciphertext) + octet_length(scope_id)"
-            " + octet_length(token_id)), 0)"
-            " FROM masker_vault",
-            fetch=True,
+        row = await self._fetch(
+            "SELECT (SELECT COALESCE(SUM(pg_column_size(v.*)), 0) FROM masker_vault v)"
+            " + (SELECT COALESCE(SUM(pg_column_size(k.*)), 0) FROM masker_scope_keys k)",
+            (),
         )
         return int(row[0]) if row else 0
 
     async def ping(self) -> None:
-        await self._execute("SELECT 1", fetch=True)
+        await self._fetch("SELECT 1", ())
 
 
 def store_from_url(url: str) -> VaultStore:
