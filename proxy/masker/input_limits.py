@@ -113,10 +113,14 @@ class InputLimits:
         )
 
 
-def check_content_type(header: str | None) -> LimitViolation | None:
-    """Accept ``application/json`` (any case, optional ``charset=utf-8``); refuse the rest."""
+def check_content_type(header: str | None, *, allow_missing: bool = False) -> LimitViolation | None:
+    """Accept ``application/json`` (any case, optional ``charset=utf-8``); refuse the rest.
+
+    ``allow_missing`` lets a request without ``Content-Type`` through (some SDKs omit it); the
+    body is then still parsed strictly as JSON.
+    """
     if not header:
-        return UNSUPPORTED_MEDIA_TYPE
+        return None if allow_missing else UNSUPPORTED_MEDIA_TYPE
     media, _, params = header.partition(";")
     if media.strip().lower() != "application/json":
         return UNSUPPORTED_MEDIA_TYPE

@@ -157,7 +157,8 @@ return {allowed, tostring(retry)}
 class RedisRateLimiter:
     """Token buckets shared by all replicas through Redis, with a local fallback.
 
-    ``timeout`` bounds both connect and command time; ``backoff`` is how long to stay on the local
+    ``timeout`` bounds connect, command and waiting-for-a-pooled-connection time; at most
+    ``max_connections`` connections are opened. ``backoff`` is how long to stay on the local
     limiter after a failure before trying Redis again (doubling up to ``max_backoff``).
     """
 
@@ -167,6 +168,7 @@ class RedisRateLimiter:
         *,
         prefix: str = "masker:rl:",
         timeout: float = 0.25,
+        max_connections: int = 16,
         backoff: float = 2.0,
         max_backoff: float = 30.0,
         fallback: LocalRateLimiter | None = None,
@@ -178,14 +180,20 @@ class RedisRateLimiter:
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        self._redis = redis_asyncio.Redis.from_url(
+        # A bounded pool that makes callers wait for a free connection: a burst of concurrent
+        # requests must queue on a few warm connections, not open hundreds at once (a connect
+        # storm times out and would look like "Redis down").
+        pool = redis_asyncio.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout,
             socket_connect_timeout=timeout,
             socket_timeout=timeout,
             retry=Retry(NoBackoff(), 0),  # our back-off, not redis-py's retries, decides
             retry_on_timeout=False,
             health_check_interval=0,
         )
+        self._redis = redis_asyncio.Redis.from_pool(pool)
         self._script = self._redis.register_script(_TOKEN_BUCKET_LUA)
         self._prefix = prefix
         self._local = fallback if fallback is not None else LocalRateLimiter(on_limited=on_limited)

@@ -92,6 +92,11 @@ def test_content_type(header: str | None, ok: bool) -> None:
     assert (check_content_type(header) is None) is ok
 
 
+def test_missing_content_type_can_be_allowed() -> None:
+    assert check_content_type(None, allow_missing=True) is None
+    assert check_content_type("text/plain", allow_missing=True) == UNSUPPORTED_MEDIA_TYPE
+
+
 def test_content_length() -> None:
     assert check_content_length("10000", LIMITS) is None
     assert check_content_length(None, LIMITS) is None

@@ -80,6 +80,7 @@ SYNTHETIC = {
     "token": "MSKV1.PHONE.7XK2M9QDRT",
     "token_mangled": "mskv1_phone_7xk2m9qdrt",
     "aead_token": "MSKV1.NAME.0123456789ABCDEFGHJKMNPQRSTV",
+    "agent_id_in_path": "/proxy/agt_01JD8X3Q4R5S6T7V8W9XAYBZC0/v1/chat/completions",
 }
 
 

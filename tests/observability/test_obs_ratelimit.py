@@ -72,8 +72,8 @@ def test_build_without_url_is_local() -> None:
 
 async def test_redis_limiter_shares_one_bucket_between_replicas(redis_prefix: str, redis_url: str) -> None:
     limit = RateLimit(rps=1, burst=5)  # slow refill: the test's own duration cannot matter much
-    a = RedisRateLimiter(redis_url, prefix=redis_prefix)
-    b = RedisRateLimiter(redis_url, prefix=redis_prefix)
+    a = RedisRateLimiter(redis_url, prefix=redis_prefix, timeout=10.0)
+    b = RedisRateLimiter(redis_url, prefix=redis_prefix, timeout=10.0)
     try:
         decisions = [await (a if i % 2 else b).acquire("front-desk", limit) for i in range(5)]
         assert all(d.allowed and d.backend == "redis" for d in decisions)
@@ -89,7 +89,7 @@ async def test_redis_limiter_shares_one_bucket_between_replicas(redis_prefix: st
 
 
 async def test_redis_keys_use_agent_name_and_expire(redis_prefix: str, redis_url: str) -> None:
-    limiter = RedisRateLimiter(redis_url, prefix=redis_prefix)
+    limiter = RedisRateLimiter(redis_url, prefix=redis_prefix, timeout=10.0)
     client = redis_asyncio.Redis.from_url(redis_url)
     try:
         await limiter.acquire("front-desk", RateLimit(rps=100, burst=200))
@@ -104,7 +104,8 @@ async def test_redis_keys_use_agent_name_and_expire(redis_prefix: str, redis_url
 
 async def test_redis_concurrent_acquires_are_atomic(redis_prefix: str, redis_url: str) -> None:
     limit = RateLimit(rps=0.001, burst=50)  # effectively no refill during the test
-    limiters = [RedisRateLimiter(redis_url, prefix=redis_prefix) for _ in range(4)]
+    # Generous timeout: this test is about atomicity, not latency, and CI machines are busy.
+    limiters = [RedisRateLimiter(redis_url, prefix=redis_prefix, timeout=10.0) for _ in range(4)]
     try:
         results = await asyncio.gather(*(limiters[i % 4].acquire("agent-x", limit) for i in range(200)))
         assert sum(d.allowed for d in results) == 50
@@ -164,7 +165,7 @@ async def test_redis_recovers_after_backoff(redis_prefix: str, closed_port: int)
     """Redis down -> local fallback during the back-off -> Redis used again once it is back."""
     clock = FakeClock()
     limiter = RedisRateLimiter(
-        f"redis://127.0.0.1:{closed_port}/0", prefix=redis_prefix, timeout=0.5, backoff=5.0, clock=clock
+        f"redis://127.0.0.1:{closed_port}/0", prefix=redis_prefix, timeout=5.0, backoff=5.0, clock=clock
     )
     forwarder = None
     try:

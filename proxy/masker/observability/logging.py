@@ -2,8 +2,9 @@
 
 The rule is that no code logs request text. The scrubber is defence in depth for when someone
 does anyway (an f-string with a message, a third-party library echoing a body, an exception
-message): it rewrites e-mail addresses, phone numbers, SSNs, card-like digit runs and the body of
-anything shaped like a Masker token, in the message, its arguments, extra fields and tracebacks.
+message): it rewrites e-mail addresses, phone numbers, SSNs, card-like digit runs, agent ids (the
+secret in the proxy URL, which access logs print) and the body of anything shaped like a Masker
+token, in the message, its arguments, extra fields and tracebacks.
 It is installed on the *handler*, so it sees records from every logger that propagates to root.
 
     configure_logging()                   once at start-up
@@ -52,6 +53,8 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         ),
         r"\1" + REDACTED,
     ),
+    # Agent ids are the secret in the proxy URL; access logs and client libraries print URLs.
+    (re.compile(r"(?i)\bagt_[0-9A-HJKMNP-TV-Z]{26}\b"), "agt_" + REDACTED),
     (re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}"), "[EMAIL]"),
     (re.compile(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b"), "[SSN]"),
     # 13-19 digits, optionally grouped by spaces or dashes (card numbers, long account numbers).
@@ -160,6 +163,9 @@ def configure_logging(level: str | int = "INFO", stream: IO[str] | None = None) 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
+    # httpx/httpcore log every request URL at INFO; the upstream's is not ours to publish.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Hypercorn/Quart attach their own handlers; make them propagate to ours instead.
     for name in ("hypercorn.error", "hypercorn.access", "quart.app", "quart.serving"):
         logger = logging.getLogger(name)
