@@ -60,8 +60,8 @@ class SidecarSettings:
     cpu_limit: str = "1"
     memory_limit: str = "512Mi"
     run_as_user: int = 65532
-    health_path: str = "/healthz"
-    ready_path: str = "/readyz"
+    health_path: str = "/health"
+    ready_path: str = "/health"
     base_url_env_default: bool = False
 
 
