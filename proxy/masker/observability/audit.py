@@ -300,7 +300,7 @@ class AuditLog:
                 line = _canonical(self._chain.seal(item.fields())) + b"\n"
                 fh.write(line)
                 wrote = True
-            except OSError:
+            except Exception:  # never let the writer thread die; the record is counted as dropped
                 self._drop()
         if wrote and self._fh is not None:
             try:

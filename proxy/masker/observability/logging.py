@@ -59,10 +59,12 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b"), "[SSN]"),
     # 13-19 digits, optionally grouped by spaces or dashes (card numbers, long account numbers).
     (re.compile(r"\b\d(?:[ \-]?\d){12,18}\b"), "[CARD]"),
-    # North American and international phone shapes: +1 (415) 555-2671, 415.555.2671, +44 20 7946 0958
+    # Phone shapes: +1 (415) 555-2671, 415.555.2671, +44 20 7946 0958, (01632) 960 857, x123
     (
         re.compile(
-            r"(?<![\w])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,4}\)|\d{2,4})[\s.\-]?\d{3,4}[\s.\-]?\d{3,4}(?!\d)"
+            # The area code is parenthesised or followed by a separator, so plain counts
+            # ("12345678 bytes") are left alone; unseparated runs fall to the 9+-digit rule.
+            r"(?<![\w])(?:\+\d{1,3}[\s.\-]?)?(?:\(\d{2,5}\)[\s.\-]?|\d{2,5}[\s.\-])\d{3,4}[\s.\-]?\d{2,4}(?!\d)"
             r"(?:\s*(?:x|ext\.?)\s*\d{1,6})?"
         ),
         "[PHONE]",
