@@ -8,6 +8,7 @@ import pytest
 import yaml
 from faker import Faker
 
+from tests import synthetic
 from tests.fake_upstream import FakeUpstream, start_fake_upstream
 from tests.proxy_process import ProxyProcess, start_proxy
 
@@ -38,13 +39,15 @@ def phi() -> Phi:
     fake = Faker("en_US")
     fake.seed_instance(4242)
     area = fake.random_int(201, 989)
-    return Phi(
+    values = Phi(
         name=f"{fake.first_name()} {fake.last_name()}",
         phone=f"({area}) 555-{fake.random_int(100, 999):04d}",
         email=fake.user_name() + "@example.com",
         ssn="-".join((f"{fake.random_int(100, 665):03d}", f"{fake.random_int(10, 99):02d}",
                       f"{fake.random_int(1000, 9999):04d}")),
     )
+    synthetic.register(*values.values())
+    return values
 
 
 @pytest.fixture(scope="session")

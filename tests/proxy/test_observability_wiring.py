@@ -114,6 +114,7 @@ def test_metrics_and_audit_without_phi(obs_proxy: ProxyProcess, phi: Phi, tmp_pa
     )
     assert ok.status_code == 200
     text = httpx.get(METRICS_URL[-1]).text
+    (obs_proxy.log_path.parent / "metrics-scrape.txt").write_text(text)
     assert 'masker_requests_total{agent="signed",status="200"}' in text
     assert 'masker_redactions_total{kind="PHONE",pass="request"}' in text
     assert "masker_request_duration_seconds_bucket" in text
