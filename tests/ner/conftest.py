@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from masker_ner.model import SpacyNer
-from ner_harness import NerServer
+
+from tests.ner.ner_harness import NerServer
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from masker.detect.ner_grpc import BreakerState, CircuitBreaker, GrpcNer
 from masker.detect.types import NerUnavailable
-from ner_harness import NerServer, synthetic_texts
+
+from tests.ner.ner_harness import NerServer, synthetic_texts
 
 
 class FakeClock:

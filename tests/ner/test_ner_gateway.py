@@ -21,9 +21,9 @@ import yaml
 from faker import Faker
 from masker.detect.types import NerSpan
 from masker_ner.model import SpacyNer
-from ner_harness import NerServer
 
 from tests.fake_upstream import FakeUpstream, start_fake_upstream
+from tests.ner.ner_harness import NerServer
 from tests.proxy_process import ProxyProcess, start_proxy
 
 CLOSED = "agt_01JNERTEST0000000000000001"

@@ -14,7 +14,8 @@ from masker.detect.ner_grpc import GrpcNer
 from masker.detect.types import NerUnavailable
 from masker_ner import wire
 from masker_ner.model import MODEL_NAME, SpacyNer
-from ner_harness import REPO, NerServer, health_status, make_tls_files, raw_analyze, synthetic_texts
+
+from tests.ner.ner_harness import REPO, NerServer, health_status, make_tls_files, raw_analyze, synthetic_texts
 
 
 def test_health_reports_not_serving_until_the_model_is_loaded(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from masker_ner import wire
+import masker_ner.wire as wire
 
 from .types import NerSpan, NerUnavailable
 
