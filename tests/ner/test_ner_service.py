@@ -184,3 +184,16 @@ async def test_sigterm_drains_in_flight_calls(tmp_path: Path, spacy_ner: SpacyNe
     finally:
         await client.close()
         server.stop()
+
+
+def test_a_model_that_cannot_load_never_serves(tmp_path: Path) -> None:
+    server = NerServer(args=["--model", "no_such_spacy_model"]).start(tmp_path)
+    assert server.wait_exit() == 1
+    assert "NER server failed" in server.log()
+
+
+def test_a_taken_port_is_an_error_not_a_shared_listener(ner_server: NerServer, tmp_path: Path) -> None:
+    # gRPC defaults to SO_REUSEPORT; the server turns it off so two servers never split traffic.
+    second = NerServer(port=ner_server.port).start(tmp_path)
+    assert second.wait_exit() == 1
+    assert "Failed to bind" in second.log()
