@@ -223,11 +223,12 @@ class TokenSession:
         try:
             dek = await self.codec.scope_data_key(store, self.scope_id, expires)
             aead = AESGCM(dek)
+            dek_id = hmac.new(dek, b"masker/dek-id", hashlib.sha256).hexdigest()[:16]
             rows = []
             for entity, token_id, value in pending:
                 nonce = os.urandom(12)
                 sealed = nonce + aead.encrypt(nonce, value.encode(), f"{self.scope_id}:{token_id}".encode())
-                rows.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires))
+                rows.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires, dek_id))
             await store.put_many(rows)
         except BaseException:
             self._pending = pending + self._pending  # a retry writes them again

@@ -45,6 +45,7 @@ class VaultRow:
     ciphertext: bytes
     created_at: float
     expires_at: float | None
+    dek_id: str | None = None  # fingerprint of the scope data key that sealed ``ciphertext``
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +91,22 @@ _MIGRATIONS: tuple[str, ...] = (
         created_at DOUBLE PRECISION NOT NULL,
         expires_at DOUBLE PRECISION
     )""",
+    "ALTER TABLE masker_vault ADD COLUMN dek_id TEXT",
 )
 
 # Statements shared by both engines; ``?`` placeholders are rewritten to ``%s`` for psycopg.
 _PUT = (
-    "INSERT INTO masker_vault (scope_id, token_id, entity, ciphertext, created_at, expires_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope_id, token_id) DO UPDATE SET"
+    "INSERT INTO masker_vault (scope_id, token_id, entity, ciphertext, created_at, expires_at, dek_id)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (scope_id, token_id) DO UPDATE SET"
     " entity = excluded.entity, ciphertext = excluded.ciphertext, created_at = excluded.created_at,"
-    " expires_at = excluded.expires_at"
-    " WHERE masker_vault.expires_at IS NOT NULL AND masker_vault.expires_at <= excluded.created_at"
+    " expires_at = excluded.expires_at, dek_id = excluded.dek_id"
+    # Replace a row only when it is expired or sealed with another data key (a row restored from
+    # a backup after its conversation was shredded): an idempotent write otherwise.
+    " WHERE (masker_vault.expires_at IS NOT NULL AND masker_vault.expires_at <= excluded.created_at)"
+    " OR masker_vault.dek_id IS DISTINCT FROM excluded.dek_id"
 )
 _GET = (
-    "SELECT scope_id, token_id, entity, ciphertext, created_at, expires_at FROM masker_vault"
+    "SELECT scope_id, token_id, entity, ciphertext, created_at, expires_at, dek_id FROM masker_vault"
     " WHERE scope_id = ? AND token_id = ? AND (expires_at IS NULL OR expires_at > ?)"
 )
 # The key lives as long as the longest-lived row written under it (NULL = forever).
@@ -125,7 +130,13 @@ _SHRED_ROWS = "DELETE FROM masker_vault WHERE scope_id = ?"
 
 
 def _row_params(rows: Sequence[VaultRow]) -> list[tuple[Any, ...]]:
-    return [(r.scope_id, r.token_id, r.entity, r.ciphertext, r.created_at, r.expires_at) for r in rows]
+    # One row per key, in key order: concurrent batches that overlap then take their row locks in
+    # the same order and cannot deadlock (PostgreSQL detects and aborts such a cycle).
+    unique = {(r.scope_id, r.token_id): r for r in rows}
+    return [
+        (r.scope_id, r.token_id, r.entity, r.ciphertext, r.created_at, r.expires_at, r.dek_id)
+        for _, r in sorted(unique.items())
+    ]
 
 
 def _key(row: Sequence[Any]) -> ScopeKey:
@@ -374,7 +385,7 @@ class PostgresStore:
         row = await self._fetch(_GET, (scope_id, token_id, time.time()))
         if row is None:
             return None
-        return VaultRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5])
+        return VaultRow(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], row[6])
 
     async def ensure_scope_key(self, candidate: ScopeKey) -> ScopeKey:
         c = candidate
