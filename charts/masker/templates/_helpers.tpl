@@ -97,6 +97,11 @@ app.kubernetes.io/part-of: masker
 {{- default (include "masker.componentName" (list . "agents")) .Values.proxy.agents.secretName -}}
 {{- end -}}
 
+{{/* Name of the MutatingWebhookConfiguration; the operator keeps this one object current. */}}
+{{- define "masker.webhook.configurationName" -}}
+{{- include "masker.componentName" (list . "sidecar-injector") -}}
+{{- end -}}
+
 {{- define "masker.webhook.tlsSecretName" -}}
 {{- if eq .Values.webhook.tls.mode "secret" -}}
 {{- required "webhook.tls.existingSecret is required when webhook.tls.mode=secret" .Values.webhook.tls.existingSecret -}}

