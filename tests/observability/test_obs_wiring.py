@@ -38,12 +38,14 @@ from masker.signatures import sign, verify_signature
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from quart import Quart, Response, request
 
+from tests import synthetic
 from tests.leak_sweep import format_hits, sweep, sweep_texts
 
 AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"
 SIGNED_AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC1"
 ROUTE = "/proxy/{agent_id}/v1/chat/completions"
 PHI = ["Jane Roe", "jane.roe@example.org", "(415) 555-0134", "123-45-6789"]
+synthetic.register(*PHI)  # the session-end sweep (tests/conftest.py) checks our artefacts too
 VAPI_SECRET = "vapi-test-secret"
 
 
