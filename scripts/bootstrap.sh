@@ -8,7 +8,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${MASKER_CACHE_DIR:-$HOME/.cache/masker}"
 EXTRAS="${1:-dev,operator}"
 PY="${PYTHON:-python3}"
-KEY="$( (cat "$ROOT/pyproject.toml"; echo "$EXTRAS"; "$PY" --version) | sha256sum | cut -c1-16)"
+# Only what decides the installed packages goes into the key (not tool settings).
+DEPS="$("$PY" - "$ROOT/pyproject.toml" <<'PYEOF'
+import json, sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+print(json.dumps([project.get("dependencies"), project.get("optional-dependencies"),
+                  project.get("scripts")], sort_keys=True))
+PYEOF
+)"
+KEY="$( (echo "$DEPS"; echo "$EXTRAS"; "$PY" --version) | sha256sum | cut -c1-16)"
 VENV="$CACHE/venv-$KEY"
 mkdir -p "$CACHE"
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
