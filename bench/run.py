@@ -1,0 +1,372 @@
+"""``scripts/bench.sh``: every configuration in one run, one table, ``docs/benchmarks.md``.
+
+Configurations (each a separate process on 127.0.0.1, driven by ``bench/loadgen.py``, itself a
+separate process, against ``bench/fake_llm.py``, a third one):
+
+* ``direct``  — the loadgen talks to the fake LLM itself: the baseline every delta is taken from;
+* ``stack``   — our app with a detector that finds nothing (``bench/stack_app.py``);
+* ``floor``   — ``masker serve`` with a keep-everything policy (no "redaction off" switch exists, so
+  this is the pass-through floor the brief asks for: detection runs, nothing is tokenized);
+* ``inproc``  — ``masker serve`` with the default policy and in-process NER;
+* ``grpc``    — ``masker serve`` with ``MASKER_NER_ADDR`` pointing at ``masker ner serve``.
+
+Then the upstream-transport micro-benchmark (``bench/transport_bench.py``) and detection vs
+Presidio (``bench/presidio_compare.py``). Figures are medians of one run on a shared 2-core box:
+client, proxy and fake LLM compete for the same CPU, which is the point (the box a clinic runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PY = sys.executable
+AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"
+SCENARIOS = ("voice", "short", "note", "stream")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-2000:]
+
+
+def _tree(pid: int) -> list[int]:
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            pids += _tree(int(child))
+    return pids
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    """Current and peak RSS of a process and its children (Hypercorn workers), in MiB."""
+    rss = hwm = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1])
+    return {"rss_mb": rss / 1024, "peak_mb": hwm / 1024}
+
+
+def spawn(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Proc:
+    log_path = workdir / f"{name}.log"
+    handle = log_path.open("wb")
+    process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    return Proc(name, process, log_path)
+
+
+def wait_http(proc: Proc, url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.process.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with {proc.process.returncode}:\n{proc.tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status in (200, 503):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    proc.stop()
+    raise RuntimeError(f"{proc.name} did not become ready:\n{proc.tail()}")
+
+
+def start_fake(workdir: Path, ns: argparse.Namespace) -> tuple[Proc, int]:
+    port = free_port()
+    proc = spawn("fake-llm", [PY, str(BENCH / "fake_llm.py"), "--port", str(port),
+                              "--delay-ms", str(ns.upstream_delay_ms), "--chunk-words", "1"],
+                 dict(os.environ), workdir)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if "LISTENING" in proc.log_path.read_text():
+            return proc, port
+        time.sleep(0.05)
+    raise RuntimeError("fake LLM did not start:\n" + proc.tail())
+
+
+def write_agents(path: Path, upstream_port: int, policy: str) -> None:
+    agent = {
+        "id": AGENT_ID,
+        "name": "bench",
+        "upstream": {"base_url": f"http://127.0.0.1:{upstream_port}/v1"},
+        "policy": policy,
+        "tokenization": "vault",
+        "fail_mode": "closed",
+        "redaction_metadata": False,
+        # The default (100 rps, burst 200) would turn the throughput run into 429s; a deployment
+        # sizes this per agent, the benchmark measures the proxy, not the limiter's refusals.
+        "rate_limit": {"rps": 1_000_000, "burst": 1_000_000},
+    }
+    path.write_text(json.dumps({"version": 1, "agents": [agent]}))
+
+
+def proxy_env(workdir: Path, upstream_port: int, *, policy: str, policies_dir: Path, workers: int,
+              ner_addr: str | None) -> tuple[dict[str, str], str]:
+    port = free_port()
+    data = workdir / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    agents = workdir / "agents.json"
+    write_agents(agents, upstream_port, policy)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASKER_")}
+    env.update({
+        "MASKER_LISTEN_ADDR": f"127.0.0.1:{port}",
+        "MASKER_DATA_DIR": str(data),
+        "MASKER_AGENTS_FILE": str(agents),
+        "MASKER_POLICIES_DIR": str(policies_dir),
+        "MASKER_OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+        "MASKER_OPENAI_API_KEY": "sk-bench-not-a-key",
+        "MASKER_WORKERS": str(workers),
+        "PYTHONPATH": str(BENCH) + os.pathsep + env.get("PYTHONPATH", ""),
+    })
+    if ner_addr:
+        env["MASKER_NER_ADDR"] = ner_addr
+    return env, f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class Config:
+    name: str
+    label: str
+    kind: str  # direct | stack | masker
+    policy: str = "default"
+    ner: bool = False
+    workers: int = 1
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+def loadgen(url: str, mode: str, scenario: str, ns: argparse.Namespace, **extra: Any) -> dict[str, Any]:
+    argv = [PY, str(BENCH / "loadgen.py"), mode, "--url", url, "--scenario", scenario]
+    if mode == "latency":
+        argv += ["--n", str(ns.n), "--warmup", str(ns.warmup), "--seconds", str(ns.latency_seconds)]
+    else:
+        argv += ["--seconds", str(ns.seconds), "--concurrency", str(ns.concurrency),
+                 "--pool", str(ns.pool)]
+    for key, value in extra.items():
+        argv += [f"--{key}", str(value)]
+    out = subprocess.run(argv, capture_output=True, timeout=ns.latency_seconds + ns.seconds + 180,
+                         check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {out.stderr.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+@contextlib.contextmanager
+def ner_service(workdir: Path) -> Iterator[str | None]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASKER_")}
+    proc = spawn("ner", [PY, "-m", "masker", "ner", "serve", "--listen", f"127.0.0.1:{port}",
+                         "--metrics-listen", ""], env, workdir)
+    addr = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    ready = False
+    while time.monotonic() < deadline and proc.process.poll() is None:
+        check = subprocess.run([PY, "-m", "masker", "ner", "check", "--addr", addr], capture_output=True,
+                               check=False, timeout=30)
+        if check.returncode == 0:
+            ready = True
+            break
+        time.sleep(0.5)
+    try:
+        if not ready:
+            log("NER service unavailable, skipping the gRPC configuration:\n" + proc.tail())
+            yield None
+        else:
+            yield addr
+    finally:
+        proc.stop()
+
+
+def run_config(cfg: Config, ns: argparse.Namespace, workdir: Path, upstream_port: int,
+               ner_addr: str | None, scenarios: tuple[str, ...], throughput: bool) -> None:
+    base = f"http://127.0.0.1:{upstream_port}"
+    proc: Proc | None = None
+    if cfg.kind == "direct":
+        url = base + "/v1/chat/completions"
+    else:
+        cdir = workdir / f"{cfg.name}-w{cfg.workers}"
+        cdir.mkdir()
+        policies = BENCH / "policies" if cfg.policy == "passthrough" else REPO / "policies"
+        env, proxy_url = proxy_env(cdir, upstream_port, policy=cfg.policy, policies_dir=policies,
+                                   workers=cfg.workers, ner_addr=ner_addr if cfg.ner else None)
+        argv = ([PY, str(BENCH / "stack_app.py")] if cfg.kind == "stack"
+                else [PY, "-m", "masker", "serve"])
+        proc = spawn(cfg.name, argv, env, cdir)
+        wait_http(proc, proxy_url + "/health")
+        url = f"{proxy_url}/proxy/{AGENT_ID}/v1/chat/completions"
+    try:
+        for scenario in scenarios:
+            log(f"{cfg.label}: latency {scenario}")
+            cfg.results[scenario] = loadgen(url, "latency", scenario, ns)
+        if throughput:
+            log(f"{cfg.label}: throughput voice c={ns.concurrency} {ns.seconds:.0f}s")
+            cfg.results["throughput"] = loadgen(url, "throughput", "voice", ns)
+        if proc is not None:
+            cfg.results["memory"] = rss_mb(proc.process.pid)
+    finally:
+        if proc is not None:
+            proc.stop()
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with contextlib.suppress(OSError):
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.1f} GiB"
+    from importlib.metadata import version
+
+    libs = []
+    for pkg in ("quart", "hypercorn", "httpx", "httpx-aiohttp", "aiohttp", "spacy", "presidio-analyzer"):
+        with contextlib.suppress(Exception):
+            libs.append(f"{pkg} {version(pkg)}")
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": mem,
+            "python": platform.python_version(), "kernel": platform.release(), "libs": ", ".join(libs)}
+
+
+def sub_json(argv: list[str], timeout: float) -> dict[str, Any] | None:
+    out = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+    if out.returncode != 0:
+        log(f"{Path(argv[1]).name} failed:\n{out.stderr.decode(errors='replace')[-3000:]}")
+        return None
+    data: dict[str, Any] = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return data
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="Masker benchmarks: one run, one table, docs/benchmarks.md")
+    p.add_argument("--n", type=int, default=300, help="measured requests per latency run")
+    p.add_argument("--warmup", type=int, default=40)
+    p.add_argument("--latency-seconds", type=float, default=30.0)
+    p.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--pool", type=int, default=12000)
+    p.add_argument("--upstream-delay-ms", type=float, default=0.0)
+    p.add_argument("--only", default="", help="comma-separated configuration names (debugging)")
+    p.add_argument("--skip-transport", action="store_true")
+    p.add_argument("--skip-detection", action="store_true")
+    p.add_argument("--write", default=str(REPO / "docs" / "benchmarks.md"), help="'' = do not write")
+    p.add_argument("--json", default="", help="also dump raw results here")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (logs) for debugging")
+    ns = p.parse_args()
+
+    from report import render_markdown, render_table
+
+    started = time.time()
+    tmp = tempfile.mkdtemp(prefix="masker-bench-")
+    try:
+        workdir = Path(tmp)
+        fake, upstream_port = start_fake(workdir, ns)
+        configs = [
+            Config("direct", "direct (fake LLM)", "direct"),
+            Config("stack", "stack, detection off", "stack"),
+            Config("floor", "floor: keep-all policy", "masker", policy="passthrough"),
+            Config("inproc", "Masker, in-process NER", "masker"),
+            Config("grpc", "Masker, gRPC NER", "masker", ner=True),
+        ]
+        extra = [
+            Config("stack", "stack, detection off, 2 workers", "stack", workers=2),
+            Config("inproc", "Masker, in-process NER, 2 workers", "masker", workers=2),
+        ]
+        only = set(filter(None, ns.only.split(",")))
+        try:
+            with ner_service(workdir) as ner_addr:
+                for cfg in [*configs, *extra]:
+                    if only and cfg.name not in only:
+                        continue
+                    if cfg.ner and ner_addr is None:
+                        cfg.results["skipped"] = "NER service did not start"
+                        continue
+                    try:
+                        run_config(cfg, ns, workdir, upstream_port, ner_addr,
+                                   SCENARIOS if cfg.workers == 1 else (), throughput=True)
+                    except Exception as exc:  # one broken configuration must not hide the others
+                        log(f"{cfg.label}: FAILED: {exc}")
+                        cfg.results["skipped"] = f"failed: {str(exc).splitlines()[0][:200]}"
+        finally:
+            fake.stop()
+        transport = None
+        if not ns.skip_transport:
+            log("transport micro-benchmark")
+            transport = sub_json([PY, str(BENCH / "transport_bench.py"), "--seconds", "8"], 300)
+        detection = None
+        if not ns.skip_detection:
+            log("detection vs Presidio")
+            detection = sub_json([PY, str(BENCH / "presidio_compare.py")], 900)
+    finally:
+        if ns.keep:
+            log(f"work directory kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    results = {
+        "machine": machine(),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "duration_s": round(time.time() - started),
+        "settings": {"n": ns.n, "warmup": ns.warmup, "seconds": ns.seconds, "concurrency": ns.concurrency,
+                     "upstream_delay_ms": ns.upstream_delay_ms},
+        "configs": [{"name": c.name, "label": c.label, "workers": c.workers, "results": c.results}
+                    for c in [*configs, *extra] if c.results],
+        "transport": transport,
+        "detection": detection,
+    }
+    if ns.json:
+        Path(ns.json).write_text(json.dumps(results, indent=1))
+    print(render_table(results))
+    if ns.write:
+        Path(ns.write).write_text(render_markdown(results))
+        log(f"wrote {ns.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(BENCH))
+    raise SystemExit(main())
