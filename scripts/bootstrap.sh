@@ -19,6 +19,9 @@ PYEOF
 KEY="$( (echo "$DEPS"; echo "$EXTRAS"; "$PY" --version) | sha256sum | cut -c1-16)"
 VENV="$CACHE/venv-$KEY"
 mkdir -p "$CACHE"
+# Several shells (parallel test runs, developers) may bootstrap at once: one builds, others wait.
+exec 9>"$VENV.lock"
+flock 9
 if [ ! -x "$VENV/bin/python" ] || [ ! -f "$VENV/.complete" ]; then
   echo "bootstrap: creating $VENV" >&2
   rm -rf "$VENV"
