@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from masker.tokens.keys import Key, KeyRing
 from masker.tokens.store import PostgresStore, SqliteStore, VaultStore
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from masker.tokens.codec import AEAD, VAULT
-from masker.tokens.rehydrate import DEFAULT_FALLBACK, rehydrate_text
 
 from bench.mangling import CLASSES, OUT_OF_SCOPE, make_session, run_case, synthetic_values
+from masker.tokens.codec import AEAD, VAULT
+from masker.tokens.rehydrate import DEFAULT_FALLBACK, rehydrate_text
 
 VALUES = synthetic_values(14)
 CASES = [

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from faker import Faker
+
 from masker.detect.types import Entity
 from masker.tokens.codec import Codec
 from masker.tokens.grammar import find_tokens

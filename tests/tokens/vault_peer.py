@@ -15,7 +15,6 @@ from masker.detect.types import Entity
 from masker.tokens.codec import Codec
 from masker.tokens.grammar import find_tokens
 from masker.tokens.store import PostgresStore
-
 from tests.tokens.conftest import make_ring
 
 

@@ -39,16 +39,18 @@ MAX_TOKEN_CHARS = 400
 # Markdown emphasis, code ticks and quotes a model may wrap around parts of a token.
 _NOISE = r"[\s*_`~\"'\u2018\u2019\u201c\u201d]{0,4}"
 _SEP = rf"(?:{_NOISE}\\?[._:/-]{_NOISE}|[\s*_`~]{{1,4}})"
-_PREFIX_RE = r"(?<![0-9a-z])M ?S ?K ?V[ -]?1"
+# No look-behind: a token glued to the text before it ("callMSKV1...") must still be found.
+_PREFIX_RE = r"M ?S ?K ?V[ -]?1"
 _WORD = r"[a-z]{1,16}"
 _UPPER = r"(?-i:[0-9A-HJKMNP-TV-Z]+)"  # a Crockford chunk as emitted (upper case)
 TOKEN_PATTERN = regex.compile(
     rf"(?i){_PREFIX_RE}(?:"
-    # 1. label (1-3 words, shortest first) + a body of a valid shape: AEAD (upper-case chunks a
-    #    model split with spaces may follow), a 10-symbol vault body (single spaces tolerated), or
-    #    an upper-case body split by spaces whose first chunk is short.
+    # 1. label (1-3 words, shortest first) + a body of a valid shape: a run of 10+ symbols (text
+    #    glued after it and upper-case chunks of a body the model split with spaces may follow;
+    #    ``parse_match`` picks the valid prefix), a 10-symbol vault body with single spaces, or an
+    #    upper-case body split by spaces whose first chunk is short.
     rf"{_SEP}(?P<label>{_WORD}(?:[ _-]{_WORD}){{0,2}}?){_SEP}"
-    rf"(?P<body>[0-9a-z]{{20,}}(?: {_UPPER})*|(?:[0-9a-z] ?){{9}}[0-9a-z]|{_UPPER}(?: {_UPPER})+)"
+    rf"(?P<body>[0-9a-z]{{10,}}(?: {_UPPER})*|(?:[0-9a-z] ?){{9}}[0-9a-z]|{_UPPER}(?: {_UPPER})+)"
     # 2. anything else after the prefix: a fallback phrase, never the raw text.
     rf"|(?:{_SEP}(?P<label>{_WORD}(?:[_-]{_WORD}){{0,2}})(?:{_SEP}(?P<body>[0-9a-z]+))?)?"
     r")(?![0-9a-z])"
@@ -116,25 +118,53 @@ class TokenMatch:
         return self.body is not None and len(self.body) == VAULT_BODY_LEN
 
 
+def _aead_lengths() -> frozenset[int]:
+    """Body lengths an AEAD token can have: kid + base32(16-byte tag + 16k padded bytes) + check."""
+    lengths = set()
+    for blocks in range(1, 64):
+        symbols = -(-(16 + 16 * blocks) * 8 // 5)
+        if symbols + 2 > MAX_TOKEN_CHARS:
+            break
+        lengths.add(symbols + 2)
+    return frozenset(lengths)
+
+
+BODY_LENGTHS = frozenset({VAULT_BODY_LEN}) | _aead_lengths()
+
+
+def _candidate_ends(raw: str) -> list[int]:
+    """Ends ``i`` where ``raw[:i]`` without spaces has a length a body can have: within the first
+    unbroken run first (longest first), then across spaces (a body the model split up)."""
+    run = raw.find(" ")
+    run = len(raw) if run < 0 else run
+    contiguous = [i for i in range(run, 0, -1) if i in BODY_LENGTHS]
+    spaced: list[int] = []
+    count = 0
+    for i, ch in enumerate(raw, start=1):
+        if ch != " ":
+            count += 1
+            if i > run and count in BODY_LENGTHS:
+                spaced.append(i)
+    return contiguous + spaced[::-1]
+
+
 def parse_match(m: regex.Match[str]) -> TokenMatch:
     """Interpret one ``TOKEN_PATTERN`` match.
 
-    A body made of space-separated chunks is tried longest-first: a valid AEAD token followed by an
-    upper-case word keeps the word as text, a split body that passes the check as a whole is
-    joined. When nothing passes, the whole match is consumed (it is replaced by a fallback phrase).
+    The body is the longest prefix of the matched run that has a possible body length and passes
+    the check symbol: text glued after a token ("...ABCDEFGHJKs") or an upper-case word after an
+    AEAD token stays text, a body split by spaces is joined. When nothing passes, the whole match
+    is consumed (it is replaced by a fallback phrase).
     """
     label = "_".join(regex.split(r"[ _-]", (m.group("label") or "").upper()))
     raw = m.group("body")
     if raw is None:
         return TokenMatch(m.start(), m.end(), label, None)
     start = m.start("body")
-    if len(raw) == VAULT_BODY_LEN or " " not in raw or len(raw.replace(" ", "")) == VAULT_BODY_LEN:
-        return TokenMatch(m.start(), m.end(), label, normalize_body(raw))
-    chunks = raw.split(" ")
-    for k in range(len(chunks), 0, -1):
-        body = normalize_body("".join(chunks[:k]))
+    for end in _candidate_ends(raw):
+        body = normalize_body(raw[:end])
         if body is not None:
-            return TokenMatch(m.start(), start + len(" ".join(chunks[:k])), label, body)
+            return TokenMatch(m.start(), start + end, label, body)
     return TokenMatch(m.start(), m.end(), label, None)
 
 
