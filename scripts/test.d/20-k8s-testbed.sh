@@ -35,13 +35,23 @@ if have_binaries; then
 fi
 
 # --- one-time build -------------------------------------------------------------------------
-# A deb822 entry with the same Signed-By as Debian's default one (apt refuses mixed values).
-SRC_LIST=/etc/apt/sources.list.d/masker-bookworm-src.sources
+# A deb-src entry for bookworm, written in the style of the existing Debian entry: apt refuses
+# two entries for the same archive with different Signed-By values.
 if ! grep -rqs '^deb-src .*bookworm' /etc/apt/sources.list /etc/apt/sources.list.d/ \
    && ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/; then
-  printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm' \
-    'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' \
-    | $SUDO tee "$SRC_LIST" >/dev/null
+  DEB822=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$DEB822" ]; then
+    uri=$(awk '/^URIs:/{print $2; exit}' "$DEB822")
+    signed=$(awk '/^Signed-By:/{print $2; exit}' "$DEB822")
+    {
+      echo "Types: deb-src"; echo "URIs: ${uri:-http://deb.debian.org/debian}"
+      echo "Suites: bookworm"; echo "Components: main"
+      if [ -n "$signed" ]; then echo "Signed-By: $signed"; fi
+    } | $SUDO tee /etc/apt/sources.list.d/masker-bookworm-src.sources >/dev/null
+  else
+    echo "deb-src http://deb.debian.org/debian bookworm main" \
+      | $SUDO tee /etc/apt/sources.list.d/masker-bookworm-src.list >/dev/null
+  fi
   $SUDO apt-get update -q >&2
 fi
 

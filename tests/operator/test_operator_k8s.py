@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import base64
+import json
+import ssl
 import time
+import urllib.request
 from typing import Any
 
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from tests.k8s_testbed import K8sTestbed
 from tests.operator._cluster import (
     BASE_SPEC,
     GROUP,
@@ -345,3 +349,26 @@ def test_operator_log_has_no_secret_values(operator: Operator) -> None:
     text = operator.output()
     assert "sk-test-" not in text
     assert "Traceback" not in text, text[-3000:]
+
+
+def test_printer_columns(
+    operator: Operator, k8s_api: Any, k8s_testbed: K8sTestbed, k8s_namespace: str
+) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "columns", {"upstream": {}, "policy": {"name": "healthcare"}})
+    wait_for(lambda: (ready(get_agent(k8s_api, ns, "columns")) or {}).get("status") == "True", what="Ready")
+    # What `kubectl get magent` shows: the server-side Table rendering of the CRD's printer columns.
+    request = urllib.request.Request(
+        f"{k8s_testbed.server}/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}",
+        headers={
+            "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io",
+            "Authorization": f"Bearer {k8s_testbed.admin_token}",
+        },
+    )
+    context = ssl.create_default_context(cafile=str(k8s_testbed.ca_file))
+    with urllib.request.urlopen(request, context=context, timeout=10) as resp:
+        table = json.loads(resp.read())
+    columns = [c["name"] for c in table["columnDefinitions"]]
+    assert columns[:5] == ["Name", "Ready", "Reason", "Policy", "Tokenization"]
+    (row,) = table["rows"]
+    assert row["cells"][:5] == ["columns", "True", "Reconciled", "healthcare", "vault"]

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+from ulid import ULID
+
 from masker.agents import load_agent_table
 from masker.settings import Settings
 from masker_operator.names import owned_object_name, ref_suffix
@@ -29,7 +31,6 @@ from masker_operator.render import (
     secret_body,
 )
 from masker_operator.spec import parse_spec
-from ulid import ULID
 
 AGENT = AgentRef(name="front-desk", namespace="clinic-a", uid="8d7c0c1e-0000-4000-8000-000000000001")
 AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from masker_operator.errors import OperatorError
 from masker_operator.settings import OperatorSettings
 

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from masker_operator.settings import SidecarSettings
 from masker_operator.sidecar import inject, requested_agent, wants_base_url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from masker_operator.errors import SpecError
 from masker_operator.spec import AgentSpec, SecretRef, parse_spec
 

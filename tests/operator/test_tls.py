@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from cryptography import x509
+
 from masker_operator.tls import load_cert_dir, make_serving_cert, webhook_hostnames
 
 
