@@ -17,6 +17,8 @@ for step in "$ROOT"/scripts/test.d/*.sh; do
 done
 echo "== ruff"
 ruff check proxy ner operator tests bench
+echo "== import layering"
+lint-imports --no-cache
 echo "== mypy"
 mypy proxy/masker ner/masker_ner operator/masker_operator
 echo "== pytest"
