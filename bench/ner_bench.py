@@ -1,13 +1,14 @@
 """NER benchmark: in-process vs gRPC latency, and service throughput with/without micro-batching.
 
-Run: ``$BIN/python bench/ner_bench.py [--requests 300] [--seconds 10] [--callers 16]``
+Run: ``$BIN/python bench/ner_bench.py [--requests 300] [--seconds 12] [--rounds 4] [--callers 16]``
 
 1. Latency of one detection call (a chat request of ``--texts`` short texts), sequentially, same
-   texts, same run: ``SpacyNer`` directly, the in-process backend (``InProcessNer``: worker thread +
-   batching, what the proxy uses without ``MASKER_NER_ADDR``) and ``GrpcNer`` against
-   ``masker ner serve`` on loopback.
-2. Throughput of the service under ``--callers`` concurrent callers for ``--seconds`` each, with
-   micro-batching (two collection windows) and without (``--no-batching``).
+   texts, same run, the paths taking turns call by call: ``SpacyNer`` directly, the in-process
+   backend (``InProcessNer``: worker thread + batching, what the proxy uses without
+   ``MASKER_NER_ADDR``) and ``GrpcNer`` against ``masker ner serve`` on loopback.
+2. Throughput of the service under ``--callers`` concurrent callers for ``--seconds`` per server,
+   with micro-batching (two collection windows) and without (``--no-batching``); the three servers
+   take turns in ``--rounds`` short rounds so background load hits them alike.
 
 Servers run as child processes on the same machine, so client and server share the CPU: the
 figures are for comparing configurations, not capacity planning. Prints a Markdown table.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import signal
@@ -30,7 +32,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# Run as a script, bench/ is sys.path[0], and sibling scripts there (profile.py) would shadow stdlib
+# modules that spaCy imports (cProfile -> profile). Drop it before importing anything heavy.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]
+
 from faker import Faker
+
 from masker.detect.inprocess import InProcessNer
 from masker.detect.ner_grpc import GrpcNer
 from masker_ner.model import SpacyNer
@@ -112,39 +120,34 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
 
-async def sequential(call: Callable[[], Awaitable[object]], n: int) -> list[float]:
-    for _ in range(10):  # warm-up
-        await call()
-    out = []
-    for _ in range(n):
-        started = time.perf_counter()
-        await call()
-        out.append(time.perf_counter() - started)
-    return out
-
-
 async def latency(args: argparse.Namespace) -> list[tuple[str, list[float]]]:
+    """The three paths take turns call by call, so load from elsewhere hits them equally."""
     request = texts_for(args.texts)
     model = SpacyNer()
+    local = InProcessNer()
 
     async def direct() -> object:
         return model.analyze(request)
 
-    rows = [("in-process, SpacyNer.analyze (event loop blocked)", await sequential(direct, args.requests))]
-    local = InProcessNer()
-    try:
-        values = await sequential(lambda: local.analyze(request), args.requests)
-        rows.append(("in-process, InProcessNer (worker thread; the proxy's default)", values))
-    finally:
-        await local.close()
     with Server([]) as server:
         client = GrpcNer(server.addr, timeout_ms=5_000)
+        paths: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("in-process, SpacyNer.analyze (blocks the event loop)", direct),
+            ("in-process, InProcessNer (worker thread; the proxy's default)", lambda: local.analyze(request)),
+            ("gRPC, GrpcNer -> masker ner serve (loopback)", lambda: client.analyze(request)),
+        ]
+        samples: dict[str, list[float]] = {label: [] for label, _ in paths}
         try:
-            values = await sequential(lambda: client.analyze(request), args.requests)
-            rows.append(("gRPC, GrpcNer -> masker ner serve (loopback)", values))
+            for i in range(args.requests + 10):  # the first 10 rounds are warm-up
+                for label, call in paths:
+                    started = time.perf_counter()
+                    await call()
+                    if i >= 10:
+                        samples[label].append(time.perf_counter() - started)
         finally:
             await client.close()
-    return rows
+            await local.close()
+    return list(samples.items())
 
 
 @dataclass
@@ -157,31 +160,45 @@ class LoadResult:
     mean_batch_texts: float
 
 
-async def load(label: str, server_args: Sequence[str], args: argparse.Namespace) -> LoadResult:
+async def load_round(server: Server, seconds: float, callers: int, latencies: list[float]) -> float:
+    """``callers`` concurrent callers for ``seconds``; returns the elapsed time."""
     pool = texts_for(200, seed=11)
-    with Server(server_args) as server:
-        client = GrpcNer(server.addr, timeout_ms=10_000, breaker_failures=1_000_000)
-        latencies: list[float] = []
-        await client.analyze(pool[:2])
-        stop_at = time.perf_counter() + args.seconds
+    client = GrpcNer(server.addr, timeout_ms=10_000, breaker_failures=1_000_000)
+    await client.analyze(pool[:2])
+    stop_at = time.perf_counter() + seconds
 
-        async def caller(i: int) -> None:
-            j = i
-            while time.perf_counter() < stop_at:
-                request = [pool[j % len(pool)], pool[(j + 1) % len(pool)]]
-                j += args.callers
-                started = time.perf_counter()
-                await client.analyze(request)
-                latencies.append(time.perf_counter() - started)
+    async def caller(i: int) -> None:
+        j = i
+        while time.perf_counter() < stop_at:
+            request = [pool[j % len(pool)], pool[(j + 1) % len(pool)]]
+            j += callers
+            started = time.perf_counter()
+            await client.analyze(request)
+            latencies.append(time.perf_counter() - started)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(i) for i in range(args.callers)))
-        elapsed = time.perf_counter() - started
-        await client.close()
-        passes = server.metric("masker_ner_batch_requests_count") or 1.0
-        calls = server.metric("masker_ner_batch_requests_sum") or 0.0
-        texts = server.metric("masker_ner_batch_texts_sum") or 0.0
-    return LoadResult(label, len(latencies), elapsed, latencies, calls / passes, texts / passes)
+    started = time.perf_counter()
+    await asyncio.gather(*(caller(i) for i in range(callers)))
+    elapsed = time.perf_counter() - started
+    await client.close()
+    return elapsed
+
+
+async def throughput(args: argparse.Namespace, configs: list[tuple[str, list[str]]]) -> list[LoadResult]:
+    """All servers up at once (idle ones cost nothing); short rounds in turn, ``--rounds`` times."""
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(Server(server_args)) for _, server_args in configs]
+        latencies: list[list[float]] = [[] for _ in configs]
+        elapsed = [0.0 for _ in configs]
+        for _ in range(args.rounds):
+            for k, server in enumerate(servers):
+                elapsed[k] += await load_round(server, args.seconds / args.rounds, args.callers, latencies[k])
+        results = []
+        for (label, _), server, lat, secs in zip(configs, servers, latencies, elapsed, strict=True):
+            passes = server.metric("masker_ner_batch_requests_count") or 1.0
+            calls = server.metric("masker_ner_batch_requests_sum") or 0.0
+            texts = server.metric("masker_ner_batch_texts_sum") or 0.0
+            results.append(LoadResult(label, len(lat), secs, lat, calls / passes, texts / passes))
+    return results
 
 
 def machine() -> str:
@@ -193,7 +210,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}; "
+        f"load average at start {load} (other work on the machine skews the figures)"
+    )
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -202,7 +223,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print("| path | p50 ms | p95 ms |\n|---|---:|---:|")
     for label, values in await latency(args):
         print(f"| {label} | {ms(pct(values, 50))} | {ms(pct(values, 95))} |")
-    print(f"\n### Throughput: {args.callers} concurrent callers, 2 texts per call, {args.seconds:g} s each\n")
+    print(
+        f"\n### Throughput: {args.callers} concurrent callers, 2 texts per call, {args.seconds:g} s per "
+        f"server in {args.rounds} alternating rounds\n"
+    )
     print("| server | calls/s | texts/s | p50 ms | p95 ms | calls per pass | texts per pass |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     configs = [
@@ -210,8 +234,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ("micro-batching, window 2 ms", ["--batch-window-ms", "2"]),
         ("no batching (one pass per call)", ["--no-batching"]),
     ]
-    for label, server_args in configs:
-        r = await load(label, server_args, args)
+    for r in await throughput(args, configs):
         print(
             f"| {r.label} | {r.calls / r.seconds:.0f} | {2 * r.calls / r.seconds:.0f} | "
             f"{ms(pct(r.latencies, 50))} | {ms(pct(r.latencies, 95))} | "
@@ -224,7 +247,8 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=300, help="sequential calls per latency row")
     p.add_argument("--texts", type=int, default=3, help="texts per call in the latency rows")
     p.add_argument("--callers", type=int, default=16)
-    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--seconds", type=float, default=12.0, help="load time per server configuration")
+    p.add_argument("--rounds", type=int, default=4, help="configurations take turns this many times")
     asyncio.run(main_async(p.parse_args()))
 
 

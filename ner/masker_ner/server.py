@@ -12,12 +12,14 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
 from masker.detect.types import NerSpan
 
 from . import wire
@@ -108,6 +110,13 @@ def _credentials(settings: ServeSettings) -> grpc.ServerCredentials | None:
     )
 
 
+def _load_model(name: str) -> SpacyNer:
+    model = SpacyNer(name)
+    # The first pass initialises lazily built tables; do it before SERVING, not on a caller's clock.
+    model.analyze(["Warm-up call for Jane Doe in Springfield."])
+    return model
+
+
 def _install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -125,7 +134,7 @@ async def serve(settings: ServeSettings, *, stop: asyncio.Event | None = None) -
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ner-model")
     holder: dict[str, SpacyNer] = {}
 
-    def analyze(texts: Any) -> Any:
+    def analyze(texts: Sequence[str]) -> list[list[NerSpan]]:
         return holder["model"].analyze(texts)
 
     batcher = MicroBatcher(
@@ -176,7 +185,7 @@ async def serve(settings: ServeSettings, *, stop: asyncio.Event | None = None) -
     await server.start()
     log.info("listening on port %d (%s)", port, "TLS" if credentials else "plaintext")
 
-    loading: asyncio.Future[SpacyNer] = loop.run_in_executor(executor, SpacyNer, settings.model)
+    loading: asyncio.Future[SpacyNer] = loop.run_in_executor(executor, _load_model, settings.model)
     stopping: asyncio.Future[bool] = loop.create_task(stop.wait())
     try:
         first: list[asyncio.Future[Any]] = [loading, stopping]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from masker_ner.model import SpacyNer
 
+from masker_ner.model import SpacyNer
 from tests.ner.ner_harness import NerServer
 
 

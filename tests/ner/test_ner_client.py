@@ -9,9 +9,9 @@ import signal
 from pathlib import Path
 
 import pytest
+
 from masker.detect.ner_grpc import BreakerState, CircuitBreaker, GrpcNer
 from masker.detect.types import NerUnavailable
-
 from tests.ner.ner_harness import NerServer, synthetic_texts
 
 

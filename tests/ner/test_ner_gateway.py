@@ -19,9 +19,9 @@ import httpx
 import pytest
 import yaml
 from faker import Faker
+
 from masker.detect.types import NerSpan
 from masker_ner.model import SpacyNer
-
 from tests.fake_upstream import FakeUpstream, start_fake_upstream
 from tests.ner.ner_harness import NerServer
 from tests.proxy_process import ProxyProcess, start_proxy

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+
 import masker_ner.wire as wire
 
 from .types import NerSpan, NerUnavailable
