@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.k8s_testbed import K8sTestbed
+from tests.k8s_testbed import OPERATOR_USER, K8sTestbed
 from tests.operator._cluster import (
     BASE_SPEC,
     GROUP,
@@ -372,3 +372,39 @@ def test_printer_columns(
     assert columns[:5] == ["Name", "Ready", "Reason", "Policy", "Tokenization"]
     (row,) = table["rows"]
     assert row["cells"][:5] == ["columns", "True", "Reconciled", "healthcare", "vault"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "group", "resource", "allowed"),
+    [
+        ("create", "", "configmaps", True),
+        ("update", "", "secrets", True),
+        ("list", "", "secrets", False),  # Secrets are read by name only
+        ("delete", "", "secrets", False),  # deletion is the garbage collector's job
+        ("patch", "masker.dev", "maskeragents", True),
+        ("delete", "masker.dev", "maskeragents", False),
+        ("create", "", "pods", False),
+    ],
+)
+def test_operator_runs_with_least_privilege(
+    operator: Operator, k8s_api: Any, verb: str, group: str, resource: str, allowed: bool
+) -> None:
+    # The operator subprocess authenticates as this user; everything else in this module proves the
+    # granted rules suffice, this proves they are not broader than intended.
+    review = client.AuthorizationV1Api(k8s_api).create_subject_access_review(
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": OPERATOR_USER,
+                "groups": ["system:serviceaccounts", "system:authenticated"],
+                "resourceAttributes": {
+                    "verb": verb,
+                    "group": group,
+                    "resource": resource,
+                    "namespace": "clinic-a",
+                },
+            },
+        }
+    )
+    assert review.status.allowed is allowed
