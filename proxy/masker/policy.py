@@ -69,7 +69,9 @@ def parse_entity(name: str) -> Entity:
         return Entity[key.upper()]
     if key.lower() in _ALIASES:
         return _ALIASES[key.lower()]
-    raise ConfigError(f"unknown entity type {key!r}")
+    raise ConfigError(
+        f"unknown entity type {key!r}; use one of {sorted(Entity.__members__)} or {sorted(_ALIASES)}"
+    )
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,16 @@ def _choice(raw: Any, name: str, allowed: set[str], default: str) -> str:
     return value
 
 
+def _entity(key: Any, where: str) -> Entity:
+    try:
+        return parse_entity(key)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def _threshold(raw: Any, where: str) -> float:
+    if isinstance(raw, bool):
+        raise ConfigError(f"{where}: threshold must be a number")
     try:
         value = float(raw)
     except (TypeError, ValueError) as exc:
@@ -125,6 +136,12 @@ def _action(raw: Any, where: str) -> Action:
         return Action(str(raw).strip().lower())
     except ValueError as exc:
         raise ConfigError(f"{where}: unknown action {raw!r}; use one of {[a.value for a in Action]}") from exc
+
+
+def _flag(raw: Any, where: str) -> bool:
+    if not isinstance(raw, bool):  # YAML "no"/"off" are booleans already; "false" in quotes is not
+        raise ConfigError(f"{where} must be true or false")
+    return raw
 
 
 def _strings(raw: Any, where: str) -> frozenset[str]:
@@ -150,12 +167,14 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
     categories = data.get("categories") or {}
     if not isinstance(categories, Mapping):
         raise ConfigError(f"policy {name!r}: categories must be a mapping")
+    for key, spec in categories.items():  # "default" first, wherever it is written
+        if str(key).lower() == "default":
+            default_action = _action(spec, f"policy {name!r} category 'default'")
     for key, spec in categories.items():
         where = f"policy {name!r} category {key!r}"
         if str(key).lower() == "default":
-            default_action = _action(spec, where)
             continue
-        entity = parse_entity(key)
+        entity = _entity(key, where)
         if isinstance(spec, Mapping):
             extra = set(spec) - {"action", "threshold"}
             if extra:
@@ -165,8 +184,13 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
                 thresholds[entity] = _threshold(spec["threshold"], where)
         else:
             actions[entity] = _action(spec, where)
-    for key, raw in (data.get("thresholds") or {}).items():
-        thresholds[parse_entity(key)] = _threshold(raw, f"policy {name!r} thresholds")
+    raw_thresholds = data.get("thresholds") or {}
+    if not isinstance(raw_thresholds, Mapping):
+        raise ConfigError(f"policy {name!r}: thresholds must be a mapping of entity to number")
+    for key, raw in raw_thresholds.items():
+        thresholds[_entity(key, f"policy {name!r} thresholds")] = _threshold(
+            raw, f"policy {name!r} thresholds"
+        )
     fail_mode = data.get("fail_mode")
     return Policy(
         name=str(data.get("name") or name),
@@ -179,12 +203,17 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
         deny=_strings(data.get("deny"), f"policy {name!r} deny"),
         fail_mode=None
         if fail_mode is None
-        else _choice(fail_mode, "fail_mode", {"closed", "open"}, "closed"),
-        ner_failure=_choice(data.get("ner_failure"), "ner_failure", {"closed", "degrade"}, "closed"),
-        non_text_parts=_choice(
-            data.get("non_text_parts"), "non_text_parts", {"reject", "drop", "forward"}, "reject"
+        else _choice(fail_mode, f"policy {name!r} fail_mode", {"closed", "open"}, "closed"),
+        ner_failure=_choice(
+            data.get("ner_failure"), f"policy {name!r} ner_failure", {"closed", "degrade"}, "closed"
         ),
-        scan_response=bool(data.get("scan_response", False)),
+        non_text_parts=_choice(
+            data.get("non_text_parts"),
+            f"policy {name!r} non_text_parts",
+            {"reject", "drop", "forward"},
+            "reject",
+        ),
+        scan_response=_flag(data.get("scan_response", False), f"policy {name!r} scan_response"),
         strip_fields=_strings(data.get("strip_fields"), f"policy {name!r} strip_fields"),
     )
 
@@ -203,6 +232,10 @@ def load_policies(directory: Path) -> dict[str, Policy]:
     if directory.is_dir():
         for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             policy = load_policy_file(path)
+            if policy.name in policies:
+                raise ConfigError(
+                    f"policy file {path.name}: a policy named {policy.name!r} is already defined"
+                )
             policies[policy.name] = policy
     policies.setdefault("default", Policy())
     return policies

@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from masker.detect.types import DetectionResult, DetectOptions, Entity, Finding
+from masker.detect.types import Entity
 from masker.policy import Action, Policy
 from masker.redaction import redact_request
 from masker.tokens.codec import AEAD, VAULT, Codec
@@ -28,10 +28,12 @@ from masker.tokens.grammar import could_contain_token
 from masker.tokens.keys import Key, KeyRing
 from masker.tokens.rehydrate import StreamRehydrator, json_escape
 
+from .planted import PlantedDetector
+
 RING = KeyRing((Key("PROP", os.urandom(32)),))
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-_chars = st.characters(blacklist_categories=("Cs",))
+_chars = st.characters(codec="utf-8")
 free_text = st.text(_chars, max_size=20).filter(lambda t: not could_contain_token(t))
 value_text = st.text(_chars, min_size=1, max_size=30)
 segment = st.one_of(
@@ -83,31 +85,6 @@ async def test_streamed_rehydration_restores_the_original(
     assert json.loads('"' + await _stream(escaped, chunks) + '"') == text
 
 
-class PlantedDetector:
-    """Reports every occurrence of the planted values (a fake at the detector seam)."""
-
-    def __init__(self, planted: dict[str, Entity]) -> None:
-        self.planted = planted
-
-    async def detect(
-        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
-    ) -> DetectionResult:
-        out: list[list[Finding]] = []
-        for text in texts:
-            found: list[Finding] = []
-            for value, entity in self.planted.items():
-                start = text.find(value)
-                while start >= 0:
-                    found.append(Finding(start, start + len(value), entity, 0.99, "planted"))
-                    start = text.find(value, start + len(value))
-            found.sort(key=lambda f: f.start)
-            out.append(found)
-        return DetectionResult(out)
-
-    async def close(self) -> None:
-        return None
-
-
 def _strings(node: Any) -> list[str]:
     """Every string the upstream would see, tool-call arguments decoded."""
     if isinstance(node, dict):
@@ -133,7 +110,7 @@ _tail = st.text(st.sampled_from('0123456789"\\/\n\t{}é'), min_size=1, max_size=
     actions=st.lists(st.sampled_from(list(Action)), min_size=6, max_size=6),
     tails=st.lists(_tail, min_size=6, max_size=6),
     default=st.sampled_from(list(Action)),
-    filler=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="PHI"), max_size=15),
+    filler=st.text(st.characters(codec="utf-8", exclude_characters="PHI"), max_size=15),
 )
 async def test_no_redacted_value_reaches_the_upstream(
     entities: list[Entity], actions: list[Action], tails: list[str], default: Action, filler: str
