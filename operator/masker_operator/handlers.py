@@ -13,8 +13,10 @@ edited or deleted the ConfigMap/Secret, or the referenced upstream-key Secret ch
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -83,10 +85,17 @@ def _write(kube: Kube, kind: str, existing: Mapping[str, Any] | None, desired: d
     return True
 
 
+def _set_status(patch: kopf.Patch, status: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+    """Patch only what differs, so the drift timer's quiet rounds write nothing."""
+    for key, value in fields.items():
+        if status.get(key) != value:
+            patch.status[key] = value
+
+
 def _set_ready(
     patch: kopf.Patch, status: Mapping[str, Any], generation: int, *, ready: bool, reason: str, message: str
 ) -> None:
-    patch.status["conditions"] = ready_condition(
+    conditions = ready_condition(
         ready=ready,
         reason=reason,
         message=message,
@@ -94,7 +103,7 @@ def _set_ready(
         now=_now(),
         previous=status.get("conditions") or [],
     )
-    patch.status["observedGeneration"] = generation
+    _set_status(patch, status, {"conditions": conditions, "observedGeneration": generation})
 
 
 def reconcile(
@@ -143,7 +152,7 @@ def reconcile(
             )
         except ApiNotFoundError as exc:
             _set_ready(patch, status, gen, ready=False, reason="SecretNotFound", message=str(exc))
-            patch.status["agentId"] = agent_id
+            _set_status(patch, status, {"agentId": agent_id})
             raise kopf.TemporaryError(str(exc), delay=10) from exc
 
         existing_secret = kube.get_secret(agent.namespace, name)
@@ -173,11 +182,17 @@ def reconcile(
         log.info("repaired drift of %s/%s", agent.namespace, name)
     if plan.rotated:
         log.info("rotated token key of %s/%s: now %s", agent.namespace, agent.name, plan.key_names[0])
-    patch.status["agentId"] = agent_id
-    patch.status["proxyUrl"] = proxy_url(settings.public_url, settings.sidecar.port, agent_id)
-    patch.status["configMapName"] = name
-    patch.status["secretName"] = name
-    patch.status["keys"] = list(plan.key_names)
+    _set_status(
+        patch,
+        status,
+        {
+            "agentId": agent_id,
+            "proxyUrl": proxy_url(settings.public_url, settings.sidecar.port, agent_id),
+            "configMapName": name,
+            "secretName": name,
+            "keys": list(plan.key_names),
+        },
+    )
     _set_ready(
         patch, status, gen, ready=True, reason="Reconciled", message="ConfigMap and Secret are up to date"
     )
@@ -291,7 +306,9 @@ def _webhook_server(settings: OperatorSettings, kube: Kube) -> kopf.WebhookServe
         extra = (hook.url_host,) if hook.url_host else ()
         cert = make_serving_cert(webhook_hostnames(hook.service_name, hook.service_namespace, extra))
     # Kopf's server loads certificates from files; a private temp dir (an emptyDir in-cluster).
-    ca_file, cert_file, key_file = cert.write(Path(tempfile.mkdtemp(prefix="masker-webhook-")))
+    cert_dir = Path(tempfile.mkdtemp(prefix="masker-webhook-"))
+    atexit.register(shutil.rmtree, cert_dir, True)
+    ca_file, cert_file, key_file = cert.write(cert_dir)
     kube.apply_mutating_webhook_configuration(mutating_webhook_configuration(hook, cert.ca_pem))
     log.info("webhook configuration %s applied", hook.configuration_name)
     return NamespaceFillingWebhookServer(
