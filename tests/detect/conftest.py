@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from masker.detect.engine import DetectionEngine
 from masker.detect.types import DetectOptions, Entity
 

@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Sequence
 
 import pytest
+
 from masker.detect.cache import FindingsCache
 from masker.detect.engine import DetectionEngine
 from masker.detect.inprocess import InProcessNer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from masker.detect.engine import DetectionEngine
 from masker.detect.types import Entity as E
 

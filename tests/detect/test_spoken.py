@@ -4,6 +4,7 @@ words, spelled e-mails, lower-case names."""
 from __future__ import annotations
 
 import pytest
+
 from masker.detect.engine import DetectionEngine
 from masker.detect.spoken import digit_view
 from masker.detect.types import Entity as E

@@ -339,7 +339,11 @@ COMMON_WORDS: frozenset[str] = _words(
     tired today tomorrow trying unable unsure up upset urgent us very waiting walking want wanting
     weak welcome well what where which who why widowed with worried worse wondering wrong yeah yes
     yesterday you your calling regarding concerning following hoping trying writing reaching
-    scheduled scheduling returning confirming
+    scheduled scheduling returning confirming said says told tells wants wanted gave gives
+    prescribed prescribes recommended recommends thinks thought asked asks ordered orders increased
+    changed switched started stopped put sent referred mentioned explained noticed saw sees
+    checked examined office visit visits wants will would could should might must did does has had
+    is was says advised suggested wrote called calls upped lowered doubled cut added removed
     """
 )
 
@@ -400,7 +404,21 @@ US_STATES: frozenset[str] = _words(
 US_STATE_CODES: frozenset[str] = _words(
     """
     AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM
-    NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR
+    NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR AS FM GU MH MP PW VI AA AE AP
+    """
+)
+
+# Words that head an identifier label or name a payer/programme; NER sometimes tags them as a
+# PERSON or ORG ("Driver's license", "Medicare number", "Insurance: Cigna").
+LABEL_AND_PAYER_WORDS: frozenset[str] = _words(
+    """
+    driver drivers license licence passport medicare medicaid tricare insurance insurer member
+    policy claim account social security routing checking savings serial device plate vin mrn dob
+    daughter son wife husband mother father mom dad brother sister grandson granddaughter
+    pacemaker pump implant defibrillator monitor
+    npi dea caller agent patient pt aetna cigna humana unitedhealthcare united healthcare anthem
+    kaiser permanente blue cross shield advantage wellcare centene molina ambetter bcbs hmo ppo
+    portal chart record referral pharmacy copay deductible
     """
 )
 

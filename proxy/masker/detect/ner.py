@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import re
 
-from .lexicon import CLINICAL_WORDS, COUNTRIES_AND_REGIONS, NAME_LIKE_WORDS, STOP_WORDS, US_STATES
+from .lexicon import (
+    CLINICAL_WORDS,
+    COMMON_WORDS,
+    COUNTRIES_AND_REGIONS,
+    LABEL_AND_PAYER_WORDS,
+    NAME_LIKE_WORDS,
+    STOP_WORDS,
+    US_STATES,
+)
 from .types import Entity, Finding, NerSpan
 
 _LABEL_MAP = {
@@ -33,7 +41,9 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     words = [w.lower() for w in _WORD.findall(value)]
     if not words or any(c.isdigit() for c in value):
         return True
-    if all(w in CLINICAL_WORDS or w in STOP_WORDS for w in words):
+    if all(w in CLINICAL_WORDS or w in STOP_WORDS or w in LABEL_AND_PAYER_WORDS for w in words):
+        return True
+    if len(words) <= 3 and words[0] in LABEL_AND_PAYER_WORDS:
         return True
     if entity is Entity.LOCATION:
         return low in US_STATES or low in COUNTRIES_AND_REGIONS or len(low) < 3
@@ -41,6 +51,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
         # Acronyms in notes are almost always clinical ("ED", "CBC", "PT"); real organisations in a
         # conversation come with a descriptive word.
         if len(words) == 1 and (value.isupper() or not _FACILITY_WORDS.search(value)) and len(value) <= 5:
+            return True
+        if len(words) == 1 and (words[0] in COMMON_WORDS or words[0] in LABEL_AND_PAYER_WORDS):
             return True
         return any(w in CLINICAL_WORDS for w in words) and not _FACILITY_WORDS.search(value)
     # PERSON

@@ -21,7 +21,13 @@ from .recognizers.numbers import (
     SsnRecognizer,
     VinRecognizer,
 )
-from .recognizers.places import AddressCityRecognizer, StreetAddressRecognizer, ZipCodeRecognizer
+from .recognizers.organizations import OrganizationRecognizer
+from .recognizers.places import (
+    AddressCityRecognizer,
+    LocationCueRecognizer,
+    StreetAddressRecognizer,
+    ZipCodeRecognizer,
+)
 from .recognizers.secrets import SecretRecognizer
 from .recognizers.spoken_contact import SpokenEmailRecognizer, SpokenUrlRecognizer
 
@@ -50,7 +56,9 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         StreetAddressRecognizer(),
         ZipCodeRecognizer(),
         AddressCityRecognizer(),
+        LocationCueRecognizer(),
         CueNameRecognizer(),
+        OrganizationRecognizer(),
         LongNumberRecognizer(),
     )
 

@@ -65,6 +65,10 @@ def resolve(findings: Iterable[Finding], text: str) -> list[Finding]:
                     start = max(start, k.end)
         if end - start >= 2 and (start, end) != (f.start, f.end):
             start, end = _trim(text, start, end)
+            # A fragment of a name or place left over from a boundary disagreement is noise; a
+            # fragment of a number is still part of an identifier and must stay masked.
+            if not any(c.isdigit() for c in text[start:end]):
+                continue
             if end - start < 2 or any(start < k.end and k.start < end for k in kept):
                 continue
             kept.append(Finding(start, end, f.entity, f.score, f.recognizer))

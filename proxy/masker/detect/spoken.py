@@ -43,6 +43,14 @@ _WORD_PREFILTER = re.compile(
     r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twelfth)",
 )
 _TOKEN = re.compile(r"[A-Za-z]+|\d+")
+_MONTHS = frozenset(
+    {
+        "january", "february", "march", "april", "may", "june", "july", "august", "september",
+        "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+        "sept", "oct", "nov", "dec",
+    }
+)  # fmt: skip
+_MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
 # What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
 _GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen)[ \t]+", re.IGNORECASE)
 _PAUSE = re.compile(r"[,.\-/]|dash|hyphen", re.IGNORECASE)
@@ -166,7 +174,9 @@ def _is_letter(text: str, toks: list[_Tok], k: int) -> bool:
     w = tok.word
     if len(w) != 1 or not w.isalpha():
         return False
-    if (tok.start > 0 and text[tok.start - 1].isalnum()) or (tok.end < len(text) and text[tok.end].isalnum()):
+    before = text[tok.start - 1] if tok.start > 0 else " "
+    after = text[tok.end] if tok.end < len(text) else " "
+    if before.isalnum() or after.isalnum() or before in "'\u2019" or after in "'\u2019":
         return False
     if w in ("a", "i"):
         for j in (k - 1, k + 1):
@@ -238,11 +248,19 @@ def digit_view(text: str) -> DigitView | None:
         if not words:
             continue
         # A lone cardinal word ("two kids") carries no identifier; ordinals do ("march third").
-        if len(run) == 1 and run[0].word not in _ORDINALS:
+        if len(run) == 1 and run[0].word not in _ORDINALS and run[0].word not in _TENS:
             continue
         segs = _convert(run)
         if not segs:
             continue
+        # After a month name the first number is the day: "july three nineteen fifty" is 3 1950,
+        # not 31950.
+        day_split = False
+        whole = "".join(seg[0] for seg in segs)
+        is_year = len(whole) == 4 and whole[:2] in ("19", "20")  # "july nineteen sixty two"
+        if len(segs) >= 2 and segs[0][0].isdigit() and 1 <= int(segs[0][0]) <= 31 and not is_year:
+            m = _MONTH_BEFORE.search(text, 0, run[0].start)
+            day_split = m is not None and m.group(1).lower() in _MONTHS
         rendered: list[str] = []
         spans: list[tuple[int, int]] = []
         prev_last = -1
@@ -250,7 +268,7 @@ def digit_view(text: str) -> DigitView | None:
             if prev_last >= 0:
                 gap = text[run[prev_last].end : run[first].start]
                 ordinal_edge = _is_ordinal(rendered[-1]) or _is_ordinal(digits)
-                if ordinal_edge:
+                if ordinal_edge or (day_split and prev_last == segs[0][2]):
                     rendered.append(" ")
                     spans.append((run[prev_last].end, run[first].start))
                 elif _PAUSE.search(gap):

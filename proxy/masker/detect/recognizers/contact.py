@@ -48,12 +48,21 @@ class PhoneRecognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "nanp-grouped",
-            r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2})\d{3}[\s.-]\d{4}"
+            r"(?<![\w+])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2})\d{3}[\s.-]\d{4}"
             r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w-])",
             0.7,
             flags=IGNORE,
         ),
         Pattern("nanp-plain", r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?!\d)", 0.45),
+        # Said as a phone number but not NANP-shaped (misheard digit, foreign number): context decides.
+        Pattern("digits-with-context", r"(?<![\w+-])\d{10,11}(?![\w-])", 0.3, needs_context=True),
+        # Ten digits in any grouping ("379434-7947" once a spoken number is normalised), with context.
+        Pattern(
+            "regrouped-with-context",
+            r"(?<![\w+-])(?=(?:\d[\s.-]?){9}\d(?![\w-]))(?:\d[\s.-]?){9}\d(?![\w-])",
+            0.3,
+            needs_context=True,
+        ),
         Pattern(
             "international",
             r"(?<![\w+])\+(?:[2-9]\d{0,2}|1)[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){2,4}(?!\d)",
@@ -63,8 +72,12 @@ class PhoneRecognizer(PatternRecognizer):
     )
     _fax = re.compile(r"(?<![a-z])fax")
 
+    _extension = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,5}$", re.IGNORECASE)
+
     def validate(self, value: str, *, context: bool) -> bool:
-        d = digits_of(value)
+        d = digits_of(self._extension.sub("", value))
+        if d.startswith("001"):
+            d = d[3:]
         return 7 <= len(d) <= 15 and len(set(d)) > 1
 
     def entity_for(self, doc: Doc, start: int, end: int) -> Entity:
@@ -98,7 +111,7 @@ class IpAddressRecognizer(PatternRecognizer):
     triggers = (".", ":")
     CONTEXT = ("ip", "address", "server", "host", "logged in from", "connected")
     PATTERNS = (
-        Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]|\.\d)", 0.6),
+        Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)", 0.6),
         Pattern(
             "ipv6",
             r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])",

@@ -90,16 +90,36 @@ _FILLER = (
     r"(?:[ \t]*(?:\#|no\.?|num(?:ber)?|nr|id|is|was|will\s+be|should\s+be|are|of|it's|its|reads|"
     r"ends\s+(?:in|with)|on\s+file|on\s+the\s+card|:|=|-|\u2013|\u2014|\(|\))){0,4}[ \t]*"
 )
-# A value: starts alphanumeric, may be grouped by spaces/dashes/dots, every extra group holds a digit.
-_VALUE = (
-    r"(?P<value>(?=[a-z0-9-]*\d)[a-z0-9](?:[a-z0-9]|[-./](?=[a-z0-9]))*"
-    r"(?:[ ](?=[a-z0-9-]*\d)[a-z0-9](?:[a-z0-9]|[-.](?=[a-z0-9]))*){0,4})"
-)
-_RX = re.compile(
-    rf"(?P<label>{word_alternation(_ENTITY_OF)})(?:'s)?{_FILLER}{_VALUE}(?![a-z0-9])",
-    re.IGNORECASE,
-)
-_TRAILING_WORD = re.compile(r"[ ][a-z]+$", re.IGNORECASE)
+_LABEL_RX = re.compile(rf"(?P<label>{word_alternation(_ENTITY_OF)})(?:'s)?{_FILLER}", re.IGNORECASE)
+# One group of a value: alphanumerics joined by - . / ("W123-456-789", "1EG4-TE5-MK73").
+_GROUP = re.compile(r"[A-Za-z0-9]+(?:[-./\u2022\u00b7][A-Za-z0-9]+)*")
+# After a question ("…medical record number? Caller: Sure, it's W4613656") the answer comes later:
+# the first token with a digit before the next question mark or line break.
+_ANSWER_VALUE = re.compile(r"\?[^?\n]{0,48}?(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)")
+
+
+def _value_span(text: str, pos: int) -> tuple[int, int] | None:
+    """The identifier starting at ``pos``: up to five space-separated groups, where a group without
+    digits is only kept if it is a short upper-case block ("311 CDZ", "HND 169")."""
+    m = _GROUP.match(text, pos)
+    if m is None:
+        return None
+    start, end = m.span()
+    groups = 1
+    while groups < 5 and end < len(text) and text[end] == " ":
+        nxt = _GROUP.match(text, end + 1)
+        if nxt is None:
+            break
+        g = nxt.group()
+        if not any(c.isdigit() for c in g) and not (g.isupper() and len(g) <= 4):
+            break
+        end = nxt.end()
+        groups += 1
+    first = text[start : m.end()]
+    if not any(c.isdigit() for c in first) and not (first.isupper() and len(first) <= 4):
+        return None
+    # A trailing letters-only block is kept only when it is upper-case ("311 CDZ"), never a word.
+    return start, end
 
 
 class LabelledIdRecognizer(Recognizer):
@@ -109,19 +129,22 @@ class LabelledIdRecognizer(Recognizer):
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        for m in _RX.finditer(text):
+        for m in _LABEL_RX.finditer(text):
             label = re.sub(r"\s+", " ", m.group("label").lower())
             entity = _ENTITY_OF.get(label)
             if entity is None:
                 continue
-            start, end = m.span("value")
-            value = text[start:end]
-            # Drop a trailing plain word the grouping swallowed ("12345 2 weeks" is rare; words are not).
-            trail = _TRAILING_WORD.search(value)
-            if trail and not any(c.isdigit() for c in trail.group()):
-                end -= len(trail.group())
-                value = text[start:end]
-            compact = re.sub(r"[^0-9A-Za-z]", "", value)
+            score = 0.9
+            span = _value_span(text, m.end())
+            if span is None and label not in _LOOSE:
+                answer = _ANSWER_VALUE.match(text, m.end())
+                if answer is not None:
+                    span = _value_span(text, answer.end())
+                    score = 0.8
+            if span is None:
+                continue
+            start, end = span
+            compact = re.sub(r"[^0-9A-Za-z]", "", text[start:end])
             ndigits = sum(c.isdigit() for c in compact)
             if len(compact) < 4 or ndigits < 2:
                 continue
@@ -129,9 +152,8 @@ class LabelledIdRecognizer(Recognizer):
                 continue
             if _looks_like_measure(text, end):
                 continue
-            score = 0.85
             if entity is Entity.ROUTING_NUMBER and not aba_ok(compact):
-                score = 0.7
+                score = min(score, 0.7)
             out.append(Finding(start, end, entity, score, f"{self.name}:{entity.value.lower()}"))
         return out
 

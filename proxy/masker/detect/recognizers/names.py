@@ -33,7 +33,7 @@ _STRONG = re.compile(
 )
 _WEAK = re.compile(
     rf"\b(?:this\s+is|i'm|i\s+am|it's|im|speaking\s+with|talking\s+to|talk\s+to|speak\s+to|speak\s+with|"
-    rf"ask\s+for|my\s+(?:wife|husband|son|daughter|mother|father|mom|dad|brother|sister|partner|"
+    rf"ask\s+for|(?:(?:my|his|her|their|patient's|the\s+patient's)\s+)?(?:wife|husband|son|daughter|mother|father|mom|dad|brother|sister|partner|"
     rf"caregiver|grandson|granddaughter|grandmother|grandfather|aunt|uncle|niece|nephew|friend|"
     rf"neighbor|neighbour|fiance|fiancee|boyfriend|girlfriend|child|cousin|guardian)(?:'s\s+name\s+is|,|\s+is)?|"
     rf"hi|hello|hey|dear|thank\s+you|thanks)(?=[ \t,]+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}}))",
@@ -193,16 +193,22 @@ class CueNameRecognizer(Recognizer):
             )
             span = _name_tokens(m.start("name"), m.group("name"), strict=weak)
             if span:
-                out.append(Finding(*span, Entity.PERSON, 0.8 if not weak else 0.65, "name_cue"))
+                capitalised = text[span[0]].isupper()
+                score = 0.86 if capitalised else (0.8 if not weak else 0.65)
+                out.append(Finding(*span, Entity.PERSON, score, "name_cue"))
         for m in _WEAK.finditer(text):
             value = m.group("name")
             span = _name_tokens(m.start("name"), value, strict=True)
             if span is None:
-                first = re.match(_WORD, value)
-                # Unknown lower-case word: accept only when a call-centre verb follows ("this is
-                # kowalski calling").
-                if first and first.group().lower() not in _NOT_NAME and _CALL_VERB.match(value, first.end()):
-                    span = (m.start("name"), m.start("name") + first.end())
+                # Unknown lower-case words: accept one or two only when a call-centre verb follows
+                # ("this is preston porter calling").
+                words = list(re.finditer(_WORD, value))
+                for n in (2, 1):
+                    if len(words) < n or any(w.group().lower() in _NOT_NAME for w in words[:n]):
+                        continue
+                    if _CALL_VERB.match(text, m.start("name") + words[n - 1].end()):
+                        span = (m.start("name"), m.start("name") + words[n - 1].end())
+                        break
             if span:
                 out.append(Finding(*span, Entity.PERSON, 0.7, "name_cue"))
         return out

