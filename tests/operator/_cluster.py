@@ -52,6 +52,21 @@ def wait_for(fn: Callable[[], T | None], timeout: float = 10.0, what: str = "con
         time.sleep(0.05)
 
 
+def rbac_for_tests() -> list[dict[str, Any]]:
+    """operator/masker_operator/rbac.yaml with cluster-scoped names suffixed.
+
+    The test bed is shared with the chart tests, which may install same-named objects; distinct
+    names keep either side from silently reusing the other's version of the rules.
+    """
+    docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
+    for doc in docs:
+        if doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            doc["metadata"]["name"] += "-operator-tests"
+        if doc["kind"] == "ClusterRoleBinding":
+            doc["roleRef"]["name"] += "-operator-tests"
+    return docs
+
+
 class Operator:
     def __init__(self, proc: subprocess.Popen[bytes], log: Path, webhook_port: int) -> None:
         self.proc = proc
@@ -73,7 +88,7 @@ def operator(
     except ApiException as exc:
         if exc.status != 409:
             raise
-    apply_manifest(k8s_api, RBAC)
+    apply_manifest(k8s_api, rbac_for_tests())
     webhook_port, liveness_port = _free_port(), _free_port()
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     env = {
