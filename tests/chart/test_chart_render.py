@@ -311,6 +311,7 @@ def test_operator_rbac_is_least_privilege() -> None:
     docs = render([SCENARIOS["namespaced-operator-values"]])
     cluster = _rules(one(docs, "ClusterRole"))
     assert not any(r in {"secrets", "configmaps", "maskeragents"} for _, r, _ in cluster)
+    assert ("", "namespaces", "watch") in cluster  # Kopf observes namespaces in namespaced mode
     roles = by_kind(docs, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["clinic-a", "clinic-b"]
     assert ("", "secrets", "create") in _rules(roles[0])
