@@ -158,6 +158,7 @@ class LoadResult:
     latencies: list[float]
     mean_batch_requests: float
     mean_batch_texts: float
+    model_busy: float  # share of wall time the model thread spent in nlp.pipe
 
 
 async def load_round(server: Server, seconds: float, callers: int, latencies: list[float]) -> float:
@@ -197,7 +198,8 @@ async def throughput(args: argparse.Namespace, configs: list[tuple[str, list[str
             passes = server.metric("masker_ner_batch_requests_count") or 1.0
             calls = server.metric("masker_ner_batch_requests_sum") or 0.0
             texts = server.metric("masker_ner_batch_texts_sum") or 0.0
-            results.append(LoadResult(label, len(lat), secs, lat, calls / passes, texts / passes))
+            busy = (server.metric("masker_ner_inference_seconds_sum") or 0.0) / secs
+            results.append(LoadResult(label, len(lat), secs, lat, calls / passes, texts / passes, busy))
     return results
 
 
@@ -227,8 +229,8 @@ async def main_async(args: argparse.Namespace) -> None:
         f"\n### Throughput: {args.callers} concurrent callers, 2 texts per call, {args.seconds:g} s per "
         f"server in {args.rounds} alternating rounds\n"
     )
-    print("| server | calls/s | texts/s | p50 ms | p95 ms | calls per pass | texts per pass |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| server | calls/s | texts/s | p50 ms | p95 ms | calls per pass | texts per pass | model busy |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     configs = [
         ("micro-batching, window 0 (default)", ["--batch-window-ms", "0"]),
         ("micro-batching, window 2 ms", ["--batch-window-ms", "2"]),
@@ -238,7 +240,7 @@ async def main_async(args: argparse.Namespace) -> None:
         print(
             f"| {r.label} | {r.calls / r.seconds:.0f} | {2 * r.calls / r.seconds:.0f} | "
             f"{ms(pct(r.latencies, 50))} | {ms(pct(r.latencies, 95))} | "
-            f"{r.mean_batch_requests:.1f} | {r.mean_batch_texts:.1f} |"
+            f"{r.mean_batch_requests:.1f} | {r.mean_batch_texts:.1f} | {r.model_busy:.0%} |"
         )
 
 
