@@ -8,6 +8,7 @@ are looked for across each boundary that ends and starts with something numeric.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 
@@ -78,12 +79,24 @@ class DetectionEngine:
 
         degraded = False
         if pending:
-            candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
-            use_ner = options.use_ner and self._ner is not None
-            if use_ner:
+            ner_targets: list[int] = []
+            ner_task: asyncio.Future[list[list[NerSpan]]] | None = None
+            if options.use_ner and self._ner is not None:
                 ner_targets = [i for i in pending if _HAS_LETTER.search(texts[i])]
+                if ner_targets:
+                    # Start NER first (it runs on a worker thread or over the network), then do the
+                    # pattern pass on this thread while it works.
+                    ner_task = asyncio.ensure_future(self._analyze_ner([texts[i] for i in ner_targets]))
+                    await asyncio.sleep(0)
+            try:
+                candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
+            except BaseException:
+                if ner_task is not None:
+                    ner_task.cancel()
+                raise
+            if ner_task is not None:
                 try:
-                    spans = await self._analyze_ner([texts[i] for i in ner_targets])
+                    spans = await ner_task
                 except NerUnavailable:
                     if options.on_ner_failure != "degrade":
                         raise

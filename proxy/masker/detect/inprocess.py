@@ -18,6 +18,14 @@ from typing import Any, Literal
 from .types import NerSpan, NerUnavailable
 
 
+def _fail(batch: list[tuple[list[str], asyncio.Future[list[list[NerSpan]]]]], exc: BaseException) -> None:
+    err = NerUnavailable(f"in-process NER failed: {type(exc).__name__}")
+    err.__cause__ = exc
+    for _, fut in batch:
+        if not fut.done():
+            fut.set_exception(err)
+
+
 class InProcessNer:
     def __init__(
         self,
@@ -75,38 +83,62 @@ class InProcessNer:
         fut: asyncio.Future[list[list[NerSpan]]] = loop.create_future()
         self._queue.append((list(texts), fut))
         if not self._running:
+            # Idle worker: hand this batch over *now* (not on the next loop iteration), so the caller
+            # can do its own CPU work while the model runs.
             self._running = True
-            self._drainer = loop.create_task(self._drain())
+            first = self._next_batch()
+            try:
+                job = loop.run_in_executor(self._pool(), self._run, [t for ts, _ in first for t in ts])
+            except RuntimeError as exc:
+                self._running = False
+                raise NerUnavailable("in-process NER is shut down") from exc
+            self._drainer = loop.create_task(self._drain(first, job))
         return await fut
 
-    async def _drain(self) -> None:
-        """Send everything queued so far as one batch; repeat while requests keep arriving."""
+    def _next_batch(self) -> list[tuple[list[str], asyncio.Future[list[list[NerSpan]]]]]:
+        batch: list[tuple[list[str], asyncio.Future[list[list[NerSpan]]]]] = []
+        count = 0
+        while self._queue and (not batch or count + len(self._queue[0][0]) <= self._max_batch):
+            item = self._queue.pop(0)
+            batch.append(item)
+            count += len(item[0])
+        return batch
+
+    async def _drain(
+        self,
+        batch: list[tuple[list[str], asyncio.Future[list[list[NerSpan]]]]],
+        job: asyncio.Future[list[list[NerSpan]]],
+    ) -> None:
+        """Finish the running batch; then send everything queued meanwhile as one batch, and repeat."""
         loop = asyncio.get_running_loop()
         try:
-            while self._queue:
-                batch: list[tuple[list[str], asyncio.Future[list[list[NerSpan]]]]] = []
-                count = 0
-                while self._queue and (not batch or count + len(self._queue[0][0]) <= self._max_batch):
-                    item = self._queue.pop(0)
-                    batch.append(item)
-                    count += len(item[0])
-                flat = [t for texts, _ in batch for t in texts]
+            while batch:
                 try:
-                    spans = await loop.run_in_executor(self._pool(), self._run, flat)
+                    spans = await job
                 except Exception as exc:
-                    err = NerUnavailable(f"in-process NER failed: {type(exc).__name__}")
-                    err.__cause__ = exc
-                    for _, fut in batch:
+                    _fail(batch, exc)
+                else:
+                    pos = 0
+                    for texts, fut in batch:
                         if not fut.done():
-                            fut.set_exception(err)
-                    continue
-                pos = 0
-                for texts, fut in batch:
-                    if not fut.done():
-                        fut.set_result(spans[pos : pos + len(texts)])
-                    pos += len(texts)
+                            fut.set_result(spans[pos : pos + len(texts)])
+                        pos += len(texts)
+                batch = self._next_batch()
+                if batch:
+                    try:
+                        job = loop.run_in_executor(
+                            self._pool(), self._run, [t for ts, _ in batch for t in ts]
+                        )
+                    except RuntimeError as exc:  # executor shut down by close()
+                        _fail(batch, exc)
+                        batch = []
         finally:
             self._running = False
+            _fail(self._next_batch_all(), RuntimeError("closed"))
+
+    def _next_batch_all(self) -> list[tuple[list[str], asyncio.Future[list[list[NerSpan]]]]]:
+        rest, self._queue = self._queue, []
+        return rest
 
     async def close(self) -> None:
         self._closed = True
