@@ -133,11 +133,12 @@ BODY_LENGTHS = frozenset({VAULT_BODY_LEN}) | _aead_lengths()
 
 
 def _candidate_ends(raw: str) -> list[int]:
-    """Ends ``i`` where ``raw[:i]`` without spaces has a length a body can have: within the first
-    unbroken run first (longest first), then across spaces (a body the model split up)."""
+    """Ends ``i`` where ``raw[:i]`` without spaces has a length a body can have, most plausible
+    first: the whole first run; then across spaces, longest first (a body the model split up);
+    then shorter prefixes of the first run (text glued right after a token)."""
     run = raw.find(" ")
     run = len(raw) if run < 0 else run
-    contiguous = [i for i in range(run, 0, -1) if i in BODY_LENGTHS]
+    whole = [run] if run in BODY_LENGTHS else []
     spaced: list[int] = []
     count = 0
     for i, ch in enumerate(raw, start=1):
@@ -145,7 +146,8 @@ def _candidate_ends(raw: str) -> list[int]:
             count += 1
             if i > run and count in BODY_LENGTHS:
                 spaced.append(i)
-    return contiguous + spaced[::-1]
+    glued = [i for i in range(run - 1, 0, -1) if i in BODY_LENGTHS]
+    return whole + spaced[::-1] + glued
 
 
 def parse_match(m: regex.Match[str]) -> TokenMatch:
