@@ -28,7 +28,7 @@ SIDECAR_NAME = "masker-proxy"
 AGENTS_KEY = "agents.yaml"  # ConfigMap key, the file the proxy reads (docs/agents-file.md)
 CONFIG_MOUNT = "/etc/masker/agent"
 SECRETS_MOUNT = "/etc/masker/secrets"
-DATA_MOUNT = "/var/lib/masker"
+DATA_MOUNT = "/data"  # the proxy image's MASKER_DATA_DIR (Dockerfile.proxy)
 
 _PREFIX = "masker-agent-"
 _MAX_NAME = 253

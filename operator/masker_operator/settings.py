@@ -59,7 +59,7 @@ class SidecarSettings:
     memory_request: str = "128Mi"
     cpu_limit: str = "1"
     memory_limit: str = "512Mi"
-    run_as_user: int = 65532
+    run_as_user: int = 10001  # the "masker" user of Dockerfile.proxy
     health_path: str = "/health"
     ready_path: str = "/health"
     base_url_env_default: bool = False
