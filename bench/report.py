@@ -159,6 +159,12 @@ def render_table(results: dict[str, Any]) -> str:
     return text
 
 
+def _loads(results: dict[str, Any]) -> str:
+    loads = [c["results"].get("loadavg") for c in results["configs"]]
+    values = [x for x in loads if isinstance(x, float | int) and not math.isnan(x)]
+    return f"{min(values):.1f} to {max(values):.1f}" if values else "unknown"
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     m = results["machine"]
     s = results["settings"]
@@ -177,6 +183,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- Run: {results['started']}, {results['duration_s']} s. Client (`bench/loadgen.py`, aiohttp), "
         "proxy and fake LLM (`bench/fake_llm.py`, raw asyncio) are separate processes sharing the "
         "same 2 cores, all on 127.0.0.1.",
+        f"- 1-minute load average when each configuration started: {_loads(results)} (the box is "
+        "shared with other test suites; anything above 2 means the proxy was competing for CPU). "
+        f"Benchmark processes ran at niceness {s.get('nice', 0)}"
+        + (" (ahead of the other work, to approximate a quiet machine)." if s.get("nice", 0) < 0 else "."),
         f"- Latency runs: {s['n']} sequential requests on one kept-alive connection after {s['warmup']} "
         f"warm-up requests. Throughput: voice turn, concurrency {s['concurrency']}, {s['seconds']:.0f} s, "
         f"a fresh utterance per request. Fake LLM delay {s['upstream_delay_ms']:g} ms.",
@@ -242,7 +252,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             "",
             f"Same {det['texts']} texts ({det['chars']} characters: the voice history, {det['utterances']} "
             f"utterances, {det['notes']} notes), one thread, warm models, cache off for Masker "
-            f"(every text is new). {det['notes_detail']}",
+            f"(every text is new), best of {det.get('rounds', 1)} alternating rounds. {det['notes_detail']}",
             "",
             _md_table(["detector", "texts/s", "chars/s", "findings"], [
                 ["Masker `DetectionEngine` (patterns + in-process spaCy NER)", _f(det["masker_texts_s"], 0),
