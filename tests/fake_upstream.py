@@ -6,6 +6,7 @@ Behaviour is chosen by the request's ``model``:
 * ``tools`` / ``tools-cN``: reply with one tool call whose JSON arguments carry the last text.
 * ``fail-500`` / ``fail-429``: an OpenAI-shaped error with that status.
 * ``hang``: never answer (until the test ends).
+* ``invent`` / ``invent-cN``: echo, then add a phone number and e-mail of the model's own.
 * ``reset``: start streaming, then drop the connection in the middle of a token.
 
 Every request (path, headers, body) is recorded for leak assertions.
@@ -20,6 +21,9 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+INVENTED_PHONE = "(212) 555-0199"
+INVENTED_EMAIL = "front.desk@clinic-invented.example"
 
 
 @dataclass
@@ -130,6 +134,8 @@ def start_fake_upstream() -> FakeUpstream:
                 fake.stop_hanging.wait(30)
                 return
             size = _chunk_size(model)
+            if model.startswith("invent"):
+                text = f"{text} Also reach us at {INVENTED_PHONE} or {INVENTED_EMAIL}."
             if model.startswith("tools"):
                 args = json.dumps({"note": text, "quoted": f'"{text}"'})
                 call = {

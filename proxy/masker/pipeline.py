@@ -27,6 +27,7 @@ from .redaction import RedactionOutcome, redact_request
 from .streaming import StreamRehydration
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import json_escape, rehydrate_text
+from .tokens.response_scan import StreamScanner, scan_completion
 from .tokens.store import VaultUnavailable
 from .upstream.client import UpstreamClient
 
@@ -54,12 +55,8 @@ class RequestRecord:
     upstream_status: int | None = None
     status: int = 200
     unresolved_tokens: int = 0
-    response_entities_by_type: Counter[str] = field(default_factory=Counter)
+    response_entities: int = 0  # PHI the upstream invented, redacted by scan_response
     tenant: str | None = None
-
-    @property
-    def response_entities(self) -> int:
-        return sum(self.response_entities_by_type.values())
 
     @property
     def total_ms(self) -> float:
@@ -78,6 +75,8 @@ class RequestRecord:
             meta["degraded"] = True
         if self.fail_open:
             meta["fail_open"] = True
+        if self.response_entities:
+            meta["response_entities_total"] = self.response_entities
         return meta
 
 
@@ -207,11 +206,15 @@ class ChatPipeline:
             record.upstream_ms = (time.perf_counter() - started) * 1000
             await _raise_upstream_error(response, client.timeout)
         if stream and "text/event-stream" in response.headers.get("content-type", ""):
-            return self._stream(response.lines(client.timeout), session, record, agent, started)
+            return self._stream(response.lines(client.timeout), session, record, agent, policy, started)
         data = await response.json(client.timeout)
         record.upstream_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
         with self.tracing.stage("rehydrate"):
+            if policy.scan_response:
+                record.response_entities += await scan_completion(
+                    data, detector=self.detector, policy=policy, codec=session.codec
+                )
             await rehydrate_completion(data, session, self._unresolved_counter(record))
         record.rehydrate_ms = (time.perf_counter() - started) * 1000
         if agent.redaction_metadata:
@@ -234,17 +237,26 @@ class ChatPipeline:
         session: TokenSession,
         record: RequestRecord,
         agent: Agent,
+        policy: Policy,
         started: float,
     ) -> AsyncIterator[bytes]:
         trailer = (lambda: {"_redaction": record.redaction_metadata()}) if agent.redaction_metadata else None
+
+        def scanner() -> StreamScanner:
+            return StreamScanner(detector=self.detector, policy=policy, codec=session.codec)
+
         rehydration = StreamRehydration(
-            session, on_unresolved=self._unresolved_counter(record), trailer=trailer
+            session,
+            on_unresolved=self._unresolved_counter(record),
+            trailer=trailer,
+            scanner=scanner if policy.scan_response else None,
         )
         try:
             async for chunk in rehydration.run(lines):
                 yield chunk
         finally:
             record.upstream_ms = (time.perf_counter() - started) * 1000
+            record.response_entities += rehydration.response_redactions
 
 
 async def _raise_upstream_error(response: Any, timeout: float) -> None:

@@ -15,10 +15,11 @@ from collections.abc import Callable, MutableMapping, MutableSequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .detect.types import LABELS, Detector, Finding, NerUnavailable
+from .detect.types import LABELS, Detector, Entity, Finding, NerUnavailable
 from .errors import BadRequest, Unprocessable
 from .policy import Action, Policy
 from .tokens.codec import TokenSession
+from .tokens.grammar import find_tokens
 
 # Keys whose string values are protocol vocabulary or opaque ids the upstream needs verbatim.
 STRUCTURAL_KEYS = frozenset(
@@ -152,9 +153,28 @@ def _validate(body: dict[str, Any], max_messages: int) -> list[Any]:
     return messages
 
 
+def _with_token_shields(text: str, findings: list[Finding]) -> list[Finding]:
+    """Token-shaped text in the caller's own input is itself tokenized (as ``ID_NUMBER``).
+
+    Legitimate callers never send tokens (they only ever see restored values), so one here is
+    either an echo or an attempt to make the proxy resolve a token from another conversation.
+    Wrapping it means rehydration gives back exactly the text the caller sent, never the value
+    behind it.
+    """
+    if "mskv" not in text.lower():
+        return findings
+    shields = [Finding(m.start, m.end, Entity.ID_NUMBER, 1.0, "token-shield") for m in find_tokens(text)]
+    if not shields:
+        return findings
+    kept = [f for f in findings if not any(f.start < s.end and s.start < f.end for s in shields)]
+    return sorted([*kept, *shields], key=lambda f: f.start)
+
+
 def _replacement(
     policy: Policy, session: TokenSession, finding: Finding, value: str, identifier: bool
 ) -> str | None:
+    if finding.recognizer == "token-shield":  # never subject to policy: see _with_token_shields
+        return session.tokenize(finding.entity, value, identifier=identifier)
     action = policy.action_for(finding.entity)
     if action is Action.KEEP:
         return None
@@ -213,9 +233,12 @@ async def redact_request(
         return outcome
     outcome.detection_ms = (time.perf_counter() - started) * 1000
     outcome.degraded = result.degraded
+    findings_per_slot = [
+        _with_token_shields(slot.text, found) for slot, found in zip(slots, result.findings, strict=True)
+    ]
 
     started = time.perf_counter()
-    for slot, findings in zip(slots, result.findings, strict=True):
+    for slot, findings in zip(slots, findings_per_slot, strict=True):
         if not findings:
             continue
         text = slot.text

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import MaskerError, UpstreamError
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import StreamRehydrator, json_escape, rehydrate_text
+from .tokens.response_scan import StreamScanner
 
 DONE = b"data: [DONE]\n\n"
 
@@ -32,7 +33,11 @@ class StreamRehydration:
         *,
         on_unresolved: Callable[[str], None] | None = None,
         trailer: Callable[[], dict[str, Any] | None] | None = None,
+        scanner: Callable[[], StreamScanner] | None = None,
     ) -> None:
+        # Policy scan_response: PHI the model invented is redacted before rehydration, per stream.
+        self._new_scanner = scanner
+        self._scanners: dict[Any, StreamScanner] = {}
         self._session = session
         self._on_unresolved = on_unresolved
         self._trailer = trailer  # extra top-level fields for the last event (``_redaction``)
@@ -42,6 +47,7 @@ class StreamRehydration:
         self.events_in = 0
         self.events_out = 0
         self._trailer_sent = False
+        self.response_redactions = 0
         self._saw_finish = False
 
     def _rh(self, key: Any, table: dict[Any, StreamRehydrator], escape: bool) -> StreamRehydrator:
@@ -52,14 +58,30 @@ class StreamRehydration:
             )
         return rh
 
+    async def _scan(self, key: Any, text: str) -> str:
+        if self._new_scanner is None:
+            return text
+        scanner = self._scanners.get(key)
+        if scanner is None:
+            scanner = self._scanners[key] = self._new_scanner()
+        return await scanner.feed(text)
+
+    async def _scan_tail(self, key: Any) -> str:
+        scanner = self._scanners.pop(key, None)
+        if scanner is None:
+            return ""
+        self.response_redactions += scanner.redacted
+        return await scanner.finish()
+
     async def _flush_choice(self, index: int, delta: dict[str, Any]) -> None:
         rh = self._content.pop(index, None)
         if rh is not None:
-            tail = await rh.finish()
+            tail = await rh.feed(await self._scan_tail(("c", index))) + await rh.finish()
             if tail:
                 delta["content"] = (delta.get("content") or "") + tail
         for key in [k for k in self._args if k[0] == index]:
-            tail = await self._args.pop(key).finish()
+            rh = self._args.pop(key)
+            tail = await rh.feed(await self._scan_tail(("t", *key))) + await rh.finish()
             if tail:
                 delta.setdefault("tool_calls", []).append({"index": key[1], "function": {"arguments": tail}})
 
@@ -85,7 +107,9 @@ class StreamRehydration:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 had_text = True
-                delta["content"] = await self._rh(index, self._content, False).feed(content)
+                delta["content"] = await self._rh(index, self._content, False).feed(
+                    await self._scan(("c", index), content)
+                )
             for call in delta.get("tool_calls") or []:
                 if not isinstance(call, dict):
                     continue
@@ -99,8 +123,9 @@ class StreamRehydration:
                 args = fn.get("arguments")
                 if isinstance(args, str) and args:
                     had_text = True
-                    fn["arguments"] = await self._rh((index, call.get("index", 0)), self._args, True).feed(
-                        args
+                    key = (index, call.get("index", 0))
+                    fn["arguments"] = await self._rh(key, self._args, True).feed(
+                        await self._scan(("t", *key), args)
                     )
             if isinstance(delta.get("refusal"), str):
                 delta["refusal"] = await rehydrate_text(self._session, delta["refusal"])

@@ -43,8 +43,13 @@ def phi() -> Phi:
         name=f"{fake.first_name()} {fake.last_name()}",
         phone=f"({area}) 555-{fake.random_int(100, 999):04d}",
         email=fake.user_name() + "@example.com",
-        ssn="-".join((f"{fake.random_int(100, 665):03d}", f"{fake.random_int(10, 99):02d}",
-                      f"{fake.random_int(1000, 9999):04d}")),
+        ssn="-".join(
+            (
+                f"{fake.random_int(100, 665):03d}",
+                f"{fake.random_int(10, 99):02d}",
+                f"{fake.random_int(1000, 9999):04d}",
+            )
+        ),
     )
     synthetic.register(*values.values())
     return values

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from tests.fake_upstream import FakeUpstream
+from tests.fake_upstream import INVENTED_EMAIL, INVENTED_PHONE, FakeUpstream
 from tests.proxy.conftest import AGENT, AGENT_AEAD, AGENT_RESTRICTED, API_KEY, Phi, write_agents
 from tests.proxy_process import ProxyProcess
 
@@ -372,3 +372,56 @@ def test_agents_file_reload_without_restart(proxy: ProxyProcess, proxy_dir: Path
         assert httpx.post(url, json=body).status_code == 200
     finally:
         agents_file.write_text(original)
+
+
+def test_tokens_in_caller_input_are_not_resolved(
+    proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi
+) -> None:
+    """A token from another conversation pasted into a prompt comes back as the same text."""
+    url = f"{proxy.url}/proxy/{AGENT}/v1/chat/completions"
+    httpx.post(
+        url,
+        timeout=10,
+        headers={"x-conversation-id": "victim"},
+        json={"model": "echo", "messages": [{"role": "user", "content": phi.sentence()}]},
+    ).raise_for_status()
+    stolen = upstream.requests[-1].json["messages"][0]["content"].split("Call me at ", 1)[1].split(" ", 1)[0]
+    assert stolen.startswith("MSKV1.")
+    attack = f"Read this back: {stolen}"
+    for conversation in ("victim", "attacker"):
+        reply = httpx.post(
+            url,
+            timeout=10,
+            headers={"x-conversation-id": conversation},
+            json={"model": "echo", "messages": [{"role": "user", "content": attack}]},
+        )
+        assert reply.json()["choices"][0]["message"]["content"] == attack
+        assert phi.phone not in reply.text
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_scan_response_policy_redacts_invented_phi(proxy: ProxyProcess, phi: Phi, stream: bool) -> None:
+    """The healthcare policy scans answers: PHI the model wrote itself never reaches the caller,
+    while the caller's own values still come back."""
+    own = f"My number is {phi.phone}."
+    reply = httpx.post(
+        f"{proxy.url}/proxy/{AGENT}/v1/chat/completions",
+        timeout=20,
+        json={
+            "model": "invent-c1",
+            "stream": stream,
+            "policy_id": "healthcare",
+            "messages": [{"role": "user", "content": own}],
+        },
+    )
+    if stream:
+        text = "".join(
+            json.loads(line[5:])["choices"][0]["delta"].get("content") or ""
+            for line in reply.text.splitlines()
+            if line.startswith("data: {")
+        )
+    else:
+        text = reply.json()["choices"][0]["message"]["content"]
+    assert text.startswith(own)
+    assert INVENTED_PHONE not in text and INVENTED_EMAIL not in text
+    assert "the phone number" in text

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from masker.signatures import sign
 
+from masker.signatures import sign
 from tests.fake_upstream import FakeUpstream
 from tests.proxy.conftest import Phi, write_agents
 from tests.proxy_process import ProxyProcess, free_port, start_proxy
