@@ -73,8 +73,8 @@ async def test_history_is_served_from_cache_and_only_new_text_is_analysed() -> N
 async def test_cache_is_keyed_by_options_too() -> None:
     ner = CountingNer()
     engine = DetectionEngine(ner=ner)
-    await engine.detect(["Ann Lee here"], DetectOptions())
-    result = await engine.detect(["Ann Lee here"], DetectOptions(use_ner=False))
+    await engine.detect(["Ann Lee."], DetectOptions())
+    result = await engine.detect(["Ann Lee."], DetectOptions(use_ner=False))
     assert result.findings == [[]]
 
 
@@ -155,6 +155,27 @@ async def test_number_split_across_two_user_turns(
     a, b = result.findings
     assert (entity, left) in _values(turns[0], a)
     assert (entity, right) in _values(turns[1], b)
+
+
+async def test_number_split_across_three_user_turns() -> None:
+    engine = DetectionEngine()
+    turns = ["my phone number is 742", "262", "5888"]
+    result = await engine.detect(turns, DetectOptions(), roles=["user"] * 3)
+    assert [_values(t, f) for t, f in zip(turns, result.findings, strict=True)] == [
+        {(Entity.PHONE, "742")},
+        {(Entity.PHONE, "262")},
+        {(Entity.PHONE, "5888")},
+    ]
+
+
+async def test_in_process_backend_that_cannot_load_its_model_is_unavailable() -> None:
+    ner = InProcessNer(model_name="masker_no_such_model")
+    engine = DetectionEngine(ner=ner)
+    with pytest.raises(NerUnavailable):
+        await engine.detect(["Ann Lee, SSN 900-12-3456"], DetectOptions())
+    degraded = await engine.detect(["Ann Lee, SSN 900-12-3456"], DetectOptions(on_ner_failure="degrade"))
+    assert degraded.degraded
+    await engine.close()
 
 
 async def test_split_number_is_not_joined_across_an_assistant_turn() -> None:

@@ -85,6 +85,27 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     ("hi this is maria calling about my bill", {(E.PERSON, "maria")}),
     ("my daughter emily will drive me", {(E.PERSON, "emily")}),
     ("Thanks, Dr. Will Hope", {(E.PERSON, "Will Hope")}),
+    ("Pt: Lewis, Trevor, 91yo with hx of HTN", {(E.PERSON, "Lewis, Trevor"), (E.AGE, "91yo")}),
+    ("PATIENT: KRISTA WHITE   MRN#: V2440798", {(E.PERSON, "KRISTA WHITE"), (E.MRN, "V2440798")}),
+    ("Electronically signed by Chelsea Price, DO on 03-Aug-2014 14:32.", {
+        (E.PERSON, "Chelsea Price"), (E.DATE, "03-Aug-2014"),
+    }),
+    ("Customer: christina franco speaking", {(E.PERSON, "christina franco")}),
+    ("yeah my last name is kowalski k o w a l s k i", {(E.PERSON, "kowalski k o w a l s k i")}),
+    ("Plate: OMI Z99", {(E.VEHICLE_ID, "OMI Z99")}),
+    ("Encounter #: 5863919", {(E.ID_NUMBER, "5863919")}),
+    ("Agent: medical record number? Caller: Sure, it's W4613656.", {(E.MRN, "W4613656")}),
+    ("Patient Ann Cole (MRN 660-51-5005)", {(E.PERSON, "Ann Cole"), (E.MRN, "660-51-5005")}),
+    ("Springfield, IL 62704", {(E.LOCATION, "Springfield"), (E.ZIP, "62704")}),
+    ("Boise, ID 83702", {(E.LOCATION, "Boise"), (E.ZIP, "83702")}),
+    ("I moved to Rachelfurt last year", {(E.LOCATION, "Rachelfurt")}),
+    ("admitted to North Kara Regional Medical Center", {
+        (E.ORGANIZATION, "North Kara Regional Medical Center"),
+    }),
+    ("works as an accountant at Nelson and Sons", {(E.ORGANIZATION, "Nelson and Sons")}),
+    ("Daughter can be reached at 001-424-620-5560x73651.", {(E.PHONE, "001-424-620-5560x73651")}),
+    ("last login from 162.86.186.223.", {(E.IP_ADDRESS, "162.86.186.223")}),
+    ("9118 Martin Junctions Apt. 760, Port Angelamouth", {(E.ADDRESS, "9118 Martin Junctions Apt. 760")}),
     # secrets
     ("aws AKIAIOSFODNN7EXAMPLE", {(E.SECRET, "AKIAIOSFODNN7EXAMPLE")}),
     ("ghp_EXAMPLENOTAREALGITHUBTOKEN0000000000", {(E.SECRET, "ghp_EXAMPLENOTAREALGITHUBTOKEN0000000000")}),
@@ -130,6 +151,15 @@ TRAPS = [
     "pain 7/10 since Tuesday",
     "the case was discussed with the team",
     "he is 45 years old",
+    "NDC 0002-8215-01 dispensed; lot 4471. Room 412, bed 3.",
+    "Labs: WBC 11.2, Hgb 13.5, INR 2.3, LDL 130. GCS 15. Stage 3 CKD. BMI 31.2.",
+    "Copay $1,250.00 due; ext 4021 for billing.",
+    "Gravida 2 para 1. O2 sat 95% on 2L. Return precautions given at 1400.",
+    "Insurance ID pending; will call back",
+    "Medicare covers it. Insurance: Cigna.",
+    "May 4 patients were seen",
+    "the doctor said to take one in the morning",
+    "Driver's license scanned.",
 ]
 
 

@@ -77,6 +77,19 @@ SPOKEN: list[tuple[str, set[tuple[E, str]]]] = [
         (E.CREDIT_CARD, "four one one one one one one one one one one one one one one one"),
     }),
     ("my name is john smith", {(E.PERSON, "john smith")}),
+    ("ok my social is nine-two-seven-six-eight-nine-two-nine-four", {
+        (E.SSN, "nine-two-seven-six-eight-nine-two-nine-four"),
+    }),
+    ("sure it's 8 9 7 9 6 0 5 4 4 4", {(E.PHONE, "8 9 7 9 6 0 5 4 4 4")}),
+    ("area code double seven two and then two nine six one three eight seven", {
+        (E.PHONE, "double seven two and then two nine six one three eight seven"),
+    }),
+    ("my date of birth is oh five fourteen nineteen sixty one", {
+        (E.DATE, "oh five fourteen nineteen sixty one"),
+    }),
+    ("my appointment was on july three nineteen fifty", {(E.DATE, "july three nineteen fifty")}),
+    ("my mom is ninety four and she lives with me", {(E.AGE, "ninety four")}),
+    ("um yeah hi uh this is mark young and i'm calling about my uh bill", {(E.PERSON, "mark young")}),
     ("this is maria gonzalez calling", {(E.PERSON, "maria gonzalez")}),
 ]  # fmt: skip
 
@@ -95,6 +108,10 @@ def test_spoken_forms(patterns: DetectionEngine, text: str, expected: set[tuple[
         "I am doing fine thanks",
         "this is ridiculous",
         "i'm calling about my prescription",
+        "customer: it's uh about seven thirty",
+        "sure it's 4 may i ask why",
+        "my blood sugar was one forty this morning",
+        "i'm on the fifth floor",
     ],
 )
 def test_spoken_traps(patterns: DetectionEngine, text: str) -> None:

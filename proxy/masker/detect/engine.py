@@ -33,6 +33,9 @@ _NUMERIC_HEAD = re.compile(
     re.I,
 )
 _JOIN_WINDOW = 64
+_MAX_CHAIN = 4  # turns
+_MAX_MIDDLE = 200  # a middle turn longer than this is a message, not a fragment of a number
+_STRIDE = 1 << 32  # virtual offset space for cached chain pieces
 _EMPTY: list[Finding] = []
 
 
@@ -184,7 +187,7 @@ class DetectionEngine:
         for m in rx.finditer(text):
             start, end = m.span()
             typed = [f for f in kept if f.start < end and start < f.end]
-            entity = typed[0].entity if typed else Entity.ID_NUMBER
+            entity = max(typed, key=lambda f: f.score).entity if typed else Entity.ID_NUMBER
             out.append(Finding(start, end, entity, 1.0, "deny_list"))
         return out
 
@@ -212,53 +215,78 @@ class DetectionEngine:
         options: DetectOptions,
         out: list[list[Finding]],
     ) -> None:
-        for i in range(len(texts) - 1):
-            if roles is not None and (i + 1 >= len(roles) or roles[i] != "user" or roles[i + 1] != "user"):
+        """Join chains of up to four consecutive user turns whose boundaries are numeric on both
+        sides ("my number is 415" / "555" / "2671") and add the pieces of any number crossing them."""
+        n = len(texts)
+        i = 0
+        while i < n - 1:
+            if not self._joinable(texts, roles, i):
+                i += 1
                 continue
-            a, b = texts[i], texts[i + 1]
-            if not a or not b or not _NUMERIC_TAIL.search(a) or not _NUMERIC_HEAD.search(b):
-                continue
-            pair_key = ("pair", keys[i][0], keys[i + 1][0], options)
-            split = self.cache.get(pair_key)
-            if split is None:
-                split = self._split_findings(a, b, options)
-                self.cache.put(pair_key, split)
-            if not split:
-                continue
-            len_a = len(a)
-            left = [f for f in split if f.end <= len_a]
-            right = [
-                Finding(f.start - len_a, f.end - len_a, f.entity, f.score, f.recognizer)
-                for f in split
-                if f.start >= len_a
-            ]
-            if left:
-                out[i] = resolve([*out[i], *left], a)
-            if right:
-                out[i + 1] = resolve([*out[i + 1], *right], b)
+            j = i + 1
+            while (
+                j < n - 1
+                and j - i < _MAX_CHAIN - 1
+                and len(texts[j]) <= _MAX_MIDDLE
+                and self._joinable(texts, roles, j)
+            ):
+                j += 1
+            chain = list(range(i, j + 1))
+            chain_key = ("chain", *(keys[k][0] for k in chain), options)
+            pieces = self.cache.get(chain_key)
+            if pieces is None:
+                pieces = self._split_chain([texts[k] for k in chain], options)
+                self.cache.put(chain_key, pieces)
+            # Pieces are stored in one virtual offset space: chain position * _STRIDE + offset.
+            for piece in pieces:
+                pos, start = divmod(piece.start, _STRIDE)
+                k = chain[pos]
+                found = Finding(start, piece.end - pos * _STRIDE, piece.entity, piece.score, piece.recognizer)
+                out[k] = resolve([*out[k], found], texts[k])
+            i = j
 
-    def _split_findings(self, a: str, b: str, options: DetectOptions) -> list[Finding]:
-        """Findings crossing the a|b boundary, as pieces in a "virtual" a+b offset space (b shifted
-        by len(a)). Tries a space join ("415 555" + "2671") then a tight join ("123-45" + "6789")."""
-        a_end = len(a.rstrip(" \t\n.,;:!?"))
-        b_start = len(b) - len(b.lstrip(" \t\n.,;:-"))
-        tail_start = max(0, a_end - _JOIN_WINDOW)
-        head_end = min(len(b), b_start + _JOIN_WINDOW)
-        tail, head = a[tail_start:a_end], b[b_start:head_end]
+    @staticmethod
+    def _joinable(texts: Sequence[str], roles: Sequence[str] | None, i: int) -> bool:
+        if roles is not None and (i + 1 >= len(roles) or roles[i] != "user" or roles[i + 1] != "user"):
+            return False
+        a, b = texts[i], texts[i + 1]
+        return (
+            bool(a)
+            and bool(b)
+            and _NUMERIC_TAIL.search(a) is not None
+            and _NUMERIC_HEAD.search(b) is not None
+        )
+
+    def _split_chain(self, chain: list[str], options: DetectOptions) -> list[Finding]:
+        """Findings crossing a turn boundary, cut into one piece per turn. Tries a space join
+        ("415 555" + "2671") and a tight join ("123-45" + "6789") and keeps the better reading."""
+        # (turn position, offset of the piece in that turn, piece text)
+        parts: list[tuple[int, int, str]] = []
+        last = len(chain) - 1
+        for pos, text in enumerate(chain):
+            start = len(text) - len(text.lstrip(" \t\n.,;:-")) if pos > 0 else 0
+            end = len(text.rstrip(" \t\n.,;:!?")) if pos < last else len(text)
+            if pos == 0:
+                start = max(0, end - _JOIN_WINDOW)
+            if pos == last:
+                end = min(end, start + _JOIN_WINDOW)
+            parts.append((pos, start, text[start:end]))
         best: list[Finding] = []
         best_score = 0.0
         for glue in (" ", ""):
-            joined = tail + glue + head
-            boundary = len(tail)
-            candidates = [
-                f
-                for f in self._numeric_candidates(joined)
-                if f.start < boundary and f.end > boundary + len(glue)
-            ]
-            final = self.finalize(joined, candidates, options)
-            crossing = [f for f in final if f.start < boundary and f.end > boundary + len(glue)]
-            # Keep the join that explains the pieces best ("123-45"+"6789" is an SSN when glued tight,
-            # only a generic number when spaced).
+            joined = glue.join(p[2] for p in parts)
+            bounds: list[tuple[int, int]] = []  # [start, end) of each part in `joined`
+            cursor = 0
+            for _, _, piece in parts:
+                bounds.append((cursor, cursor + len(piece)))
+                cursor += len(piece) + len(glue)
+            inner = [b[1] for b in bounds[:-1]]  # boundary positions
+
+            def crosses(f: Finding, inner: list[int] = inner, glue: str = glue) -> bool:
+                return any(f.start < edge and f.end > edge + len(glue) for edge in inner)
+
+            candidates = [f for f in self._numeric_candidates(joined) if crosses(f)]
+            crossing = [f for f in self.finalize(joined, candidates, options) if crosses(f)]
             score = max((f.score for f in crossing), default=0.0)
             if score <= best_score + 0.01:
                 continue
@@ -266,9 +294,12 @@ class DetectionEngine:
             best = []
             for f in crossing:
                 tag = f.recognizer + "+turns"
-                best.append(Finding(tail_start + f.start, a_end, f.entity, f.score, tag))
-                b_off = b_start + f.end - boundary - len(glue)
-                best.append(Finding(len(a) + b_start, len(a) + b_off, f.entity, f.score, tag))
+                for (pos, offset, piece), (b_start, b_end) in zip(parts, bounds, strict=True):
+                    s, e = max(f.start, b_start), min(f.end, b_end)
+                    if e - s <= 0 or not piece[s - b_start : e - b_start].strip():
+                        continue
+                    start = pos * _STRIDE + offset + (s - b_start)
+                    best.append(Finding(start, start + (e - s), f.entity, f.score, tag))
         return best
 
     def _numeric_candidates(self, text: str) -> list[Finding]:

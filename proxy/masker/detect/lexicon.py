@@ -343,7 +343,12 @@ COMMON_WORDS: frozenset[str] = _words(
     prescribed prescribes recommended recommends thinks thought asked asks ordered orders increased
     changed switched started stopped put sent referred mentioned explained noticed saw sees
     checked examined office visit visits wants will would could should might must did does has had
-    is was says advised suggested wrote called calls upped lowered doubled cut added removed
+    is was says advised suggested wrote called calls upped lowered doubled cut added removed email
+    electronically phone tel telephone portal address fax mail online website contact attention
+    uh um er ah hmm mm mhm huh like yep yup nah gonna wanna kinda sorta basically literally
+    zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
+    hundred thousand double triple dash
     """
 )
 

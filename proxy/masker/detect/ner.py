@@ -58,6 +58,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     # PERSON
     if len(words) == 1:
         w = words[0]
+        if w in COMMON_WORDS or w in LABEL_AND_PAYER_WORDS:
+            return True
         if w in NAME_LIKE_WORDS or w in STOP_WORDS:
             # "Will you…", "May I…", "Grace period": a lone name-like word needs a title before it.
             return _TITLE_BEFORE.search(text, max(0, start - 12), start) is None

@@ -38,6 +38,7 @@ _NUMBER_WORDS = (
 )
 # Quick rejection: a text with none of these substrings has nothing to normalise.
 _WORD_PREFILTER = re.compile(
+    r"(?<!\d)\d[ \t]\d[ \t]\d[ \t]\d(?!\d)|"
     r"(?<![a-z])(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"thirt|fourt|fift|sixt|sevent|eight|ninet|twent|fort|hundred|thousand|double|triple|"
     r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twelfth)",
@@ -53,7 +54,9 @@ _MONTHS = frozenset(
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
 # What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
 _GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen)[ \t]+", re.IGNORECASE)
-_PAUSE = re.compile(r"[,.\-/]|dash|hyphen", re.IGNORECASE)
+# A pause between groups: comma, period, slash, a spaced dash or the word "dash". A hyphen glued to
+# both words ("nine-two-seven") is spelling, not a pause.
+_PAUSE = re.compile(r"[,./]|\s-|-\s|dash|hyphen", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +145,7 @@ def _convert(run: list[_Tok]) -> list[tuple[str, int, int]]:
 
 def _tail_under_hundred(run: list[_Tok], base: int, j: int) -> tuple[int, int]:
     n = len(run)
-    if j < n and run[j].word == "and":
+    if j + 1 < n and run[j].word == "and":
         j += 1
     if j < n and run[j].word in _TEENS:
         return base + _TEENS[run[j].word], j + 1
@@ -160,7 +163,7 @@ def _tail_under_hundred(run: list[_Tok], base: int, j: int) -> tuple[int, int]:
 
 def _after_thousand(run: list[_Tok], base: int, j: int) -> tuple[int, int]:
     n = len(run)
-    if j < n and run[j].word == "and":
+    if j + 1 < n and run[j].word == "and":
         j += 1
     if j + 1 < n and run[j].word in _UNITS and run[j + 1].word == "hundred":
         return _tail_under_hundred(run, base + _UNITS[run[j].word] * 100, j + 2)
@@ -231,7 +234,10 @@ def _runs(text: str) -> list[list[_Tok]]:
             cur = []
     if cur:
         runs.append(cur)
-    return runs
+    for run in runs:
+        while run and run[-1].word == "and":
+            run.pop()
+    return [run for run in runs if run]
 
 
 def _is_ordinal(segment: str) -> bool:
@@ -245,7 +251,9 @@ def digit_view(text: str) -> DigitView | None:
     pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []
     for run in _runs(text):
         words = [t for t in run if not t.word.isdigit()]
-        if not words:
+        # Digits typed one by one ("4 1 5 5 5 5 2 6 7 1") are a number too.
+        spaced_digits = len(run) >= 4 and all(len(t.word) == 1 and t.word.isdigit() for t in run)
+        if not words and not spaced_digits:
             continue
         # A lone cardinal word ("two kids") carries no identifier; ordinals do ("march third").
         if len(run) == 1 and run[0].word not in _ORDINALS and run[0].word not in _TENS:

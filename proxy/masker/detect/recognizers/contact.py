@@ -53,7 +53,18 @@ class PhoneRecognizer(PatternRecognizer):
             0.7,
             flags=IGNORE,
         ),
-        Pattern("nanp-plain", r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?!\d)", 0.45),
+        # Ten NANP-valid digits in a row: a phone number is the likeliest reading (just above the
+        # generic long-number rule; any labelled identifier outranks it).
+        Pattern("nanp-plain", r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?!\d)", 0.56),
+        # "area code 772 and then 296 1387" (spoken, once normalised)
+        Pattern(
+            "area-code",
+            r"\barea\s+code\s+(?:is\s+)?(?P<p>\d{3}[\s,.-]*(?:(?:and|then|the\s+number\s+is|number)[\s,]+){0,3}"
+            r"\d{3}[\s.-]?\d{4})(?!\d)",
+            0.9,
+            group="p",
+            flags=IGNORE,
+        ),
         # Said as a phone number but not NANP-shaped (misheard digit, foreign number): context decides.
         Pattern("digits-with-context", r"(?<![\w+-])\d{10,11}(?![\w-])", 0.3, needs_context=True),
         # Ten digits in any grouping ("379434-7947" once a spoken number is normalised), with context.

@@ -62,11 +62,27 @@ class DateRecognizer(PatternRecognizer):
         Pattern("month-year", rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}\b", 0.7, flags=IGNORE),
         # 03/1980
         Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6),
+        # 20-Dec-1937, 20 Dec 1937, 20/Dec/1937, Dec-20-1937
+        Pattern("d-mon-y", rf"\b{_DAY}([-/ ]){_MONTH}\1(?:{_YEAR}|\d{{2}})\b", 0.85, flags=IGNORE),
+        Pattern("mon-d-y", rf"\b{_MONTH}-{_DAY}-(?:{_YEAR}|\d{{2}})\b", 0.85, flags=IGNORE),
+        # A date read as bare digits after "date of birth"/"born" ("oh five fourteen nineteen sixty
+        # one" -> 05141961, "eight four nineteen fifty nine" -> 841959).
+        Pattern(
+            "compact-mdy",
+            r"(?<![\w-])(?:0?[1-9]|1[0-2])(?:0?[1-9]|[12]\d|3[01])(?:19|20)\d{2}(?![\w-])",
+            0.4,
+            needs_context=True,
+        ),
     )
     _may_word = re.compile(r"^(?:may|mar|jun|jan|dec|oct|aug|sep)\b", IGNORE)
     _time_after = re.compile(
-        r"\s*(?:am|pm|a\.m\.|p\.m\.|o'clock|hours?|hrs?|mins?|minutes?|times|tabs?|mg)\b", IGNORE
+        r"\s*(?:am|pm|a\.m\.|p\.m\.|o'clock|hours?|hrs?|mins?|minutes?|times|tabs?|mg|patients?|people|"
+        r"persons?|tablets?|pills?|doses?|units?|days?|weeks?|months?|years?|kids|children|visits?|"
+        r"of\s+them|or\s+(?:so|\d+))\b",
+        IGNORE,
     )
+    _modal_may = re.compile(r"(?<!of )\bmay$")
+    _has_year = re.compile(r"(?:1[89]|20)\d{2}")
     _value_word = re.compile(r"(?:may|mar)\s+(?:the\s+)?\d{1,2}\b(?!(?:st|nd|rd|th))", IGNORE)
 
     def analyze(self, doc: Doc) -> list[Finding]:
@@ -79,6 +95,9 @@ class DateRecognizer(PatternRecognizer):
             if self._time_after.match(doc.text, f.end):
                 continue
             if self._value_word.fullmatch(value) and value[0].islower():
+                continue
+            # "… 4 may i ask": the modal verb, not the month, unless a year or "of" pins it down.
+            if self._modal_may.search(value) and not self._has_year.search(value):
                 continue
             out.append(f)
         return out
@@ -96,6 +115,16 @@ class AgeOver89Recognizer(PatternRecognizer):
             r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:years?|yrs?|y/o|y\.o\.|yo|year-old)\b)"
             r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo)|[\s-]*year-old)?",
             0.85,
+            flags=IGNORE,
+        ),
+        # "my mom is ninety four", "she's 97": an age without units after a person and "is".
+        Pattern(
+            "person-is-n",
+            r"\b(?:mom|mother|dad|father|grandma|grandmother|grandpa|grandfather|wife|husband|aunt|uncle|"
+            r"she|he|patient|pt|i)(?:'s|\s+is|\s+am|'m|\s+turned|\s+will\s+be)\s+(?:now\s+|about\s+)?"
+            r"(?P<n>9\d|1[0-2]\d)\b(?!\s*(?:mg|%|kg|lbs?|pounds|dollars|minutes|degrees|percent|over|/))",
+            0.7,
+            group="n",
             flags=IGNORE,
         ),
         Pattern(

@@ -66,6 +66,7 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "badge number", "tracking number", "id number", "identification number", "id", "record locator",
         "booking number", "appointment number", "referral number", "prescription number", "rx number",
         "lab accession", "accession number", "accession", "specimen id", "encounter number", "visit number",
+        "encounter", "encounter id", "visit id", "csn", "fin number", "har number",
         "file number", "docket number", "membership number", "voucher number", "certificate id",
     ),
 }  # fmt: skip
@@ -77,7 +78,7 @@ _LOOSE = frozenset(
         "chart", "member", "subscriber", "policy", "insurance", "account", "checking", "savings",
         "routing", "lic", "certificate", "license", "licence", "plate", "plates", "serial", "claim",
         "case", "ticket", "reference", "ref", "confirmation", "invoice", "authorization", "id",
-        "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi",
+        "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter",
     }
 )  # fmt: skip
 
@@ -148,7 +149,8 @@ class LabelledIdRecognizer(Recognizer):
             ndigits = sum(c.isdigit() for c in compact)
             if len(compact) < 4 or ndigits < 2:
                 continue
-            if label in _LOOSE and (ndigits < 3 or len(compact) < 5):
+            min_digits = 2 if entity is Entity.VEHICLE_ID else 3
+            if label in _LOOSE and (ndigits < min_digits or len(compact) < 5):
                 continue
             if _looks_like_measure(text, end):
                 continue

@@ -171,12 +171,69 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
     return start, start + kept_end
 
 
+_NAME_CAP = r"[A-Z][a-z'\u2019-]+"
+# "Pt: Lewis, Trevor" / "Name: Smith, John Q."
+_INVERTED = re.compile(
+    rf"\b(?:pt|patient|name|patient\s+name|resident|member|subscriber|guarantor|insured)\s*:\s*"
+    rf"(?P<name>{_NAME_CAP},[ \t]*{_NAME_CAP}(?:[ \t]+[A-Z]\.?)?)(?![a-z])",
+    re.IGNORECASE,
+)
+# "PATIENT: KRISTA WHITE" (forms and headers are often upper-case)
+_CAPS_FIELD = re.compile(
+    r"\b(?:PATIENT|PT|NAME|PATIENT NAME|RESIDENT|MEMBER|SUBSCRIBER|GUARANTOR|INSURED)\s*:\s*"
+    r"(?P<name>[A-Z][A-Z'-]+(?:[ ][A-Z]\.?)?"
+    r"(?:[ ](?!(?:MRN|DOB|SSN|ID|DOS|MR|AGE|SEX|DX)\b)[A-Z][A-Z'-]+){1,2})"
+    r"(?![A-Za-z])"
+)
+# "Chelsea Price, DO", "Jane Q. Doe MD"
+_CREDENTIAL = re.compile(
+    rf"(?P<name>{_NAME_CAP}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_NAME_CAP}){{1,2}}),?[ \t]+"
+    r"(?:MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|DDS|DMD|PhD|LPN|CNA|MSW|LCSW|PharmD|FNP|FNP-C|APRN|DNP|"
+    r"CRNA|RPh|DPM|OD|MBBS|FACP|FACC)(?![A-Za-z])"
+)
+# "signed by", "seen by", ...: the name follows "by"
+_BY = re.compile(
+    rf"\b(?:signed|seen|examined|dictated|referred|authored|reviewed|transcribed|attested|evaluated|"
+    rf"treated|prescribed|ordered|co-signed|cosigned)\s+by[ \t:]+(?:dr\.?[ \t]+)?(?P<name>{_NAME_CAP}"
+    rf"(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_NAME_CAP}){{0,2}})"
+)
+# "christina franco speaking", "yes, mark young here"
+_BEFORE_VERB = re.compile(
+    rf"(?:^|[.!?:]\s+|\b(?:hi|hello|hey|yes|yeah|yep|uh|um|oh)[ \t,]+)(?P<name>{_WORD}(?:[ \t]+{_WORD})?)"
+    r"[ \t,]+(?:speaking|here|calling|on\s+the\s+line)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+# A name spelled out right after it: "smith s m i t h"
+_SPELLED = re.compile(r"(?:[ \t,]+(?:that's|thats|it's|its|spelled)?[ \t,]*(?:[a-zA-Z](?:[ \t.,-]+|$)){3,})")
+
+
+def _extend_spelled(text: str, start: int, end: int) -> tuple[int, int]:
+    m = _SPELLED.match(text, end)
+    if m is None:
+        return start, end
+    letters = re.sub(r"[^a-zA-Z]", "", m.group())
+    spelled = re.sub(r"^(?:thats|its|spelled)", "", letters.lower())
+    name = re.sub(r"[^a-z]", "", text[start:end].lower())
+    # Keep the spelling only when it spells (part of) the name just said.
+    if len(spelled) >= 3 and (spelled in name or name.endswith(spelled) or spelled.startswith(name[-3:])):
+        return start, m.end() - (len(m.group()) - len(m.group().rstrip(" \t.,-")))
+    return start, end
+
+
 class CueNameRecognizer(Recognizer):
     name = "name_cue"
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
+        for rx, recognizer in ((_INVERTED, "name_inverted"), (_CAPS_FIELD, "name_field"),
+                               (_CREDENTIAL, "name_credential"), (_BY, "name_by")):  # fmt: skip
+            for m in rx.finditer(text):
+                start, end = m.span("name")
+                first = text[start:end].split()[0].strip(",").lower()
+                if first in _FUNCTION or first in CLINICAL_WORDS:
+                    continue
+                out.append(Finding(start, end, Entity.PERSON, 0.9, recognizer))
         for m in _TITLE.finditer(text):
             span = _name_tokens(m.start("name"), m.group("name"), strict=False)
             if span:
@@ -195,20 +252,40 @@ class CueNameRecognizer(Recognizer):
             if span:
                 capitalised = text[span[0]].isupper()
                 score = 0.86 if capitalised else (0.8 if not weak else 0.65)
-                out.append(Finding(*span, Entity.PERSON, score, "name_cue"))
+                out.append(Finding(*_extend_spelled(text, *span), Entity.PERSON, score, "name_cue"))
         for m in _WEAK.finditer(text):
             value = m.group("name")
             span = _name_tokens(m.start("name"), value, strict=True)
+            score = 0.7
             if span is None:
-                # Unknown lower-case words: accept one or two only when a call-centre verb follows
-                # ("this is preston porter calling").
-                words = list(re.finditer(_WORD, value))
-                for n in (2, 1):
-                    if len(words) < n or any(w.group().lower() in _NOT_NAME for w in words[:n]):
-                        continue
-                    if _CALL_VERB.match(text, m.start("name") + words[n - 1].end()):
-                        span = (m.start("name"), m.start("name") + words[n - 1].end())
-                        break
+                span = _unknown_pair(text, m.start("name"), value)
+                score = 0.6
             if span:
-                out.append(Finding(*span, Entity.PERSON, 0.7, "name_cue"))
+                out.append(Finding(*_extend_spelled(text, *span), Entity.PERSON, score, "name_cue"))
+        for m in _BEFORE_VERB.finditer(text):
+            words = list(re.finditer(_WORD, m.group("name")))
+            if words and not any(_known_word(w.group()) for w in words):
+                out.append(Finding(*m.span("name"), Entity.PERSON, 0.65, "name_cue"))
         return out
+
+
+def _known_word(word: str) -> bool:
+    """In the lexicon of non-names, after folding case, apostrophes and a possessive."""
+    w = word.lower().replace("\u2019", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.replace("'", "")
+    return w in _NOT_NAME or w in _FUNCTION or len(w) < 2
+
+
+def _unknown_pair(text: str, start: int, value: str) -> tuple[int, int] | None:
+    """Words the lexicon does not know after a weak cue: two of them ("this is mark young and …")
+    read as first + last name; one only when a call-centre verb follows ("this is kowalski calling")."""
+    words = list(re.finditer(_WORD, value))
+    for n in (2, 1):
+        if len(words) < n or any(_known_word(w.group()) for w in words[:n]):
+            continue
+        end = start + words[n - 1].end()
+        if n == 2 or _CALL_VERB.match(text, end):
+            return start, end
+    return None

@@ -185,7 +185,14 @@ class LongNumberRecognizer(PatternRecognizer):
         ),
     )
 
+    # Codes that are not about a person: drug (NDC), lot, billing and terminology codes.
+    CONTEXT = ("ndc", "lot", "cpt", "icd", "icd-10", "hcpcs", "loinc", "snomed", "rxnorm", "model", "version")
+    CONTEXT_BEFORE = 12
+    CONTEXT_BOOST = 0.0
+
     def validate(self, value: str, *, context: bool) -> bool:
+        if context:  # here the CONTEXT words are negative evidence
+            return False
         d = digits_of(value)
         if value[:1].isdigit() and len(alnum_of(value)) == len(d):
             return len(d) >= 7 and len(set(d)) > 1

@@ -142,9 +142,10 @@ class AddressCityRecognizer(Recognizer):
 
     name = "address_city"
     _rx = re.compile(
-        rf"(?:(?<=,\s)|(?<=\n)|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s))"
-        rf"(?P<city>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|la|del)){{0,2}}),?\s+"
-        rf"(?:(?:{_STATE_CODES})\b(?!\.\w)|(?:{_STATE_TITLES})\b)",
+        rf"(?:^|(?<=,\s)|(?<=\n)|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s))"
+        rf"(?P<city>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|la|del)){{0,2}})"
+        rf"(?:,\s*(?:(?:{_STATE_CODES})\b(?!\.\w)|(?:{_STATE_TITLES})\b)"
+        rf"|\s+(?:{_STATE_CODES})\s+\d{{5}}(?!\d))",
     )
 
     def analyze(self, doc: Doc) -> list[Finding]:
