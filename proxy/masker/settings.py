@@ -63,6 +63,7 @@ class Settings:
     max_json_depth: int = 64
     workers: int = 1
     reload_interval: float = 1.0
+    vault_ttl_seconds: float | None = None  # None = vault rows never expire
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -113,5 +114,6 @@ class Settings:
             max_json_depth=_int(env, "MASKER_MAX_JSON_DEPTH", 64),
             workers=_int(env, "MASKER_WORKERS", 1),
             reload_interval=_float(env, "MASKER_RELOAD_INTERVAL", 1.0),
+            vault_ttl_seconds=_float(env, "MASKER_VAULT_TTL_SECONDS", 0.0) or None,
             env=env,
         )

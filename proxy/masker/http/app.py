@@ -94,7 +94,9 @@ def create_app(
         state.extras["upstreams"] = upstreams
         state.observability = observability
         app.extensions["masker_observer"] = observability.finish
-        state.extras["watcher"] = asyncio.get_running_loop().create_task(state.watch_config())
+        loop = asyncio.get_running_loop()
+        state.extras["watcher"] = loop.create_task(state.watch_config())
+        state.extras["vault-maintenance"] = loop.create_task(state.maintain_vault())
         app.extensions["masker"] = state
 
     @app.after_serving
@@ -102,11 +104,12 @@ def create_app(
         state: ProxyState | None = app.extensions.get("masker")
         if state is None:
             return
-        watcher = state.extras.pop("watcher", None)
-        if watcher is not None:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+        for name in ("watcher", "vault-maintenance"):
+            task = state.extras.pop(name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         upstreams: Upstreams = state.extras["upstreams"]
         await upstreams.real.close()
         await upstreams.echo.close()

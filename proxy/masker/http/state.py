@@ -45,7 +45,13 @@ class ProxyState:
         key = (agent.id, agent.tokenization, tuple(k.name for k in agent.keyring.keys))
         codec = self.codecs.get(key)
         if codec is None or codec.keyring is not agent.keyring:
-            codec = Codec(agent.id, agent.keyring, mode=agent.tokenization, store=self.store)
+            codec = Codec(
+                agent.id,
+                agent.keyring,
+                mode=agent.tokenization,
+                store=self.store,
+                ttl_seconds=self.settings.vault_ttl_seconds,
+            )
             self.codecs[key] = codec
         return codec
 
@@ -60,6 +66,18 @@ class ProxyState:
         if agent.policy_inline is not None:
             return agent.policy_inline
         return self.policies.get(agent.policy) or self.policies["default"]
+
+    async def maintain_vault(self, interval: float = 60.0) -> None:
+        """Drop expired vault rows and publish the vault's size, once a minute."""
+        while True:
+            try:
+                if self.settings.vault_ttl_seconds:
+                    await self.store.purge_expired()
+                if self.observability is not None:
+                    self.observability.metrics.vault_size_bytes.set(await self.store.size_bytes())
+            except Exception as exc:  # the vault may be down; requests report that themselves
+                log.warning("vault maintenance skipped: %s", type(exc).__name__)
+            await asyncio.sleep(interval)
 
     async def watch_config(self) -> None:
         """Poll the agents file and secrets; swap the table whole, or keep the old one."""
