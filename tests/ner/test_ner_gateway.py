@@ -69,36 +69,33 @@ class Outcome:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[NerServer, ProxyProcess, FakeUpstream]]:
-    ner = NerServer().start(tmp_path).wait_serving()
+    ner = NerServer().start(tmp_path)
     upstream = start_fake_upstream()
-    agents = tmp_path / "agents.yaml"
-    agents.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "agents": [
-                    {"id": CLOSED, "name": "closed", "policy": "default", "redaction_metadata": True},
-                    {"id": DEGRADE, "name": "degrade", "policy": "healthcare", "redaction_metadata": True},
-                ],
-            }
-        )
-    )
-    proxy = start_proxy(
-        {
-            "MASKER_OPENAI_BASE_URL": upstream.base_url,
-            "MASKER_OPENAI_API_KEY": "sk-test-upstream",
-            "MASKER_AGENTS_FILE": str(agents),
-            "MASKER_NER_ADDR": ner.addr,
-            # Generous while healthy: 2 cores shared by three processes and the load generator.
-            # (The 80 ms default and the deadline path are covered in test_ner_client.py.)
-            "MASKER_NER_TIMEOUT_MS": "2000",
-        },
-        tmp_path,
-    )
+    proxy: ProxyProcess | None = None
     try:
+        ner.wait_serving()
+        agents = tmp_path / "agents.yaml"
+        table = [
+            {"id": CLOSED, "name": "closed", "policy": "default", "redaction_metadata": True},
+            {"id": DEGRADE, "name": "degrade", "policy": "healthcare", "redaction_metadata": True},
+        ]
+        agents.write_text(yaml.safe_dump({"version": 1, "agents": table}))
+        proxy = start_proxy(
+            {
+                "MASKER_OPENAI_BASE_URL": upstream.base_url,
+                "MASKER_OPENAI_API_KEY": "sk-test-upstream",
+                "MASKER_AGENTS_FILE": str(agents),
+                "MASKER_NER_ADDR": ner.addr,
+                # Generous while healthy: 2 cores shared by three processes and the load generator.
+                # (The 80 ms default and the deadline path are covered in test_ner_client.py.)
+                "MASKER_NER_TIMEOUT_MS": "2000",
+            },
+            tmp_path,
+        )
         yield ner, proxy, upstream
     finally:
-        proxy.stop()
+        if proxy is not None:
+            proxy.stop()
         upstream.close()
         ner.stop()
 

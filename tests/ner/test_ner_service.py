@@ -6,6 +6,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -170,7 +171,7 @@ async def test_sigterm_drains_in_flight_calls(tmp_path: Path, spacy_ner: SpacyNe
 
         def wait_in_flight() -> None:
             while server.metrics()["masker_ner_inflight_requests"] < 1:
-                pass
+                time.sleep(0.01)
 
         await asyncio.wait_for(asyncio.to_thread(wait_in_flight), 30)
         server.signal(signal.SIGTERM)
