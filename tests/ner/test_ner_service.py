@@ -55,6 +55,18 @@ async def test_batch_results_match_the_in_process_model(ner_server: NerServer, s
         await client.close()
 
 
+async def test_lone_surrogates_keep_offsets(ner_server: NerServer, spacy_ner: SpacyNer) -> None:
+    # JSON can carry "\ud800"; protobuf strings cannot. The client substitutes U+FFFD one for one.
+    text = "Call Maria Lopez \ud800 in Denver tomorrow."
+    client = GrpcNer(ner_server.addr, timeout_ms=30_000)
+    try:
+        spans = await client.analyze([text])
+    finally:
+        await client.close()
+    assert spans == spacy_ner.analyze([text.replace("\ud800", "\ufffd")])
+    assert "Denver" in {text[s.start : s.end] for s in spans[0]}  # offsets past the surrogate hold
+
+
 def test_response_names_the_model_and_the_pass(ner_server: NerServer, spacy_ner: SpacyNer) -> None:
     response = raw_analyze(ner_server.addr, synthetic_texts(3))
     assert response.model_name == MODEL_NAME

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,17 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _MIN_RETRY_BUDGET_S = 0.005
 # INVALID_ARGUMENT means this call was refused (too many texts), not that the service is unwell.
 _NOT_A_SERVICE_FAILURE = frozenset({grpc.StatusCode.INVALID_ARGUMENT})
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _wire_safe(text: str) -> str:
+    """Protobuf strings must be valid UTF-8, but JSON bodies can carry lone surrogates ("\\ud800").
+    Replacing each with U+FFFD keeps every code-point offset, so spans still line up."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
 
 
 class BreakerState(StrEnum):
@@ -270,7 +282,7 @@ class GrpcNer:
 
     async def _attempts(self, texts: list[str], *, retry: bool) -> Any:
         call = self._stub()
-        request = wire.AnalyzeRequest(texts=texts)
+        request = wire.AnalyzeRequest(texts=[_wire_safe(t) for t in texts])
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         first = True
