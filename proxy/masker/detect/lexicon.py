@@ -374,7 +374,14 @@ CLINICAL_WORDS: frozenset[str] = _words(
     eliquis brilinta repatha dupixent wegovy mounjaro victoza toradol benadryl claritin
     pepcid mucinex robitussin sudafed narcan suboxone adderall ritalin concerta vyvanse
     neurontin lyrica flexeril robaxin medrol decadron solumedrol rocephin vancomycin zosyn
-    bactrim flagyl diflucan valtrex tamiflu paxlovid remdesivir
+    bactrim flagyl diflucan valtrex tamiflu paxlovid remdesivir crackles wheezes wheezing rales
+    rhonchi murmur murmurs edema erythema tenderness guarding rebound clubbing cyanosis jaundice
+    icterus effusion infiltrate consolidation cardiomegaly atelectasis stridor gallop rub bruit
+    afebrile febrile tachycardia bradycardia hypotension hypertension hyperlipidemia dyspnea
+    orthopnea syncope vertigo nausea vomiting diarrhea constipation dysuria hematuria melena
+    hematochezia fatigue malaise pruritus rash cellulitis sepsis pneumonia bronchitis cough fever
+    chills headache migraine seizure stroke tia dementia delirium depression insomnia obesity
+    ppd bid tid qhs prn sig disp refills dispense
     """
 )
 

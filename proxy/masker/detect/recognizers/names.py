@@ -257,7 +257,7 @@ class CueNameRecognizer(Recognizer):
             value = m.group("name")
             span = _name_tokens(m.start("name"), value, strict=True)
             score = 0.7
-            if span is None:
+            if span is None and _SELF_INTRO.search(text, m.start(), m.start("name")):
                 span = _unknown_pair(text, m.start("name"), value)
                 score = 0.6
             if span:
@@ -267,6 +267,11 @@ class CueNameRecognizer(Recognizer):
             if words and not any(_known_word(w.group()) for w in words):
                 out.append(Finding(*m.span("name"), Entity.PERSON, 0.65, "name_cue"))
         return out
+
+
+# Cues where a speaker introduces themselves; only these license two unknown lower-case words as a
+# name ("this is mark young"). After "my wife," the words are as likely a description.
+_SELF_INTRO = re.compile(r"\b(?:this\s+is|i'm|i\s+am|it's|im|speaking\s+with|talking\s+to)\b", re.I)
 
 
 def _known_word(word: str) -> bool:
