@@ -60,14 +60,25 @@ def _values(text: str, findings: list) -> set[tuple[Entity, str]]:  # type: igno
 async def test_history_is_served_from_cache_and_only_new_text_is_analysed() -> None:
     ner = CountingNer()
     engine = DetectionEngine(ner=ner)
-    history = ["Ann Lee here.", "How can I help?", "My MRN is 00123456."]
+    history = ["Ann Lee here.", "How can I help?", "My MRN is 00123456 at Lakeside."]
     first = await engine.detect(history, DetectOptions())
-    assert ner.seen == history
-    second = await engine.detect([*history, "Also call 415-555-2671."], DetectOptions())
-    assert ner.seen == [*history, "Also call 415-555-2671."]
+    # "How can I help?" is everyday vocabulary only: nothing for NER to find, so it is not asked.
+    assert ner.seen == ["Ann Lee here.", "My MRN is 00123456 at Lakeside."]
+    new = "Also call Bo Ng at 415-555-2671."
+    second = await engine.detect([*history, new], DetectOptions())
+    assert ner.seen == ["Ann Lee here.", "My MRN is 00123456 at Lakeside.", new]
     assert second.findings[:3] == first.findings
     assert _values(history[0], first.findings[0]) == {(Entity.PERSON, "Ann Lee")}
     assert engine.cache.hits == 3
+
+
+async def test_everyday_vocabulary_skips_ner() -> None:
+    ner = CountingNer()
+    engine = DetectionEngine(ner=ner)
+    await engine.detect(
+        ["yes that's right", "my number is four one five", "i live in springfield"], DetectOptions()
+    )
+    assert ner.seen == ["i live in springfield"]
 
 
 async def test_cache_is_keyed_by_options_too() -> None:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from .cache import FindingsCache, digest
-from .ner import ner_findings
+from .ner import ner_findings, worth_ner
 from .recognizer import Doc
 from .registry import Registry
 from .resolve import resolve
@@ -85,7 +85,7 @@ class DetectionEngine:
             ner_targets: list[int] = []
             ner_task: asyncio.Future[list[list[NerSpan]]] | None = None
             if options.use_ner and self._ner is not None:
-                ner_targets = [i for i in pending if _HAS_LETTER.search(texts[i])]
+                ner_targets = [i for i in pending if _HAS_LETTER.search(texts[i]) and worth_ner(texts[i])]
                 if ner_targets:
                     # Start NER first (it runs on a worker thread or over the network), then do the
                     # pattern pass on this thread while it works.

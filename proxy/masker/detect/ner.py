@@ -9,6 +9,7 @@ from .lexicon import (
     CLINICAL_WORDS,
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
+    DRUG_SUFFIXES,
     LABEL_AND_PAYER_WORDS,
     NAME_LIKE_WORDS,
     STOP_WORDS,
@@ -43,10 +44,14 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
         return True
     if all(w in CLINICAL_WORDS or w in STOP_WORDS or w in LABEL_AND_PAYER_WORDS for w in words):
         return True
+    if len(words) == 1 and len(words[0]) >= 6 and words[0].endswith(DRUG_SUFFIXES):
+        return True
     if len(words) <= 3 and words[0] in LABEL_AND_PAYER_WORDS:
         return True
     if entity is Entity.LOCATION:
-        return low in US_STATES or low in COUNTRIES_AND_REGIONS or len(low) < 3
+        # All-caps short tokens in notes are abbreviations ("RLL", "LUQ", "ED"), not places.
+        acronym = value.isupper() and len(value) <= 4
+        return low in US_STATES or low in COUNTRIES_AND_REGIONS or len(low) < 3 or acronym
     if entity is Entity.ORGANIZATION:
         # Acronyms in notes are almost always clinical ("ED", "CBC", "PT"); real organisations in a
         # conversation come with a descriptive word.
@@ -68,6 +73,39 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     return bool(words[0] in CLINICAL_WORDS)
 
 
+_LOWER_TAIL = re.compile(r"(?:\s+[a-z][\w'-]*)+$")
+
+
+def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
+    """ "Maria Carter drove" -> "Maria Carter": in cased text a capitalised entity does not end in a
+    lower-case word (the small model sometimes swallows the next verb)."""
+    if not text[start : start + 1].isupper():
+        return end
+    tail = _LOWER_TAIL.search(text, start, end)
+    return tail.start() if tail else end
+
+
+_KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
+
+
+def worth_ner(text: str) -> bool:
+    """False when every word is everyday vocabulary ("yes that's right", "my number is four one
+    five"): nothing there for NER to find, and skipping it is most of the latency of a voice turn.
+    Any capitalised word after the first, or any word outside the lexicon, sends the text to NER."""
+    first = True
+    for m in _TOKEN.finditer(text):
+        word = m.group()
+        low = word.lower().replace("\u2019", "'")
+        if low.endswith("'s"):
+            low = low[:-2]
+        low = low.replace("'", "")
+        if low not in _KNOWN or (word[0].isupper() and not first and low not in STOP_WORDS):
+            return True
+        first = False
+    return False
+
+
 def ner_findings(text: str, spans: list[NerSpan]) -> list[Finding]:
     out: list[Finding] = []
     for span in spans:
@@ -81,6 +119,7 @@ def ner_findings(text: str, spans: list[NerSpan]) -> list[Finding]:
         trail = _TRAILING.search(text[start:end])
         if trail:
             end = start + trail.start()
+        end = _trim_lowercase_tail(text, start, end)
         if end - start < 2 or _drop(text, entity, start, end):
             continue
         # spaCy's "Mary's in" style spans: never let a place or org run into a stop word.

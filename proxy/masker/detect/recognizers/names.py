@@ -142,6 +142,9 @@ _FUNCTION = frozenset(
 ) | frozenset({"dr", "mr", "mrs", "ms", "mx", "doctor", "nurse", "prof", "professor", "miss", "mister"})
 
 
+_PARTICLES = frozenset({"de", "van", "von", "da", "del", "della", "la", "le", "bin", "al", "du", "di"})
+
+
 def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | None:
     """Trim the captured words to the leading run that looks like a name.
 
@@ -151,6 +154,7 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
     """
     kept_end = -1
     count = 0
+    first_cap = False
     for m in re.finditer(_WORD, value):
         raw = m.group()
         w = raw.lower().replace("\u2019", "'").strip("'")
@@ -164,6 +168,11 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
             break
         if strict and count == 0 and not cap and w not in COMMON_FIRST_NAMES:
             break
+        # Cased text: after "Maria" only capitalised words (or name particles) continue the name.
+        if count > 0 and first_cap and not cap and w not in _PARTICLES:
+            break
+        if count == 0:
+            first_cap = cap
         kept_end = m.end()
         count += 1
     if count == 0:
