@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -28,6 +29,7 @@ class ProxyProcess:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
+    log_handle: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -44,6 +46,9 @@ class ProxyProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        if self.log_handle is not None:
+            self.log_handle.close()
+            self.log_handle = None
 
 
 def start_proxy(env_overrides: dict[str, str], workdir: Path, *, ready_timeout: float = 60.0) -> ProxyProcess:
@@ -67,7 +72,7 @@ def start_proxy(env_overrides: dict[str, str], workdir: Path, *, ready_timeout: 
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
-    proxy = ProxyProcess(process, port, log_path)
+    proxy = ProxyProcess(process, port, log_path, handle)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -281,9 +281,9 @@ async def rehydrate_completion(
         message = choice.get("message")
         if not isinstance(message, dict):
             continue
-        for key in ("content", "refusal", "reasoning_content"):
-            if isinstance(message.get(key), str):
-                message[key] = await rehydrate_text(session, message[key], on_unresolved=on_unresolved)
+        for key, value in list(message.items()):
+            if key != "role" and isinstance(value, str):  # content, refusal, provider extras
+                message[key] = await rehydrate_text(session, value, on_unresolved=on_unresolved)
         calls = list(message.get("tool_calls") or [])
         if isinstance(message.get("function_call"), dict):
             calls.append({"function": message["function_call"]})

@@ -20,6 +20,7 @@ from .tokens.rehydrate import StreamRehydrator, json_escape, rehydrate_text
 from .tokens.response_scan import StreamScanner
 
 DONE = b"data: [DONE]\n\n"
+_STRUCTURAL = frozenset({"role", "tool_calls", "function_call"})
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -41,7 +42,9 @@ class StreamRehydration:
         self._session = session
         self._on_unresolved = on_unresolved
         self._trailer = trailer  # extra top-level fields for the last event (``_redaction``)
-        self._content: dict[int, StreamRehydrator] = {}
+        # One rehydrator per (choice, text field): content, refusal, reasoning_content and any
+        # field a provider adds to the delta — all of it reaches the caller, so all of it is handled.
+        self._text: dict[tuple[int, str], StreamRehydrator] = {}
         self._args: dict[tuple[int, int], StreamRehydrator] = {}
         self._template: dict[str, Any] = {}
         self.events_in = 0
@@ -74,11 +77,11 @@ class StreamRehydration:
         return await scanner.finish()
 
     async def _flush_choice(self, index: int, delta: dict[str, Any]) -> None:
-        rh = self._content.pop(index, None)
-        if rh is not None:
-            tail = await rh.feed(await self._scan_tail(("c", index))) + await rh.finish()
+        for text_key in [k for k in self._text if k[0] == index]:
+            rh = self._text.pop(text_key)
+            tail = await rh.feed(await self._scan_tail(("c", *text_key))) + await rh.finish()
             if tail:
-                delta["content"] = (delta.get("content") or "") + tail
+                delta[text_key[1]] = (delta.get(text_key[1]) or "") + tail
         for key in [k for k in self._args if k[0] == index]:
             rh = self._args.pop(key)
             tail = await rh.feed(await self._scan_tail(("t", *key))) + await rh.finish()
@@ -104,11 +107,12 @@ class StreamRehydration:
                 emptied = False
                 continue
             had_text = False
-            content = delta.get("content")
-            if isinstance(content, str) and content:
+            for name, value in list(delta.items()):
+                if name in _STRUCTURAL or not isinstance(value, str) or not value:
+                    continue
                 had_text = True
-                delta["content"] = await self._rh(index, self._content, False).feed(
-                    await self._scan(("c", index), content)
+                delta[name] = await self._rh((index, name), self._text, False).feed(
+                    await self._scan(("c", index, name), value)
                 )
             for call in delta.get("tool_calls") or []:
                 if not isinstance(call, dict):
@@ -127,13 +131,10 @@ class StreamRehydration:
                     fn["arguments"] = await self._rh(key, self._args, True).feed(
                         await self._scan(("t", *key), args)
                     )
-            if isinstance(delta.get("refusal"), str):
-                delta["refusal"] = await rehydrate_text(self._session, delta["refusal"])
             if choice.get("finish_reason") is not None:
                 await self._flush_choice(index, delta)
-            only_text = set(delta) <= {"content"} and choice.get("finish_reason") is None
-            held_all = not delta.get("content")
-            if not (had_text and only_text and held_all and not delta.get("tool_calls")):
+            held_all = all(isinstance(v, str) and not v and k not in _STRUCTURAL for k, v in delta.items())
+            if not (had_text and held_all and choice.get("finish_reason") is None):
                 emptied = False
         if emptied:
             return None
@@ -142,7 +143,7 @@ class StreamRehydration:
     async def finish_events(self) -> list[dict[str, Any]]:
         """Whatever is still held back when the upstream ends, as one final event."""
         delta_by_choice: dict[int, dict[str, Any]] = {}
-        for index in sorted({*self._content, *(k[0] for k in self._args)}):
+        for index in sorted({*(k[0] for k in self._text), *(k[0] for k in self._args)}):
             delta: dict[str, Any] = {}
             await self._flush_choice(index, delta)
             if delta:
@@ -193,7 +194,7 @@ class StreamRehydration:
                 finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
                 if finished:
                     self._saw_finish = True
-                    if not (self._content or self._args):
+                    if not (self._text or self._args):
                         out = self._with_trailer(out)
                 self.events_out += 1
                 yield encode_event(out)
