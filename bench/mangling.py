@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faker import Faker
+
 from masker.detect.types import Entity
 from masker.tokens.codec import AEAD, VAULT, Codec, TokenSession
 from masker.tokens.keys import Key, KeyRing

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from masker.observability.audit import AuditLog, AuditRecord, load_hmac_key, verify_paths
 
 AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"

@@ -7,6 +7,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from masker.input_limits import (
     BAD_CONTENT_LENGTH,
     BODY_TOO_LARGE,

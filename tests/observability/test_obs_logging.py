@@ -12,6 +12,7 @@ import pytest
 from faker import Faker
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from masker.observability.logging import (
     bind_request_id,
     configure_logging,

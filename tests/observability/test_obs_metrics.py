@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
+
 from masker.observability.metrics import (
     UNKNOWN_AGENT,
     agent_label,
@@ -13,7 +15,6 @@ from masker.observability.metrics import (
     start_metrics_server,
 )
 from masker.observability.stages import RequestTimings
-from prometheus_client import REGISTRY
 
 AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"
 

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 import redis.asyncio as redis_asyncio
+
 from masker.observability.metrics import create_metrics
 from masker.ratelimit import (
     Decision,

@@ -7,6 +7,7 @@ import hmac
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from masker.signatures import sign, verify_signature
 
 SECRET = "whsec-test-secret"

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from masker.observability.tracing import Tracing, TracingConfig, safe_attributes, setup_tracing
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
+
+from masker.observability.tracing import Tracing, TracingConfig, safe_attributes, setup_tracing
 
 PHI_NAME = "Jane Roe"
 PHI_PHONE = "415-555-0134"

@@ -27,6 +27,9 @@ import pytest
 from aiohttp import web
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from quart import Quart, Response, request
+
 from masker import input_limits as il
 from masker.observability import logging as obs_logging
 from masker.observability.audit import AuditLog, AuditRecord, load_hmac_key
@@ -35,9 +38,6 @@ from masker.observability.stages import RequestTimings
 from masker.observability.tracing import Tracing, TracingConfig, setup_tracing
 from masker.ratelimit import RateLimit, build_rate_limiter
 from masker.signatures import sign, verify_signature
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from quart import Quart, Response, request
-
 from tests import synthetic
 from tests.leak_sweep import format_hits, sweep, sweep_texts
 
