@@ -83,8 +83,9 @@ def build_transport() -> httpx.AsyncBaseTransport:
 class UpstreamClient:
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None, *, timeout: float = 60.0) -> None:
         self.timeout = timeout
+        self._transport = transport or build_transport()
         self._client = httpx.AsyncClient(
-            transport=transport or build_transport(),
+            transport=self._transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             trust_env=False,
@@ -98,7 +99,11 @@ class UpstreamClient:
         request = self._client.build_request("POST", url, content=payload, headers=dict(headers))
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._client.send(request, stream=True)
+                # Straight to the transport: AsyncClient.send's auth, redirect and cookie layers
+                # (none of which a proxied call uses) cost as much CPU as aiohttp itself
+                # (docs/benchmarks.md, profile).
+                response = await self._transport.handle_async_request(request)
+                response.request = request
         except TimeoutError as exc:
             raise UpstreamTimeout("The upstream LLM did not respond within the configured timeout.") from exc
         except httpx.TimeoutException as exc:
