@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import __version__
 from ..agents import load_agent_table
-from ..detect.types import Detector
+from ..detect.types import DetectOptions, Detector
 from ..errors import MaskerError
 from ..pipeline import ChatPipeline, Upstreams
 from ..policy import load_policies
@@ -75,6 +75,10 @@ def create_app(
             echo_default=settings.echo_upstream,
         )
         the_detector = detector or default_detector(settings)
+        # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER service
+        # that is down must not stop the proxy from starting: requests then follow the policy.
+        with contextlib.suppress(Exception):
+            await the_detector.detect(["Warm-up call from Masker at start."], DetectOptions())
         observability = Observability.start(settings)
         pipeline = ChatPipeline(
             tracing=observability.tracing,
