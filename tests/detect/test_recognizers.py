@@ -98,6 +98,7 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     ("Patient Ann Cole (MRN 660-51-5005)", {(E.PERSON, "Ann Cole"), (E.MRN, "660-51-5005")}),
     ("Springfield, IL 62704", {(E.LOCATION, "Springfield"), (E.ZIP, "62704")}),
     ("Boise, ID 83702", {(E.LOCATION, "Boise"), (E.ZIP, "83702")}),
+    ("Suite 104, Lake Bryan, PA 44943", {(E.LOCATION, "Lake Bryan"), (E.ZIP, "44943")}),
     ("I moved to Rachelfurt last year", {(E.LOCATION, "Rachelfurt")}),
     ("admitted to North Kara Regional Medical Center", {
         (E.ORGANIZATION, "North Kara Regional Medical Center"),

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from .cache import FindingsCache, digest
-from .ner import ner_findings, worth_ner
+from .ner import ner_findings, ner_segments, shift
 from .recognizer import Doc
 from .registry import Registry
 from .resolve import resolve
@@ -82,14 +82,22 @@ class DetectionEngine:
 
         degraded = False
         if pending:
-            ner_targets: list[int] = []
+            ner_targets: list[tuple[int, int, str]] = []
             ner_task: asyncio.Future[list[list[NerSpan]]] | None = None
             if options.use_ner and self._ner is not None:
-                ner_targets = [i for i in pending if _HAS_LETTER.search(texts[i]) and worth_ner(texts[i])]
+                # (text index, offset, segment): long texts send only their sentences that could
+                # hold a name, place or organisation.
+                ner_targets = [
+                    (i, offset, segment)
+                    for i in pending
+                    if _HAS_LETTER.search(texts[i])
+                    for offset, segment in ner_segments(texts[i])
+                ]
                 if ner_targets:
                     # Start NER first (it runs on a worker thread or over the network), then do the
                     # pattern pass on this thread while it works.
-                    ner_task = asyncio.ensure_future(self._analyze_ner([texts[i] for i in ner_targets]))
+                    segments = [seg for _, _, seg in ner_targets]
+                    ner_task = asyncio.get_running_loop().create_task(self._analyze_ner(segments))
                     await asyncio.sleep(0)
             try:
                 candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
@@ -105,8 +113,8 @@ class DetectionEngine:
                         raise
                     degraded = True
                 else:
-                    for i, text_spans in zip(ner_targets, spans, strict=True):
-                        candidates[i].extend(ner_findings(texts[i], text_spans))
+                    for (i, offset, _), seg_spans in zip(ner_targets, spans, strict=True):
+                        candidates[i].extend(ner_findings(texts[i], shift(seg_spans, offset)))
             for i in pending:
                 final = self.finalize(texts[i], candidates[i], options)
                 results[i] = final

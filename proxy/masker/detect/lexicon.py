@@ -349,6 +349,25 @@ COMMON_WORDS: frozenset[str] = _words(
     zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
     sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety
     hundred thousand double triple dash
+    take taking took continue continued start started stop follow followed discussed discuss denies
+    denied reports reported presents presented recheck increase decrease monitor return admit
+    admitted discharge discharged plan assessment history exam physical imaging medications
+    allergies social family review systems general skin heent neck lungs heart abdomen extremities
+    neuro psych impression recommendation recommendations counseled advised complains complaint
+    chief present illness past medical surgical findings results normal abnormal negative positive
+    stable unchanged improved improving worsening resolved acute chronic mild moderate severe left
+    right bilateral daily weekly monthly nightly morning evening night day week month year years
+    months weeks days hours minutes today tomorrow tonight follow-up followup visit clinic hospital
+    office appointment emergency room floor unit bed service team note signed reviewed ordered
+    pending scheduled obtained noted seen evaluated treated tolerated tolerating given received
+    receiving ambulating alert oriented awake comfortable distress apparent appears appear well
+    nourished developed soft tender nontender regular rhythm rate clear auscultation breath sounds
+    intact grossly focal deficits range motion strength sensation reflexes gait pulses warm dry
+    patient patients pt pts mother father wife husband son daughter lives living alone works
+    retired smoker nonsmoker alcohol tobacco drugs denies diet exercise sleep weight loss gain
+    blood pressure sugar glucose level levels test tests labs lab work xray x-ray scan ct mri
+    ultrasound ekg ecg echo stress procedure surgery biopsy results called call back message left
+    voicemail prescription refill refills pharmacy insurance coverage copay bill billing payment
     """
 )
 

@@ -89,21 +89,49 @@ _KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
 
 
-def worth_ner(text: str) -> bool:
-    """False when every word is everyday vocabulary ("yes that's right", "my number is four one
-    five"): nothing there for NER to find, and skipping it is most of the latency of a voice turn.
-    Any capitalised word after the first, or any word outside the lexicon, sends the text to NER."""
-    first = True
+def worth_ner(text: str, *, cased: bool | None = None) -> bool:
+    """Could NER find a name, place or organisation here? False when it cannot: every word is
+    everyday vocabulary ("yes that's right", "my number is four one five"), or, in cased text, no
+    capitalised word is unknown (in cased writing names are capitalised). Skipping those is most of
+    the NER cost of a voice turn and of a long note. ``cased`` describes the whole message."""
+    if cased is None:
+        cased = any(c.isupper() for c in text)
     for m in _TOKEN.finditer(text):
         word = m.group()
+        if cased and not word[0].isupper():
+            continue  # lower-case words in cased text are not names
+        if cased and word.isupper() and len(word) <= 5:
+            continue  # abbreviations: "BP", "HTN", "CBC"
         low = word.lower().replace("\u2019", "'")
         if low.endswith("'s"):
             low = low[:-2]
         low = low.replace("'", "")
-        if low not in _KNOWN or (word[0].isupper() and not first and low not in STOP_WORDS):
+        if low not in _KNOWN:
             return True
-        first = False
     return False
+
+
+_SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
+SEGMENT_FROM = 240  # characters; shorter texts go to NER whole
+
+
+def ner_segments(text: str) -> list[tuple[int, str]]:
+    """The parts of a text worth sending to NER, with their offsets: the whole text when it is short,
+    else the sentences (or lines) that pass ``worth_ner``."""
+    cased = any(c.isupper() for c in text) and not text.isupper()
+    if len(text) < SEGMENT_FROM:
+        return [(0, text)] if worth_ner(text, cased=cased) else []
+    out: list[tuple[int, str]] = []
+    for m in _SENTENCE.finditer(text):
+        if m.group().strip() and worth_ner(m.group(), cased=cased):
+            out.append((m.start(), m.group()))
+    return out
+
+
+def shift(spans: list[NerSpan], offset: int) -> list[NerSpan]:
+    if not offset:
+        return spans
+    return [NerSpan(s.start + offset, s.end + offset, s.label, s.score) for s in spans]
 
 
 def ner_findings(text: str, spans: list[NerSpan]) -> list[Finding]:

@@ -198,7 +198,7 @@ _CAPS_FIELD = re.compile(
 _CREDENTIAL = re.compile(
     rf"(?P<name>{_NAME_CAP}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_NAME_CAP}){{1,2}}),?[ \t]+"
     r"(?:MD|M\.D\.|DO|D\.O\.|RN|NP|PA-C|PA|DDS|DMD|PhD|LPN|CNA|MSW|LCSW|PharmD|FNP|FNP-C|APRN|DNP|"
-    r"CRNA|RPh|DPM|OD|MBBS|FACP|FACC)(?![A-Za-z])"
+    r"CRNA|RPh|DPM|OD|MBBS|FACP|FACC)(?![A-Za-z])(?![ \t]*\d{5})"  # "…, PA 19104" is a state
 )
 # "signed by", "seen by", ...: the name follows "by"
 _BY = re.compile(
