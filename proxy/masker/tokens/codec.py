@@ -244,7 +244,12 @@ class TokenSession:
         if value is not None:
             return value
         if len(body) == VAULT_BODY_LEN:
-            value = await self._resolve_vault(body)
+            try:
+                value = await self._resolve_vault(body)
+            except VaultUnavailable:
+                # The answer is already streaming: a vault outage costs this one value (a neutral
+                # phrase, counted as unresolved), never the response or a raw token.
+                return None
         else:
             value = self._resolve_aead(body)
         if value is not None:
