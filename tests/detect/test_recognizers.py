@@ -21,6 +21,8 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     ("phone: +1 415-555-2671 ext 22", {(E.PHONE, "+1 415-555-2671 ext 22")}),
     ("my number is 4155552671", {(E.PHONE, "4155552671")}),
     ("UK office +44 20 7946 0958", {(E.PHONE, "+44 20 7946 0958")}),
+    ("call me on +91 98765 43210", {(E.PHONE, "+91 98765 43210")}),
+    ("415-555-2671 is my cell", {(E.PHONE, "415-555-2671")}),
     ("Fax: 415-555-0199", {(E.FAX, "415-555-0199")}),
     # SSN: 900-series areas must be caught
     ("SSN 900-12-3456", {(E.SSN, "900-12-3456")}),

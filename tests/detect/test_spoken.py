@@ -22,6 +22,8 @@ from .conftest import spans_of
         ("twenty twenty three", "2023"),
         ("two thousand and five", "2005"),
         ("one hundred twenty three main street", "123 main street"),
+        ("eight hundred five main street", "805 main street"),
+        ("one eight hundred five five five one two one two", "18005551212"),
         ("march third nineteen eighty", "march 3rd 1980"),
         ("the twenty first of june", "the 21st of june"),
         ("415 five five five 2671", "4155552671"),
@@ -77,6 +79,22 @@ SPOKEN: list[tuple[str, set[tuple[E, str]]]] = [
         (E.CREDIT_CARD, "four one one one one one one one one one one one one one one one"),
     }),
     ("my name is john smith", {(E.PERSON, "john smith")}),
+    ("my dob is one slash five slash nineteen eighty", {(E.DATE, "one slash five slash nineteen eighty")}),
+    ("my member id is A-B-C 1-2-3-4-5", {(E.HEALTH_PLAN_ID, "A-B-C 1-2-3-4-5")}),
+    ("four fifteen, five fifty-five, twenty-six seventy-one", {
+        (E.PHONE, "four fifteen, five fifty-five, twenty-six seventy-one"),
+    }),
+    ("one two three dash four five dash six seven eight nine is my social", {
+        (E.SSN, "one two three dash four five dash six seven eight nine"),
+    }),
+    ("it's 5 5 5, 1 2 3, 4 5 6 7", {(E.PHONE, "5 5 5, 1 2 3, 4 5 6 7")}),
+    ("one eight hundred five five five one two one two", {
+        (E.PHONE, "one eight hundred five five five one two one two"),
+    }),
+    ("Caller: Sure, it's June fifth, nineteen seventy-two.", {(E.DATE, "June fifth, nineteen seventy-two")}),
+    ("My name is Maria, M-A-R-I-A, and my last name is Lopez", {
+        (E.PERSON, "Maria, M-A-R-I-A"), (E.PERSON, "Lopez"),
+    }),
     ("ok my social is nine-two-seven-six-eight-nine-two-nine-four", {
         (E.SSN, "nine-two-seven-six-eight-nine-two-nine-four"),
     }),

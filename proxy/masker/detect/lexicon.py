@@ -401,6 +401,27 @@ CLINICAL_WORDS: frozenset[str] = _words(
     hematochezia fatigue malaise pruritus rash cellulitis sepsis pneumonia bronchitis cough fever
     chills headache migraine seizure stroke tia dementia delirium depression insomnia obesity
     ppd bid tid qhs prn sig disp refills dispense
+    radiology orthopedics orthopaedics pulmonology nephrology gastroenterology urology psychiatry
+    pediatrics endocrinology rheumatology hematology ophthalmology otolaryngology obstetrics
+    gynecology anesthesiology pathology podiatry neurosurgery hospitalist telemetry triage
+    keppra depakote seroquel haldol risperdal abilify zyprexa wellbutrin effexor cymbalta
+    klonopin restoril norvasc toprol coreg cozaar diovan benicar zestril prinivil tenormin
+    glucophage glucotrol amaryl actos levemir tresiba toujeo basaglar jardiance invokana
+    pradaxa plavix effient lovaza zetia tricor crestor pravachol zocor singulair advair symbicort
+    spiriva ventolin proair flovent qvar xopenex prednisolone solu-medrol decadron kenalog
+    augmentin zithromax levaquin avelox biaxin cleocin vibramycin macrobid keflex duricef
+    diflucan valtrex zovirax tamiflu flomax proscar avodart detrol ditropan vesicare aricept
+    namenda sinemet requip mirapex imitrex topamax lamictal tegretol trileptal dilantin
+    ultram dilaudid oxycontin vicodin percocet tylenol advil aleve motrin excedrin
+    prilosec nexium protonix pepcid zantac carafate reglan colace senokot miralax dulcolax
+    humira enbrel remicade stelara otezla xeljanz eliquis xarelto coumadin lovenox
+    parkinson parkinsons alzheimer alzheimers crohn crohns hodgkin hodgkins cushing cushings
+    graves hashimoto hashimotos addison addisons guillain barre raynaud raynauds foley holter
+    doppler babinski glasgow apgar gleason whipple nissen epley heimlich kawasaki tourette
+    huntington huntingtons sjogren sjogrens marfan ehlers danlos barrett barretts meckel
+    hirschsprung bell bells down kaposi wernicke korsakoff korotkoff murphy murphys mcburney
+    kernig brudzinski romberg trendelenburg valsalva lachman mcmurray phalen tinel spurling
+    finkelstein homan homans virchow virchows wolff parkinson-white stevens-johnson
     """
 )
 

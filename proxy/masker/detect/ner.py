@@ -42,7 +42,7 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     words = [w.lower() for w in _WORD.findall(value)]
     if not words or any(c.isdigit() for c in value):
         return True
-    if all(w in CLINICAL_WORDS or w in STOP_WORDS or w in LABEL_AND_PAYER_WORDS for w in words):
+    if all(w in _KNOWN for w in words):
         return True
     if len(words) == 1 and len(words[0]) >= 6 and words[0].endswith(DRUG_SUFFIXES):
         return True
@@ -60,6 +60,9 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
         if len(words) == 1 and (words[0] in COMMON_WORDS or words[0] in LABEL_AND_PAYER_WORDS):
             return True
         return any(w in CLINICAL_WORDS for w in words) and not _FACILITY_WORDS.search(value)
+    # Eponyms: "Parkinson's disease", "Bell palsy", "Glasgow Coma Scale", "Foley catheter".
+    if _EPONYM_AFTER.match(text, end):
+        return True
     # PERSON
     if len(words) == 1:
         w = words[0]
@@ -73,6 +76,13 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     return bool(words[0] in CLINICAL_WORDS)
 
 
+_EPONYM_AFTER = re.compile(
+    r"(?:'s|\u2019s)?\s+(?:disease|syndrome|palsy|sign|test|maneuver|manoeuvre|criteria|score|scale|"
+    r"classification|fracture|ulcer|lymphoma|sarcoma|tumou?r|procedure|operation|method|reflex|"
+    r"catheter|monitor|node|nodes|phenomenon|triad|law|equation|formula|coma|position|repair|"
+    r"diverticulum|esophagus|oesophagus|encephalopathy|disorder|anomaly|cyst|sarcoma|block|tube)\b",
+    re.IGNORECASE,
+)
 _LOWER_TAIL = re.compile(r"(?:\s+[a-z][\w'-]*)+$")
 
 
@@ -141,6 +151,9 @@ def ner_findings(text: str, spans: list[NerSpan]) -> list[Finding]:
         if entity is None:
             continue
         start, end = span.start, span.end
+        newline = text.find("\n", start, end)  # a form's next line is not part of the name
+        if newline >= 0:
+            end = newline
         lead = _LEADING.match(text, start, end)
         if lead:
             start = lead.end()

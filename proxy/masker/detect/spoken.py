@@ -31,6 +31,7 @@ _ORDINALS = {
     "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
 }  # fmt: skip
 _REPEAT = {"double": 2, "triple": 3}
+_SEPARATOR_WORDS = frozenset({"dash", "hyphen", "slash"})
 _SUFFIX = {1: "st", 2: "nd", 3: "rd"}
 
 _NUMBER_WORDS = (
@@ -38,7 +39,7 @@ _NUMBER_WORDS = (
 )
 # Quick rejection: a text with none of these substrings has nothing to normalise.
 _WORD_PREFILTER = re.compile(
-    r"(?<!\d)\d[ \t]\d[ \t]\d[ \t]\d(?!\d)|"
+    r"(?<!\d)\d[ \t-]\d[ \t-]\d[ \t-]\d(?!\d)|"
     r"(?<![a-z])(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"thirt|fourt|fift|sixt|sevent|eight|ninet|twent|fort|hundred|thousand|double|triple|"
     r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twelfth)",
@@ -53,10 +54,10 @@ _MONTHS = frozenset(
 )  # fmt: skip
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
 # What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
-_GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen)[ \t]+", re.IGNORECASE)
+_GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen|slash)[ \t]+", re.IGNORECASE)
 # A pause between groups: comma, period, slash, a spaced dash or the word "dash". A hyphen glued to
 # both words ("nine-two-seven") is spelling, not a pause.
-_PAUSE = re.compile(r"[,./]|\s-|-\s|dash|hyphen", re.IGNORECASE)
+_PAUSE = re.compile(r"[,./]|\s-|-\s|dash|hyphen|slash", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +158,10 @@ def _tail_under_hundred(run: list[_Tok], base: int, j: int) -> tuple[int, int]:
             j += 1
         return value, j
     if j < n and run[j].word in _UNITS and _UNITS[run[j].word] > 0 and run[j].word not in ("o", "oh"):
+        # "eight hundred five five five one two one two" is 800-555-1212 (digits follow one by one),
+        # "eight hundred five main street" is 805.
+        if j + 1 < n and (run[j + 1].word in _UNITS or run[j + 1].word in _REPEAT):
+            return base, j
         return base + _UNITS[run[j].word], j + 1
     return base, j
 
@@ -209,6 +214,9 @@ def _runs(text: str) -> list[list[_Tok]]:
     runs: list[list[_Tok]] = []
     cur: list[_Tok] = []
     for k, tok in enumerate(toks):
+        # "one two three dash four five": the spoken separator belongs to the gap, not the words.
+        if tok.word in _SEPARATOR_WORDS and cur and k + 1 < len(toks) and _is_number_token(toks[k + 1]):
+            continue
         ok = _is_number_token(tok) or (
             tok.word == "and" and bool(cur) and cur[-1].word in ("hundred", "thousand")
         )

@@ -45,6 +45,7 @@ class PhoneRecognizer(PatternRecognizer):
         "contact", "text", "fax", "callback", "call back", "home", "work", "pager", "ph", "dial",
     )  # fmt: skip
     CONTEXT_BOOST = 0.3
+    CONTEXT_AFTER = 20  # "… is my cell"
     PATTERNS = (
         Pattern(
             "nanp-grouped",
@@ -76,7 +77,7 @@ class PhoneRecognizer(PatternRecognizer):
         ),
         Pattern(
             "international",
-            r"(?<![\w+])\+(?:[2-9]\d{0,2}|1)[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,4}){2,4}(?!\d)",
+            r"(?<![\w+])\+(?:[2-9]\d{0,2}|1)[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,5}){2,4}(?!\d)",
             0.7,
         ),
         Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True),

@@ -35,6 +35,7 @@ class SsnRecognizer(PatternRecognizer):
         "last four", "tax id", "itin", "taxpayer",
     )  # fmt: skip
     CONTEXT_BEFORE = 64
+    CONTEXT_AFTER = 24  # "… is my social"
     PATTERNS = (
         # The dashed shape alone is strong, but a record-number label right before it is stronger
         # (the labelled-id recognizer scores 0.9), so the shape alone stays below that.

@@ -1,0 +1,61 @@
+"""NER merged with patterns, against the real spaCy model: names/places found, clinical language kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from masker.detect.engine import DetectionEngine
+from masker.detect.inprocess import InProcessNer
+from masker.detect.types import DetectOptions
+from masker.detect.types import Entity as E
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DetectionEngine]:
+    eng = DetectionEngine(ner=InProcessNer(mode="inline"))
+    yield eng
+    asyncio.run(eng.close())
+
+
+def _spans(engine: DetectionEngine, text: str) -> set[tuple[E, str]]:
+    result = asyncio.run(engine.detect([text], DetectOptions()))
+    return {(f.entity, text[f.start : f.end]) for f in result.findings[0]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "History of Parkinson's disease and Bell's palsy. Glasgow Coma Scale 15. Foley catheter removed.",
+        "Started Keppra and Depakote; Seroquel at night. Consult Radiology and Orthopedics.",
+        "Empagliflozin was started and Apixaban continued. Rosuvastatin 20 mg.",
+        "Crackles at the right base. RLL infiltrate, LUQ tenderness. Seen in ED.",
+        "Will you take metformin 500 mg? May I help? BP 120/80. Hope so. Grace period applies.",
+        "Caller: hi. Agent: thank you for calling. Customer: yes. Representative: one moment.",
+        "Medicare number pending. Driver's license scanned. Insurance: Cigna.",
+    ],
+)
+def test_clinical_language_is_not_flagged(engine: DetectionEngine, text: str) -> None:
+    assert _spans(engine, text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "John Carter presented with chest pain; his wife Maria Carter drove him from Springfield.",
+            {(E.PERSON, "John Carter"), (E.PERSON, "Maria Carter"), (E.LOCATION, "Springfield")},
+        ),
+        (
+            "Patient Name: John Doe\nDOB: 01/02/1960\nMRN: 123456",
+            {(E.PERSON, "John Doe"), (E.DATE, "01/02/1960"), (E.MRN, "123456")},
+        ),
+        ("i live in springfield with my sister", {(E.LOCATION, "springfield")}),
+    ],
+)
+def test_names_and_places(engine: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
+    assert _spans(engine, text) == expected
