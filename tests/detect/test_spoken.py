@@ -134,3 +134,38 @@ def test_spoken_forms(patterns: DetectionEngine, text: str, expected: set[tuple[
 )
 def test_spoken_traps(patterns: DetectionEngine, text: str) -> None:
     assert spans_of(patterns, text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the last four of my social are one two three four", {(E.SSN, "one two three four")}),
+        ("it's the visa ending in 4242", {(E.CREDIT_CARD, "4242")}),
+        ("my email is john smith seven eight at gmail dot com", {
+            (E.EMAIL, "john smith seven eight at gmail dot com"),
+        }),
+        ("you're speaking with brynlee how can i help", {(E.PERSON, "brynlee")}),
+    ],
+)  # fmt: skip
+def test_partial_numbers_and_caller_phrasing(
+    patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
+) -> None:
+    assert spans_of(patterns, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'll transfer you to the nurse line",
+        "your total is one hundred twenty dollars",
+        "take one tablet by mouth three times a day for ten days",
+        "we have an opening at nine thirty on the fourteenth",
+        "my blood pressure was one forty over ninety",
+        "i weigh about one eighty five",
+        "it's room two twelve",
+        "the code was nine nine two one three",
+        "the last time i came in was in june",
+    ],
+)
+def test_agent_and_caller_traps(patterns: DetectionEngine, text: str) -> None:
+    assert spans_of(patterns, text) == set()

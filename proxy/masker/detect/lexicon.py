@@ -368,6 +368,7 @@ COMMON_WORDS: frozenset[str] = _words(
     blood pressure sugar glucose level levels test tests labs lab work xray x-ray scan ct mri
     ultrasound ekg ecg echo stress procedure surgery biopsy results called call back message left
     voicemail prescription refill refills pharmacy insurance coverage copay bill billing payment
+    line station practitioner manager advice desk team staff assistant supervisor department
     """
 )
 

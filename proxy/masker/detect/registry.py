@@ -22,6 +22,7 @@ from .recognizers.numbers import (
     VinRecognizer,
 )
 from .recognizers.organizations import OrganizationRecognizer
+from .recognizers.partial import PartialNumberRecognizer
 from .recognizers.places import (
     AddressCityRecognizer,
     LocationCueRecognizer,
@@ -59,6 +60,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         LocationCueRecognizer(),
         CueNameRecognizer(),
         OrganizationRecognizer(),
+        PartialNumberRecognizer(),
         LongNumberRecognizer(),
     )
 

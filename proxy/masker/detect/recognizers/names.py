@@ -140,6 +140,15 @@ _FUNCTION = frozenset(
         "madam",
     ]
 ) | frozenset({"dr", "mr", "mrs", "ms", "mx", "doctor", "nurse", "prof", "professor", "miss", "mister"})
+# Contractions with the apostrophe folded away ("you're" -> "youre"): never names.
+_FUNCTION |= frozenset(
+    [
+        "youre", "theyre", "were", "hes", "shes", "thats", "whats", "theres", "heres", "ive", "youve",
+        "weve", "theyve", "id", "youd", "hed", "shed", "wed", "theyd", "ill", "youll", "hell", "shell",
+        "well", "theyll", "isnt", "arent", "wasnt", "werent", "dont", "doesnt", "didnt", "cant",
+        "couldnt", "wont", "wouldnt", "shouldnt", "lets", "yall",
+    ]
+)  # fmt: skip
 
 
 _PARTICLES = frozenset({"de", "van", "von", "da", "del", "della", "la", "le", "bin", "al", "du", "di"})
@@ -248,7 +257,11 @@ class CueNameRecognizer(Recognizer):
             if span:
                 out.append(Finding(*span, Entity.PERSON, 0.85, "name_title"))
         for m in _TITLE_LOWER.finditer(text):
-            span = _name_tokens(m.start("name"), m.group("name"), strict=False)
+            # "the nurse line", "miss the bus": lower-case nurse/miss are everyday words, so a known
+            # given name must follow; "doctor patel" needs no list.
+            title = text[m.start() : m.start("name")].strip().lower().rstrip(".")
+            strict = title in ("nurse", "miss")
+            span = _name_tokens(m.start("name"), m.group("name"), strict=strict)
             if span:
                 out.append(Finding(*span, Entity.PERSON, 0.7, "name_title"))
         for m in _STRONG.finditer(text):
@@ -283,6 +296,9 @@ class CueNameRecognizer(Recognizer):
 _SELF_INTRO = re.compile(r"\b(?:this\s+is|i'm|i\s+am|it's|im|speaking\s+with|talking\s+to)\b", re.I)
 
 
+_SPEAKING_WITH = re.compile(r"(?:speaking|talking)\s+(?:with|to)\s+$", re.I)
+
+
 def _known_word(word: str) -> bool:
     """In the lexicon of non-names, after folding case, apostrophes and a possessive."""
     w = word.lower().replace("\u2019", "'")
@@ -300,6 +316,6 @@ def _unknown_pair(text: str, start: int, value: str) -> tuple[int, int] | None:
         if len(words) < n or any(_known_word(w.group()) for w in words[:n]):
             continue
         end = start + words[n - 1].end()
-        if n == 2 or _CALL_VERB.match(text, end):
+        if n == 2 or _CALL_VERB.match(text, end) or _SPEAKING_WITH.search(text, max(0, start - 20), start):
             return start, end
     return None

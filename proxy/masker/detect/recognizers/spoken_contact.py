@@ -13,7 +13,13 @@ IGNORE = re.IGNORECASE
 _TLD = r"(?:com|org|net|edu|gov|io|co|us|info|biz|me|health|example|test|invalid|uk|ca|ai|app|dev)"
 _DOT = r"(?:[ \t]+(?:dot|period|point)[ \t]+|\.)"
 _SEP = r"(?:[ \t]+(?:dot|period|point|underscore|under[ \t]score|dash|hyphen|minus)[ \t]+|[._-])"
-_PART = r"(?:[a-z0-9]+|(?:[a-z][ \t]){1,}[a-z](?![a-z]))"
+_PART = r"(?:(?!at\b)[a-z0-9]+|(?:[a-z][ \t]){1,}[a-z](?![a-z]))"
+# Words a caller says before the address that are never part of it.
+_NOT_LOCAL = (
+    r"(?!(?:at|is|my|email|e-mail|mail|address|its|it's|it|me|the|and|to|was|sure|yes|yeah|ok|okay|uh|um)\b)"
+)
+# Further local-part words joined by a pause only ("john smith seven eight at …"), at most three.
+_SPACED = rf"(?:[ \t]+{_NOT_LOCAL}[a-z0-9]+){{0,3}}"
 _AT = r"(?:[ \t]*@[ \t]*|[ \t]+at(?:[ \t]+sign)?[ \t]+)"
 
 
@@ -24,7 +30,7 @@ class SpokenEmailRecognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "spoken-email",
-            rf"(?<![\w@.'\u2019])(?P<e>{_PART}(?:{_SEP}{_PART}){{0,4}}{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+){{0,3}}{_DOT}{_TLD})\b",
+            rf"(?<![\w@.'\u2019])(?P<e>{_NOT_LOCAL}{_PART}(?:{_SEP}{_PART}){{0,4}}{_SPACED}{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+){{0,3}}{_DOT}{_TLD})\b",
             0.85,
             group="e",
             flags=IGNORE,
