@@ -25,7 +25,7 @@ def _lat(cfg: dict[str, Any], scenario: str, q: str, key: str = "latency_ms") ->
     if not res or not res.get(key):
         return None
     value: float = res[key][q]
-    return value
+    return None if math.isnan(value) else value  # nan = every request of that run failed
 
 
 def _direct(results: dict[str, Any]) -> dict[str, Any] | None:
@@ -52,7 +52,8 @@ def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     for cfg in results["configs"]:
         res = cfg["results"]
         if "skipped" in res:
-            out.append([cfg["label"], str(cfg["workers"]), res["skipped"], *[""] * (len(head) - 3)])
+            out.append([cfg["label"], str(cfg["workers"]), "skipped", *[""] * (len(head) - 4),
+                        res["skipped"][:60]])
             continue
         direct = cfg["name"] == "direct"
 
@@ -79,31 +80,47 @@ def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return head, out
 
 
+STAGES = ("detection", "tokenize", "upstream", "rehydrate", "total")
+
+
+def stage_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Server-side stage means (ms) from the proxy's own histograms, per scenario, per config."""
+    out: list[list[str]] = []
+    for cfg in results["configs"]:
+        for scenario in ("voice", "short", "note", "stream"):
+            stages = (cfg["results"].get(scenario) or {}).get("stages_ms")
+            if stages:
+                out.append([cfg["label"], scenario, *(_f(stages.get(k)) for k in STAGES)])
+    return out
+
+
 def _md_table(head: list[str], body: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)
 
 
-def _find(results: dict[str, Any], name: str, workers: int = 1) -> dict[str, Any] | None:
+def _find(results: dict[str, Any], name: str, workers: int = 1, label: str = "") -> dict[str, Any] | None:
     for cfg in results["configs"]:
-        if cfg["name"] == name and cfg["workers"] == workers and "skipped" not in cfg["results"]:
+        if (cfg["name"] == name and cfg["workers"] == workers and "skipped" not in cfg["results"]
+                and (not label or cfg["label"] == label)):
             return dict(cfg)
     return None
 
 
 def targets(results: dict[str, Any]) -> list[list[str]]:
     out: list[list[str]] = []
-    for name in ("inproc", "grpc"):
-        cfg = _find(results, name)
+    for name, label, full in (("inproc", "in-process NER", ""), ("grpc", "gRPC NER", "Masker, gRPC NER"),
+                              ("grpc", "gRPC NER, 1 s deadline", "Masker, gRPC NER, 1 s deadline")):
+        cfg = _find(results, name, label=full)
         if cfg is None:
             continue
-        label = "in-process NER" if name == "inproc" else "gRPC NER"
 
         def check(what: str, value: float | None, limit: float, unit: str = "ms", *, above: bool = False,
                   _label: str = label) -> None:
             if value is None:
-                out.append([f"{what} ({_label})", f"{'≥' if above else '≤'} {limit:g} {unit}", "—", "n/a"])
+                out.append([f"{what} ({_label})", f"{'≥' if above else '≤'} {limit:g} {unit}",
+                            "no successful request", "MISSED"])
                 return
             ok = value >= limit if above else value <= limit
             out.append([f"{what} ({_label})", f"{'≥' if above else '≤'} {limit:g} {unit}",
@@ -230,6 +247,19 @@ def render_markdown(results: dict[str, Any]) -> str:
         _md_table(["target", "goal", "measured", "status"], targets(results)),
         "",
     ]
+    stage_table = stage_rows(results)
+    if stage_table:
+        parts += [
+            "## Where the time goes (server side)",
+            "",
+            "Mean per request from the proxy's own `masker_request_duration_seconds` histograms over "
+            "each latency run (warm-up included), in ms. `total` is the proxy's whole handling; the "
+            "end-to-end added latency above also includes the extra loopback hop and HTTP parsing. "
+            "For `stream`, `upstream` runs until the last event.",
+            "",
+            _md_table(["configuration", "scenario", *STAGES], stage_table),
+            "",
+        ]
     tr = results.get("transport")
     if tr:
         parts += [

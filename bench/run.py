@@ -164,7 +164,28 @@ def proxy_env(workdir: Path, upstream_port: int, *, policy: str, policies_dir: P
     })
     if ner_addr:
         env["MASKER_NER_ADDR"] = ner_addr
+    if workers == 1:  # per-stage timings from the proxy's own histograms (one process to scrape)
+        env["MASKER_METRICS_ADDR"] = f"127.0.0.1:{free_port()}"
     return env, f"http://127.0.0.1:{port}"
+
+
+def scrape_stages(metrics_addr: str | None) -> dict[str, tuple[float, float]]:
+    """``masker_request_duration_seconds`` per stage: (sum, count); empty if unavailable."""
+    if not metrics_addr:
+        return {}
+    try:
+        with urllib.request.urlopen(f"http://{metrics_addr}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return {}
+    out: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        for suffix, slot in (("_sum{", 0), ("_count{", 1)):
+            prefix = "masker_request_duration_seconds" + suffix
+            if line.startswith(prefix) and 'stage="' in line:
+                stage = line.split('stage="', 1)[1].split('"', 1)[0]
+                out.setdefault(stage, [0.0, 0.0])[slot] += float(line.rsplit(" ", 1)[1])
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 @dataclass
@@ -175,6 +196,7 @@ class Config:
     policy: str = "default"
     ner: bool = False
     workers: int = 1
+    env: dict[str, str] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
 
 
@@ -225,24 +247,33 @@ def run_config(cfg: Config, ns: argparse.Namespace, workdir: Path, upstream_port
                ner_addr: str | None, scenarios: tuple[str, ...], throughput: bool) -> None:
     base = f"http://127.0.0.1:{upstream_port}"
     proc: Proc | None = None
+    env: dict[str, str] = {}
     if cfg.kind == "direct":
         url = base + "/v1/chat/completions"
     else:
-        cdir = workdir / f"{cfg.name}-w{cfg.workers}"
-        cdir.mkdir()
+        cdir = Path(tempfile.mkdtemp(dir=workdir, prefix=f"{cfg.name}-w{cfg.workers}-"))
         policies = BENCH / "policies" if cfg.policy == "passthrough" else REPO / "policies"
         env, proxy_url = proxy_env(cdir, upstream_port, policy=cfg.policy, policies_dir=policies,
                                    workers=cfg.workers, ner_addr=ner_addr if cfg.ner else None)
+        env.update(cfg.env)
         argv = ([PY, str(BENCH / "stack_app.py")] if cfg.kind == "stack"
                 else [PY, "-m", "masker", "serve"])
         proc = spawn(cfg.name, argv, env, cdir)
         wait_http(proc, proxy_url + "/health")
         url = f"{proxy_url}/proxy/{AGENT_ID}/v1/chat/completions"
     cfg.results["loadavg"] = loadavg()
+    metrics_addr = env.get("MASKER_METRICS_ADDR") if proc is not None else None
     try:
         for scenario in scenarios:
             log(f"{cfg.label}: latency {scenario}")
+            before = scrape_stages(metrics_addr)
             cfg.results[scenario] = loadgen(url, "latency", scenario, ns)
+            after = scrape_stages(metrics_addr)
+            stages = {k: 1000 * (after[k][0] - before.get(k, (0.0, 0.0))[0])
+                      / (after[k][1] - before.get(k, (0.0, 0.0))[1])
+                      for k in after if after[k][1] > before.get(k, (0.0, 0.0))[1]}
+            if stages:
+                cfg.results[scenario]["stages_ms"] = stages
         if throughput:
             log(f"{cfg.label}: throughput voice c={ns.concurrency} {ns.seconds:.0f}s")
             cfg.results["throughput"] = loadgen(url, "throughput", "voice", ns)
@@ -326,6 +357,10 @@ def main() -> int:
             Config("floor", "floor: keep-all policy", "masker", policy="passthrough"),
             Config("inproc", "Masker, in-process NER", "masker"),
             Config("grpc", "Masker, gRPC NER", "masker", ner=True),
+            # The client's default deadline (80 ms) is tight for a cold cache or a 4,000-char note
+            # on this box; this row shows what the service costs when it is allowed to answer.
+            Config("grpc", "Masker, gRPC NER, 1 s deadline", "masker", ner=True,
+                   env={"MASKER_NER_TIMEOUT_MS": "1000"}),
         ]
         extra = [
             Config("stack", "stack, detection off, 2 workers", "stack", workers=2),
