@@ -33,6 +33,8 @@ _NUMERIC_HEAD = re.compile(
     re.I,
 )
 _JOIN_WINDOW = 64
+_VIEW_BEFORE = 96  # characters of digit view kept before a rewritten run (context words, "area code")
+_VIEW_AFTER = 64  # and after it (street names and suffixes, "years old", "is my social")
 _MAX_CHAIN = 4  # turns
 _MAX_MIDDLE = 200  # a middle turn longer than this is a message, not a fragment of a number
 _STRIDE = 1 << 32  # virtual offset space for cached chain pieces
@@ -149,18 +151,34 @@ class DetectionEngine:
     # ------------------------------------------------------------------ internals
 
     def _spoken_candidates(self, text: str) -> list[Finding]:
+        """Numeric recognizers over the digit view — only around what was rewritten, with enough
+        margin for context words and multi-word shapes, so a long note with a few number words
+        costs a few small windows rather than a second full pass."""
         view = digit_view(text)
         if view is None:
             return []
-        vdoc = Doc(view.text)
+        vtext = view.text
+        windows: list[tuple[int, int]] = []
+        for s, e in view.changed:
+            ws, we = max(0, s - _VIEW_BEFORE), min(len(vtext), e + _VIEW_AFTER)
+            ws = 0 if ws == 0 else vtext.rfind(" ", 0, ws) + 1  # snap to word starts / ends
+            nxt = vtext.find(" ", we)
+            we = len(vtext) if nxt < 0 else nxt
+            if windows and ws <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(we, windows[-1][1]))
+            else:
+                windows.append((ws, we))
         out: list[Finding] = []
-        for recognizer in self._registry.numeric:
-            if not recognizer.applies(vdoc):
-                continue
-            for f in recognizer.analyze(vdoc):
-                if view.touches_change(f.start, f.end):
-                    start, end = view.to_original(f.start, f.end)
-                    out.append(Finding(start, end, f.entity, f.score, f.recognizer + "+spoken"))
+        for ws, we in windows:
+            vdoc = Doc(vtext[ws:we])
+            for recognizer in self._registry.numeric:
+                if not recognizer.applies(vdoc):
+                    continue
+                for f in recognizer.analyze(vdoc):
+                    fs, fe = f.start + ws, f.end + ws
+                    if view.touches_change(fs, fe):
+                        start, end = view.to_original(fs, fe)
+                        out.append(Finding(start, end, f.entity, f.score, f.recognizer + "+spoken"))
         return out
 
     async def _analyze_ner(self, texts: list[str]) -> list[list[NerSpan]]:

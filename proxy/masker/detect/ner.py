@@ -55,7 +55,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     if entity is Entity.ORGANIZATION:
         # Acronyms in notes are almost always clinical ("ED", "CBC", "PT"); real organisations in a
         # conversation come with a descriptive word.
-        if len(words) == 1 and (value.isupper() or not _FACILITY_WORDS.search(value)) and len(value) <= 5:
+        bare = value.replace(".", "")
+        if len(words) == 1 and (bare.isupper() or not _FACILITY_WORDS.search(value)) and len(bare) <= 5:
             return True
         if len(words) == 1 and (words[0] in COMMON_WORDS or words[0] in LABEL_AND_PAYER_WORDS):
             return True

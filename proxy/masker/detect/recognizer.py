@@ -17,6 +17,7 @@ from typing import ClassVar
 from .types import Entity, Finding
 
 _DIGIT = re.compile(r"\d")
+_CLAUSE_END = re.compile(r"[\n;:]|[.!?](?:\s|$)|\s{2,}")
 
 
 class Doc:
@@ -96,7 +97,9 @@ class PatternRecognizer(Recognizer):
         if self._context_re.search(before):
             return True
         if self.CONTEXT_AFTER:
-            return self._context_re.search(doc.lower[end : end + self.CONTEXT_AFTER]) is not None
+            # After the value, context only counts within the same clause ("… is my social").
+            after = _CLAUSE_END.split(doc.lower[end : end + self.CONTEXT_AFTER], maxsplit=1)[0]
+            return self._context_re.search(after) is not None
         return False
 
     def validate(self, value: str, *, context: bool) -> bool:

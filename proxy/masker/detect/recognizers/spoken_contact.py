@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Pattern, PatternRecognizer
+from ..recognizer import Doc, Pattern, PatternRecognizer
 from ..types import Entity
 
 IGNORE = re.IGNORECASE
@@ -36,6 +36,12 @@ class SpokenEmailRecognizer(PatternRecognizer):
             flags=IGNORE,
         ),
     )
+
+    # Cheap gate for the expensive pattern: something "at" something "dot"/"." something.
+    _gate = re.compile(r"(?:@|\bat\b)[ \t]*[a-z0-9-]+(?:[ \t]+(?:dot|period|point)[ \t]+|\.)[a-z]", IGNORE)
+
+    def applies(self, doc: Doc) -> bool:
+        return super().applies(doc) and self._gate.search(doc.text) is not None
 
     def validate(self, value: str, *, context: bool) -> bool:
         # Written addresses belong to the e-mail recognizer; this one needs a spoken part.
