@@ -32,10 +32,32 @@ class Doc:
 
 
 def word_alternation(words: Iterable[str]) -> str:
-    """A regex alternation of literal phrases, longest first, bounded so "dl" never matches "handle"."""
-    ordered = sorted({w.lower() for w in words}, key=len, reverse=True)
-    body = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ordered)
-    return rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])"
+    """A regex matching any of the literal phrases (spaces match any whitespace), bounded so "dl"
+    never matches "handle". Built as a trie so the engine tries each prefix once instead of every
+    phrase at every position (labels and context lists run to a hundred phrases)."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for w in {w.lower() for w in words}:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return rf"(?<![a-z0-9])(?:{_trie_regex(trie)})(?![a-z0-9])"
+
+
+def _trie_regex(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
+    ends = "" in node
+    branches = [(_char(ch) + _trie_regex(child)) for ch, child in sorted(node.items()) if ch]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:
+        # Longest match first: try to continue before accepting the shorter phrase.
+        return f"(?:{body})?" if len(branches) > 1 or len(branches[0]) > 1 else f"{body}?"
+    return body
+
+
+def _char(ch: str) -> str:
+    return r"\s+" if ch == " " else re.escape(ch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,13 +29,14 @@ from .recognizers.places import (
     StreetAddressRecognizer,
     ZipCodeRecognizer,
 )
-from .recognizers.secrets import SecretRecognizer
+from .recognizers.secrets import SecretRecognizer, TwilioSidRecognizer
 from .recognizers.spoken_contact import SpokenEmailRecognizer, SpokenUrlRecognizer
 
 
 def default_recognizers() -> tuple[Recognizer, ...]:
     return (
         SecretRecognizer(),
+        TwilioSidRecognizer(),
         EmailRecognizer(),
         SpokenEmailRecognizer(),
         UrlRecognizer(),

@@ -244,8 +244,15 @@ class CueNameRecognizer(Recognizer):
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        for rx, recognizer in ((_INVERTED, "name_inverted"), (_CAPS_FIELD, "name_field"),
-                               (_CREDENTIAL, "name_credential"), (_BY, "name_by")):  # fmt: skip
+        lower = doc.lower
+        for rx, recognizer, gate in (
+            (_INVERTED, "name_inverted", ":"),
+            (_CAPS_FIELD, "name_field", ":"),
+            (_CREDENTIAL, "name_credential", ""),
+            (_BY, "name_by", " by"),
+        ):  # fmt: skip
+            if gate and gate not in lower:
+                continue
             for m in rx.finditer(text):
                 start, end = m.span("name")
                 first = text[start:end].split()[0].strip(",").lower()
@@ -284,7 +291,8 @@ class CueNameRecognizer(Recognizer):
                 score = 0.6
             if span:
                 out.append(Finding(*_extend_spelled(text, *span), Entity.PERSON, score, "name_cue"))
-        for m in _BEFORE_VERB.finditer(text):
+        has_verb = "speaking" in lower or "here" in lower or "calling" in lower or "on the line" in lower
+        for m in _BEFORE_VERB.finditer(text) if has_verb else ():
             words = list(re.finditer(_WORD, m.group("name")))
             if words and not any(_known_word(w.group()) for w in words):
                 out.append(Finding(*m.span("name"), Entity.PERSON, 0.65, "name_cue"))

@@ -14,6 +14,13 @@ IGNORE = re.IGNORECASE
 class SecretRecognizer(PatternRecognizer):
     name = "secret"
     ENTITY = Entity.SECRET
+    # Every pattern below contains one of these (lower-cased); text with none skips them all.
+    triggers = (
+        "akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "apka", "a3t",
+        "secret", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "hooks.slack",
+        "sk-", "sk_", "rk_", "pk_", "aiza", "ya29.", "sg.", "npm_", "pypi-", "eyj", "private key",
+        "bearer", "://", "key", "token", "password", "passwd", "pwd",
+    )  # fmt: skip
     PATTERNS = (
         Pattern(
             "aws-access-key",
@@ -40,7 +47,6 @@ class SecretRecognizer(PatternRecognizer):
         Pattern("stripe", r"(?<![A-Za-z0-9])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.95),
         Pattern("google-api", r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}", 0.95),
         Pattern("google-oauth", r"(?<![A-Za-z0-9])ya29\.[0-9A-Za-z_-]{20,}", 0.9),
-        Pattern("twilio", r"(?<![A-Za-z0-9])(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])", 0.85),
         Pattern("sendgrid", r"(?<![A-Za-z0-9])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", 0.95),
         Pattern("npm", r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}", 0.95),
         Pattern("pypi", r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_-]{50,}", 0.95),
@@ -67,3 +73,12 @@ class SecretRecognizer(PatternRecognizer):
             group="v",
         ),
     )
+
+
+class TwilioSidRecognizer(PatternRecognizer):
+    """Twilio API key / account SIDs: no lower-case trigger to gate on, but always hex digits."""
+
+    name = "secret"
+    ENTITY = Entity.SECRET
+    needs_digits = True
+    PATTERNS = (Pattern("twilio", r"(?<![A-Za-z0-9])(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])", 0.85),)

@@ -38,7 +38,11 @@ class SpokenEmailRecognizer(PatternRecognizer):
     )
 
     # Cheap gate for the expensive pattern: something "at" something "dot"/"." something.
-    _gate = re.compile(r"(?:@|\bat\b)[ \t]*[a-z0-9-]+(?:[ \t]+(?:dot|period|point)[ \t]+|\.)[a-z]", IGNORE)
+    _gate = re.compile(
+        r"\bat[ \t]+[a-z0-9-]+(?:[ \t]+(?:dot|period|point)[ \t]+|\.)[a-z]"
+        r"|@\S*[ \t]+(?:dot|period|point)[ \t]",
+        IGNORE,
+    )
 
     def applies(self, doc: Doc) -> bool:
         return super().applies(doc) and self._gate.search(doc.text) is not None
