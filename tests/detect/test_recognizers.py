@@ -67,6 +67,9 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     # dates (everything but a bare year) and ages over 89
     ("DOB 03/14/1980", {(E.DATE, "03/14/1980")}),
     ("admitted 2021-07-04", {(E.DATE, "2021-07-04")}),
+    ("recorded 2021-07-04T10:15:00Z", {(E.DATE, "2021-07-04")}),
+    ("Group: 448812", {(E.HEALTH_PLAN_ID, "448812")}),
+    ("resident of Cook County since birth", {(E.LOCATION, "Cook County")}),
     ("born March 3, 1980", {(E.DATE, "March 3, 1980")}),
     ("seen on 14 March 2022", {(E.DATE, "14 March 2022")}),
     ("discharged on 8/14", {(E.DATE, "8/14")}),

@@ -25,6 +25,7 @@ from .recognizers.organizations import OrganizationRecognizer
 from .recognizers.partial import PartialNumberRecognizer
 from .recognizers.places import (
     AddressCityRecognizer,
+    CountyRecognizer,
     LocationCueRecognizer,
     StreetAddressRecognizer,
     ZipCodeRecognizer,
@@ -59,6 +60,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         ZipCodeRecognizer(),
         AddressCityRecognizer(),
         LocationCueRecognizer(),
+        CountyRecognizer(),
         CueNameRecognizer(),
         OrganizationRecognizer(),
         PartialNumberRecognizer(),

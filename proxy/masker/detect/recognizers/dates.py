@@ -45,7 +45,9 @@ class DateRecognizer(PatternRecognizer):
         ),
         # 1980-03-14
         Pattern(
-            "iso", rf"(?<![\w/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?![\w/-])", 0.9
+            "iso",
+            rf"(?<![\w/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?![/-]|(?!T\d)\w)",
+            0.9,
         ),
         # 8/14 or 08/14 only with a date word before it ("seen on 8/14"); otherwise a ratio.
         Pattern("md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True),

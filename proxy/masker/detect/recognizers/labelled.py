@@ -26,7 +26,8 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "plan id", "plan number", "health plan id", "health plan number", "beneficiary id",
         "beneficiary number", "medicare number", "medicare id", "medicaid number", "medicaid id",
         "medicare", "medicaid", "group number", "group id", "insurance member id", "mbi", "hicn",
-        "id card number", "member id number", "coverage id",
+        "id card number", "member id number", "coverage id", "group", "grp", "grp #", "rx group", "rx bin",
+        "rxbin", "rx pcn", "pcn",
     ),
     Entity.ACCOUNT_NUMBER: (
         "account number", "account no", "account", "acct", "acct no", "acct number", "billing account",
@@ -78,7 +79,8 @@ _LOOSE = frozenset(
         "chart", "member", "subscriber", "policy", "insurance", "account", "checking", "savings",
         "routing", "lic", "certificate", "license", "licence", "plate", "plates", "serial", "claim",
         "case", "ticket", "reference", "ref", "confirmation", "invoice", "authorization", "id",
-        "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter",
+        "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter", "group", "grp",
+        "pcn",
     }
 )  # fmt: skip
 

@@ -169,6 +169,9 @@ class DeviceNumberRecognizer(PatternRecognizer):
         return True
 
 
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d")
+
+
 class LongNumberRecognizer(PatternRecognizer):
     """Last resort: a run of 7+ digits nothing else explained is an identifier of *some* kind.
 
@@ -193,6 +196,8 @@ class LongNumberRecognizer(PatternRecognizer):
 
     def validate(self, value: str, *, context: bool) -> bool:
         if context:  # here the CONTEXT words are negative evidence
+            return False
+        if _ISO_DATETIME.match(value):  # 2021-07-04T10: a timestamp, the date part is the date recognizer's
             return False
         d = digits_of(value)
         if value[:1].isdigit() and len(alnum_of(value)) == len(d):

@@ -187,3 +187,16 @@ class LocationCueRecognizer(Recognizer):
                 continue
             out.append(Finding(m.start("place"), m.end("place"), Entity.LOCATION, 0.7, self.name))
         return out
+
+
+class CountyRecognizer(Recognizer):
+    """Counties, parishes, boroughs and townships are geographic subdivisions below the state."""
+
+    name = "county"
+    triggers = ("county", "parish", "borough", "township")
+    _rx = re.compile(r"\b(?:[A-Z][a-z]+[ -]){1,3}(?:County|Parish|Borough|Township)\b")
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        return [
+            Finding(m.start(), m.end(), Entity.LOCATION, 0.85, self.name) for m in self._rx.finditer(doc.text)
+        ]
