@@ -40,7 +40,7 @@ class SpokenEmailRecognizer(PatternRecognizer):
     # Cheap gate for the expensive pattern: something "at" something "dot"/"." something.
     _gate = re.compile(
         r"\bat[ \t]+[a-z0-9-]+(?:[ \t]+(?:dot|period|point)[ \t]+|\.)[a-z]"
-        r"|@\S*[ \t]+(?:dot|period|point)[ \t]",
+        r"|@\S{0,64}[ \t]+(?:dot|period|point)[ \t]",
         IGNORE,
     )
 
