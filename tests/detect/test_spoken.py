@@ -145,6 +145,12 @@ def test_spoken_traps(patterns: DetectionEngine, text: str) -> None:
             (E.EMAIL, "john smith seven eight at gmail dot com"),
         }),
         ("you're speaking with brynlee how can i help", {(E.PERSON, "brynlee")}),
+        ("hey its tom again", {(E.PERSON, "tom")}),
+        ("so my kid's doctor is doctor nguyen", {(E.PERSON, "nguyen")}),
+        ("the claim number is c l m dash two oh two four dash five five one two", {
+            (E.ID_NUMBER, "c l m dash two oh two four dash five five one two"),
+        }),
+        ("she turned ninety one last week", {(E.AGE, "ninety one")}),
     ],
 )  # fmt: skip
 def test_partial_numbers_and_caller_phrasing(

@@ -582,5 +582,11 @@ COMMON_FIRST_NAMES: frozenset[str] = _words(
     sandra sara sarah scott sean sharon shirley sophia stephanie stephen steven susan teresa terry
     theresa thomas timothy tyler victoria vincent virginia walter wayne william zachary luis
     carmen ana rosa miguel jorge sofia lucia priya raj amit wei li mohammed ahmed fatima omar
+    tom tommy mike mikey bob jim jimmy dave steve chris matt dan danny nick tony sam ben kate katie
+    liz beth jen jenny sue meg ann annie andy rob rick ken ed ron don greg jeff josh jon jake zach
+    jess becky debbie cathy kathy vicky cindy mandy sandy wendy peggy patty tina gina molly lucy
+    ella ava mia zoe leo max jack luke owen eli evan ian tim charlie eddie freddie ricky jackie
+    maggie ellie sophie abby allie ally kim phil pete stan vince walt wes marty mel lou hank
+    abigail jose luis carlos juan pedro maria elena rosa isabel diego pablo manuel
     """
 )

@@ -201,6 +201,8 @@ def _letters_lead_to_number(text: str, toks: list[_Tok], k: int) -> bool:
         if j > k and not _GAP.fullmatch(text, toks[j - 1].end, toks[j].start):
             return False
         j += 1
+    if j < len(toks) and toks[j].word in _SEPARATOR_WORDS:  # "c l m dash two oh two four"
+        j += 1
     return (
         j < len(toks)
         and _GAP.fullmatch(text, toks[j - 1].end, toks[j].start) is not None

@@ -18,10 +18,12 @@ _WORD = r"[A-Za-z][A-Za-z'\u2019-]*"
 
 _TITLE = re.compile(
     rf"\b(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Sr|Fr)\.?|Doctor|Nurse|Miss|Mister|Professor|Dra\.?)[ \t]+"
-    rf"(?P<name>[A-Z]{_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z]{_WORD}){{0,2}})",
+    rf"(?=(?P<name>[A-Z]{_WORD}(?:[ \t]+[A-Z]\.)?(?:[ \t]+[A-Z]{_WORD}){{0,2}}))",
 )
 _TITLE_LOWER = re.compile(
-    rf"\b(?:dr\.?|doctor|mr\.?|mrs\.?|ms\.?|miss|nurse)[ \t]+(?P<name>{_WORD}(?:[ \t]+{_WORD})?)", re.I
+    # The name is a lookahead so "doctor is doctor nguyen" still finds the second title.
+    rf"\b(?:dr\.?|doctor|mr\.?|mrs\.?|ms\.?|miss|nurse)[ \t]+(?=(?P<name>{_WORD}(?:[ \t]+{_WORD})?))",
+    re.I,
 )
 _STRONG = re.compile(
     rf"\b(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|last\s+name\s+is|first\s+name\s+is|"
@@ -32,7 +34,7 @@ _STRONG = re.compile(
     re.I,
 )
 _WEAK = re.compile(
-    rf"\b(?:this\s+is|i'm|i\s+am|it's|im|speaking\s+with|talking\s+to|talk\s+to|speak\s+to|speak\s+with|"
+    rf"\b(?:this\s+is|i'm|i\s+am|it's|its|im|speaking\s+with|talking\s+to|talk\s+to|speak\s+to|speak\s+with|"
     rf"ask\s+for|(?:(?:my|his|her|their|patient's|the\s+patient's)\s+)?(?:wife|husband|son|daughter|mother|father|mom|dad|brother|sister|partner|"
     rf"caregiver|grandson|granddaughter|grandmother|grandfather|aunt|uncle|niece|nephew|friend|"
     rf"neighbor|neighbour|fiance|fiancee|boyfriend|girlfriend|child|cousin|guardian)(?:'s\s+name\s+is|,|\s+is)?|"
