@@ -151,6 +151,13 @@ def test_spoken_traps(patterns: DetectionEngine, text: str) -> None:
             (E.ID_NUMBER, "c l m dash two oh two four dash five five one two"),
         }),
         ("she turned ninety one last week", {(E.AGE, "ninety one")}),
+        ("my dad is a hundred and two", {(E.AGE, "a hundred and two")}),
+        ("my phone is five five five one two three four", {(E.PHONE, "five five five one two three four")}),
+        ("call four one five five five five two six seven one extension two three four", {
+            (E.PHONE, "four one five five five five two six seven one extension two three four"),
+        }),
+        ("dob three slash fifteen slash eighty", {(E.DATE, "three slash fifteen slash eighty")}),
+        ("i live at twelve thirty four main street", {(E.ADDRESS, "twelve thirty four main street")}),
     ],
 )  # fmt: skip
 def test_partial_numbers_and_caller_phrasing(

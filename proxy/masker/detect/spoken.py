@@ -100,7 +100,9 @@ def _convert(run: list[_Tok]) -> list[tuple[str, int, int]]:
         if w.isdigit():
             out.append((w, i, i))
             i += 1
-        elif _is_letter_token(run[i]):
+        elif _is_letter_token(run[i]) and not (
+            w == "a" and i + 1 < n and run[i + 1].word in ("hundred", "thousand")
+        ):
             out.append((w.upper(), i, i))
             i += 1
         elif w in _REPEAT and i + 1 < n and (run[i + 1].word in _UNITS or run[i + 1].word.isdigit()):
@@ -125,8 +127,8 @@ def _convert(run: list[_Tok]) -> list[tuple[str, int, int]]:
                 continue
             out.append((str(value), i, j - 1))
             i = j
-        elif w in _UNITS or w in _TEENS:
-            value = _UNITS.get(w, _TEENS.get(w, 0))
+        elif w in _UNITS or w in _TEENS or w == "a":
+            value = _UNITS.get(w, _TEENS.get(w, 1))  # "a" only reaches here before hundred/thousand
             j = i + 1
             if j < n and run[j].word == "thousand" and w not in ("o", "oh"):
                 total, j = _after_thousand(run, value * 1000, j + 1)
@@ -219,8 +221,11 @@ def _runs(text: str) -> list[list[_Tok]]:
         # "one two three dash four five": the spoken separator belongs to the gap, not the words.
         if tok.word in _SEPARATOR_WORDS and cur and k + 1 < len(toks) and _is_number_token(toks[k + 1]):
             continue
-        ok = _is_number_token(tok) or (
-            tok.word == "and" and bool(cur) and cur[-1].word in ("hundred", "thousand")
+        ok = (
+            _is_number_token(tok)
+            or (tok.word == "and" and bool(cur) and cur[-1].word in ("hundred", "thousand"))
+            # "a hundred and two"
+            or (tok.word == "a" and k + 1 < len(toks) and toks[k + 1].word in ("hundred", "thousand"))
         )
         if ok and tok.word in ("o", "oh"):
             # "oh" is zero only next to other number tokens ("five oh two", "oh oh one"), not "oh, I

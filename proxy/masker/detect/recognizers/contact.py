@@ -56,7 +56,14 @@ class PhoneRecognizer(PatternRecognizer):
         ),
         # Ten NANP-valid digits in a row: a phone number is the likeliest reading (just above the
         # generic long-number rule; any labelled identifier outranks it).
-        Pattern("nanp-plain", r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?!\d)", 0.56),
+        Pattern(
+            "nanp-plain",
+            r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?!\d)",
+            0.56,
+            flags=IGNORE,
+        ),
+        # Seven digits said as a local number ("my phone is five five five one two three four").
+        Pattern("local-plain", r"(?<![\w+-])\d{7}(?![\w-])", 0.3, needs_context=True),
         # "area code 772 and then 296 1387" (spoken, once normalised)
         Pattern(
             "area-code",
