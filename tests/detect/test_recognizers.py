@@ -103,6 +103,10 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     ("Patient Ann Cole (MRN 660-51-5005)", {(E.PERSON, "Ann Cole"), (E.MRN, "660-51-5005")}),
     ("Springfield, IL 62704", {(E.LOCATION, "Springfield"), (E.ZIP, "62704")}),
     ("Boise, ID 83702", {(E.LOCATION, "Boise"), (E.ZIP, "83702")}),
+    ("Pt John Smith 45M presents with chest pain.", {(E.PERSON, "John Smith")}),
+    ("Next of kin: Mary Smith (sister) 555-222-1111", {(E.PERSON, "Mary Smith"), (E.PHONE, "555-222-1111")}),
+    ("Accompanied by son David.", {(E.PERSON, "David")}),
+    ("Medtronic pacemaker, SN: RNB123456H, model W1DR01.", {(E.DEVICE_ID, "RNB123456H")}),
     ("Suite 104, Lake Bryan, PA 44943", {(E.LOCATION, "Lake Bryan"), (E.ZIP, "44943")}),
     ("I moved to Rachelfurt last year", {(E.LOCATION, "Rachelfurt")}),
     ("admitted to North Kara Regional Medical Center", {
@@ -166,6 +170,10 @@ TRAPS = [
     "May 4 patients were seen",
     "the doctor said to take one in the morning",
     "Driver's license scanned.",
+    "Brought in by EMS.",
+    "Per protocol, labs drawn.",
+    "Pt tolerated procedure well.",
+    "spoke with the team about discharge",
 ]
 
 

@@ -56,7 +56,7 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
     ),
     Entity.DEVICE_ID: (
         "serial number", "serial no", "serial", "device id", "device serial", "device number", "imei",
-        "udi", "implant serial", "pacemaker serial", "pump serial", "meid", "device identifier",
+        "udi", "implant serial", "pacemaker serial", "pump serial", "meid", "device identifier", "sn", "s/n",
         "equipment id", "asset tag",
     ),
     Entity.ID_NUMBER: (
@@ -80,7 +80,7 @@ _LOOSE = frozenset(
         "routing", "lic", "certificate", "license", "licence", "plate", "plates", "serial", "claim",
         "case", "ticket", "reference", "ref", "confirmation", "invoice", "authorization", "id",
         "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter", "group", "grp",
-        "pcn",
+        "sn", "pcn",
     }
 )  # fmt: skip
 

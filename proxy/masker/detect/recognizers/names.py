@@ -29,7 +29,9 @@ _STRONG = re.compile(
     rf"\b(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|last\s+name\s+is|first\s+name\s+is|"
     rf"full\s+name\s+is|surname\s+is|patient\s+name\s*:?|name\s*:|called|named|goes\s+by|"
     rf"spelled|the\s+patient\s+is|pt\s+is|patient|caller\s+is|signed|sincerely|regards|thanks|"
-    rf"emergency\s+contact\s+is|emergency\s+contact\s*:?|contact\s+person\s+is)"
+    rf"emergency\s+contact\s+is|emergency\s+contact\s*:?|contact\s+person\s+is|pt|"
+    rf"next\s+of\s+kin\s*:?|nok\s*:|guardian\s*:?|power\s+of\s+attorney\s*:?|poa\s*:|health\s+care\s+proxy\s*:?|"
+    rf"accompanied\s+by|brought\s+in\s+by|spoke\s+with|spoke\s+to|per|cc\s*:)"
     rf"(?=[ \t,:]+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}}))",
     re.I,
 )
@@ -276,9 +278,15 @@ class CueNameRecognizer(Recognizer):
         for m in _STRONG.finditer(text):
             cue = text[m.start() : m.start("name")].lower()
             # "patient" / "called" / "thanks" are only cues when a capitalised or known name follows.
+            # These cues are everyday words too ("per protocol", "spoke with the team"): a capitalised or
+            # known given name must follow.
             weak = any(
-                w in cue for w in ("patient", "called", "named", "thanks", "regards", "sincerely", "signed")
-            )
+                w in cue
+                for w in (
+                    "patient", "called", "named", "thanks", "regards", "sincerely", "signed", "pt", "per",
+                    "spoke", "accompanied", "brought",
+                )
+            )  # fmt: skip
             span = _name_tokens(m.start("name"), m.group("name"), strict=weak)
             if span:
                 capitalised = text[span[0]].isupper()
