@@ -10,7 +10,10 @@ parses just enough HTTP/1.1 (keep-alive, Content-Length bodies), does no logging
   ``--chunk-delay-ms`` between events; every ``--token-every``-th word is one of the Masker tokens
   found in the request (so the proxy has tokens to rehydrate mid-stream), else a filler word.
 
-``--delay-ms`` delays the response headers (a model's "thinking" time). Loopback only.
+``--delay-ms`` delays the response headers (a model's "thinking" time). A model name ending in
+``-d<ms>`` (e.g. ``bench-d1``) overrides ``--chunk-delay-ms`` for that request: the streaming
+scenario paces its events like a (fast) real model, so the proxy is not measured while the fake
+LLM and the client fight it for the same two cores. Loopback only.
 
 Run: ``python bench/fake_llm.py --port 0`` prints ``LISTENING <port>`` once ready.
 """
@@ -26,6 +29,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+_PACE = re.compile(r"-d(\d+(?:\.\d+)?)$")
 _TOKEN = re.compile(rb"MSKV1\.[A-Z]{2,12}\.[0-9A-Z]{10,}")
 _FILLER = (
     "okay", "so", "your", "appointment", "is", "confirmed", "for", "next", "week", "and", "we", "will",
@@ -150,6 +154,10 @@ class FakeLLM(asyncio.Protocol):
             transport.write(_json_response(completion(payload)))
             self._done()
             return
+        chunk_delay = self.opts.chunk_delay
+        pace = _PACE.search(str(payload.get("model", "")))
+        if pace:
+            chunk_delay = float(pace.group(1)) / 1000
         transport.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
                         b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n")
         for event in stream_events(raw, payload, self.opts):
@@ -157,7 +165,7 @@ class FakeLLM(asyncio.Protocol):
                 return
             transport.write(_chunked(event))
             # Always yield to the loop: other connections' streams interleave as with a real model.
-            await asyncio.sleep(self.opts.chunk_delay)
+            await asyncio.sleep(chunk_delay)
         transport.write(b"0\r\n\r\n")
         self._done()
 

@@ -203,7 +203,9 @@ class Config:
 def loadgen(url: str, mode: str, scenario: str, ns: argparse.Namespace, **extra: Any) -> dict[str, Any]:
     argv = [PY, str(BENCH / "loadgen.py"), mode, "--url", url, "--scenario", scenario]
     if mode == "latency":
-        argv += ["--n", str(ns.n), "--warmup", str(ns.warmup), "--seconds", str(ns.latency_seconds)]
+        paced = scenario == "stream"  # ~0.2 s per request: fewer of them
+        n, warmup = (min(ns.n, ns.stream_n), min(ns.warmup, 10)) if paced else (ns.n, ns.warmup)
+        argv += ["--n", str(n), "--warmup", str(warmup), "--seconds", str(ns.latency_seconds)]
     else:
         argv += ["--seconds", str(ns.seconds), "--concurrency", str(ns.concurrency),
                  "--pool", str(ns.pool)]
@@ -326,6 +328,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Masker benchmarks: one run, one table, docs/benchmarks.md")
     p.add_argument("--n", type=int, default=300, help="measured requests per latency run")
     p.add_argument("--warmup", type=int, default=40)
+    p.add_argument("--stream-n", type=int, default=100, help="measured requests of the (paced) stream run")
     p.add_argument("--latency-seconds", type=float, default=30.0)
     p.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
     p.add_argument("--concurrency", type=int, default=32)
@@ -400,7 +403,8 @@ def main() -> int:
         "machine": machine(),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "duration_s": round(time.time() - started),
-        "settings": {"nice": ns.nice, "n": ns.n, "warmup": ns.warmup, "seconds": ns.seconds,
+        "settings": {"nice": ns.nice, "n": ns.n, "stream_n": ns.stream_n, "warmup": ns.warmup,
+                     "seconds": ns.seconds,
                      "concurrency": ns.concurrency, "upstream_delay_ms": ns.upstream_delay_ms},
         "configs": [{"name": c.name, "label": c.label, "workers": c.workers, "results": c.results}
                     for c in [*configs, *extra] if c.results],

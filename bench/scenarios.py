@@ -5,8 +5,8 @@
   request (a unique phone number / date), which is all the proxy has not seen before.
 * ``short``  — one short user utterance with a name and a phone number, fresh per request.
 * ``note``   — a ~4,000-character clinical note never seen before (fresh per request).
-* ``stream`` — the voice turn with ``"stream": true``; the fake LLM answers 200 words with tokens
-  of the request mixed in, so the proxy rehydrates mid-stream.
+* ``stream`` — the voice turn with ``"stream": true``; the fake LLM answers 200 words, one event
+  each, 1 ms apart, with tokens of the request mixed in, so the proxy rehydrates mid-stream.
 
 Bodies are generated before the clock starts (``bodies(name, n)``), so generation never counts.
 """
@@ -21,6 +21,7 @@ from faker import Faker
 
 SCENARIOS = ("voice", "short", "note", "stream")
 CONVERSATION_ID = "bench-call-0001"
+STREAM_EVENT_MS = 1.0  # fake LLM pacing between SSE events for the stream scenario (1,000 events/s)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Generator:
         }
         if stream:
             body["stream"] = True
+            body["model"] = f"bench-d{STREAM_EVENT_MS:g}"
         return body
 
     def short(self) -> dict[str, object]:
