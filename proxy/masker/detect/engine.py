@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from .cache import FindingsCache, digest
-from .ner import ner_findings, ner_segments, shift
+from .ner import ner_findings, ner_segments, shift, truecase
 from .recognizer import Doc
 from .registry import Registry
 from .resolve import resolve
@@ -98,7 +98,7 @@ class DetectionEngine:
                 if ner_targets:
                     # Start NER first (it runs on a worker thread or over the network), then do the
                     # pattern pass on this thread while it works.
-                    segments = [seg for _, _, seg in ner_targets]
+                    segments = [truecase(seg) for _, _, seg in ner_targets]
                     ner_task = asyncio.get_running_loop().create_task(self._analyze_ner(segments))
                     await asyncio.sleep(0)
             try:

@@ -7,6 +7,7 @@ import re
 
 from .lexicon import (
     CLINICAL_WORDS,
+    COMMON_FIRST_NAMES,
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
     DRUG_SUFFIXES,
@@ -137,6 +138,26 @@ def ner_segments(text: str) -> list[tuple[int, str]]:
         if m.group().strip() and worth_ner(m.group(), cased=cased):
             out.append((m.start(), m.group()))
     return out
+
+
+_NAME_TOKEN = re.compile(r"[a-z][a-z'\u2019-]*")
+
+
+def truecase(text: str) -> str:
+    """For all-lower-case ASR text: capitalise known given names and an unknown word right after one
+    (a likely surname), so the cased NER model can see them. Same length, so offsets are unchanged."""
+    if any(c.isupper() for c in text):
+        return text
+    chars = list(text)
+    after_name = False
+    for m in _NAME_TOKEN.finditer(text):
+        word = m.group()
+        if word in COMMON_FIRST_NAMES or (after_name and word not in _KNOWN and len(word) > 1):
+            chars[m.start()] = word[0].upper()
+            after_name = word in COMMON_FIRST_NAMES
+        else:
+            after_name = False
+    return "".join(chars)
 
 
 def shift(spans: list[NerSpan], offset: int) -> list[NerSpan]:
