@@ -127,6 +127,16 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     ("Authorization: Bearer abcDEF123456ghiJKL789", {(E.SECRET, "abcDEF123456ghiJKL789")}),
     ("api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc", {(E.SECRET, "sk_live_4eC39HqLyjWDarjtT1zdp7dc")}),
     ("password: hunter2!Secret", {(E.SECRET, "hunter2!Secret")}),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", {(E.SECRET, "dXNlcjpwYXNzd29yZA==")}),
+    ("HF token hf_abcdefghijklmnopqrstuvwxyzABCDEF12", {(E.SECRET, "hf_abcdefghijklmnopqrstuvwxyzABCDEF12")}),
+    ("DefaultEndpointsProtocol=https;AccountKey=" + "A" * 86 + "==;", {(E.SECRET, "A" * 86 + "==")}),
+    ("db postgres://admin:s3cretPass@db.internal:5432/app", {(E.SECRET, "s3cretPass")}),
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", {
+        (E.SECRET, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    }),
+    ("-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n", {
+        (E.SECRET, "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOYBF\n"),
+    }),
     (
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
         {(E.SECRET, "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----")},

@@ -19,7 +19,8 @@ class SecretRecognizer(PatternRecognizer):
         "akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "apka", "a3t",
         "secret", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "hooks.slack",
         "sk-", "sk_", "rk_", "pk_", "aiza", "ya29.", "sg.", "npm_", "pypi-", "eyj", "private key",
-        "bearer", "://", "key", "token", "password", "passwd", "pwd",
+        "bearer", "://", "key", "token", "password", "passwd", "pwd", "basic", "hf_", "shp", "_v1_",
+        "sq0", "xapp-", ":aa",
     )  # fmt: skip
     PATTERNS = (
         Pattern(
@@ -62,7 +63,18 @@ class SecretRecognizer(PatternRecognizer):
         ),
         Pattern("bearer", r"(?i:\bbearer)\s+(?P<v>[A-Za-z0-9._~+/=-]{16,})", 0.9, group="v"),
         Pattern(
-            "basic-auth-url", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<v>[^\s@/]{3,})@", 0.9, group="v"
+            "basic-auth", r"(?i:\bbasic)\s+(?P<v>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])", 0.85, group="v"
+        ),
+        Pattern("huggingface", r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}", 0.95),
+        Pattern("shopify", r"(?<![A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", 0.95),
+        Pattern("digitalocean", r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}", 0.95),
+        Pattern("square", r"(?<![A-Za-z0-9_])sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}", 0.95),
+        Pattern("mailgun", r"(?<![A-Za-z0-9_])key-[0-9a-f]{32}(?![A-Za-z0-9])", 0.9),
+        Pattern("slack-app", r"(?<![A-Za-z0-9])xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", 0.95),
+        Pattern("azure-storage", r"(?i:accountkey)=(?P<v>[A-Za-z0-9+/]{40,}={0,2})", 0.95, group="v"),
+        Pattern("telegram-bot", r"(?<![\d:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])", 0.9),
+        Pattern(
+            "basic-auth-url", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<v>[^\s@/]{3,})@", 0.97, group="v"
         ),
         Pattern(
             "assignment",
