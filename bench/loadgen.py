@@ -133,7 +133,7 @@ async def latency(ns: argparse.Namespace) -> dict[str, Any]:
 
 async def throughput(ns: argparse.Namespace) -> dict[str, Any]:
     # Enough fresh bodies for the run at a generous rate; wrap around only if the proxy outruns it.
-    pool = bodies(ns.scenario, ns.pool, seed=ns.seed)
+    pool = bodies(ns.scenario, ns.pool, seed=ns.seed + 100)  # not the latency run's utterances
     client = Client(ns.url, ns.scenario, ns.concurrency)
     errors: dict[str, int] = {}
     totals: list[float] = []
