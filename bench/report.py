@@ -237,7 +237,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "- **Masker, in-process NER**: `masker serve`, default policy (everything tokenized, vault mode, "
         "SQLite).",
         "- **Masker, gRPC NER**: the same with `MASKER_NER_ADDR` → `masker ner serve` on loopback "
-        "(a third process on the same 2 cores).",
+        "(a third process on the same 2 cores), with the client's default 80 ms deadline, and again "
+        "with `MASKER_NER_TIMEOUT_MS=1000` (what the service costs when it is allowed to answer).",
+        "- **2 workers**: `MASKER_WORKERS=2`, throughput only (latency is the 1-worker figure).",
         "",
         "## Results",
         "",
