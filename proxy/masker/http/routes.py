@@ -51,11 +51,12 @@ async def _chat(agent: Agent, endpoint: str) -> Response:
     requested = body.get("policy_id")
     policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
     record.policy_id = policy.name
-    session = state.codec_for(agent).session(conversation_id(dict(request.headers), body))
+    headers_in = dict(request.headers)
+    session = state.codec_for(agent).session(conversation_id(headers_in, body))
     extra = {h: request.headers[h] for h in _PASS_HEADERS if h in request.headers}
     try:
         tracing = state.pipeline.tracing
-        with tracing.request_span(dict(request.headers), **{"http.route": endpoint}):
+        with tracing.request_span(headers_in, **{"http.route": endpoint}):
             result = await state.pipeline.handle(
                 agent=agent,
                 policy=policy,
@@ -64,7 +65,7 @@ async def _chat(agent: Agent, endpoint: str) -> Response:
                 record=record,
                 caller_auth=request.headers.get("authorization"),
                 extra_headers=extra,
-                trace_context=tracing.extract(dict(request.headers)),
+                trace_context=None if tracing.enabled else tracing.extract(headers_in),
             )
     except MaskerError as exc:
         record.status = exc.status

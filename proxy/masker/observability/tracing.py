@@ -23,12 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ._safety import is_safe_name, is_safe_route
@@ -174,6 +175,18 @@ class Tracing:
     ) -> Iterator[Span]:
         if name not in SPAN_NAMES:
             raise ValueError(f"unknown span name {name!r}")
+        if self.provider is None:
+            # Tracing off: no span objects. A caller's context is still made current, so an
+            # upstream call inside forwards its traceparent unchanged.
+            if parent is None:
+                yield INVALID_SPAN
+                return
+            token = otel_context.attach(parent)
+            try:
+                yield trace.get_current_span(parent)
+            finally:
+                otel_context.detach(token)
+            return
         with self._tracer.start_as_current_span(
             f"masker.{name}",
             context=parent,

@@ -34,6 +34,8 @@ from .grammar import CROCKFORD, VAULT_BODY_LEN, b32decode, b32encode, check_symb
 from .keys import KeyRing
 from .store import ScopeKey, VaultRow, VaultStore, VaultUnavailable
 
+_DEK_TTL = 30.0  # seconds a scope's data key stays cached in this process
+_DEK_CACHE = 10_000  # scopes
 VAULT = "vault"
 AEAD = "reversible-aead"
 MODES = (VAULT, AEAD)
@@ -92,6 +94,7 @@ class Codec:
     store: VaultStore | None = None
     ttl_seconds: float | None = None
     _written: _WrittenCache = field(default_factory=_WrittenCache)
+    _deks: OrderedDict[str, tuple[float, bytes]] = field(default_factory=OrderedDict)
 
     def scope_id(self, conversation: str | None) -> str:
         # Independent of key rotation (old tokens must still be found); the agent id is itself a
@@ -135,7 +138,23 @@ class Codec:
 
     async def scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> bytes:
         """The scope's data key, created on first use (one atomic upsert: concurrent first writers
-        agree on the winner), re-wrapped with the newest agent key after a rotation."""
+        agree on the winner), re-wrapped with the newest agent key after a rotation.
+
+        Kept in memory for ``_DEK_TTL`` seconds: a voice conversation writes on most turns, and a
+        database round trip plus an unwrap per turn showed up in the hot-path profile. A shred on
+        another replica is honoured within that window (rows written meanwhile are sealed under a
+        key that no longer exists, so they are unreadable — shredded all the same)."""
+        cached = self._deks.get(scope_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        dek = await self._scope_data_key(store, scope_id, expires_at)
+        self._deks[scope_id] = (time.monotonic() + _DEK_TTL, dek)
+        self._deks.move_to_end(scope_id)
+        while len(self._deks) > _DEK_CACHE:
+            self._deks.popitem(last=False)
+        return dek
+
+    async def _scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> bytes:
         kid, wrapped = self._wrap(scope_id, os.urandom(32))
         scope_key = await store.ensure_scope_key(ScopeKey(scope_id, kid, wrapped, time.time(), expires_at))
         dek = self._unwrap(scope_key)
@@ -160,6 +179,7 @@ class Codec:
             raise ShredUnsupported("reversible-aead tokens are self-contained; retire the key instead")
         scope_id = self.scope_id(conversation)
         self._written.forget_scope(scope_id)
+        self._deks.pop(scope_id, None)
         if self.store is None:
             return 0
         return await self.store.shred_scope(scope_id)
