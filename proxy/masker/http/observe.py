@@ -7,9 +7,7 @@ Records carry counts, names and timings only, so nothing here can see request te
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,25 +18,17 @@ from ..observability.tracing import Tracing, TracingConfig, setup_tracing
 from ..pipeline import RequestRecord
 from ..ratelimit import RateLimiter, build_rate_limiter
 from ..settings import Settings
+from ..tokens.keys import local_secret
 
 log = logging.getLogger("masker.observe")
 _AUDIT_KEY_FILE = "MASKER_AUDIT_HMAC_KEY"
 
 
 def _audit_key(settings: Settings) -> bytes:
-    if settings.audit_hmac_key:
-        try:
-            return load_hmac_key(settings.audit_hmac_key)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from exc
-    # Embedded default: a key generated once and kept next to the local token key.
-    path = settings.data_dir / "keys" / _AUDIT_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(base64.b64encode(os.urandom(32)).decode())
-    return load_hmac_key(path.read_text())
+    try:
+        return load_hmac_key(settings.audit_hmac_key or local_secret(settings.data_dir, _AUDIT_KEY_FILE))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 @dataclass

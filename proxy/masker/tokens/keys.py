@@ -106,12 +106,22 @@ def load_keyring(names: Sequence[str], secrets_dir: Path | None, env: Mapping[st
     return KeyRing(tuple(keys))
 
 
-def local_key(data_dir: Path) -> Key:
-    """The embedded default: a key generated once and kept (0600) in the data dir."""
-    path = data_dir / "keys" / (KEY_ENV_PREFIX + LOCAL_KEY_NAME)
+def local_secret(data_dir: Path, name: str) -> str:
+    """The embedded default for a named 32-byte secret: generated once, kept (0600) in the data
+    dir as base64, so a restart keeps resolving old tokens and continuing the audit chain."""
+    path = data_dir / "keys" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker process won the race
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as handle:
             handle.write(base64.b64encode(secrets.token_bytes(32)).decode())
-    return Key(LOCAL_KEY_NAME, decode_key(LOCAL_KEY_NAME, path.read_text()))
+    return path.read_text().strip()
+
+
+def local_key(data_dir: Path) -> Key:
+    """The embedded default token/vault key (no ``MASKER_KEY_K_*`` configured)."""
+    name = KEY_ENV_PREFIX + LOCAL_KEY_NAME
+    return Key(LOCAL_KEY_NAME, decode_key(LOCAL_KEY_NAME, local_secret(data_dir, name)))
