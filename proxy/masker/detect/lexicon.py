@@ -322,6 +322,14 @@ STOP_WORDS: frozenset[str] = frozenset(
 )
 
 # Frequent words an ASR transcript puts right after "this is" / "i'm" that are not names.
+# Calendar words and greetings are capitalised in cased text but are never a name, place or
+# organisation on their own; months that are also given names (April, May, June, August) are left out.
+CALENDAR_WORDS: frozenset[str] = _words(
+    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri
+    sat sun january february march july september october november december jan feb mar jul sep
+    sept oct nov dec let lets ok okay yeah yep hi hello thanks thank"""
+)
+
 COMMON_WORDS: frozenset[str] = _words(
     """
     about actually afraid already alright also always am and angry annoyed anxious any anyone

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .lexicon import (
+    CALENDAR_WORDS,
     CLINICAL_WORDS,
     COMMON_FIRST_NAMES,
     COMMON_WORDS,
@@ -97,14 +98,7 @@ def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
     return tail.start() if tail else end
 
 
-# Calendar words are capitalised but never a name, place or organisation on their own (months that
-# are also given names — April, May, June, August — are left out on purpose).
-_CALENDAR = frozenset(
-    """monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri
-    sat sun january february march july september october november december jan feb mar jul sep
-    sept oct nov dec let lets ok okay yeah yep hi hello thanks thank""".split()
-)
-_KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | _CALENDAR
+_KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
 
 
