@@ -3,7 +3,10 @@
 The proxy must stay fast and safe when the NER service is slow or gone, so every call is bounded:
 
 - one channel per client, reused by all calls (HTTP/2 multiplexing; reconnects on its own);
-- one deadline per ``analyze`` call (``timeout_ms``, default 80 ms) covering every attempt;
+- one deadline per ``analyze`` call covering every attempt: ``timeout_ms`` (default 80 ms) plus
+  ``timeout_per_kchar_ms`` (default 20 ms) per 1,000 characters sent, because model time grows
+  with the text — a fixed 80 ms made a cold conversation's first request (its whole history) fail
+  every time, so nothing was ever cached and the conversation locked itself out;
 - at most one retry, only for UNAVAILABLE (the call never reached a model) and only if time is
   left in that budget;
 - a circuit breaker: after ``breaker_failures`` consecutive failed calls it opens and calls fail
@@ -38,6 +41,7 @@ __all__ = ["BreakerState", "CircuitBreaker", "GrpcNer", "NerClientStats"]
 log = logging.getLogger("masker.detect.ner_grpc")
 
 DEFAULT_TIMEOUT_MS = 80
+DEFAULT_TIMEOUT_PER_KCHAR_MS = 20.0
 DEFAULT_BREAKER_FAILURES = 5
 DEFAULT_BREAKER_COOLDOWN_MS = 5000
 DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -138,6 +142,7 @@ class GrpcNer:
         addr: str,
         *,
         timeout_ms: float = DEFAULT_TIMEOUT_MS,
+        timeout_per_kchar_ms: float = DEFAULT_TIMEOUT_PER_KCHAR_MS,
         retry: bool = True,
         breaker_failures: int = DEFAULT_BREAKER_FAILURES,
         breaker_cooldown_ms: float = DEFAULT_BREAKER_COOLDOWN_MS,
@@ -158,6 +163,7 @@ class GrpcNer:
             raise ValueError("a client certificate (mTLS) needs MASKER_NER_TLS_CA")
         self.addr = addr
         self.timeout_s = timeout_ms / 1000
+        self.per_char_s = timeout_per_kchar_ms / 1_000_000
         self._retry = retry
         self.breaker = CircuitBreaker(breaker_failures, breaker_cooldown_ms / 1000, clock=clock)
         self.stats = NerClientStats()
@@ -204,6 +210,7 @@ class GrpcNer:
 
         kwargs: dict[str, Any] = {
             "timeout_ms": number("MASKER_NER_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
+            "timeout_per_kchar_ms": number("MASKER_NER_TIMEOUT_PER_KCHAR_MS", DEFAULT_TIMEOUT_PER_KCHAR_MS),
             "breaker_failures": int(number("MASKER_NER_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES)),
             "breaker_cooldown_ms": number("MASKER_NER_BREAKER_COOLDOWN_MS", DEFAULT_BREAKER_COOLDOWN_MS),
             "tls_ca": env.get("MASKER_NER_TLS_CA") or None,
@@ -280,11 +287,15 @@ class GrpcNer:
         if self.breaker.opens != opens:
             log.warning("NER circuit open for %.1f s", self.breaker.cooldown_s)
 
+    def budget_s(self, texts: Sequence[str]) -> float:
+        """The deadline for one call: the base timeout plus time for the characters sent."""
+        return self.timeout_s + self.per_char_s * sum(len(t) for t in texts)
+
     async def _attempts(self, texts: list[str], *, retry: bool) -> Any:
         call = self._stub()
         request = wire.AnalyzeRequest(texts=[_wire_safe(t) for t in texts])
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout_s
+        deadline = loop.time() + self.budget_s(texts)
         first = True
         while True:
             self.stats.attempts += 1
