@@ -39,13 +39,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
+
+T = TypeVar("T")
 
 CACHE_DIR = Path(os.environ.get("MASKER_CACHE_DIR", Path.home() / ".cache" / "masker"))
 BIN_DIR = Path(os.environ.get("MASKER_K8S_BIN_DIR", CACHE_DIR / "k8s"))
@@ -73,11 +75,57 @@ class K8sTestbed:
         return {**os.environ, "KUBECONFIG": str(kubeconfig or self.kubeconfig)}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_for(
+    fn: Callable[[], T | None], timeout: float = 10.0, what: str = "condition", interval: float = 0.05
+) -> T:
+    """Poll ``fn`` until it returns something truthy; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_operator_up(
+    proc: subprocess.Popen[bytes],
+    liveness_port: int,
+    webhook_port: int,
+    output: Callable[[], str],
+    timeout: float = 30.0,
+) -> None:
+    """Until the operator process answers its liveness probe and its webhook port accepts."""
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"operator exited {proc.returncode}:\n{output()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{liveness_port}/healthz", timeout=1):
+                pass
+            socket.create_connection(("127.0.0.1", webhook_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
+    wait_for(up, timeout=timeout, what="operator liveness + webhook port")
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -88,9 +136,24 @@ def make_ca(directory: Path, name: str = "ca", cn: str = "masker-test-ca") -> tu
     """A throwaway CA (EC P-256) made with openssl; returns (cert, key)."""
     directory.mkdir(parents=True, exist_ok=True)
     _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{name}.key", cwd=directory)
-    _openssl("req", "-x509", "-new", "-key", f"{name}.key", "-out", f"{name}.crt", "-days", "3",
-             "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=directory)
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        f"{name}.key",
+        "-out",
+        f"{name}.crt",
+        "-days",
+        "3",
+        "-subj",
+        f"/CN={cn}",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        cwd=directory,
+    )
     return directory / f"{name}.crt", directory / f"{name}.key"
 
 
@@ -106,8 +169,24 @@ def make_cert(
         "extendedKeyUsage=serverAuth\n"
         f"subjectAltName={','.join(sans)}\n"
     )
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", str(ca[0]), "-CAkey", str(ca[1]),
-             "-CAcreateserial", "-out", f"{name}.crt", "-days", "3", "-extfile", ext.name, cwd=directory)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        str(ca[0]),
+        "-CAkey",
+        str(ca[1]),
+        "-CAcreateserial",
+        "-out",
+        f"{name}.crt",
+        "-days",
+        "3",
+        "-extfile",
+        ext.name,
+        cwd=directory,
+    )
     return directory / f"{name}.crt", directory / f"{name}.key"
 
 
@@ -172,9 +251,10 @@ def _wait_http(url: str, *, context: ssl.SSLContext | None, token: str | None, p
 
 
 def binaries_present() -> bool:
-    return all((BIN_DIR / b).is_file() for b in ("kube-apiserver", "kube-controller-manager")) and Path(
-        ETCD
-    ).is_file()
+    return (
+        all((BIN_DIR / b).is_file() for b in ("kube-apiserver", "kube-controller-manager"))
+        and Path(ETCD).is_file()
+    )
 
 
 @contextlib.contextmanager
@@ -189,7 +269,9 @@ def start_testbed(workdir: Path, *, controller_manager: bool = True) -> Iterator
     pki = workdir / "pki"
     ca = make_ca(pki)
     api_cert = make_cert(
-        pki, "apiserver", ca,
+        pki,
+        "apiserver",
+        ca,
         ["IP:127.0.0.1", "DNS:localhost", "IP:10.0.0.1", "DNS:kubernetes", "DNS:kubernetes.default.svc"],
         "kube-apiserver",
     )
@@ -200,11 +282,11 @@ def start_testbed(workdir: Path, *, controller_manager: bool = True) -> Iterator
     tokens = workdir / "tokens.csv"
     tokens.write_text(
         f'{admin_token},admin,admin,"system:masters"\n'
-        f'{operator_token},{OPERATOR_USER},{uuid.uuid4()},'
+        f"{operator_token},{OPERATOR_USER},{uuid.uuid4()},"
         f'"system:serviceaccounts,system:serviceaccounts:{OPERATOR_SA_NAMESPACE},system:authenticated"\n'
     )
     tokens.chmod(0o600)
-    etcd_port, peer_port, api_port = _free_port(), _free_port(), _free_port()
+    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
     # etcd data on tmpfs when available: fsync-heavy and thrown away anyway.
     shm = Path("/dev/shm")
     etcd_data = Path(
@@ -217,52 +299,103 @@ def start_testbed(workdir: Path, *, controller_manager: bool = True) -> Iterator
     )
     procs: list[_Process] = []
     try:
-        etcd = _Process("etcd", [
-            ETCD, "--name", "testbed", "--data-dir", str(etcd_data),
-            "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
-            "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
-            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-            "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-            "--initial-cluster", f"testbed=http://127.0.0.1:{peer_port}",
-            "--log-level", "warn",
-        ], workdir / "etcd.log")
+        etcd = _Process(
+            "etcd",
+            [
+                ETCD,
+                "--name",
+                "testbed",
+                "--data-dir",
+                str(etcd_data),
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-cluster",
+                f"testbed=http://127.0.0.1:{peer_port}",
+                "--log-level",
+                "warn",
+            ],
+            workdir / "etcd.log",
+        )
         procs.append(etcd)
         _wait_http(f"http://127.0.0.1:{etcd_port}/health", context=None, token=None, proc=etcd)
-        apiserver = _Process("kube-apiserver", [
-            str(BIN_DIR / "kube-apiserver"),
-            "--etcd-servers", f"http://127.0.0.1:{etcd_port}",
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
-            "--secure-port", str(api_port), "--insecure-port", "0",
-            "--tls-cert-file", str(api_cert[0]), "--tls-private-key-file", str(api_cert[1]),
-            "--client-ca-file", str(ca[0]),
-            "--token-auth-file", str(tokens),
-            "--authorization-mode", "RBAC",
-            "--service-account-key-file", str(pki / "sa.pub"),
-            "--service-account-signing-key-file", str(pki / "sa.key"),
-            "--service-account-issuer", "https://kubernetes.default.svc",
-            "--service-cluster-ip-range", "10.0.0.0/24",
-            "--allow-privileged=true",
-            # No kubelet/token controller races: pods are validated, not run.
-            "--disable-admission-plugins", "ServiceAccount",
-            "--enable-admission-plugins", "MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
-            "--profiling=false", "--v=1",
-        ], workdir / "kube-apiserver.log")
+        apiserver = _Process(
+            "kube-apiserver",
+            [
+                str(BIN_DIR / "kube-apiserver"),
+                "--etcd-servers",
+                f"http://127.0.0.1:{etcd_port}",
+                "--bind-address",
+                "127.0.0.1",
+                "--advertise-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(api_port),
+                "--insecure-port",
+                "0",
+                "--tls-cert-file",
+                str(api_cert[0]),
+                "--tls-private-key-file",
+                str(api_cert[1]),
+                "--client-ca-file",
+                str(ca[0]),
+                "--token-auth-file",
+                str(tokens),
+                "--authorization-mode",
+                "RBAC",
+                "--service-account-key-file",
+                str(pki / "sa.pub"),
+                "--service-account-signing-key-file",
+                str(pki / "sa.key"),
+                "--service-account-issuer",
+                "https://kubernetes.default.svc",
+                "--service-cluster-ip-range",
+                "10.0.0.0/24",
+                "--allow-privileged=true",
+                # No kubelet/token controller races: pods are validated, not run.
+                "--disable-admission-plugins",
+                "ServiceAccount",
+                "--enable-admission-plugins",
+                "MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
+                "--profiling=false",
+                "--v=1",
+            ],
+            workdir / "kube-apiserver.log",
+        )
         procs.append(apiserver)
         context = ssl.create_default_context(cafile=str(ca[0]))
         _wait_http(f"{server}/readyz", context=context, token=admin_token, proc=apiserver)
         if controller_manager:
-            kcm = _Process("kube-controller-manager", [
-                str(BIN_DIR / "kube-controller-manager"),
-                "--kubeconfig", str(kubeconfig),
-                "--port", "0", "--secure-port", "0", "--leader-elect=false",
-                "--controllers", "garbagecollector,namespace,deployment,replicaset,statefulset,"
-                                 "daemonset,job,serviceaccount,serviceaccount-token",
-                "--service-account-private-key-file", str(pki / "sa.key"),
-                "--root-ca-file", str(ca[0]),
-                "--use-service-account-credentials=false",
-                "--concurrent-gc-syncs", "5",
-                "--v=1",
-            ], workdir / "kube-controller-manager.log")
+            kcm = _Process(
+                "kube-controller-manager",
+                [
+                    str(BIN_DIR / "kube-controller-manager"),
+                    "--kubeconfig",
+                    str(kubeconfig),
+                    "--port",
+                    "0",
+                    "--secure-port",
+                    "0",
+                    "--leader-elect=false",
+                    "--controllers",
+                    "garbagecollector,namespace,deployment,replicaset,statefulset,"
+                    "daemonset,job,serviceaccount,serviceaccount-token",
+                    "--service-account-private-key-file",
+                    str(pki / "sa.key"),
+                    "--root-ca-file",
+                    str(ca[0]),
+                    "--use-service-account-credentials=false",
+                    "--concurrent-gc-syncs",
+                    "5",
+                    "--v=1",
+                ],
+                workdir / "kube-controller-manager.log",
+            )
             procs.append(kcm)
             time.sleep(0.2)
             kcm.check_alive()

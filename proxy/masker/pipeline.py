@@ -19,7 +19,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from .agents import Agent
-from .detect.types import Detector, NerUnavailable
+from .detect.types import Detector
 from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
 from .observability.tracing import Tracing
 from .policy import Policy
@@ -28,7 +28,6 @@ from .streaming import StreamRehydration
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import json_escape, rehydrate_text
 from .tokens.response_scan import StreamScanner, scan_completion
-from .tokens.store import VaultUnavailable
 from .upstream.client import UpstreamClient
 
 MASKER_FIELDS = ("policy_id",)
@@ -44,7 +43,6 @@ class RequestRecord:
     agent_name: str = ""
     endpoint: str = ""
     policy_id: str = ""
-    stream: bool = False
     entities_by_type: Counter[str] = field(default_factory=Counter)
     degraded: bool = False
     fail_open: bool = False
@@ -161,7 +159,6 @@ class ChatPipeline:
                 "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
             )
         stream = bool(body.get("stream"))
-        record.stream = stream
         fail_mode = policy.fail_mode or agent.fail_mode or self.default_fail_mode
         try:
             with self.tracing.stage("detection"):
@@ -178,11 +175,7 @@ class ChatPipeline:
                 await session.flush()
         except MaskerError:
             raise
-        except (NerUnavailable, VaultUnavailable) as exc:
-            raise RedactionFailed(
-                "Redaction could not be completed; the request was not forwarded.", code="redaction_failed"
-            ) from exc
-        except Exception as exc:
+        except Exception as exc:  # NER or vault down, or a detector bug: fail closed
             raise RedactionFailed(
                 "Redaction could not be completed; the request was not forwarded.", code="redaction_failed"
             ) from exc

@@ -47,8 +47,6 @@ class StreamRehydration:
         self._text: dict[tuple[int, str], StreamRehydrator] = {}
         self._args: dict[tuple[int, int], StreamRehydrator] = {}
         self._template: dict[str, Any] = {}
-        self.events_in = 0
-        self.events_out = 0
         self._trailer_sent = False
         self.response_redactions = 0
         self._saw_finish = False
@@ -90,7 +88,6 @@ class StreamRehydration:
 
     async def transform(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """Rehydrate one event in place; None when nothing is left to send yet."""
-        self.events_in += 1
         choices = event.get("choices")
         if not isinstance(choices, list) or not choices:
             return event
@@ -196,12 +193,10 @@ class StreamRehydration:
                     self._saw_finish = True
                     if not (self._text or self._args):
                         out = self._with_trailer(out)
-                self.events_out += 1
                 yield encode_event(out)
             if not (finished or self._saw_finish):
                 raise UpstreamError("The upstream LLM stream ended before it was complete.")
             for event in await self.finish_events():
-                self.events_out += 1
                 yield encode_event(self._with_trailer(event))
         except MaskerError as exc:
             yield encode_event(exc.body())

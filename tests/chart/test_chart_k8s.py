@@ -17,11 +17,8 @@ import base64
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,22 +30,19 @@ from helm_tools import CHART, ROOT, run, tool
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.k8s_testbed import K8sTestbed, install_crd, write_kubeconfig
+from tests.k8s_testbed import (
+    K8sTestbed,
+    free_port,
+    install_crd,
+    stop_process,
+    wait_for,
+    wait_operator_up,
+    write_kubeconfig,
+)
 
 pytestmark = pytest.mark.k8s
 T = TypeVar("T")
 CI = CHART / "ci"
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 15.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def stub_crd(group: str, kind: str, plural: str, scope: str = "Namespaced") -> dict[str, Any]:
@@ -274,13 +268,6 @@ def test_cert_manager_mode_installs_where_cert_manager_is_served(
 # ---------------------------------------------------------------------------------- operator
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _service_account_kubeconfig(bed: K8sTestbed, api: Any, namespace: str, name: str, path: Path) -> Path:
     """A kubeconfig with the token the controller-manager minted for the chart's ServiceAccount."""
     core = client.CoreV1Api(api)
@@ -295,7 +282,9 @@ def _service_account_kubeconfig(bed: K8sTestbed, api: Any, namespace: str, name:
                 return base64.b64decode(data["token"]).decode() if "token" in data else None
         return None
 
-    return write_kubeconfig(path, bed.server, bed.ca_file, wait_for(token, what="SA token"), name)
+    return write_kubeconfig(
+        path, bed.server, bed.ca_file, wait_for(token, timeout=15.0, what="SA token"), name
+    )
 
 
 @contextlib.contextmanager
@@ -311,7 +300,7 @@ def _operator_from_deployment(
             env[var.name] = namespace
         else:
             env[var.name] = var.value
-    webhook_port, liveness_port = _free_port(), _free_port()
+    webhook_port, liveness_port = free_port(), free_port()
     # Out of cluster the API server reaches the webhook by URL, with a certificate for 127.0.0.1
     # that the operator makes itself; everything else is exactly what the chart configured.
     env.pop("MASKER_OPERATOR_WEBHOOK_CERT_DIR")
@@ -328,29 +317,13 @@ def _operator_from_deployment(
             [sys.executable, "-m", "masker_operator", *args], env=env, stdout=fh, stderr=subprocess.STDOUT
         )
 
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"operator exited {proc.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{liveness_port}/healthz", timeout=1):
-                pass
-            socket.create_connection(("127.0.0.1", webhook_port), timeout=1).close()
-        except OSError:
-            return False
-        return True
-
     try:
-        wait_for(up, timeout=30, what="operator liveness + webhook port")
+        wait_operator_up(proc, liveness_port, webhook_port, lambda: log.read_text(errors="replace"))
         yield proc, webhook_port
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n--- operator log:\n{log.read_text(errors='replace')[-6000:]}") from exc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def test_operator_runs_with_the_chart_rbac(

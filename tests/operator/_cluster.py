@@ -10,11 +10,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +21,14 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.k8s_testbed import K8sTestbed, apply_manifest, install_crd
+from tests.k8s_testbed import (
+    K8sTestbed,
+    apply_manifest,
+    free_port,
+    install_crd,
+    stop_process,
+    wait_operator_up,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD = ROOT / "charts" / "masker" / "crds" / "maskeragents.yaml"
@@ -32,24 +36,6 @@ RBAC = ROOT / "operator" / "masker_operator" / "rbac.yaml"
 GROUP, VERSION, PLURAL = "masker.dev", "v1alpha1", "maskeragents"
 PUBLIC_URL = "https://masker.example.test"
 T = TypeVar("T")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(fn: Callable[[], T | None], timeout: float = 10.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 def rbac_for_tests() -> list[dict[str, Any]]:
@@ -89,7 +75,7 @@ def operator(
         if exc.status != 409:
             raise
     apply_manifest(k8s_api, rbac_for_tests())
-    webhook_port, liveness_port = _free_port(), _free_port()
+    webhook_port, liveness_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     env = {
         **k8s_testbed.env(k8s_testbed.operator_kubeconfig),
@@ -116,27 +102,11 @@ def operator(
         )
     op = Operator(proc, log, webhook_port)
 
-    def alive_and_listening() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"operator exited {proc.returncode}:\n{op.output()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{liveness_port}/healthz", timeout=1):
-                pass
-            socket.create_connection(("127.0.0.1", webhook_port), timeout=1).close()
-        except OSError:
-            return False
-        return True
-
     try:
-        wait_for(alive_and_listening, timeout=30, what="operator liveness + webhook port")
+        wait_operator_up(proc, liveness_port, webhook_port, op.output)
         yield op
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         # The test bed is shared (chart tests): leave no webhook pointing at a dead port.
         with contextlib.suppress(ApiException):
             client.AdmissionregistrationV1Api(k8s_api).delete_mutating_webhook_configuration(

@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.k8s_testbed import OPERATOR_USER, K8sTestbed
+from tests.k8s_testbed import OPERATOR_USER, K8sTestbed, wait_for
 from tests.operator._cluster import (
     BASE_SPEC,
     GROUP,
@@ -29,7 +29,6 @@ from tests.operator._cluster import (
     make_upstream_secret,
     ready,
     secret_data,
-    wait_for,
 )
 
 pytestmark = pytest.mark.k8s

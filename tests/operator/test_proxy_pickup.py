@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from tests.k8s_testbed import free_port, wait_for
 from tests.operator._cluster import (
     GROUP,
     PLURAL,
@@ -37,7 +37,6 @@ from tests.operator._cluster import (
     custom,
     get_agent,
     ready,
-    wait_for,
 )
 
 pytestmark = pytest.mark.k8s
@@ -68,13 +67,6 @@ def sync_from_cluster(api: Any, namespace: str, agent: str, config_dir: Path, se
     project(secrets_dir, {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()})
     cm = core.read_namespaced_config_map(f"masker-agent-{agent}", namespace)
     project(config_dir, dict(cm.data))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def chat(port: int, agent_id: str, model: str) -> tuple[int, dict[str, Any]]:
@@ -111,7 +103,7 @@ def test_running_proxy_picks_up_operator_changes(
     agent_id = agent["status"]["agentId"]
     sync_from_cluster(k8s_api, ns, "hotline", config_dir, secrets_dir)
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MASKER_LISTEN_ADDR": f"127.0.0.1:{port}",

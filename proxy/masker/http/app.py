@@ -14,7 +14,6 @@ import httpx
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
-from .. import __version__
 from ..agents import load_agent_table
 from ..detect.types import DetectOptions, Detector
 from ..errors import MaskerError
@@ -146,5 +145,4 @@ def create_app(
         log.error("unhandled error: %s", type(exc).__name__)
         return error_response(MaskerError("Internal error."))
 
-    app.extensions["masker_version"] = __version__
     return app

@@ -104,13 +104,8 @@ class UpstreamClient:
                 # of the whole client (docs/benchmarks.md, profile).
                 response = await self._transport.handle_async_request(request)
                 response.request = request
-        except TimeoutError as exc:
-            raise UpstreamTimeout("The upstream LLM did not respond within the configured timeout.") from exc
-        except httpx.TimeoutException as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise UpstreamTimeout("The upstream LLM did not respond within the configured timeout.") from exc
         except httpx.HTTPError as exc:
             raise UpstreamError("The upstream LLM could not be reached.") from exc
         return UpstreamResponse(response.status_code, response.headers, response)
-
-    async def ping(self, base_url: str) -> bool:
-        return True
