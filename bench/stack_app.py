@@ -12,14 +12,13 @@ Run: ``python bench/stack_app.py`` with the same ``MASKER_*`` env as ``masker se
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
 from masker.detect.types import DetectionResult, DetectOptions
 from masker.http.app import create_app
+from masker.http.serve import hypercorn_config, serve_forever, serve_workers
 from masker.settings import Settings
 
 
@@ -39,39 +38,14 @@ settings = Settings.from_env()
 app = create_app(settings, detector=NullDetector())
 
 
-def _config() -> object:
-    from hypercorn.config import Config
-
-    config = Config()
-    config.bind = [settings.listen_addr]
-    config.accesslog = None
-    config.keep_alive_timeout = 75
-    config.graceful_timeout = 20
-    return config
-
-
 def main() -> int:
-    config = _config()
+    config = hypercorn_config(settings)
     if settings.workers > 1:
-        from hypercorn.run import run
-
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        config.application_path = "stack_app:app"  # type: ignore[attr-defined]
-        config.workers = settings.workers  # type: ignore[attr-defined]
-        return run(config)  # type: ignore[arg-type]
-    from hypercorn.asyncio import serve
-
-    stop = asyncio.Event()
-
-    async def runner() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-
-    asyncio.run(runner())
+        return serve_workers(config, "stack_app:app", settings.workers)
+    serve_forever(app, config)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

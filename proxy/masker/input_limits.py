@@ -18,11 +18,12 @@ request. Order of checks, cheapest first:
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+
+from . import jsonfast
 
 __all__ = [
     "BAD_CONTENT_LENGTH",
@@ -174,20 +175,16 @@ def _utf8_ok(text: str) -> bool:
     return True
 
 
-def _reject_constant(_name: str) -> Any:
-    raise ValueError("NaN/Infinity are not JSON")
-
-
 def parse_body(raw: bytes, limits: InputLimits) -> dict[str, Any] | LimitViolation:
     """Parse a chat-completions body under ``limits``; returns the object or the first violation."""
     if len(raw) > limits.max_body_bytes:
         return BODY_TOO_LARGE
     try:
-        text = raw.decode("utf-8")
+        raw.decode("utf-8")  # orjson would also refuse bad UTF-8, but the caller gets its own error
     except UnicodeDecodeError:
         return INVALID_ENCODING
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = jsonfast.loads(raw)
     except RecursionError:
         return JSON_TOO_DEEP
     except ValueError:

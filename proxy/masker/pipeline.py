@@ -7,7 +7,6 @@ into a ``RequestRecord`` that metrics, audit and ``_redaction`` all read from.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections import Counter
@@ -18,6 +17,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from . import jsonfast
 from .agents import Agent
 from .detect.types import Detector
 from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
@@ -188,7 +188,7 @@ class ChatPipeline:
         client, base_url, headers = self._route(agent, caller_auth)
         if extra_headers:
             headers.update(extra_headers)
-        payload = json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")).encode()
+        payload = jsonfast.dumps(outcome.body)
         started = time.perf_counter()
         with self.tracing.stage("upstream"):
             # Tracing on: the upstream span is the parent. Off: pass the caller's context through.

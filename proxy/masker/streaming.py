@@ -10,10 +10,10 @@ token) is dropped and the client gets an OpenAI-shaped error event, then ``[DONE
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from . import jsonfast
 from .errors import MaskerError, UpstreamError
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import StreamRehydrator, json_escape, rehydrate_text
@@ -24,7 +24,7 @@ _STRUCTURAL = frozenset({"role", "tool_calls", "function_call"})
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + jsonfast.dumps(event) + b"\n\n"
 
 
 class StreamRehydration:
@@ -173,7 +173,7 @@ class StreamRehydration:
                     finished = True
                     break
                 try:
-                    event = json.loads(data)
+                    event = jsonfast.loads(data)
                 except ValueError:
                     continue  # not JSON: not something an OpenAI client could use either
                 if not isinstance(event, dict):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from quart import Response
 
+from .. import jsonfast
 from ..errors import MaskerError
 
 
 def json_response(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    body = jsonfast.dumps(data)
     return Response(body, status=status, headers=headers or {}, content_type="application/json")
 
 

@@ -11,13 +11,13 @@ for non-streaming calls); while streaming, it bounds the silence between two chu
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from .. import jsonfast
 from ..errors import UpstreamError, UpstreamTimeout
 
 
@@ -38,7 +38,7 @@ class UpstreamResponse:
         finally:
             await self.response.aclose()
         try:
-            data = json.loads(raw)
+            data = jsonfast.loads(raw)
         except ValueError as exc:
             raise UpstreamError(
                 "The upstream LLM returned a response that is not JSON.", upstream_status=self.status
