@@ -127,14 +127,15 @@ class DetectionEngine:
         self._add_cross_turn(texts, keys, roles, options, out)
         return DetectionResult(findings=out, degraded=degraded)
 
-    def pattern_candidates(self, text: str) -> list[Finding]:
-        """Unfiltered candidates from the pattern recognizers (text + spoken digit view)."""
-        doc = Doc(text)
+    def pattern_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:
+        """Unfiltered candidates from the pattern recognizers (text + spoken digit view).
+        ``gated=False`` turns the recognizers' prefilters off: same findings, slower (for tests)."""
+        doc = Doc(text, gated=gated)
         out: list[Finding] = []
         for recognizer in self._registry.recognizers:
             if recognizer.applies(doc):
                 out.extend(recognizer.analyze(doc))
-        out.extend(self._spoken_candidates(text))
+        out.extend(self._spoken_candidates(text, gated=gated))
         return out
 
     def finalize(self, text: str, candidates: list[Finding], options: DetectOptions) -> list[Finding]:
@@ -150,11 +151,11 @@ class DetectionEngine:
 
     # ------------------------------------------------------------------ internals
 
-    def _spoken_candidates(self, text: str) -> list[Finding]:
+    def _spoken_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:
         """Numeric recognizers over the digit view — only around what was rewritten, with enough
         margin for context words and multi-word shapes, so a long note with a few number words
         costs a few small windows rather than a second full pass."""
-        view = digit_view(text)
+        view = digit_view(text, gated=gated)
         if view is None:
             return []
         vtext = view.text
@@ -170,7 +171,7 @@ class DetectionEngine:
                 windows.append((ws, we))
         out: list[Finding] = []
         for ws, we in windows:
-            vdoc = Doc(vtext[ws:we])
+            vdoc = Doc(vtext[ws:we], gated=gated)
             for recognizer in self._registry.numeric:
                 if not recognizer.applies(vdoc):
                     continue

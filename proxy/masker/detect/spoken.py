@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _UNITS = {
     "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -45,6 +46,23 @@ _WORD_PREFILTER = re.compile(
     r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|twelfth)",
 )
 _TOKEN = re.compile(r"[A-Za-z]+|\d+")
+# ``_view_possible``: what ``_runs`` could turn into a changed view, decided without tokenising
+# (most texts have no spoken number, and building a token per word of a note costs far more).
+# Letter classes are spelled out, never IGNORECASE: they must mean exactly what ``_TOKEN`` calls
+# a letter (IGNORECASE also matches U+212A with "k"). ``\d`` is Unicode, like ``_TOKEN``'s.
+_LETTERS = re.compile(r"[A-Za-z]+")
+_ANY_DIGIT = re.compile(r"\d")
+_WORDS_NOT_OH = frozenset(_NUMBER_WORDS - {"o", "oh"})
+_BETWEEN = r"[^A-Za-z\d]*"  # what separates two consecutive tokens
+# Each alternative starts with a character class, so the regex engine scans for it quickly.
+_OH = r"[Oo](?<![A-Za-z][Oo])[Hh]?(?![A-Za-z])"
+_OH_BY_DIGIT = re.compile(rf"{_OH}{_BETWEEN}\d|\d{_BETWEEN}{_OH}")
+_SPELLED = r"[A-Za-z](?<![A-Za-z0-9'\u2019][A-Za-z])(?![A-Za-z0-9'\u2019])"
+_SEPARATED = rf"{_BETWEEN}(?:(?i:dash|hyphen|slash){_BETWEEN})?"
+_LETTER_BY_DIGIT = re.compile(rf"{_SPELLED}{_SEPARATED}\d|\d{_BETWEEN}{_SPELLED}")
+_SPACED_DIGITS = re.compile(rf"\d(?<!\d\d)(?:{_SEPARATED}(?<!\d)\d(?!\d)){{3}}")
+# Tokens that can join or shape a run; any other word of two or more letters ends the run at once.
+_RUN_WORDS = _NUMBER_WORDS | _SEPARATOR_WORDS | {"and"}
 _MONTHS = frozenset(
     {
         "january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -60,8 +78,7 @@ _GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen|slash)[ \t]+",
 _PAUSE = re.compile(r"[,./]|\s-|-\s|dash|hyphen|slash", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):  # one per word: a tuple is built at half a frozen dataclass's cost
     start: int
     end: int
     word: str  # lower-case
@@ -218,6 +235,14 @@ def _runs(text: str) -> list[list[_Tok]]:
     runs: list[list[_Tok]] = []
     cur: list[_Tok] = []
     for k, tok in enumerate(toks):
+        w = tok.word
+        if len(w) > 1 and w not in _RUN_WORDS and not w.isdigit():
+            # An ordinary word (not a number, letter, "and" or separator) ends any run: the general
+            # branch below decides the same at several times the cost.
+            if cur:
+                runs.append(cur)
+                cur = []
+            continue
         # "one two three dash four five": the spoken separator belongs to the gap, not the words.
         if tok.word in _SEPARATOR_WORDS and cur and k + 1 < len(toks) and _is_number_token(toks[k + 1]):
             continue
@@ -255,12 +280,33 @@ def _runs(text: str) -> list[list[_Tok]]:
     return [run for run in runs if run]
 
 
+def _view_possible(text: str) -> bool:
+    """A necessary condition for ``digit_view`` to change anything. A run needs a number word; "oh"
+    counts only next to a digit (nothing else could make it a number here); a spelled letter only
+    next to a digit (possibly across "dash"), "a"/"i" only beside another spelled letter; a run of
+    bare digits only when they are four single digits in a row."""
+    words = {w.lower() for w in _LETTERS.findall(text)}
+    if not words.isdisjoint(_WORDS_NOT_OH):
+        return True
+    if _ANY_DIGIT.search(text) is None:
+        return False
+    if ("o" in words or "oh" in words) and _OH_BY_DIGIT.search(text):
+        return True
+    if any(len(w) == 1 and w not in "aio" for w in words) and _LETTER_BY_DIGIT.search(text):
+        return True
+    return _SPACED_DIGITS.search(text) is not None
+
+
 def _is_ordinal(segment: str) -> bool:
     return segment[-2:] in ("st", "nd", "rd", "th") and segment[:-2].isdigit()
 
 
-def digit_view(text: str) -> DigitView | None:
-    """The text with spoken numbers as digits, or ``None`` when nothing would change."""
+def digit_view(text: str, *, gated: bool = True) -> DigitView | None:
+    """The text with spoken numbers as digits, or ``None`` when nothing would change.
+
+    ``gated=False`` skips the ``_view_possible`` shortcut (tests compare both ways)."""
+    if gated and not _view_possible(text):
+        return None
     if _WORD_PREFILTER.search(text.lower()) is None:
         return None
     pieces: list[tuple[int, int, str, list[tuple[int, int]]]] = []

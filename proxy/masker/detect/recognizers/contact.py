@@ -40,6 +40,7 @@ class PhoneRecognizer(PatternRecognizer):
     name = "phone"
     ENTITY = Entity.PHONE
     needs_digits = True
+    min_digits = 7  # ``validate`` wants 7-15 digits
     CONTEXT = (
         "phone", "call", "called", "calling", "cell", "mobile", "tel", "telephone", "number", "reach",
         "contact", "text", "fax", "callback", "call back", "home", "work", "pager", "ph", "dial",
@@ -53,6 +54,8 @@ class PhoneRecognizer(PatternRecognizer):
             r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w-])",
             0.7,
             flags=IGNORE,
+            gate=r"\d{3}[\s.-]\d{4}",
+            lowercase=True,
         ),
         # Ten NANP-valid digits in a row: a phone number is the likeliest reading (just above the
         # generic long-number rule; any labelled identifier outranks it).
@@ -61,9 +64,11 @@ class PhoneRecognizer(PatternRecognizer):
             r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?!\d)",
             0.56,
             flags=IGNORE,
+            gate=r"\d{10}",
+            lowercase=True,
         ),
         # Seven digits said as a local number ("my phone is five five five one two three four").
-        Pattern("local-plain", r"(?<![\w+-])\d{7}(?![\w-])", 0.3, needs_context=True),
+        Pattern("local-plain", r"(?<![\w+-])\d{7}(?![\w-])", 0.3, needs_context=True, gate=r"\d{7}", run=7),
         # "area code 772 and then 296 1387" (spoken, once normalised)
         Pattern(
             "area-code",
@@ -72,22 +77,36 @@ class PhoneRecognizer(PatternRecognizer):
             0.9,
             group="p",
             flags=IGNORE,
+            words=("area",),
+            starts=("area",),
+            lowercase=True,
         ),
         # Said as a phone number but not NANP-shaped (misheard digit, foreign number): context decides.
-        Pattern("digits-with-context", r"(?<![\w+-])\d{10,11}(?![\w-])", 0.3, needs_context=True),
+        Pattern(
+            "digits-with-context",
+            r"(?<![\w+-])\d{10,11}(?![\w-])",
+            0.3,
+            needs_context=True,
+            gate=r"\d{10}",
+            run=10,
+        ),
         # Ten digits in any grouping ("379434-7947" once a spoken number is normalised), with context.
         Pattern(
             "regrouped-with-context",
             r"(?<![\w+-])(?=(?:\d[\s.-]?){9}\d(?![\w-]))(?:\d[\s.-]?){9}\d(?![\w-])",
             0.3,
             needs_context=True,
+            run=1,
         ),
         Pattern(
             "international",
             r"(?<![\w+])\+(?:[2-9]\d{0,2}|1)[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,5}){2,4}(?!\d)",
             0.7,
+            gate=r"\+",
         ),
-        Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True),
+        Pattern(
+            "seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True, gate=r"\d-\d", run=3
+        ),
     )
     _fax = re.compile(r"(?<![a-z])fax")
 
@@ -111,15 +130,29 @@ class UrlRecognizer(PatternRecognizer):
     triggers = ("http", "www", ".", "://")
     PATTERNS = (
         Pattern(
-            "scheme", r"\b(?:https?|ftp)://[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]", 0.95, flags=IGNORE
+            "scheme",
+            r"\b(?:https?|ftp)://[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]",
+            0.95,
+            flags=IGNORE,
+            gate="://",
+            lowercase=True,
         ),
-        Pattern("www", r"(?<![\w@.])www\.[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]", 0.9, flags=IGNORE),
+        Pattern(
+            "www",
+            r"(?<![\w@.])www\.[^\s<>\"'()\[\]{}]+[^\s<>\"'()\[\]{}.,;:!?]",
+            0.9,
+            flags=IGNORE,
+            words=("www.",),
+            lowercase=True,
+        ),
         Pattern(
             "bare-domain",
             rf"(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:{_TLDS})"
             r"(?:/[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?])?(?![\w@-])",
             0.6,
             flags=IGNORE,
+            gate=rf"\.(?:{_TLDS})",
+            lowercase=True,
         ),
     )
 
@@ -130,12 +163,14 @@ class IpAddressRecognizer(PatternRecognizer):
     triggers = (".", ":")
     CONTEXT = ("ip", "address", "server", "host", "logged in from", "connected")
     PATTERNS = (
-        Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)", 0.6),
+        Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)", 0.6, gate=r"\d\.\d", run=1),
         Pattern(
             "ipv6",
             r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])",
             0.6,
             flags=IGNORE,
+            gate=r":[0-9a-f]{0,4}:",
+            lowercase=True,
         ),
     )
     _MAC: ClassVar[re.Pattern[str]] = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$", IGNORE)

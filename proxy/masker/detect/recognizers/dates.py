@@ -21,6 +21,9 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _DAY_ORD = rf"{_DAY}(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _MM = r"(?:0?[1-9]|1[0-2])"
+# Prefilters: every numeric date has a digit, a separator and a digit; every month name starts so.
+_SEPARATED = r"\d[/.-]\d"
+_MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE_CONTEXT = (
     "dob", "d.o.b", "born", "birth", "birthday", "birthdate", "date", "admitted", "admission",
     "discharged", "discharge", "died", "death", "deceased", "expired", "seen", "visit", "on",
@@ -37,36 +40,87 @@ class DateRecognizer(PatternRecognizer):
     CONTEXT_BOOST = 0.2
     PATTERNS = (
         # 03/14/1980, 3-14-80, 3.14.1980 (separators must agree)
-        Pattern("mdy", rf"(?<![\w/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)", 0.85),
-        Pattern("mdy-dot", rf"(?<![\w/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8),
+        Pattern(
+            "mdy",
+            rf"(?<![\w/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
+            0.85,
+            gate=_SEPARATED,
+            run=1,
+        ),
+        Pattern(
+            "mdy-dot", rf"(?<![\w/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8, gate=_SEPARATED, run=1
+        ),
         # 14/03/1980 (day first, unambiguous because day > 12)
         Pattern(
-            "dmy", rf"(?<![\w/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])", 0.85
+            "dmy",
+            rf"(?<![\w/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
+            0.85,
+            gate=_SEPARATED,
+            run=2,
         ),
         # 1980-03-14
         Pattern(
             "iso",
             rf"(?<![\w/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?![/-]|(?!T\d)\w)",
             0.9,
+            gate=_SEPARATED,
+            run=4,
         ),
         # 8/14 or 08/14 only with a date word before it ("seen on 8/14"); otherwise a ratio.
-        Pattern("md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True),
+        Pattern(
+            "md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True, gate=_SEPARATED, run=1
+        ),
         # March 14, 1980 / Mar. 14th / March the 14th
         Pattern(
             "month-day",
             rf"\b{_MONTH}\.?\s+(?:the\s+)?{_DAY_ORD}(?:,?\s+(?:of\s+)?{_YEAR})?(?![\w:])",
             0.75,
             flags=IGNORE,
+            words=_MONTH_WORDS,
+            starts=_MONTH_WORDS,
+            lowercase=True,
         ),
         # 14 March 1980 / 14th of March / the 3rd of march
-        Pattern("day-month", rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR})?", 0.75, flags=IGNORE),
+        Pattern(
+            "day-month",
+            rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR})?",
+            0.75,
+            flags=IGNORE,
+            words=_MONTH_WORDS,
+            run=1,
+            lowercase=True,
+        ),
         # March 1980 (month + year is a date element too)
-        Pattern("month-year", rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}\b", 0.7, flags=IGNORE),
+        Pattern(
+            "month-year",
+            rf"\b{_MONTH}\.?,?\s+(?:of\s+)?{_YEAR}\b",
+            0.7,
+            flags=IGNORE,
+            words=_MONTH_WORDS,
+            starts=_MONTH_WORDS,
+            lowercase=True,
+        ),
         # 03/1980
-        Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6),
+        Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6, gate=_SEPARATED, run=1),
         # 20-Dec-1937, 20 Dec 1937, 20/Dec/1937, Dec-20-1937
-        Pattern("d-mon-y", rf"\b{_DAY}([-/ ]){_MONTH}\1(?:{_YEAR}|\d{{2}})\b", 0.85, flags=IGNORE),
-        Pattern("mon-d-y", rf"\b{_MONTH}-{_DAY}-(?:{_YEAR}|\d{{2}})\b", 0.85, flags=IGNORE),
+        Pattern(
+            "d-mon-y",
+            rf"\b{_DAY}([-/ ]){_MONTH}\1(?:{_YEAR}|\d{{2}})\b",
+            0.85,
+            flags=IGNORE,
+            words=_MONTH_WORDS,
+            run=1,
+            lowercase=True,
+        ),
+        Pattern(
+            "mon-d-y",
+            rf"\b{_MONTH}-{_DAY}-(?:{_YEAR}|\d{{2}})\b",
+            0.85,
+            flags=IGNORE,
+            words=_MONTH_WORDS,
+            starts=_MONTH_WORDS,
+            lowercase=True,
+        ),
         # A date read as bare digits after "date of birth"/"born" ("oh five fourteen nineteen sixty
         # one" -> 05141961, "eight four nineteen fifty nine" -> 841959).
         Pattern(
@@ -74,6 +128,8 @@ class DateRecognizer(PatternRecognizer):
             r"(?<![\w-])(?:0?[1-9]|1[0-2])(?:0?[1-9]|[12]\d|3[01])(?:19|20)\d{2}(?![\w-])",
             0.4,
             needs_context=True,
+            gate=r"\d{6}",
+            run=6,
         ),
     )
     _may_word = re.compile(r"^(?:may|mar|jun|jan|dec|oct|aug|sep)\b", IGNORE)
@@ -105,6 +161,9 @@ class DateRecognizer(PatternRecognizer):
         return out
 
 
+_AGE_DIGITS = r"9\d|1[0-2]\d"  # every pattern below reports 90-129
+
+
 class AgeOver89Recognizer(PatternRecognizer):
     """Ages 90+ are identifiers under Safe Harbor; younger ages are not reported."""
 
@@ -118,6 +177,9 @@ class AgeOver89Recognizer(PatternRecognizer):
             r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo)|[\s-]*year-old)?",
             0.85,
             flags=IGNORE,
+            gate=r"(?:9\d|1[0-2]\d)[\s-]*y",
+            run=2,
+            lowercase=True,
         ),
         # "my mom is ninety four", "she's 97": an age without units after a person and "is".
         Pattern(
@@ -128,6 +190,8 @@ class AgeOver89Recognizer(PatternRecognizer):
             0.7,
             group="n",
             flags=IGNORE,
+            gate=_AGE_DIGITS,
+            lowercase=True,
         ),
         Pattern(
             "aged-n",
@@ -135,5 +199,9 @@ class AgeOver89Recognizer(PatternRecognizer):
             0.85,
             group="n",
             flags=IGNORE,
+            gate=_AGE_DIGITS,
+            words=("age",),
+            starts=("age",),
+            lowercase=True,
         ),
     )

@@ -128,6 +128,7 @@ def _value_span(text: str, pos: int) -> tuple[int, int] | None:
 class LabelledIdRecognizer(Recognizer):
     name = "labelled_id"
     needs_digits = True
+    min_digits = 2  # a value needs two
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []

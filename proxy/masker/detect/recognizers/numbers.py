@@ -30,6 +30,7 @@ class SsnRecognizer(PatternRecognizer):
     name = "ssn"
     ENTITY = Entity.SSN
     needs_digits = True
+    min_digits = 9
     CONTEXT = (
         "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
         "last four", "tax id", "itin", "taxpayer",
@@ -39,12 +40,16 @@ class SsnRecognizer(PatternRecognizer):
     PATTERNS = (
         # The dashed shape alone is strong, but a record-number label right before it is stronger
         # (the labelled-id recognizer scores 0.9), so the shape alone stays below that.
-        Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.7),
-        Pattern("spaced", r"(?<![\w-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w-])", 0.5),
-        Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25),
+        Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.7, run=3),
+        Pattern("spaced", r"(?<![\w-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w-])", 0.5, run=3),
+        Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25, run=9),
         # Voice agents read SSNs in odd groups once normalised ("901-22-3456" vs "90122-3456").
         Pattern(
-            "regrouped", r"(?<![\w-])(?=(?:\d-?){9}(?![\w-]))[\d-]{10,12}(?![\w-])", 0.3, needs_context=True
+            "regrouped",
+            r"(?<![\w-])(?=(?:\d-?){9}(?![\w-]))[\d-]{10,12}(?![\w-])",
+            0.3,
+            needs_context=True,
+            run=1,
         ),
     )
 
@@ -56,9 +61,10 @@ class CreditCardRecognizer(PatternRecognizer):
     name = "credit_card"
     ENTITY = Entity.CREDIT_CARD
     needs_digits = True
+    min_digits = 12
     CONTEXT = ("card", "credit", "debit", "visa", "mastercard", "amex", "discover", "cc", "payment")
     CONTEXT_BOOST = 0.1
-    PATTERNS = (Pattern("pan", r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])", 0.85),)
+    PATTERNS = (Pattern("pan", r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])", 0.85, run=1),)
 
     def validate(self, value: str, *, context: bool) -> bool:
         digits = digits_of(value)
@@ -72,7 +78,12 @@ class IbanRecognizer(PatternRecognizer):
     ENTITY = Entity.IBAN
     needs_digits = True
     PATTERNS = (
-        Pattern("iban", r"(?<![\w])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?!\w)", 0.95),
+        Pattern(
+            "iban",
+            r"(?<![\w])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?(?!\w)",
+            0.95,
+            gate=r"[A-Z]{2}\d{2}",
+        ),
     )
 
     def validate(self, value: str, *, context: bool) -> bool:
@@ -83,8 +94,9 @@ class RoutingNumberRecognizer(PatternRecognizer):
     name = "aba_routing"
     ENTITY = Entity.ROUTING_NUMBER
     needs_digits = True
+    min_digits = 9
     CONTEXT = ("routing", "aba", "rtn", "transit", "routing number", "bank routing")
-    PATTERNS = (Pattern("aba", r"(?<![\w-])\d{9}(?![\w-])", 0.3, needs_context=True),)
+    PATTERNS = (Pattern("aba", r"(?<![\w-])\d{9}(?![\w-])", 0.3, needs_context=True, run=9),)
 
     def adjust(self, value: str, score: float, *, context: bool) -> float:
         # With "routing" said, a bad checksum is more likely a misread digit than a different number.
@@ -95,8 +107,9 @@ class NpiRecognizer(PatternRecognizer):
     name = "npi"
     ENTITY = Entity.LICENSE_NUMBER
     needs_digits = True
+    min_digits = 10
     CONTEXT = ("npi", "national provider", "provider id", "provider number")
-    PATTERNS = (Pattern("npi", r"(?<![\w-])[12]\d{9}(?![\w-])", 0.3, needs_context=True),)
+    PATTERNS = (Pattern("npi", r"(?<![\w-])[12]\d{9}(?![\w-])", 0.3, needs_context=True, run=10),)
 
     def validate(self, value: str, *, context: bool) -> bool:
         return npi_ok(value)
@@ -106,6 +119,7 @@ class DeaRecognizer(PatternRecognizer):
     name = "dea"
     ENTITY = Entity.LICENSE_NUMBER
     needs_digits = True
+    min_digits = 7
     CONTEXT = ("dea", "registration", "prescriber")
     PATTERNS = (Pattern("dea", r"(?<![\w-])[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}(?![\w-])", 0.85),)
 
@@ -119,6 +133,7 @@ class MbiRecognizer(PatternRecognizer):
     name = "mbi"
     ENTITY = Entity.HEALTH_PLAN_ID
     needs_digits = True
+    min_digits = 5
     PATTERNS = (
         Pattern("mbi", r"(?<![\w-])[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2}(?![\w-])", 0.85),
     )
@@ -158,9 +173,10 @@ class DeviceNumberRecognizer(PatternRecognizer):
             r"(?<![\w:-])[0-9A-F]{2}(?:([:-])[0-9A-F]{2})(?:\1[0-9A-F]{2}){4}(?![\w:-])",
             0.8,
             flags=IGNORE,
+            gate=r"[0-9A-F]{2}[:-][0-9A-F]{2}",
         ),
-        Pattern("imei", r"(?<![\w-])\d{15}(?![\w-])", 0.3, needs_context=True),
-        Pattern("udi", r"\(01\)\d{14}(?:\(\d{2}\)[A-Z0-9]{1,20}){0,4}", 0.85),
+        Pattern("imei", r"(?<![\w-])\d{15}(?![\w-])", 0.3, needs_context=True, gate=r"\d{15}", run=15),
+        Pattern("udi", r"\(01\)\d{14}(?:\(\d{2}\)[A-Z0-9]{1,20}){0,4}", 0.85, gate=r"\(01\)"),
     )
 
     def validate(self, value: str, *, context: bool) -> bool:
@@ -180,12 +196,14 @@ class LongNumberRecognizer(PatternRecognizer):
     name = "long_number"
     ENTITY = Entity.ID_NUMBER
     needs_digits = True
+    min_digits = 4  # ``validate`` wants 4 (alphanumeric) or 7 (digits only)
     PATTERNS = (
-        Pattern("digits", r"(?<![\w.,/:-])\d(?:[ -]?\d){6,}(?![\w/:-]|[.,]\d)", 0.55),
+        Pattern("digits", r"(?<![\w.,/:-])\d(?:[ -]?\d){6,}(?![\w/:-]|[.,]\d)", 0.55, run=1),
         Pattern(
             "alnum",
             r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+(?![\w-])",
             0.52,
+            gate=r"\d{4}",
         ),
     )
 

@@ -29,6 +29,14 @@ _EMPLOYER = re.compile(
     r"job[ \t]+at|accountant[ \t]+at|(?:an?|the)[ \t]+[a-z]+[ \t]+at)[ \t]+"
     rf"(?P<org>{_CAP}(?:-{_CAP}|(?:,[ \t]{_CAP})*,?[ \t]+and[ \t]+{_CAP}|[ \t]{_CAP}){{0,3}})"
 )
+# Prefilters (case-sensitive, like the regexes): the word each facility/company shape ends in, and
+# for an employer either the verb or " at " before a capital.
+_FACILITY_WORDS = (
+    "Hospital", "Cent", "Health", "Group", "Clinic", "Pediatrics", "Practice", "Care", "Pharmacy",
+    "Home", "Hospice", "Infirmary", "Laboratories",
+)  # fmt: skip
+_COMPANY_WORDS = ("Inc", "LLC", "Ltd", "PLC", "Co", "Group", "Partners", "Associates", "Sons")
+_EMPLOYER_GATE = re.compile(r"[ \t]at[ \t]+[A-Z]|work|employ")
 _LEADING_ARTICLE = re.compile(r"^(?:The|A|An|At|In|To|From)[ \t]+")
 _SENTENCE_WORDS = frozenset(
     {"Patient", "Pt", "Seen", "Admitted", "Discharged", "Caller", "Agent", "Referred"}
@@ -41,7 +49,9 @@ class OrganizationRecognizer(Recognizer):
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        for rx in (_FACILITY, _COMPANY_SUFFIX):
+        for rx, words in ((_FACILITY, _FACILITY_WORDS), (_COMPANY_SUFFIX, _COMPANY_WORDS)):
+            if doc.gated and not doc.text_has_any(words):
+                continue
             for m in rx.finditer(text):
                 start, end = m.span()
                 lead = _LEADING_ARTICLE.match(text, start, end)
@@ -52,6 +62,8 @@ class OrganizationRecognizer(Recognizer):
                     start += len(first) + 1
                 if end - start >= 4:
                     out.append(Finding(start, end, Entity.ORGANIZATION, 0.88, self.name))
+        if doc.gated and not doc.found(_EMPLOYER_GATE):
+            return out
         for m in _EMPLOYER.finditer(text):
             start, end = m.span("org")
             out.append(Finding(start, end, Entity.ORGANIZATION, 0.88, self.name))

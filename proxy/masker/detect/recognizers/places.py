@@ -57,6 +57,9 @@ _STATE_TITLES = "|".join(
     sorted((re.escape(s.title()).replace(r"\ ", r"\s+") for s in US_STATES), key=len, reverse=True)
 )
 _POST_DIRECTION = r"(?:[NSEW]|NE|NW|SE|SW)\b\.?"
+# Prefilters (necessary, not sufficient): a state code right before a ZIP; the state after a city.
+_CODE_ZIP = r"[A-Z]{2},?\s+\d{5}"
+_CITY_GATE = re.compile(rf",\s*(?:{_STATE_CODES}|{_STATE_TITLES})\b|(?:{_STATE_CODES})\s+\d{{5}}")
 
 
 class StreetAddressRecognizer(PatternRecognizer):
@@ -70,8 +73,16 @@ class StreetAddressRecognizer(PatternRecognizer):
             rf"\s+{_SUFFIX}\b\.?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
             0.9,
             flags=IGNORE,
+            run=1,
         ),
-        Pattern("po-box", r"\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box)\s+\d{1,6}\b", 0.85, flags=IGNORE),
+        Pattern(
+            "po-box",
+            r"\b(?:p\.?\s?o\.?\s?box|post\s+office\s+box)\s+\d{1,6}\b",
+            0.85,
+            flags=IGNORE,
+            words=("box",),
+            lowercase=True,
+        ),
     )
     # Suffixes that are also everyday words: a lower-case, short match ending in one ("3 times a day
     # ... way", "2 tablets ... walk") needs a capitalised street name to count.
@@ -121,6 +132,7 @@ class ZipCodeRecognizer(PatternRecognizer):
             rf"(?:\b(?:{_STATE_CODES}),?\s+)(?P<z>\d{{5}}(?:-\d{{4}})?)(?![\w-])",
             0.85,
             group="z",
+            gate=_CODE_ZIP,
         ),
         # "…, Boise, ID 83702": a city before the state code makes the ZIP certain (and beats "ID 83702").
         Pattern(
@@ -128,6 +140,7 @@ class ZipCodeRecognizer(PatternRecognizer):
             rf"[A-Z][a-z]+,?\s+(?:{_STATE_CODES}),?\s+(?P<z>\d{{5}}(?:-\d{{4}})?)(?![\w-])",
             0.95,
             group="z",
+            gate=_CODE_ZIP,
         ),
         Pattern(
             "after-state",
@@ -135,8 +148,10 @@ class ZipCodeRecognizer(PatternRecognizer):
             0.85,
             group="z",
             flags=IGNORE,
+            gate=r"\s\d{5}",
+            lowercase=True,
         ),
-        Pattern("zip", r"(?<![\w.-])\d{5}(?:-\d{4})?(?![\w-]|\.\d)", 0.2, needs_context=True),
+        Pattern("zip", r"(?<![\w.-])\d{5}(?:-\d{4})?(?![\w-]|\.\d)", 0.2, needs_context=True, run=5),
     )
 
 
@@ -150,6 +165,9 @@ class AddressCityRecognizer(Recognizer):
         rf"(?:,\s*(?:(?:{_STATE_CODES})\b(?!\.\w)|(?:{_STATE_TITLES})\b)"
         rf"|\s+(?:{_STATE_CODES})\s+\d{{5}}(?!\d))",
     )
+
+    def prefilter(self, doc: Doc) -> bool:
+        return doc.found(_CITY_GATE)
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
@@ -177,6 +195,13 @@ class LocationCueRecognizer(Recognizer):
         r"residing\s+in|located\s+in|born\s+in|grew\s+up\s+in|visiting|stationed\s+in|based\s+in)"
         r"\s+(?P<place>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})"
     )
+    _cues = (
+        "move", "moving", "relocated", "live", "living", "reside", "residing", "located", "born", "grew",
+        "visiting", "stationed", "based",
+    )  # fmt: skip
+
+    def prefilter(self, doc: Doc) -> bool:
+        return doc.text_has_any(self._cues)  # the regex is case-sensitive
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []

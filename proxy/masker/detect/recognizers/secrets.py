@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Pattern, PatternRecognizer
+from ..recognizer import Doc, Pattern, PatternRecognizer
 from ..types import Entity
 
 IGNORE = re.IGNORECASE
@@ -94,3 +94,6 @@ class TwilioSidRecognizer(PatternRecognizer):
     ENTITY = Entity.SECRET
     needs_digits = True
     PATTERNS = (Pattern("twilio", r"(?<![A-Za-z0-9])(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])", 0.85),)
+
+    def prefilter(self, doc: Doc) -> bool:
+        return "SK" in doc.text or "AC" in doc.text
