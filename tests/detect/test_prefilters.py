@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from bench.corpus import generate_corpus, generate_dev_corpus
 from masker.detect.engine import DetectionEngine
 from masker.detect.recognizer import _FOLD, PatternRecognizer, gate_regex
+from masker.detect.recognizers import labelled, names
 from masker.detect.registry import default_recognizers
 from masker.detect.spoken import _NUMBER_WORDS, digit_view
 
@@ -120,6 +121,11 @@ def test_fold_covers_every_character_ignorecase_matches_with_an_ascii_letter() -
         assert len(target) == 1 and re.fullmatch(f"(?i){target}", c)
 
 
+# What may hold an upper-case letter in a ``lowercase`` regex: escapes (\\S), group names, and the
+# class A-Za-z (it also holds the lower-case letters).
+_UNCASED = re.compile(r"\\[A-Za-z]|\(\?P<\w+>|\(\?P=\w+\)|A-Za-z")
+
+
 def test_lowercase_patterns_have_only_lower_case_letters() -> None:
     # A ``lowercase=True`` regex runs without IGNORECASE over the lower-cased text: an upper-case
     # letter in it (outside escapes such as \\S) would never match there.
@@ -130,10 +136,13 @@ def test_lowercase_patterns_have_only_lower_case_letters() -> None:
         for pattern in recognizer.PATTERNS:
             if pattern.lowercase:
                 assert pattern.flags & re.IGNORECASE, pattern.name
-                bare = re.sub(r"\\[A-Za-z]|\(\?P<\w+>|\(\?P=\w+\)", "", pattern.regex)
+                bare = _UNCASED.sub("", pattern.regex)
                 assert not re.search("[A-Z]", bare), pattern.name
                 checked += 1
     assert checked >= 10
+    for rx in (names._TITLE_LOWER, names._STRONG, names._WEAK, names._BEFORE_VERB, labelled._LABEL_RX):
+        assert rx.flags & re.IGNORECASE
+        assert not re.search("[A-Z]", _UNCASED.sub("", rx.pattern)), rx.pattern[:40]
 
 
 def test_gates_are_shared_between_patterns() -> None:

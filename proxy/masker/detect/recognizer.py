@@ -265,6 +265,10 @@ class PatternRecognizer(Recognizer):
     _gates: ClassVar[tuple[re.Pattern[str] | None, ...]] = ()
     _context_re: ClassVar[re.Pattern[str] | None] = None
     _context_words: ClassVar[tuple[str, ...]] = ()
+    # Per pattern: (pattern, regex, lower-case variant, gate, whether any prefilter applies).
+    _plans: ClassVar[
+        tuple[tuple[Pattern, re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None, bool], ...]
+    ] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -275,22 +279,28 @@ class PatternRecognizer(Recognizer):
         cls._context_re = re.compile(word_alternation(cls.CONTEXT)) if cls.CONTEXT else None
         # ``has_context`` only ever matches inside ``doc.lower``: each phrase's first word must be there.
         cls._context_words = tuple(sorted({w.lower().split()[0] for w in cls.CONTEXT}))
+        cls._plans = tuple(
+            (p, rx, lowered, gate, bool(p.needs_context or p.words or gate or lowered or p.run or p.starts))
+            for (p, rx), lowered, gate in zip(cls._compiled, cls._lowered, cls._gates, strict=True)
+        )
 
-    def _matches(self, doc: Doc, i: int) -> Iterable[re.Match[str]]:
-        """``rx.finditer(doc.text)`` for pattern ``i``, or nothing when a prefilter rules a match
-        out, trying only where a match can start when the pattern says where."""
-        pattern, rx = self._compiled[i]
+    def _matches(
+        self,
+        doc: Doc,
+        pattern: Pattern,
+        rx: re.Pattern[str],
+        lowered: re.Pattern[str] | None,
+        gate: re.Pattern[str] | None,
+    ) -> Iterable[re.Match[str]]:
+        """``rx.finditer(doc.text)``, or nothing when a prefilter rules a match out, trying only
+        where a match can start when the pattern says where."""
         text = doc.text
-        if not doc.gated:
-            return rx.finditer(text)
         if pattern.needs_context and not doc.lower_has_any(self._context_words):
             return ()
         if pattern.words and not doc.has_any(pattern.words):
             return ()
-        gate = self._gates[i]
         if gate is not None and not doc.found(gate):
             return ()
-        lowered = self._lowered[i]
         if lowered is not None and doc.ascii:
             rx, text = lowered, doc.lower  # same offsets: ASCII lower-casing keeps the length
         if pattern.run:
@@ -301,7 +311,7 @@ class PatternRecognizer(Recognizer):
             return rx.finditer(text)
         if starts is None or len(starts) * 16 > len(text):  # scanning is as cheap
             return rx.finditer(text)
-        return _finditer_at(rx, text, starts) if starts else ()
+        return finditer_at(rx, text, starts) if starts else ()
 
     def has_context(self, doc: Doc, start: int, end: int) -> bool:
         if self._context_re is None:
@@ -330,8 +340,12 @@ class PatternRecognizer(Recognizer):
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        for i, (pattern, _) in enumerate(self._compiled):
-            for m in self._matches(doc, i):
+        gated = doc.gated
+        for pattern, rx, lowered, gate, prefiltered in self._plans:
+            matches = (
+                self._matches(doc, pattern, rx, lowered, gate) if gated and prefiltered else rx.finditer(text)
+            )
+            for m in matches:
                 start, end = m.span(pattern.group)
                 if start < 0 or start == end:
                     continue
@@ -347,7 +361,7 @@ class PatternRecognizer(Recognizer):
         return out
 
 
-def _finditer_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+def finditer_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
     """What ``rx.finditer(text)`` yields when every match starts at one of ``starts`` (sorted) and
     none is empty: the leftmost match at or after the end of the previous one, each time.
     ``rx.match(text, pos)`` tries exactly position ``pos`` and still sees the text before it."""

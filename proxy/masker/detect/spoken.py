@@ -230,19 +230,41 @@ def _letters_lead_to_number(text: str, toks: list[_Tok], k: int) -> bool:
     )
 
 
+def _islands(text: str) -> list[list[_Tok]]:
+    """The tokens that can be part of a run, in groups of consecutive ones. An ordinary word (two or
+    more letters, not a number word, "and" or a separator) is never part of a run and ends any run,
+    and to every check on a neighbour (a spelled letter's, an "oh"'s, a separator's) it looks like
+    the end of the text, so each group can be read on its own — without a token for each word."""
+    ascii_text = text.isascii()  # then tokens of the lower-cased copy sit at the same offsets
+    src = text.lower() if ascii_text else text
+    islands: list[list[_Tok]] = []
+    cur: list[_Tok] = []
+    for m in _TOKEN.finditer(src):
+        w = m.group() if ascii_text else m.group().lower()
+        if len(w) > 1 and w not in _RUN_WORDS and not w.isdigit():
+            if cur:
+                islands.append(cur)
+                cur = []
+        else:
+            cur.append(_Tok(m.start(), m.end(), w))
+    if cur:
+        islands.append(cur)
+    return islands
+
+
 def _runs(text: str) -> list[list[_Tok]]:
-    toks = [_Tok(m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(text)]
     runs: list[list[_Tok]] = []
+    for toks in _islands(text):
+        _island_runs(text, toks, runs)
+    for run in runs:
+        while run and run[-1].word == "and":
+            run.pop()
+    return [run for run in runs if run]
+
+
+def _island_runs(text: str, toks: list[_Tok], runs: list[list[_Tok]]) -> None:
     cur: list[_Tok] = []
     for k, tok in enumerate(toks):
-        w = tok.word
-        if len(w) > 1 and w not in _RUN_WORDS and not w.isdigit():
-            # An ordinary word (not a number, letter, "and" or separator) ends any run: the general
-            # branch below decides the same at several times the cost.
-            if cur:
-                runs.append(cur)
-                cur = []
-            continue
         # "one two three dash four five": the spoken separator belongs to the gap, not the words.
         if tok.word in _SEPARATOR_WORDS and cur and k + 1 < len(toks) and _is_number_token(toks[k + 1]):
             continue
@@ -274,10 +296,6 @@ def _runs(text: str) -> list[list[_Tok]]:
             cur = []
     if cur:
         runs.append(cur)
-    for run in runs:
-        while run and run[-1].word == "and":
-            run.pop()
-    return [run for run in runs if run]
 
 
 def _view_possible(text: str) -> bool:
@@ -285,7 +303,10 @@ def _view_possible(text: str) -> bool:
     counts only next to a digit (nothing else could make it a number here); a spelled letter only
     next to a digit (possibly across "dash"), "a"/"i" only beside another spelled letter; a run of
     bare digits only when they are four single digits in a row."""
-    words = {w.lower() for w in _LETTERS.findall(text)}
+    # On ASCII text, the tokens of the lower-cased copy are the lower-cased tokens.
+    words = (
+        set(_LETTERS.findall(text.lower())) if text.isascii() else {w.lower() for w in _LETTERS.findall(text)}
+    )
     if not words.isdisjoint(_WORDS_NOT_OH):
         return True
     if _ANY_DIGIT.search(text) is None:

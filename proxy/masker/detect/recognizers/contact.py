@@ -68,7 +68,7 @@ class PhoneRecognizer(PatternRecognizer):
             lowercase=True,
         ),
         # Seven digits said as a local number ("my phone is five five five one two three four").
-        Pattern("local-plain", r"(?<![\w+-])\d{7}(?![\w-])", 0.3, needs_context=True, gate=r"\d{7}", run=7),
+        Pattern("local-plain", r"(?<![\w+-])\d{7}(?![\w-])", 0.3, needs_context=True, run=7),
         # "area code 772 and then 296 1387" (spoken, once normalised)
         Pattern(
             "area-code",
@@ -104,9 +104,7 @@ class PhoneRecognizer(PatternRecognizer):
             0.7,
             gate=r"\+",
         ),
-        Pattern(
-            "seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True, gate=r"\d-\d", run=3
-        ),
+        Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True, run=3),
     )
     _fax = re.compile(r"(?<![a-z])fax")
 

@@ -21,8 +21,10 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _DAY_ORD = rf"{_DAY}(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _MM = r"(?:0?[1-9]|1[0-2])"
-# Prefilters: every numeric date has a digit, a separator and a digit; every month name starts so.
-_SEPARATED = r"\d[/.-]\d"
+# Prefilters: a numeric date has digits, a separator, 1-2 digits, a separator and digits (or, for
+# "8/14" and "03/1980", a digit, a slash and a digit); every month name starts so.
+_SEPARATED = r"\d[/.-]\d{1,2}[/.-]\d"
+_SLASHED = r"\d/\d"
 _MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE_CONTEXT = (
     "dob", "d.o.b", "born", "birth", "birthday", "birthdate", "date", "admitted", "admission",
@@ -68,7 +70,7 @@ class DateRecognizer(PatternRecognizer):
         ),
         # 8/14 or 08/14 only with a date word before it ("seen on 8/14"); otherwise a ratio.
         Pattern(
-            "md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True, gate=_SEPARATED, run=1
+            "md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True, gate=_SLASHED, run=1
         ),
         # March 14, 1980 / Mar. 14th / March the 14th
         Pattern(
@@ -101,7 +103,7 @@ class DateRecognizer(PatternRecognizer):
             lowercase=True,
         ),
         # 03/1980
-        Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6, gate=_SEPARATED, run=1),
+        Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6, gate=_SLASHED, run=1),
         # 20-Dec-1937, 20 Dec 1937, 20/Dec/1937, Dec-20-1937
         Pattern(
             "d-mon-y",

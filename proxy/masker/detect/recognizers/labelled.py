@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Doc, Recognizer, word_alternation
+from ..recognizer import Doc, Recognizer, lowercase_variant, word_alternation
 from ..types import Entity, Finding
 from ..validators import aba_ok
 
@@ -94,6 +94,7 @@ _FILLER = (
     r"ends\s+(?:in|with)|on\s+file|on\s+the\s+card|:|=|-|\u2013|\u2014|\(|\))){0,4}[ \t]*"
 )
 _LABEL_RX = re.compile(rf"(?P<label>{word_alternation(_ENTITY_OF)})(?:'s)?{_FILLER}", re.IGNORECASE)
+_LABEL_RX_LC = lowercase_variant(_LABEL_RX)  # for Doc.lower of an ASCII text: same spans, faster
 # One group of a value: alphanumerics joined by - . / ("W123-456-789", "1EG4-TE5-MK73").
 _GROUP = re.compile(r"[A-Za-z0-9]+(?:[-./\u2022\u00b7][A-Za-z0-9]+)*")
 # After a question ("…medical record number? Caller: Sure, it's W4613656") the answer comes later:
@@ -133,7 +134,8 @@ class LabelledIdRecognizer(Recognizer):
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        for m in _LABEL_RX.finditer(text):
+        labels = _LABEL_RX_LC.finditer(doc.lower) if doc.gated and doc.ascii else _LABEL_RX.finditer(text)
+        for m in labels:
             label = re.sub(r"\s+", " ", m.group("label").lower())
             entity = _ENTITY_OF.get(label)
             if entity is None:

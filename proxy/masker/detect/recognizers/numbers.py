@@ -173,9 +173,9 @@ class DeviceNumberRecognizer(PatternRecognizer):
             r"(?<![\w:-])[0-9A-F]{2}(?:([:-])[0-9A-F]{2})(?:\1[0-9A-F]{2}){4}(?![\w:-])",
             0.8,
             flags=IGNORE,
-            gate=r"[0-9A-F]{2}[:-][0-9A-F]{2}",
+            gate=r"[0-9A-F]{2}[:-][0-9A-F]{2}[:-][0-9A-F]{2}",
         ),
-        Pattern("imei", r"(?<![\w-])\d{15}(?![\w-])", 0.3, needs_context=True, gate=r"\d{15}", run=15),
+        Pattern("imei", r"(?<![\w-])\d{15}(?![\w-])", 0.3, needs_context=True, run=15),
         Pattern("udi", r"\(01\)\d{14}(?:\(\d{2}\)[A-Z0-9]{1,20}){0,4}", 0.85, gate=r"\(01\)"),
     )
 
@@ -203,7 +203,8 @@ class LongNumberRecognizer(PatternRecognizer):
             "alnum",
             r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+(?![\w-])",
             0.52,
-            gate=r"\d{4}",
+            # An upper-case letter sits in a group next to a hyphen (there are two groups or more).
+            gate=r"[A-Z][A-Z0-9]*-|-[A-Z0-9]*[A-Z]",
         ),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..lexicon import COUNTRIES_AND_REGIONS, US_STATE_CODES, US_STATES
-from ..recognizer import Doc, Pattern, PatternRecognizer, Recognizer, word_alternation
+from ..recognizer import Doc, Pattern, PatternRecognizer, Recognizer, finditer_at, word_alternation
 from ..types import Entity, Finding
 
 IGNORE = re.IGNORECASE
@@ -59,7 +59,11 @@ _STATE_TITLES = "|".join(
 _POST_DIRECTION = r"(?:[NSEW]|NE|NW|SE|SW)\b\.?"
 # Prefilters (necessary, not sufficient): a state code right before a ZIP; the state after a city.
 _CODE_ZIP = r"[A-Z]{2},?\s+\d{5}"
-_CITY_GATE = re.compile(rf",\s*(?:{_STATE_CODES}|{_STATE_TITLES})\b|(?:{_STATE_CODES})\s+\d{{5}}")
+_CITY_AFTER_COMMA = re.compile(rf",\s*(?:{_STATE_CODES}|{_STATE_TITLES})\b")
+_CITY_BEFORE_ZIP = re.compile(r"[A-Z]{2}\s+\d{5}")
+# Where the city of a written address can start: a capital at the start or after whitespace (every
+# look-behind of ``AddressCityRecognizer._rx`` ends in whitespace).
+_CAP_AFTER_SPACE = re.compile(r"\s(?=[A-Z])")
 
 
 class StreetAddressRecognizer(PatternRecognizer):
@@ -167,11 +171,17 @@ class AddressCityRecognizer(Recognizer):
     )
 
     def prefilter(self, doc: Doc) -> bool:
-        return doc.found(_CITY_GATE)
+        # The state after "City," or a state code and ZIP after "City".
+        return doc.found(_CITY_AFTER_COMMA) or (bool(doc.run_starts(5)) and doc.found(_CITY_BEFORE_ZIP))
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
-        for m in self._rx.finditer(doc.text):
+        text = doc.text
+        matches = self._rx.finditer(text)
+        if doc.gated:
+            starts = [m.end() for m in _CAP_AFTER_SPACE.finditer(text)]
+            matches = finditer_at(self._rx, text, [0, *starts] if text[:1].isupper() else starts)
+        for m in matches:
             city = m.group("city")
             if city.lower() in US_STATES:
                 continue
