@@ -245,6 +245,7 @@ _BEFORE_VERB = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _BEFORE_VERB_LC = lowercase_variant(_BEFORE_VERB)
+_VERB_AFTER_NAME = re.compile(r"[ \t,](?:speaking|here|calling|on\s+the\s+line)\b")  # in Doc.lower
 # A name spelled out right after it: "smith s m i t h"
 _SPELLED = re.compile(r"(?:[ \t,]+(?:that's|thats|it's|its|spelled)?[ \t,]*(?:[a-zA-Z](?:[ \t.,-]+|$)){3,})")
 
@@ -335,6 +336,8 @@ class CueNameRecognizer(Recognizer):
             if span:
                 out.append(Finding(*_extend_spelled(text, *span), Entity.PERSON, score, "name_cue"))
         has_verb = "speaking" in lower or "here" in lower or "calling" in lower or "on the line" in lower
+        if has_verb and fast:  # the verb, as ``_BEFORE_VERB`` needs it, after a space or comma
+            has_verb = _VERB_AFTER_NAME.search(lower) is not None
         for m in before_verb[0].finditer(before_verb[1]) if has_verb else ():
             words = list(re.finditer(_WORD, text[m.start("name") : m.end("name")]))
             if words and not any(_known_word(w.group()) for w in words):

@@ -58,7 +58,7 @@ _STATE_TITLES = "|".join(
 )
 _POST_DIRECTION = r"(?:[NSEW]|NE|NW|SE|SW)\b\.?"
 # Prefilters (necessary, not sufficient): a state code right before a ZIP; the state after a city.
-_CODE_ZIP = r"[A-Z]{2},?\s+\d{5}"
+_CODE_ZIP = r"[A-Z]{2},?\s+\d{5}(?:-\d{4})?(?![\w-])"
 _CITY_AFTER_COMMA = re.compile(rf",\s*(?:{_STATE_CODES}|{_STATE_TITLES})\b")
 _CITY_BEFORE_ZIP = re.compile(r"[A-Z]{2}\s+\d{5}")
 # Where the city of a written address can start: a capital at the start or after whitespace (every
@@ -152,7 +152,7 @@ class ZipCodeRecognizer(PatternRecognizer):
             0.85,
             group="z",
             flags=IGNORE,
-            gate=r"\s\d{5}",
+            gate=r"\s\d{5}(?:-\d{4})?(?![\w-])",
             lowercase=True,
         ),
         Pattern("zip", r"(?<![\w.-])\d{5}(?:-\d{4})?(?![\w-]|\.\d)", 0.2, needs_context=True, run=5),
