@@ -49,7 +49,7 @@ def _added(results: dict[str, Any], cfg: dict[str, Any], scenario: str, q: str,
 
 def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     head = ["configuration", "workers", "voice p50", "voice p95", "voice p99", "short p50", "note p50",
-            "TTFT Δ p50", "stream total Δ p50", "req/s c=32", "errors", "RSS MiB (peak)"]
+            "TTFT Δ p50", "stream total Δ p50", "req/s c=32", "errors", "CPU ms/req", "RSS MiB (peak)"]
     out: list[list[str]] = []
     for cfg in results["configs"]:
         res = cfg["results"]
@@ -77,6 +77,7 @@ def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
             add("stream", "p50", "ttft_ms"), add("stream", "p50"),
             _f(tp.get("rps"), 0) if tp else "—",
             "—" if errors is None else f"{errors}" + (f" (+{lat_errors} seq)" if lat_errors else ""),
+            _f(tp.get("cpu_ms_per_request")) if tp.get("cpu_ms_per_request") else "—",
             f"{_f(mem.get('rss_mb'), 0)} ({_f(mem.get('peak_mb'), 0)})" if mem else "—",
         ])
     return head, out
@@ -246,7 +247,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         "Added latency in ms: the configuration's percentile minus the direct run's p50, same "
         "scenario (direct row: its absolute ms in parentheses). Errors: throughput-run errors "
         "(non-200, transport errors, a token left un-rehydrated); `+N seq` = errors in the "
-        "sequential latency runs.",
+        "sequential latency runs. CPU ms/req: user + system CPU of the proxy's processes (and of the "
+        "NER service for the gRPC rows) during the throughput run, per request sent — the cost "
+        "figure that the shared box's contention barely moves.",
         "",
         _md_table(head, body),
         "",

@@ -93,6 +93,18 @@ def rss_mb(pid: int) -> dict[str, float]:
     return {"rss_mb": rss / 1024, "peak_mb": hwm / 1024}
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of the processes (all their threads), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        for q in _tree(p):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = Path(f"/proc/{q}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def spawn(name: str, argv: list[str], env: dict[str, str], workdir: Path) -> Proc:
     log_path = workdir / f"{name}.log"
     handle = log_path.open("wb")
@@ -220,7 +232,7 @@ def loadgen(url: str, mode: str, scenario: str, ns: argparse.Namespace, **extra:
 
 
 @contextlib.contextmanager
-def ner_service(workdir: Path) -> Iterator[str | None]:
+def ner_service(workdir: Path) -> Iterator[tuple[str | None, int | None]]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASKER_")}
     proc = spawn("ner", [PY, "-m", "masker", "ner", "serve", "--listen", f"127.0.0.1:{port}",
@@ -238,15 +250,16 @@ def ner_service(workdir: Path) -> Iterator[str | None]:
     try:
         if not ready:
             log("NER service unavailable, skipping the gRPC configuration:\n" + proc.tail())
-            yield None
+            yield None, None
         else:
-            yield addr
+            yield addr, proc.process.pid
     finally:
         proc.stop()
 
 
 def run_config(cfg: Config, ns: argparse.Namespace, workdir: Path, upstream_port: int,
-               ner_addr: str | None, scenarios: tuple[str, ...], throughput: bool) -> None:
+               ner_addr: str | None, scenarios: tuple[str, ...], throughput: bool,
+               ner_pid: int | None = None) -> None:
     base = f"http://127.0.0.1:{upstream_port}"
     proc: Proc | None = None
     env: dict[str, str] = {}
@@ -278,7 +291,17 @@ def run_config(cfg: Config, ns: argparse.Namespace, workdir: Path, upstream_port
                 cfg.results[scenario]["stages_ms"] = stages
         if throughput:
             log(f"{cfg.label}: throughput voice c={ns.concurrency} {ns.seconds:.0f}s")
+            # CPU per request of the proxy (and its NER service): unlike wall-clock figures, this
+            # barely moves when the client and the fake LLM compete for the same two cores.
+            cpu_pids = [proc.process.pid] if proc is not None else []
+            if cfg.ner and ner_pid:
+                cpu_pids.append(ner_pid)
+            cpu_before = cpu_seconds(cpu_pids)
             cfg.results["throughput"] = loadgen(url, "throughput", "voice", ns)
+            done = cfg.results["throughput"].get("requests") or 0
+            if cpu_pids and done:
+                cfg.results["throughput"]["cpu_ms_per_request"] = (
+                    1000 * (cpu_seconds(cpu_pids) - cpu_before) / done)
         if proc is not None:
             cfg.results["memory"] = rss_mb(proc.process.pid)
     finally:
@@ -371,7 +394,7 @@ def main() -> int:
         ]
         only = set(filter(None, ns.only.split(",")))
         try:
-            with ner_service(workdir) as ner_addr:
+            with ner_service(workdir) as (ner_addr, ner_pid):
                 for cfg in [*configs, *extra]:
                     if only and cfg.name not in only:
                         continue
@@ -380,7 +403,7 @@ def main() -> int:
                         continue
                     try:
                         run_config(cfg, ns, workdir, upstream_port, ner_addr,
-                                   SCENARIOS if cfg.workers == 1 else (), throughput=True)
+                                   SCENARIOS if cfg.workers == 1 else (), throughput=True, ner_pid=ner_pid)
                     except Exception as exc:  # one broken configuration must not hide the others
                         log(f"{cfg.label}: FAILED: {exc}")
                         cfg.results["skipped"] = f"failed: {str(exc).splitlines()[0][:200]}"

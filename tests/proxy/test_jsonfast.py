@@ -30,6 +30,9 @@ def test_integers_beyond_64_bits_are_not_turned_into_floats() -> None:
     assert parsed == {"seed": big, "n": -big}
     assert isinstance(parsed["seed"], int)
     assert jsonfast.dumps(parsed) == f'{{"seed":{big},"n":-{big}}}'.encode()
+    assert jsonfast.loads(f"[1, \n {big}]".encode()) == [1, big]
+    assert jsonfast.loads(f" {big}".encode()) == big
+    assert jsonfast.loads(f"-{big}") == -big
 
 
 @pytest.mark.parametrize("raw", [b'{"a": NaN}', b'{"a": Infinity}', b'{"a": -Infinity}', b"{", b'{"a": 1,}'])
