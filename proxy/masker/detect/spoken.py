@@ -56,10 +56,13 @@ _WORDS_NOT_OH = frozenset(_NUMBER_WORDS - {"o", "oh"})
 _BETWEEN = r"[^A-Za-z\d]*"  # what separates two consecutive tokens
 # Each alternative starts with a character class, so the regex engine scans for it quickly.
 _OH = r"[Oo](?<![A-Za-z][Oo])[Hh]?(?![A-Za-z])"
-_OH_BY_DIGIT = re.compile(rf"{_OH}{_BETWEEN}\d|\d{_BETWEEN}{_OH}")
+_OH_THEN_DIGIT = re.compile(rf"{_OH}{_BETWEEN}\d")
+_DIGIT_THEN_OH = re.compile(rf"\d{_BETWEEN}{_OH}")
 _SPELLED = r"[A-Za-z](?<![A-Za-z0-9'\u2019][A-Za-z])(?![A-Za-z0-9'\u2019])"
 _SEPARATED = rf"{_BETWEEN}(?:(?i:dash|hyphen|slash){_BETWEEN})?"
-_LETTER_BY_DIGIT = re.compile(rf"{_SPELLED}{_SEPARATED}\d|\d{_BETWEEN}{_SPELLED}")
+_LETTER_THEN_DIGIT = re.compile(rf"{_SPELLED}{_SEPARATED}\d")
+_DIGIT_THEN_LETTER = re.compile(rf"\d{_BETWEEN}{_SPELLED}")
+_SPELLABLE = frozenset("bcdefghjklmnpqrstuvwxyz")  # "a"/"i" need one of these beside them
 _SPACED_DIGITS = re.compile(rf"\d(?<!\d\d)(?:{_SEPARATED}(?<!\d)\d(?!\d)){{3}}")
 # Tokens that can join or shape a run; any other word of two or more letters ends the run at once.
 _RUN_WORDS = _NUMBER_WORDS | _SEPARATOR_WORDS | {"and"}
@@ -311,9 +314,11 @@ def _view_possible(text: str) -> bool:
         return True
     if _ANY_DIGIT.search(text) is None:
         return False
-    if ("o" in words or "oh" in words) and _OH_BY_DIGIT.search(text):
+    if ("o" in words or "oh" in words) and (_OH_THEN_DIGIT.search(text) or _DIGIT_THEN_OH.search(text)):
         return True
-    if any(len(w) == 1 and w not in "aio" for w in words) and _LETTER_BY_DIGIT.search(text):
+    if not words.isdisjoint(_SPELLABLE) and (
+        _LETTER_THEN_DIGIT.search(text) or _DIGIT_THEN_LETTER.search(text)
+    ):
         return True
     return _SPACED_DIGITS.search(text) is not None
 

@@ -44,6 +44,12 @@ class SpokenEmailRecognizer(PatternRecognizer):
         IGNORE,
     )
 
+    # Prefilter for the gate: a spoken dot, or a written one before a letter ("at gmail.com").
+    _dot_letter = re.compile(r"\.(?i:[a-z])")
+
+    def prefilter(self, doc: Doc) -> bool:
+        return doc.has_any(("dot", "period", "point")) or doc.found(self._dot_letter)
+
     def applies(self, doc: Doc) -> bool:
         return super().applies(doc) and self._gate.search(doc.text) is not None
 
