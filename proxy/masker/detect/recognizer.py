@@ -49,6 +49,7 @@ class Doc:
         "_run_starts",
         "_runs",
         "_starts",
+        "_text_starts",
         "ascii",
         "gated",
         "has_digit",
@@ -72,6 +73,7 @@ class Doc:
         self._runs: list[tuple[int, int]] | None = None
         self._run_starts: dict[int, list[int]] = {}
         self._starts: dict[tuple[str, ...], list[int] | None] = {}
+        self._text_starts: dict[tuple[str, ...], list[int]] = {}
 
     @property
     def fold(self) -> str:
@@ -83,7 +85,12 @@ class Doc:
     def n_digits(self) -> int:
         """How many ``\\d`` characters the text has (counted on first use)."""
         if self._n_digits < 0:
-            self._n_digits = len(_DIGIT.findall(self.text)) if self.has_digit else 0
+            if not self.has_digit:
+                self._n_digits = 0
+            elif self.ascii:  # then ``\\d`` is 0-9, and ``str.count`` is far cheaper than a regex
+                self._n_digits = sum(map(self.text.count, "0123456789"))
+            else:
+                self._n_digits = len(_DIGIT.findall(self.text))
         return self._n_digits
 
     def found(self, gate: re.Pattern[str]) -> bool:
@@ -128,18 +135,26 @@ class Doc:
         otherwise (lower-casing can move offsets outside ASCII, so the caller scans instead)."""
         if words in self._starts:
             return self._starts[words]
-        out: list[int] | None = None
-        if self.ascii:
-            lower = self.lower
-            found: set[int] = set()
-            for w in words:
-                i = lower.find(w)
-                while i >= 0:
-                    found.add(i)
-                    i = lower.find(w, i + 1)
-            out = sorted(found)
+        out = _occurrences(self.lower, words) if self.ascii else None
         self._starts[words] = out
         return out
+
+    def text_word_starts(self, words: tuple[str, ...]) -> list[int]:
+        """Sorted offsets of every occurrence of the words in ``text`` (case-sensitive)."""
+        out = self._text_starts.get(words)
+        if out is None:
+            out = self._text_starts[words] = _occurrences(self.text, words)
+        return out
+
+
+def _occurrences(haystack: str, words: tuple[str, ...]) -> list[int]:
+    found: set[int] = set()
+    for w in words:
+        i = haystack.find(w)
+        while i >= 0:
+            found.add(i)
+            i = haystack.find(w, i + 1)
+    return sorted(found)
 
 
 def contains_any(text: str, words: Iterable[str]) -> bool:
@@ -220,6 +235,8 @@ class Pattern:
     starts: tuple[str, ...] = ()
     # IGNORECASE regexes whose letters are all lower-case (see ``lowercase_variant``).
     lowercase: bool = False
+    # Prefilter: the text has a run of at least this many digits (the match needs one).
+    min_run: int = 0
 
 
 class Recognizer(ABC):
@@ -280,7 +297,13 @@ class PatternRecognizer(Recognizer):
         # ``has_context`` only ever matches inside ``doc.lower``: each phrase's first word must be there.
         cls._context_words = tuple(sorted({w.lower().split()[0] for w in cls.CONTEXT}))
         cls._plans = tuple(
-            (p, rx, lowered, gate, bool(p.needs_context or p.words or gate or lowered or p.run or p.starts))
+            (
+                p,
+                rx,
+                lowered,
+                gate,
+                bool(p.needs_context or p.words or gate or lowered or p.run or p.starts or p.min_run),
+            )
             for (p, rx), lowered, gate in zip(cls._compiled, cls._lowered, cls._gates, strict=True)
         )
 
@@ -301,6 +324,8 @@ class PatternRecognizer(Recognizer):
             return ()
         if gate is not None and not doc.found(gate):
             return ()
+        if pattern.min_run and not doc.run_starts(pattern.min_run):
+            return ()
         if lowered is not None and doc.ascii:
             rx, text = lowered, doc.lower  # same offsets: ASCII lower-casing keeps the length
         if pattern.run:
@@ -309,9 +334,7 @@ class PatternRecognizer(Recognizer):
             starts = doc.word_starts(pattern.starts)
         else:
             return rx.finditer(text)
-        if starts is None or len(starts) * 16 > len(text):  # scanning is as cheap
-            return rx.finditer(text)
-        return finditer_at(rx, text, starts) if starts else ()
+        return finditer_from(rx, text, starts)
 
     def has_context(self, doc: Doc, start: int, end: int) -> bool:
         if self._context_re is None:
@@ -359,6 +382,14 @@ class PatternRecognizer(Recognizer):
                 score = min(1.0, self.adjust(value, score, context=context))
                 out.append(Finding(start, end, self.entity_for(doc, start, end), score, self.name))
         return out
+
+
+def finditer_from(rx: re.Pattern[str], text: str, starts: list[int] | None) -> Iterable[re.Match[str]]:
+    """``rx.finditer(text)``, given (if not ``None``) every offset where a match can start: tried only
+    there unless there are so many that scanning is as cheap."""
+    if starts is None or len(starts) * 16 > len(text):
+        return rx.finditer(text)
+    return finditer_at(rx, text, starts) if starts else ()
 
 
 def finditer_at(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:

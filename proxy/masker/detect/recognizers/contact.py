@@ -64,7 +64,7 @@ class PhoneRecognizer(PatternRecognizer):
             r"(?<![\w+])(?:\+?1)?[2-9]\d{2}[2-9]\d{6}(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?!\d)",
             0.56,
             flags=IGNORE,
-            gate=r"\d{10}",
+            min_run=10,
             lowercase=True,
         ),
         # Seven digits said as a local number ("my phone is five five five one two three four").
@@ -87,7 +87,6 @@ class PhoneRecognizer(PatternRecognizer):
             r"(?<![\w+-])\d{10,11}(?![\w-])",
             0.3,
             needs_context=True,
-            gate=r"\d{10}",
             run=10,
         ),
         # Ten digits in any grouping ("379434-7947" once a spoken number is normalised), with context.

@@ -130,7 +130,6 @@ class DateRecognizer(PatternRecognizer):
             r"(?<![\w-])(?:0?[1-9]|1[0-2])(?:0?[1-9]|[12]\d|3[01])(?:19|20)\d{2}(?![\w-])",
             0.4,
             needs_context=True,
-            gate=r"\d{6}",
             run=6,
         ),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..lexicon import CLINICAL_WORDS, COMMON_FIRST_NAMES, COMMON_WORDS, STOP_WORDS
-from ..recognizer import Doc, Recognizer, lowercase_variant
+from ..recognizer import Doc, Recognizer, finditer_from, lowercase_variant
 from ..types import Entity, Finding
 
 _NOT_NAME = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
@@ -52,6 +52,11 @@ _STRONG_WORDS = (
 )  # fmt: skip
 _TITLE_WORDS = ("Dr", "Mr", "Ms", "Mx", "Prof", "Sr", "Fr", "Doctor", "Nurse", "Mis")
 _TITLE_LOWER_WORDS = ("dr", "doctor", "mr", "ms", "miss", "nurse")
+_INVERTED_WORDS = ("pt", "patient", "name", "resident", "member", "subscriber", "guarantor", "insured")
+_BY_WORDS = (
+    "signed", "seen", "examined", "dictated", "referred", "authored", "reviewed", "transcribed", "attested",
+    "evaluated", "treated", "prescribed", "ordered", "co-signed", "cosigned",
+)  # fmt: skip
 _FIELD_WORDS = ("PATIENT", "PT", "NAME", "RESIDENT", "MEMBER", "SUBSCRIBER", "GUARANTOR", "INSURED")
 _CREDENTIAL_WORDS = (
     "MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA", "DDS", "PhD", "LPN", "CNA", "MSW", "LCSW", "PharmD",
@@ -278,29 +283,38 @@ class CueNameRecognizer(Recognizer):
         strong = (_STRONG_LC, lower) if fast else (_STRONG, text)
         weak_cue = (_WEAK_LC, lower) if fast else (_WEAK, text)
         before_verb = (_BEFORE_VERB_LC, lower) if fast else (_BEFORE_VERB, text)
-        for rx, recognizer, gate, needles in (
-            (_INVERTED, "name_inverted", ":", (",",)),
-            (_CAPS_FIELD, "name_field", ":", _FIELD_WORDS),
-            (_CREDENTIAL, "name_credential", "", _CREDENTIAL_WORDS),
-            (_BY, "name_by", " by", ()),
+        # (regex, tag, gate, words one of which every match holds, words every match starts with and
+        # whether they are case-sensitive)
+        for rx, recognizer, gate, needles, leads, cased in (
+            (_INVERTED, "name_inverted", ":", (",",), _INVERTED_WORDS, False),
+            (_CAPS_FIELD, "name_field", ":", _FIELD_WORDS, _FIELD_WORDS, True),
+            (_CREDENTIAL, "name_credential", "", _CREDENTIAL_WORDS, (), True),
+            (_BY, "name_by", " by", (), _BY_WORDS, True),
         ):  # fmt: skip
             if gate and gate not in lower:
                 continue
             if gated and needles and not doc.text_has_any(needles):
                 continue
-            for m in rx.finditer(text):
+            starts = None
+            if gated and leads:
+                starts = doc.text_word_starts(leads) if cased else doc.word_starts(leads)
+            for m in finditer_from(rx, text, starts):
                 start, end = m.span("name")
                 first = text[start:end].split()[0].strip(",").lower()
                 if first in _FUNCTION or first in CLINICAL_WORDS:
                     continue
                 out.append(Finding(start, end, Entity.PERSON, 0.9, recognizer))
-        titles = not gated or doc.text_has_any(_TITLE_WORDS)
-        for m in _TITLE.finditer(text) if titles else ():
+        for m in (
+            finditer_from(_TITLE, text, doc.text_word_starts(_TITLE_WORDS))
+            if gated
+            else _TITLE.finditer(text)
+        ):
             span = _name_tokens(m.start("name"), m.group("name"), strict=False)
             if span:
                 out.append(Finding(*span, Entity.PERSON, 0.85, "name_title"))
         titles = not gated or doc.has_any(_TITLE_LOWER_WORDS)
-        for m in title_lower[0].finditer(title_lower[1]) if titles else ():
+        title_starts = doc.word_starts(_TITLE_LOWER_WORDS) if fast else None
+        for m in finditer_from(*title_lower, title_starts) if titles else ():
             # "the nurse line", "miss the bus": lower-case nurse/miss are everyday words, so a known
             # given name must follow; "doctor patel" needs no list.
             title = text[m.start() : m.start("name")].strip().lower().rstrip(".")
