@@ -228,9 +228,10 @@ class Pattern:
     needs_context: bool = False  # below threshold unless a CONTEXT word is near
     gate: str = ""
     words: tuple[str, ...] = ()
-    # Where a match can start (neither = anywhere). ``run``: at the first digit of a run of at least
-    # that many digits (the regex must begin with a digit and look behind for ``\\w`` or ``\\b``).
-    # ``starts``: at an occurrence of one of these lower-case words (IGNORECASE regexes only).
+    # Where a match can start (neither = anywhere; both = either). ``run``: at the first digit of a
+    # run of at least that many digits (the regex must begin with a digit and look behind for ``\\w``
+    # or ``\\b``). ``starts``: at an occurrence of one of these lower-case words or characters (in an
+    # IGNORECASE regex, or one whose first characters have no case).
     run: int = 0
     starts: tuple[str, ...] = ()
     # IGNORECASE regexes whose letters are all lower-case (see ``lowercase_variant``).
@@ -328,8 +329,11 @@ class PatternRecognizer(Recognizer):
             return ()
         if lowered is not None and doc.ascii:
             rx, text = lowered, doc.lower  # same offsets: ASCII lower-casing keeps the length
-        if pattern.run:
-            starts: list[int] | None = doc.run_starts(pattern.run)
+        if pattern.run and pattern.starts:  # either
+            words = doc.word_starts(pattern.starts)
+            starts = None if words is None else sorted({*doc.run_starts(pattern.run), *words})
+        elif pattern.run:
+            starts = doc.run_starts(pattern.run)
         elif pattern.starts:
             starts = doc.word_starts(pattern.starts)
         else:

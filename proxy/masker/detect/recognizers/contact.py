@@ -56,6 +56,8 @@ class PhoneRecognizer(PatternRecognizer):
             flags=IGNORE,
             gate=r"\d{3}[\s.-]\d{4}",
             lowercase=True,
+            run=1,
+            starts=("+", "("),
         ),
         # Ten NANP-valid digits in a row: a phone number is the likeliest reading (just above the
         # generic long-number rule; any labelled identifier outranks it).
@@ -66,6 +68,8 @@ class PhoneRecognizer(PatternRecognizer):
             flags=IGNORE,
             min_run=10,
             lowercase=True,
+            run=10,
+            starts=("+",),
         ),
         # Seven digits said as a local number ("my phone is five five five one two three four").
         Pattern("local-plain", r"(?<![\w+-])\d{7}(?![\w-])", 0.3, needs_context=True, run=7),
@@ -102,6 +106,7 @@ class PhoneRecognizer(PatternRecognizer):
             r"(?<![\w+])\+(?:[2-9]\d{0,2}|1)[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]?\d{2,5}){2,4}(?!\d)",
             0.7,
             gate=r"\+",
+            starts=("+",),
         ),
         Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True, run=3),
     )

@@ -191,7 +191,8 @@ class AgeOver89Recognizer(PatternRecognizer):
             0.7,
             group="n",
             flags=IGNORE,
-            gate=_AGE_DIGITS,
+            # The age after a space, whole, and not a dose or a weight: as the regex wants it.
+            gate=r"\s(?:9\d|1[0-2]\d)\b(?!\s*(?:mg|%|kg|lbs?|pounds|dollars|minutes|degrees|percent|over|/))",
             lowercase=True,
         ),
         Pattern(
