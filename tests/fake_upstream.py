@@ -8,6 +8,8 @@ Behaviour is chosen by the request's ``model``:
 * ``hang``: never answer (until the test ends).
 * ``invent`` / ``invent-cN``: echo, then add a phone number and e-mail of the model's own.
 * ``reset``: start streaming, then drop the connection in the middle of a token.
+* ``slow``: stream one character every 50 ms; a stream its reader abandons is counted in
+  ``abandoned_streams`` (the proxy must hang up on the LLM when its caller hangs up).
 
 Every request (path, headers, body) is recorded for leak assertions.
 """
@@ -42,6 +44,7 @@ class FakeUpstream:
     server: ThreadingHTTPServer
     requests: list[Captured] = field(default_factory=list)
     stop_hanging: threading.Event = field(default_factory=threading.Event)
+    abandoned_streams: int = 0
 
     @property
     def base_url(self) -> str:
@@ -89,7 +92,16 @@ def start_fake_upstream() -> FakeUpstream:
             self.end_headers()
             self.wfile.write(raw)
 
-        def _sse(self, events: list[dict[str, Any]], *, reset_after: int | None = None) -> None:
+        def _sse(
+            self, events: list[dict[str, Any]], *, reset_after: int | None = None, pace: float = 0.0
+        ) -> None:
+            try:
+                self._write_sse(events, reset_after, pace)
+            except (BrokenPipeError, ConnectionResetError):
+                holder["fake"].abandoned_streams += 1
+                self.close_connection = True
+
+        def _write_sse(self, events: list[dict[str, Any]], reset_after: int | None, pace: float) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("connection", "close")
@@ -104,6 +116,8 @@ def start_fake_upstream() -> FakeUpstream:
                     return
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 self.wfile.flush()
+                if pace:
+                    time.sleep(pace)
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
             self.close_connection = True
@@ -240,7 +254,7 @@ def start_fake_upstream() -> FakeUpstream:
                 if model == "reset":
                     start = text.find("MSKV1")
                     reset_after = 1 + (start + 8) // size if start >= 0 else len(events) // 2
-                self._sse(events, reset_after=reset_after)
+                self._sse(events, reset_after=reset_after, pace=0.05 if model == "slow" else 0.0)
                 return
             self._send_json(
                 200,

@@ -1,4 +1,6 @@
-"""The Quart app factory: ``create_app(settings, *, upstream_transport=None, detector=None)``.
+"""The app factory: ``create_app(settings, *, upstream_transport=None, detector=None)``.
+
+The ASGI app it returns serves the chat endpoints itself (``chat_asgi``) and hands the rest to Quart.
 
 Pools, clients, the vault and the detector are opened in ``before_serving`` and closed in
 ``after_serving``; they live on ``app.extensions["masker"]`` (a ``ProxyState``), never in globals.
@@ -23,6 +25,7 @@ from ..settings import Settings
 from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
+from .chat_asgi import ChatEndpoints
 from .observe import Observability
 from .responses import error_response
 from .routes import bp
@@ -50,7 +53,7 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     detector: Detector | None = None,
-) -> Quart:
+) -> ChatEndpoints:
     app = Quart("masker")
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
@@ -145,4 +148,4 @@ def create_app(
         log.error("unhandled error: %s", type(exc).__name__)
         return error_response(MaskerError("Internal error."))
 
-    return app
+    return ChatEndpoints(app)
