@@ -36,7 +36,7 @@ _FACILITY_WORDS = (
     "Home", "Hospice", "Infirmary", "Laboratories",
 )  # fmt: skip
 _COMPANY_WORDS = ("Inc", "LLC", "Ltd", "PLC", "Co", "Group", "Partners", "Associates", "Sons")
-_EMPLOYER_GATE = re.compile(r"[ \t]at[ \t]+[A-Z]|work|employ")
+_AT_CAPITAL = re.compile(r"at(?<=[ \t]at)[ \t]+[A-Z]")  # led by the literal: a fast scan
 _LEADING_ARTICLE = re.compile(r"^(?:The|A|An|At|In|To|From)[ \t]+")
 _SENTENCE_WORDS = frozenset(
     {"Patient", "Pt", "Seen", "Admitted", "Discharged", "Caller", "Agent", "Referred"}
@@ -62,7 +62,7 @@ class OrganizationRecognizer(Recognizer):
                     start += len(first) + 1
                 if end - start >= 4:
                     out.append(Finding(start, end, Entity.ORGANIZATION, 0.88, self.name))
-        if doc.gated and not doc.found(_EMPLOYER_GATE):
+        if doc.gated and not (doc.text_has_any(("work", "employ")) or doc.found(_AT_CAPITAL)):
             return out
         for m in _EMPLOYER.finditer(text):
             start, end = m.span("org")
