@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from masker.detect.ner import worth_ner
+from masker.detect.ner import WINDOW_WORDS, ner_segments, worth_ner
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,31 @@ def test_calendar_and_everyday_words_skip_ner(text: str) -> None:
 )
 def test_possible_names_still_go_to_ner(text: str) -> None:
     assert worth_ner(text)
+
+
+def test_words_with_digits_are_not_names() -> None:
+    assert not worth_ner("SpO2 97% on room air. HbA1c and B12 pending.")
+
+
+def test_a_title_does_not_end_the_sentence_sent_to_ner() -> None:
+    filler = "The patient reports mild fatigue and was advised to rest at home. " * 4
+    text = filler + "Seen by Dr. Ana Diaz today. " + filler
+    segments = [segment for _, segment in ner_segments(text)]
+    assert any("Dr. Ana Diaz" in s for s in segments), segments
+
+
+def test_long_sentences_send_a_window_around_the_unknown_word() -> None:
+    words = ["the", "patient", "was", "stable", "and", "comfortable"] * 10
+    words[30] = "Okonkwo"
+    text = " ".join(words) + "."
+    ((offset, segment),) = ner_segments(text)
+    assert text[offset : offset + len(segment)] == segment
+    assert "Okonkwo" in segment and len(segment.split()) == 2 * WINDOW_WORDS + 1
+
+
+def test_words_already_claimed_by_a_pattern_skip_ner() -> None:
+    text = "Hi, this is Priya Raman, you can reach me at 415-555-0142."
+    name = (text.index("Priya"), text.index(",", text.index("Priya")))
+    assert ner_segments(text) == [(0, text)]
+    assert ner_segments(text, claimed=[name]) == []
+    assert ner_segments(text, claimed=[(name[0], name[0] + 5)]) == [(0, text)]  # "Raman" is left

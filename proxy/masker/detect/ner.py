@@ -4,6 +4,7 @@ shredding clinical text ("Metformin" as ORG, "Will" as PERSON, "BP" as ORG, stat
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from .lexicon import (
     CALENDAR_WORDS,
@@ -99,45 +100,115 @@ def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
 
 
 _KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
+# Digits are part of the word so that "SpO2", "HbA1c" or "B12" are seen whole: no name has digits.
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019]*")
+Span = tuple[int, int]
 
 
-def worth_ner(text: str, *, cased: bool | None = None) -> bool:
-    """Could NER find a name, place or organisation here? False when it cannot: every word is
-    everyday vocabulary ("yes that's right", "my number is four one five"), or, in cased text, no
-    capitalised word is unknown (in cased writing names are capitalised). Skipping those is most of
-    the NER cost of a voice turn and of a long note. ``cased`` describes the whole message."""
-    if cased is None:
-        cased = any(c.isupper() for c in text)
-    for m in _TOKEN.finditer(text):
+def _candidates(text: str, cased: bool, start: int = 0, end: int | None = None) -> list[Span]:
+    """Words of ``text[start:end]`` that could be (part of) a name, place or organisation: unknown
+    words, and in cased text only capitalised ones (in cased writing names are capitalised)."""
+    out: list[Span] = []
+    for m in _TOKEN.finditer(text, start, len(text) if end is None else end):
         word = m.group()
         if cased and not word[0].isupper():
             continue  # lower-case words in cased text are not names
         if cased and word.isupper() and len(word) <= 5:
             continue  # abbreviations: "BP", "HTN", "CBC"
+        if any(c.isdigit() for c in word):
+            continue  # "SpO2", "HbA1c", "B12"
         low = word.lower().replace("\u2019", "'")
         if low.endswith("'s"):
             low = low[:-2]
         low = low.replace("'", "")
         if low not in _KNOWN:
-            return True
-    return False
+            out.append(m.span())
+    return out
 
 
-_SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
+def worth_ner(text: str, *, cased: bool | None = None) -> bool:
+    """Could NER find a name, place or organisation here? False when it cannot: every word is
+    everyday vocabulary ("yes that's right", "my number is four one five"), or, in cased text, no
+    capitalised word is unknown. Skipping those is most of the NER cost of a voice turn and of a
+    long note. ``cased`` describes the whole message."""
+    if cased is None:
+        cased = any(c.isupper() for c in text)
+    return bool(_candidates(text, cased))
+
+
+# A sentence ends at . ! ? ; before a space, or at a line break, but not after a title: "Dr. Ana
+# Diaz" must reach NER in one piece.
+_SENTENCE_END = re.compile(
+    r"(?<!\b(?:dr|mr|ms|mx|st|jr|sr))(?<!\b(?:mrs|rev|sgt|col|gen|gov|hon))(?<!\b(?:prof|capt))"
+    r"[.!?;]+(?=\s|$)|\n",
+    re.IGNORECASE,
+)
 SEGMENT_FROM = 240  # characters; shorter texts go to NER whole
+# Words of context kept on each side of a candidate word in a long sentence. The small model's
+# encoder sees four tokens each way and its parser a few more: eight words is the whole of what it
+# can use, so cutting there changes what NER sees, not what it finds.
+WINDOW_WORDS = 8
+_SPACE_RUN = re.compile(r"\S+")
 
 
-def ner_segments(text: str) -> list[tuple[int, str]]:
-    """The parts of a text worth sending to NER, with their offsets: the whole text when it is short,
-    else the sentences (or lines) that pass ``worth_ner``."""
+def _unclaimed(spans: list[Span], claimed: Sequence[Span]) -> list[Span]:
+    if not claimed:
+        return spans
+    return [w for w in spans if not any(s <= w[0] and w[1] <= e for s, e in claimed)]
+
+
+def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str]]:
+    """The parts of a text worth sending to NER, with their offsets.
+
+    Only unknown words can be names NER adds, and only if no confident pattern finding already
+    covers them (``claimed``: "this is Sarah Chen" was found by its cue). A short text goes whole
+    when one such word is left; a long one sends, per sentence (or line) holding one, the words
+    around it."""
     cased = any(c.isupper() for c in text) and not text.isupper()
     if len(text) < SEGMENT_FROM:
-        return [(0, text)] if worth_ner(text, cased=cased) else []
+        return [(0, text)] if _unclaimed(_candidates(text, cased), claimed) else []
     out: list[tuple[int, str]] = []
-    for m in _SENTENCE.finditer(text):
-        if m.group().strip() and worth_ner(m.group(), cased=cased):
-            out.append((m.start(), m.group()))
+    for s_start, s_end in _sentences(text):
+        words = _unclaimed(_candidates(text, cased, s_start, s_end), claimed)
+        if not words:
+            continue
+        for start, end in _windows(text, s_start, s_end, words):
+            out.append((start, text[start:end]))
+    return out
+
+
+def _sentences(text: str) -> list[Span]:
+    out: list[Span] = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        if text[start : m.end()].strip():
+            out.append((start, m.end()))
+        start = m.end()
+    if text[start:].strip():
+        out.append((start, len(text)))
+    return out
+
+
+def _windows(text: str, start: int, end: int, words: list[Span]) -> list[Span]:
+    """Spans of ``text[start:end]`` reaching ``WINDOW_WORDS`` words either side of each candidate,
+    merged where they touch; the whole sentence when that is no shorter."""
+    tokens = [m.span() for m in _SPACE_RUN.finditer(text, start, end)]
+    if len(tokens) <= 2 * WINDOW_WORDS + 1:
+        return [(start, end)]
+    out: list[Span] = []
+    i = 0
+    for ws, we in words:
+        while i < len(tokens) and tokens[i][1] <= ws:
+            i += 1
+        j = i
+        while j < len(tokens) - 1 and tokens[j][1] < we:
+            j += 1
+        lo = tokens[max(0, i - WINDOW_WORDS)][0]
+        hi = tokens[min(len(tokens) - 1, j + WINDOW_WORDS)][1]
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
     return out
 
 
