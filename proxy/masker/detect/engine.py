@@ -8,7 +8,6 @@ are looked for across each boundary that ends and starts with something numeric.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Sequence
 
@@ -84,32 +83,18 @@ class DetectionEngine:
 
         degraded = False
         if pending:
-            ner_targets: list[tuple[int, int, str]] = []
-            ner_task: asyncio.Future[list[list[NerSpan]]] | None = None
+            candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
             if options.use_ner and self._ner is not None:
-                # (text index, offset, segment): long texts send only their sentences that could
-                # hold a name, place or organisation.
+                # (text index, offset, segment): only the words no confident pattern finding already
+                # covers can add anything, and long texts send only the words around those.
                 ner_targets = [
                     (i, offset, segment)
                     for i in pending
                     if _HAS_LETTER.search(texts[i])
-                    for offset, segment in ner_segments(texts[i])
+                    for offset, segment in ner_segments(texts[i], self._claimed(candidates[i], options))
                 ]
-                if ner_targets:
-                    # Start NER first (it runs on a worker thread or over the network), then do the
-                    # pattern pass on this thread while it works.
-                    segments = [truecase(seg) for _, _, seg in ner_targets]
-                    ner_task = asyncio.get_running_loop().create_task(self._analyze_ner(segments))
-                    await asyncio.sleep(0)
-            try:
-                candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
-            except BaseException:
-                if ner_task is not None:
-                    ner_task.cancel()
-                raise
-            if ner_task is not None:
                 try:
-                    spans = await ner_task
+                    spans = await self._analyze_ner([truecase(seg) for _, _, seg in ner_targets])
                 except NerUnavailable:
                     if options.on_ner_failure != "degrade":
                         raise
@@ -137,6 +122,15 @@ class DetectionEngine:
                 out.extend(recognizer.analyze(doc))
         out.extend(self._spoken_candidates(text, gated=gated))
         return out
+
+    @staticmethod
+    def _claimed(candidates: list[Finding], options: DetectOptions) -> list[tuple[int, int]]:
+        """Spans a pattern recognizer already reports above its threshold: NER cannot add to them."""
+        if not candidates:
+            return []
+        limits = dict(options.thresholds)
+        default = options.default_threshold
+        return [(f.start, f.end) for f in candidates if f.score >= limits.get(f.entity, default)]
 
     def finalize(self, text: str, candidates: list[Finding], options: DetectOptions) -> list[Finding]:
         """Thresholds, allow/deny lists and overlap resolution."""
