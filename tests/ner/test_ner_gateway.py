@@ -38,7 +38,8 @@ class Caller:
     phone: str
 
     def text(self) -> str:
-        return f"Hi, this is {self.name}. Please call me back at {self.phone} about my results."
+        # No cue before the name ("this is …" would let the pattern layer find it without NER).
+        return f"Can you ask {self.name} to call me back at {self.phone} about my results?"
 
 
 def callers(seed: int, model: SpacyNer) -> Iterator[Caller]:

@@ -28,10 +28,11 @@ with ``"_invalid"``; unknown agents (404s) use :data:`UNKNOWN_AGENT`.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -64,6 +65,7 @@ INVALID_LABEL: Final = "_invalid"
 _BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
+@functools.lru_cache(maxsize=4096)  # names are few; the regexes behind this run on every request
 def agent_label(name: str | None) -> str:
     """The ``agent`` label value for an agent's configured name; never echoes an agent id."""
     if name is None:
@@ -71,6 +73,7 @@ def agent_label(name: str | None) -> str:
     return name if is_safe_name(name) else INVALID_LABEL
 
 
+@functools.lru_cache(maxsize=1024)
 def kind_label(entity: str) -> str:
     """The ``kind`` label value for an entity type (``PHONE``, ``CREDIT_CARD``...)."""
     return entity if is_entity_name(entity) else INVALID_LABEL
@@ -93,14 +96,25 @@ class Metrics:
     ratelimit_fallbacks: Counter
     audit_dropped: Counter
 
+    # Labelled children by (metric, label values): ``labels()`` costs microseconds per call and a
+    # request makes a dozen of them with the same few values.
+    _children: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict, repr=False)
+
+    def _child(self, metric: Counter | Histogram, *values: str) -> Any:
+        key = (metric._name, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     # -- small helpers so call sites cannot get label names or safety wrong ------------------
     def observe_request(self, agent: str | None, status: int) -> None:
-        self.requests.labels(agent=agent_label(agent), status=str(int(status))).inc()
+        self._child(self.requests, agent_label(agent), str(int(status))).inc()
 
     def observe_stage(self, stage: str, seconds: float) -> None:
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
-        self.request_duration.labels(stage=stage).observe(max(0.0, seconds))
+        self._child(self.request_duration, stage).observe(max(0.0, seconds))
 
     def observe_redactions(self, counts: Mapping[_K, int], pass_: str) -> None:
         """Add per-entity-type counts for one pass (``request`` or ``response``)."""
@@ -108,7 +122,7 @@ class Metrics:
             raise ValueError(f"unknown pass {pass_!r}; expected one of {PASSES}")
         for kind, n in counts.items():
             if n > 0:
-                self.redactions.labels(kind=kind_label(str(kind)), **{"pass": pass_}).inc(n)
+                self._child(self.redactions, kind_label(str(kind)), pass_).inc(n)
 
     def observe_rehydration_failures(self, agent: str | None, n: int, pass_: str = "response") -> None:
         if n > 0:

@@ -36,6 +36,7 @@ from .store import ScopeKey, VaultRow, VaultStore, VaultUnavailable
 
 _DEK_TTL = 30.0  # seconds a scope's data key stays cached in this process
 _DEK_CACHE = 10_000  # scopes
+_BODY_CACHE = 50_000  # vault token bodies (a few MB)
 VAULT = "vault"
 AEAD = "reversible-aead"
 MODES = (VAULT, AEAD)
@@ -95,6 +96,10 @@ class Codec:
     ttl_seconds: float | None = None
     _written: _WrittenCache = field(default_factory=_WrittenCache)
     _deks: OrderedDict[str, tuple[float, bytes]] = field(default_factory=OrderedDict)
+    # (key id, scope, entity, value digest) -> vault body. A conversation resends its history every
+    # turn; its tokens are deterministic, so they are computed once. Keyed by a digest so this
+    # memory holds no values.
+    _bodies: OrderedDict[tuple[str, str, Entity, bytes], str] = field(default_factory=OrderedDict)
 
     def scope_id(self, conversation: str | None) -> str:
         # Independent of key rotation (old tokens must still be found); the agent id is itself a
@@ -211,15 +216,23 @@ class TokenSession:
             body = self._vault_body(entity, value) if self.codec.mode == VAULT else self._aead_body(value)
             self._by_value[(entity, value)] = body
             self.issued[body] = value
-        return format_token(LABELS[entity], body[:-1], identifier=identifier)
+        return format_token(LABELS[entity], body, identifier=identifier)
 
     def _vault_body(self, entity: Entity, value: str) -> str:
-        key = self.codec.keyring.current
-        id_key = key.derive("token-id", self.codec.agent_id)
-        digest = hmac.new(id_key, f"{self.scope_id}\x00{entity}\x00{value}".encode(), hashlib.sha256).digest()
-        token_id = key.kid + b32encode(digest[:_ID_BYTES])
-        body = token_id + check_symbol(token_id)
-        if (self.scope_id, token_id) not in self.codec._written and self.codec.store is not None:
+        codec = self.codec
+        key = codec.keyring.current
+        memo = (key.kid, self.scope_id, entity, hashlib.blake2b(value.encode(), digest_size=16).digest())
+        body = codec._bodies.get(memo)
+        if body is None:
+            id_key = key.derive("token-id", codec.agent_id)
+            message = f"{self.scope_id}\x00{entity}\x00{value}".encode()
+            token_id = key.kid + b32encode(hmac.new(id_key, message, hashlib.sha256).digest()[:_ID_BYTES])
+            body = token_id + check_symbol(token_id)
+            codec._bodies[memo] = body
+            if len(codec._bodies) > _BODY_CACHE:
+                codec._bodies.popitem(last=False)
+        token_id = body[:-1]
+        if (self.scope_id, token_id) not in codec._written and codec.store is not None:
             self._pending.append((entity, token_id, value))
         return body
 

@@ -22,6 +22,7 @@ by a speakable phrase instead of passing ``MSKV1...`` through to a voice's TTS.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -82,14 +83,16 @@ def check_symbol(payload: str) -> str:
     return CROCKFORD[hashlib.sha256(payload.encode("ascii")).digest()[0] & 31]
 
 
+@functools.cache  # key names are few and fixed; this runs for every token
 def key_symbol(key_name: str) -> str:
     return CROCKFORD[hashlib.sha256(key_name.encode("utf-8")).digest()[0] & 31]
 
 
-def format_token(label: str, body_without_check: str, *, identifier: bool = False) -> str:
-    """Render a token. ``identifier=True`` uses ``_`` so it is a valid tool/function name."""
+def format_token(label: str, body: str, *, identifier: bool = False) -> str:
+    """Render a token from a body that ends in its check symbol. ``identifier=True`` uses ``_`` so
+    it is a valid tool/function name."""
     sep = "_" if identifier else "."
-    return f"{PREFIX}{sep}{label}{sep}{body_without_check}{check_symbol(body_without_check)}"
+    return f"{PREFIX}{sep}{label}{sep}{body}"
 
 
 def normalize_body(raw: str) -> str | None:

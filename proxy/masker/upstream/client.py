@@ -84,6 +84,8 @@ class UpstreamClient:
     def __init__(self, transport: httpx.AsyncBaseTransport | None = None, *, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self._transport = transport or build_transport()
+        self._urls: dict[str, httpx.URL] = {}
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)).as_dict()
         self._client = httpx.AsyncClient(
             transport=self._transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
@@ -95,8 +97,15 @@ class UpstreamClient:
         await self._client.aclose()
 
     async def post_chat(self, base_url: str, payload: bytes, headers: Mapping[str, str]) -> UpstreamResponse:
-        url = base_url.rstrip("/") + "/chat/completions"
-        request = self._client.build_request("POST", url, content=payload, headers=dict(headers))
+        url = self._urls.get(base_url)
+        if url is None:
+            if len(self._urls) > 256:  # upstreams are few; this only guards against misuse
+                self._urls.clear()
+            url = self._urls[base_url] = httpx.URL(base_url.rstrip("/") + "/chat/completions")
+        # What AsyncClient.build_request would make, minus its URL merging and cookie handling.
+        request = httpx.Request(
+            "POST", url, content=payload, headers=headers, extensions={"timeout": self._timeout}
+        )
         try:
             async with asyncio.timeout(self.timeout):
                 # Straight to the transport: AsyncClient.send's auth, redirect and cookie layers
