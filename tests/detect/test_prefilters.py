@@ -148,3 +148,34 @@ def test_lowercase_patterns_have_only_lower_case_letters() -> None:
 def test_gates_are_shared_between_patterns() -> None:
     assert gate_regex(r"\d[/.-]\d") is gate_regex(r"\d[/.-]\d")
     assert gate_regex(r"\d[/.-]\d") is not gate_regex(r"\d[/.-]\d", re.IGNORECASE)
+
+
+def _literal_words(rx: re.Pattern[str]) -> list[str]:
+    """Every lower-case word the regex spells out (an over-approximation of where a match starts)."""
+    return sorted({w for w in re.findall(r"[a-z]+", rx.pattern.lower()) if len(w) > 1 or w == "i"})
+
+
+@pytest.mark.parametrize(
+    "word",
+    sorted(
+        {
+            w
+            for rx in (names._TITLE, names._TITLE_LOWER, names._STRONG, names._WEAK)
+            for w in _literal_words(rx)
+        }
+    ),
+)
+def test_every_cue_word_is_a_name_cue_lead(engine: DetectionEngine, word: str) -> None:
+    # The cue regexes are only tried where ``names._LEADS`` finds a word: a cue they start with
+    # that is missing from the lead sets would lose the findings after it.
+    for text in (
+        f"ok {word} maria smith calling",
+        f"{word.title()} Maria Smith",
+        f"{word}'s name is john",
+        f"{word}. Dr. Patel",
+        f"{word} is emily, {word}: mark",
+        f"her {word} is maria",
+        f"ok {word} by John Smith, {word} with maria smith",
+        f"{word} in by maria, {word} of kin: maria, {word} of attorney: maria",
+    ):
+        assert engine.pattern_candidates(text) == engine.pattern_candidates(text, gated=False), text

@@ -46,6 +46,7 @@ class Doc:
         "_fold",
         "_gates",
         "_n_digits",
+        "_pending",
         "_run_starts",
         "_runs",
         "_starts",
@@ -74,6 +75,9 @@ class Doc:
         self._run_starts: dict[int, list[int]] = {}
         self._starts: dict[tuple[str, ...], list[int] | None] = {}
         self._text_starts: dict[tuple[str, ...], list[int]] = {}
+        # Per pattern recognizer that passed ``applies``: the matches of each pattern its prefilters
+        # did not rule out (``applies`` works them out; ``analyze`` takes them).
+        self._pending: dict[object, list[tuple[Pattern, Iterable[re.Match[str]]]]] = {}
 
     @property
     def fold(self) -> str:
@@ -364,14 +368,40 @@ class PatternRecognizer(Recognizer):
         """Hook to reshape the score after validation (e.g. a VIN failing its check digit)."""
         return score
 
+    def applies(self, doc: Doc) -> bool:
+        """Also runs every pattern's prefilters: a recognizer none of whose patterns can match is
+        skipped here, and ``analyze`` takes the survivors' matches from ``doc`` instead of asking again."""
+        if not super().applies(doc):
+            return False
+        if not doc.gated:
+            return True
+        pending = self._pending(doc)
+        if not pending:
+            return False
+        doc._pending[self] = pending
+        return True
+
+    def _pending(self, doc: Doc) -> list[tuple[Pattern, Iterable[re.Match[str]]]]:
+        out: list[tuple[Pattern, Iterable[re.Match[str]]]] = []
+        for pattern, rx, lowered, gate, prefiltered in self._plans:
+            if not prefiltered:
+                out.append((pattern, rx.finditer(doc.text)))
+                continue
+            matches = self._matches(doc, pattern, rx, lowered, gate)
+            if matches != ():
+                out.append((pattern, matches))
+        return out
+
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        gated = doc.gated
-        for pattern, rx, lowered, gate, prefiltered in self._plans:
-            matches = (
-                self._matches(doc, pattern, rx, lowered, gate) if gated and prefiltered else rx.finditer(text)
-            )
+        if doc.gated:
+            pending = doc._pending.pop(self, None)
+            if pending is None:
+                pending = self._pending(doc)
+        else:
+            pending = [(pattern, rx.finditer(text)) for pattern, rx, _, _, _ in self._plans]
+        for pattern, matches in pending:
             for m in matches:
                 start, end = m.span(pattern.group)
                 if start < 0 or start == end:
