@@ -118,6 +118,9 @@ def test_metrics_and_audit_without_phi(obs_proxy: ProxyProcess, phi: Phi, tmp_pa
     assert 'masker_requests_total{agent="signed",status="200"}' in text
     assert 'masker_redactions_total{kind="PHONE",pass="request"}' in text
     assert "masker_request_duration_seconds_bucket" in text
+    # Every NER call is timed (the start-up warm-up call is one).
+    ner_calls = [line for line in text.splitlines() if line.startswith("masker_ner_latency_seconds_count")]
+    assert ner_calls and float(ner_calls[0].split()[-1]) >= 1
     assert SIGNED not in text and LIMITED not in text  # agent ids are secrets: never labels
     obs_proxy.stop()  # flushes the audit writer
     audit_dir = obs_proxy.log_path.parent / "audit"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import httpx
 from quart import Quart, Response
@@ -34,18 +35,23 @@ from .state import ProxyState
 log = logging.getLogger("masker")
 
 
-def default_detector(settings: Settings) -> Detector:
+def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -> Detector:
+    """Patterns + NER (over gRPC when ``MASKER_NER_ADDR`` is set, else in-process), each NER call
+    timed into ``on_ner_call``."""
     from ..detect.engine import DetectionEngine
+    from ..detect.timed import TimedNer
+    from ..detect.types import NerBackend
 
+    backend: NerBackend
     if settings.ner_addr:
         from ..detect.ner_grpc import GrpcNer
 
-        engine: Detector = DetectionEngine(ner=GrpcNer.from_env(settings.env))
-        return engine
-    from ..detect.inprocess import InProcessNer
+        backend = GrpcNer.from_env(settings.env)
+    else:
+        from ..detect.inprocess import InProcessNer
 
-    engine = DetectionEngine(ner=InProcessNer())
-    return engine
+        backend = InProcessNer()
+    return DetectionEngine(ner=TimedNer(backend, on_ner_call))
 
 
 def create_app(
@@ -76,12 +82,12 @@ def create_app(
             default_api_key=settings.openai_api_key,
             echo_default=settings.echo_upstream,
         )
-        the_detector = detector or default_detector(settings)
+        observability = Observability.start(settings)
+        the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
         # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER service
         # that is down must not stop the proxy from starting: requests then follow the policy.
         with contextlib.suppress(Exception):
             await the_detector.detect(["Warm-up call from Masker at start."], DetectOptions())
-        observability = Observability.start(settings)
         pipeline = ChatPipeline(
             tracing=observability.tracing,
             detector=the_detector,
