@@ -53,7 +53,8 @@ class RequestRecord:
     upstream_status: int | None = None
     status: int = 200
     unresolved_tokens: int = 0
-    response_entities: int = 0  # PHI the upstream invented, redacted by scan_response
+    # PHI the upstream invented, redacted by scan_response, by entity type
+    response_entities: Counter[str] = field(default_factory=Counter)
     tenant: str | None = None
 
     @property
@@ -74,7 +75,7 @@ class RequestRecord:
         if self.fail_open:
             meta["fail_open"] = True
         if self.response_entities:
-            meta["response_entities_total"] = self.response_entities
+            meta["response_entities_total"] = sum(self.response_entities.values())
         return meta
 
 
@@ -249,7 +250,7 @@ class ChatPipeline:
                 yield chunk
         finally:
             record.upstream_ms = (time.perf_counter() - started) * 1000
-            record.response_entities += rehydration.response_redactions
+            record.response_entities.update(rehydration.response_redactions)
 
 
 async def _raise_upstream_error(response: Any, timeout: float) -> None:

@@ -10,6 +10,7 @@ token) is dropped and the client gets an OpenAI-shaped error event, then ``[DONE
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -48,7 +49,7 @@ class StreamRehydration:
         self._args: dict[tuple[int, int], StreamRehydrator] = {}
         self._template: dict[str, Any] = {}
         self._trailer_sent = False
-        self.response_redactions = 0
+        self.response_redactions = Counter[str]()  # invented PHI redacted, by entity type
         self._saw_finish = False
 
     def _rh(self, key: Any, table: dict[Any, StreamRehydrator], escape: bool) -> StreamRehydrator:
@@ -71,7 +72,7 @@ class StreamRehydration:
         scanner = self._scanners.pop(key, None)
         if scanner is None:
             return ""
-        self.response_redactions += scanner.redacted
+        self.response_redactions.update(scanner.redacted)
         return await scanner.finish()
 
     async def _flush_choice(self, index: int, delta: dict[str, Any]) -> None:

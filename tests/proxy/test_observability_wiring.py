@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from masker.signatures import sign
-from tests.fake_upstream import FakeUpstream
+from tests.fake_upstream import INVENTED_PHONE, FakeUpstream
 from tests.proxy.conftest import Phi, write_agents
 from tests.proxy_process import ProxyProcess, free_port, start_proxy
 
@@ -102,6 +102,27 @@ def test_traceparent_reaches_upstream(obs_proxy: ProxyProcess, upstream: FakeUps
     assert response.status_code == 200
     sent = upstream.requests[-1].headers.get("traceparent", "")
     assert sent.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: Phi) -> None:
+    body = json.dumps(
+        {
+            "model": "invent",
+            "policy_id": "healthcare",
+            "messages": [{"role": "user", "content": phi.sentence()}],
+        }
+    ).encode()
+    response = httpx.post(
+        f"{obs_proxy.url}/proxy/{SIGNED}/v1/chat/completions",
+        content=body,
+        timeout=10,
+        headers={"content-type": "application/json", "x-vapi-signature": sign(body, SECRET)},
+    )
+    assert response.status_code == 200
+    assert INVENTED_PHONE not in response.json()["choices"][0]["message"]["content"]
+    text = httpx.get(METRICS_URL[-1]).text
+    assert 'masker_redactions_total{kind="PHONE",pass="response"} 1.0' in text
+    assert 'masker_redactions_total{kind="EMAIL",pass="response"} 1.0' in text
 
 
 def test_metrics_and_audit_without_phi(obs_proxy: ProxyProcess, phi: Phi, tmp_path: Path) -> None:

@@ -83,9 +83,7 @@ class Observability:
                     m.observe_stage(stage, ms / 1000)
             m.observe_stage("total", record.total_ms / 1000)
             m.observe_redactions(dict(record.entities_by_type), "request")
-            if record.response_entities:
-                # The response scanner reports a total, not a split by type.
-                m.observe_redactions({"RESPONSE_PHI": record.response_entities}, "response")
+            m.observe_redactions(dict(record.response_entities), "response")
             m.observe_rehydration_failures(record.agent_name or None, record.unresolved_tokens)
             if record.degraded:
                 m.degraded_events.labels(agent=agent_label(record.agent_name), reason="ner_unavailable").inc()

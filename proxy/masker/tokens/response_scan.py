@@ -15,6 +15,7 @@ whole before any of it is released. Its output feeds the ``StreamRehydrator``.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from ..detect.types import LABELS, DetectOptions, Detector, Finding
@@ -63,10 +64,11 @@ def _usable(findings: list[Finding], spans: list[tuple[int, int]], policy: Polic
 
 def _apply(
     text: str, findings: list[Finding], policy: Policy, codec: Codec, lo: int, hi: int
-) -> tuple[str, int]:
-    """Redact ``text[lo:hi]``; findings are clipped to that range."""
+) -> tuple[str, Counter[str]]:
+    """Redact ``text[lo:hi]``; findings are clipped to that range. Returns the text and the number
+    of values redacted per entity type."""
     out: list[str] = []
-    cursor, count = lo, 0
+    cursor, counts = lo, Counter[str]()
     for f in sorted(findings, key=lambda f: f.start):
         start, end = max(f.start, cursor), min(f.end, hi)
         if start >= end:
@@ -77,26 +79,28 @@ def _apply(
         out.append(text[cursor:start])
         out.append(replacement)
         cursor = end
-        count += 1
+        counts[f.entity.value] += 1
     out.append(text[cursor:hi])
-    return "".join(out), count
+    return "".join(out), counts
 
 
 async def scan_text(
     text: str, *, detector: Detector, policy: Policy, codec: Codec, options: DetectOptions | None = None
-) -> tuple[str, int]:
-    """Redact invented PHI in one whole text (tokens untouched). Returns (text, values redacted)."""
+) -> tuple[str, Counter[str]]:
+    """Redact invented PHI in one whole text (tokens untouched). Returns (text, redactions by type)."""
     if not text:
-        return text, 0
+        return text, Counter()
     result = await detector.detect([text], options or policy.detect_options())
     findings = _usable(result.findings[0], _token_spans(text, open_end=False), policy)
     return _apply(text, findings, policy, codec, 0, len(text))
 
 
-async def scan_completion(data: dict[str, Any], *, detector: Detector, policy: Policy, codec: Codec) -> int:
+async def scan_completion(
+    data: dict[str, Any], *, detector: Detector, policy: Policy, codec: Codec
+) -> Counter[str]:
     """Scan a non-stream chat completion in place (content, refusal, tool-call arguments).
-    Call it before ``rehydrate_completion``. Returns the number of values redacted."""
-    total = 0
+    Call it before ``rehydrate_completion``. Returns the values redacted per entity type."""
+    total = Counter[str]()
     for choice in data.get("choices") or []:
         message = choice.get("message") if isinstance(choice, dict) else None
         if not isinstance(message, dict):
@@ -104,7 +108,7 @@ async def scan_completion(data: dict[str, Any], *, detector: Detector, policy: P
         for key in ("content", "refusal"):
             if isinstance(message.get(key), str):
                 message[key], n = await scan_text(message[key], detector=detector, policy=policy, codec=codec)
-                total += n
+                total.update(n)
         for call in message.get("tool_calls") or []:
             fn = call.get("function") if isinstance(call, dict) else None
             if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
@@ -112,7 +116,7 @@ async def scan_completion(data: dict[str, Any], *, detector: Detector, policy: P
                 fn["arguments"], n = await scan_text(
                     fn["arguments"], detector=detector, policy=policy, codec=codec
                 )
-                total += n
+                total.update(n)
     return total
 
 
@@ -144,7 +148,7 @@ class StreamScanner:
         self._max_hold = max_hold if max_hold is not None else 4 * window
         self._context = ""
         self._buffer = ""
-        self.redacted = 0
+        self.redacted = Counter[str]()  # values redacted, by entity type
 
     @property
     def pending(self) -> int:
@@ -183,7 +187,7 @@ class StreamScanner:
                     return ""
                 cut = len(full) - self._window  # bounded: release, redacting what is visible
         out, count = _apply(full, findings, self._policy, self._codec, lo, cut)
-        self.redacted += count
+        self.redacted.update(count)
         self._context = full[:cut][-self._context_len :]
         self._buffer = full[cut:]
         return out
