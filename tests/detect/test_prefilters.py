@@ -179,3 +179,21 @@ def test_every_cue_word_is_a_name_cue_lead(engine: DetectionEngine, word: str) -
         f"{word} in by maria, {word} of kin: maria, {word} of attorney: maria",
     ):
         assert engine.pattern_candidates(text) == engine.pattern_candidates(text, gated=False), text
+
+
+def test_required_regexes_are_in_every_text_with_a_finding() -> None:
+    # ``Recognizer.requires`` skips a recognizer on a text without a match: checked directly here on
+    # the ungated findings (the gated-vs-ungated tests check it through the engine).
+    from masker.detect.recognizer import Doc
+
+    required = [r for r in default_recognizers() if r._requires is not None]
+    assert len(required) >= 8
+    texts = [*CORPUS, "IBAN GB82 WEST 1234 5698 7654 32", "VIN 1HGCM82633A004352", "00:1A:2b:3C:4d:5E"]
+    for text in texts:
+        doc = Doc(text, gated=False)
+        for recognizer in required:
+            if recognizer.applies(doc) and recognizer.analyze(doc):
+                assert recognizer._requires is not None and recognizer._requires.search(text), (
+                    recognizer.name,
+                    text,
+                )

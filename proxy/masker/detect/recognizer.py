@@ -46,7 +46,6 @@ class Doc:
         "_fold",
         "_gates",
         "_n_digits",
-        "_pending",
         "_run_starts",
         "_runs",
         "_starts",
@@ -75,9 +74,6 @@ class Doc:
         self._run_starts: dict[int, list[int]] = {}
         self._starts: dict[tuple[str, ...], list[int] | None] = {}
         self._text_starts: dict[tuple[str, ...], list[int]] = {}
-        # Per pattern recognizer that passed ``applies``: the matches of each pattern its prefilters
-        # did not rule out (``applies`` works them out; ``analyze`` takes them).
-        self._pending: dict[object, list[tuple[Pattern, Iterable[re.Match[str]]]]] = {}
 
     @property
     def fold(self) -> str:
@@ -254,6 +250,16 @@ class Recognizer(ABC):
     triggers: ClassVar[tuple[str, ...]] = ()
     # Prefilter: no finding is possible with fewer ``\d`` characters in the whole text.
     min_digits: ClassVar[int] = 0
+    # Prefilter, checked first: a regex (compiled with ``requires_flags``) that every finding's text
+    # holds a match of — usually the union of the patterns' gates, so that a recognizer none of whose
+    # patterns can match costs one memoised search instead of a check per pattern.
+    requires: ClassVar[str] = ""
+    requires_flags: ClassVar[int] = 0
+    _requires: ClassVar[re.Pattern[str] | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._requires = gate_regex(cls.requires, cls.requires_flags) if cls.requires else None
 
     def applies(self, doc: Doc) -> bool:
         if self.needs_digits and not doc.has_digit:
@@ -262,7 +268,11 @@ class Recognizer(ABC):
             lower = doc.lower
             if not contains_any(lower, self.triggers):
                 return False
-        return not doc.gated or (doc.n_digits >= self.min_digits and self.prefilter(doc))
+        if not doc.gated:
+            return True
+        if self.min_digits and doc.n_digits < self.min_digits:
+            return False
+        return (self._requires is None or doc.found(self._requires)) and self.prefilter(doc)
 
     def prefilter(self, doc: Doc) -> bool:
         """A cheap necessary condition for any finding: ``False`` skips ``analyze``."""
@@ -368,40 +378,14 @@ class PatternRecognizer(Recognizer):
         """Hook to reshape the score after validation (e.g. a VIN failing its check digit)."""
         return score
 
-    def applies(self, doc: Doc) -> bool:
-        """Also runs every pattern's prefilters: a recognizer none of whose patterns can match is
-        skipped here, and ``analyze`` takes the survivors' matches from ``doc`` instead of asking again."""
-        if not super().applies(doc):
-            return False
-        if not doc.gated:
-            return True
-        pending = self._pending(doc)
-        if not pending:
-            return False
-        doc._pending[self] = pending
-        return True
-
-    def _pending(self, doc: Doc) -> list[tuple[Pattern, Iterable[re.Match[str]]]]:
-        out: list[tuple[Pattern, Iterable[re.Match[str]]]] = []
-        for pattern, rx, lowered, gate, prefiltered in self._plans:
-            if not prefiltered:
-                out.append((pattern, rx.finditer(doc.text)))
-                continue
-            matches = self._matches(doc, pattern, rx, lowered, gate)
-            if matches != ():
-                out.append((pattern, matches))
-        return out
-
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
         text = doc.text
-        if doc.gated:
-            pending = doc._pending.pop(self, None)
-            if pending is None:
-                pending = self._pending(doc)
-        else:
-            pending = [(pattern, rx.finditer(text)) for pattern, rx, _, _, _ in self._plans]
-        for pattern, matches in pending:
+        gated = doc.gated
+        for pattern, rx, lowered, gate, prefiltered in self._plans:
+            matches = (
+                self._matches(doc, pattern, rx, lowered, gate) if gated and prefiltered else rx.finditer(text)
+            )
             for m in matches:
                 start, end = m.span(pattern.group)
                 if start < 0 or start == end:

@@ -130,6 +130,8 @@ class UrlRecognizer(PatternRecognizer):
     name = "url"
     ENTITY = Entity.URL
     triggers = ("http", "www", ".", "://")
+    requires = rf"://|www\.|\.(?:{_TLDS})"
+    requires_flags = IGNORE
     PATTERNS = (
         Pattern(
             "scheme",
@@ -163,6 +165,8 @@ class IpAddressRecognizer(PatternRecognizer):
     name = "ip"
     ENTITY = Entity.IP_ADDRESS
     triggers = (".", ":")
+    requires = r"\d\.\d|:[0-9a-f]{0,4}:"
+    requires_flags = IGNORE
     CONTEXT = ("ip", "address", "server", "host", "logged in from", "connected")
     PATTERNS = (
         Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)", 0.6, gate=r"\d\.\d", run=1),

@@ -171,6 +171,7 @@ class AgeOver89Recognizer(PatternRecognizer):
     name = "age"
     ENTITY = Entity.AGE
     needs_digits = True
+    requires = _AGE_DIGITS  # in every pattern
     PATTERNS = (
         Pattern(
             "n-years-old",

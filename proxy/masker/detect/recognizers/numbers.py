@@ -31,6 +31,8 @@ class SsnRecognizer(PatternRecognizer):
     ENTITY = Entity.SSN
     needs_digits = True
     min_digits = 9
+    # Nine digits with at most single dashes between them (dashed, plain, regrouped), or spaced.
+    requires = r"(?:\d-?){8}\d|\d{3}[ .]\d{2}[ .]\d{4}"
     CONTEXT = (
         "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
         "last four", "tax id", "itin", "taxpayer",
@@ -77,6 +79,7 @@ class IbanRecognizer(PatternRecognizer):
     name = "iban"
     ENTITY = Entity.IBAN
     needs_digits = True
+    requires = r"[A-Z][A-Z]\d\d"
     PATTERNS = (
         Pattern(
             "iban",
@@ -120,6 +123,7 @@ class DeaRecognizer(PatternRecognizer):
     ENTITY = Entity.LICENSE_NUMBER
     needs_digits = True
     min_digits = 7
+    requires = r"[A-Z][A-Z9]\d{7}"
     CONTEXT = ("dea", "registration", "prescriber")
     PATTERNS = (
         Pattern("dea", r"(?<![\w-])[ABCDEFGHJKLMPRSTUX][A-Z9]\d{7}(?![\w-])", 0.85, gate=r"[A-Z][A-Z9]\d{7}"),
@@ -136,6 +140,7 @@ class MbiRecognizer(PatternRecognizer):
     ENTITY = Entity.HEALTH_PLAN_ID
     needs_digits = True
     min_digits = 5
+    requires = r"\d[A-Z][A-Z0-9]\d"
     PATTERNS = (
         Pattern(
             "mbi",
@@ -153,6 +158,7 @@ class VinRecognizer(PatternRecognizer):
     name = "vin"
     ENTITY = Entity.VEHICLE_ID
     needs_digits = True
+    requires = r"[A-HJ-NPR-Z0-9][A-HJ-NPR-Z0-9]{16}"
     CONTEXT = ("vin", "vehicle", "car", "truck", "chassis", "identification number")
     PATTERNS = (
         Pattern(
@@ -174,6 +180,8 @@ class DeviceNumberRecognizer(PatternRecognizer):
     name = "device"
     ENTITY = Entity.DEVICE_ID
     needs_digits = True
+    requires = r"[:-][0-9a-f]{2}[:-]|\d{15}|\(01\)"  # MAC (any case), IMEI, UDI
+    requires_flags = IGNORE
     CONTEXT = ("imei", "device", "serial", "phone id", "handset")
     PATTERNS = (
         Pattern(

@@ -70,6 +70,9 @@ class StreetAddressRecognizer(PatternRecognizer):
     name = "street_address"
     ENTITY = Entity.ADDRESS
     needs_digits = True
+    # The house number's last digit and the space after it, or a PO box number.
+    requires = r"\d[a-z]?(?:-\d{1,4})?\s|box\s+\d"
+    requires_flags = IGNORE
     PATTERNS = (
         Pattern(
             "street",

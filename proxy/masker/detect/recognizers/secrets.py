@@ -93,6 +93,7 @@ class TwilioSidRecognizer(PatternRecognizer):
     name = "secret"
     ENTITY = Entity.SECRET
     needs_digits = True
+    requires = "SK|AC"
     PATTERNS = (Pattern("twilio", r"(?<![A-Za-z0-9])(?:SK|AC)[0-9a-f]{32}(?![A-Za-z0-9])", 0.85),)
 
     def prefilter(self, doc: Doc) -> bool:
