@@ -45,6 +45,7 @@ class Doc:
         "_any_text",
         "_fold",
         "_gates",
+        "_max_run",
         "_n_digits",
         "_run_starts",
         "_runs",
@@ -64,6 +65,7 @@ class Doc:
         self.gated = gated
         self.ascii = text.isascii()
         self._n_digits = -1
+        self._max_run = -1
         self._fold: str | None = None
         self._gates: dict[re.Pattern[str], bool] = {}
         # Memos: recognizers share words and gates, and a check costs more than a dict lookup.
@@ -121,6 +123,15 @@ class Doc:
             hit = self._any_lower[words] = contains_any(self.lower, words)
         return hit
 
+    @property
+    def max_run(self) -> int:
+        """The length of the longest run of ``\\d`` characters."""
+        if self._max_run < 0:
+            if self._runs is None:
+                self._runs = [m.span() for m in _DIGITS.finditer(self.text)] if self.has_digit else []
+            self._max_run = max((e - s for s, e in self._runs), default=0)
+        return self._max_run
+
     def run_starts(self, length: int) -> list[int]:
         """Where each maximal run of at least ``length`` ``\\d`` characters starts."""
         out = self._run_starts.get(length)
@@ -176,13 +187,18 @@ def word_alternation(words: Iterable[str]) -> str:
     """A regex matching any of the literal phrases (spaces match any whitespace), bounded so "dl"
     never matches "handle". Built as a trie so the engine tries each prefix once instead of every
     phrase at every position (labels and context lists run to a hundred phrases)."""
+    return rf"(?<![a-z0-9])(?:{trie_alternation(words)})(?![a-z0-9])"
+
+
+def trie_alternation(words: Iterable[str]) -> str:
+    """The (lower-cased) phrases as one trie-shaped alternation, longest match first, unbounded."""
     trie: dict[str, dict] = {}  # type: ignore[type-arg]
     for w in {w.lower() for w in words}:
         node = trie
         for ch in w:
             node = node.setdefault(ch, {})
         node[""] = {}
-    return rf"(?<![a-z0-9])(?:{_trie_regex(trie)})(?![a-z0-9])"
+    return _trie_regex(trie)
 
 
 def _trie_regex(node: dict[str, dict]) -> str:  # type: ignore[type-arg]
@@ -240,6 +256,9 @@ class Pattern:
     min_run: int = 0
 
 
+_Plan = tuple[Pattern, re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None, bool]
+
+
 class Recognizer(ABC):
     """Finds candidate spans of one or more entity types in a ``Doc``."""
 
@@ -257,16 +276,23 @@ class Recognizer(ABC):
     requires_flags: ClassVar[int] = 0
     _requires: ClassVar[re.Pattern[str] | None] = None
 
+    # Many triggers (secrets have 47) are looked for with one trie-shaped regex rather than a loop;
+    # a space in one matches any whitespace, so it finds a superset of the texts the loop would.
+    _triggers_re: ClassVar[re.Pattern[str] | None] = None
+
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls._requires = gate_regex(cls.requires, cls.requires_flags) if cls.requires else None
+        cls._triggers_re = re.compile(trie_alternation(cls.triggers)) if len(cls.triggers) > 8 else None
 
     def applies(self, doc: Doc) -> bool:
         if self.needs_digits and not doc.has_digit:
             return False
         if self.triggers:
-            lower = doc.lower
-            if not contains_any(lower, self.triggers):
+            if self._triggers_re is not None:
+                if self._triggers_re.search(doc.lower) is None:
+                    return False
+            elif not contains_any(doc.lower, self.triggers):
                 return False
         if not doc.gated:
             return True
@@ -298,9 +324,15 @@ class PatternRecognizer(Recognizer):
     _context_re: ClassVar[re.Pattern[str] | None] = None
     _context_words: ClassVar[tuple[str, ...]] = ()
     # Per pattern: (pattern, regex, lower-case variant, gate, whether any prefilter applies).
-    _plans: ClassVar[
-        tuple[tuple[Pattern, re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None, bool], ...]
-    ] = ()
+    _plans: ClassVar[tuple[_Plan, ...]] = ()
+    # Plan selection: which patterns can match a text depends only on whether a context word occurs,
+    # on its longest run of digits (capped at ``_run_cap``) and on which of the patterns' distinct
+    # (words, gate) prefilters pass (``_keys``). Each combination's plans are worked out once and
+    # kept in ``_selected``, so a text checks each distinct condition once, not each pattern.
+    _run_cap: ClassVar[int] = 0
+    _any_context_pattern: ClassVar[bool] = False
+    _keys: ClassVar[tuple[tuple[tuple[str, ...], re.Pattern[str] | None], ...]] = ()
+    _selected: ClassVar[dict[tuple[bool, int, tuple[bool, ...]], tuple[_Plan, ...]]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -321,6 +353,38 @@ class PatternRecognizer(Recognizer):
             )
             for (p, rx), lowered, gate in zip(cls._compiled, cls._lowered, cls._gates, strict=True)
         )
+        cls._run_cap = max((max(p.min_run, p.run) for p in cls.PATTERNS), default=0)
+        keys: list[tuple[tuple[str, ...], re.Pattern[str] | None]] = []
+        for p, gate in zip(cls.PATTERNS, cls._gates, strict=True):
+            if (p.words or gate is not None) and (p.words, gate) not in keys:
+                keys.append((p.words, gate))
+        cls._keys = tuple(keys)
+        cls._selected = {}
+        cls._any_context_pattern = any(p.needs_context for p in cls.PATTERNS)
+
+    def _select(self, doc: Doc) -> tuple[_Plan, ...]:
+        """The plans whose prefilters pass on ``doc`` (gated docs only)."""
+        context = not self._any_context_pattern or doc.lower_has_any(self._context_words)
+        longest = min(doc.max_run, self._run_cap)
+        bits = tuple(
+            [
+                (not words or doc.has_any(words)) and (gate is None or doc.found(gate))
+                for words, gate in self._keys
+            ]
+        )
+        plans = self._selected.get((context, longest, bits))
+        if plans is None:
+            passed = {key for key, bit in zip(self._keys, bits, strict=True) if bit}
+            plans = tuple(
+                plan
+                for plan in self._plans
+                if (context or not plan[0].needs_context)
+                and plan[0].min_run <= longest
+                and (plan[0].run <= longest or bool(plan[0].starts))
+                and (not (plan[0].words or plan[3] is not None) or (plan[0].words, plan[3]) in passed)
+            )
+            self._selected[(context, longest, bits)] = plans
+        return plans
 
     def _matches(
         self,
@@ -332,7 +396,6 @@ class PatternRecognizer(Recognizer):
     ) -> Iterable[re.Match[str]]:
         """``rx.finditer(doc.text)``, or nothing when a prefilter rules a match out, trying only
         where a match can start when the pattern says where."""
-        text = doc.text
         if pattern.needs_context and not doc.lower_has_any(self._context_words):
             return ()
         if pattern.words and not doc.has_any(pattern.words):
@@ -341,6 +404,15 @@ class PatternRecognizer(Recognizer):
             return ()
         if pattern.min_run and not doc.run_starts(pattern.min_run):
             return ()
+        return self._placed(doc, pattern, rx, lowered)
+
+    @staticmethod
+    def _placed(
+        doc: Doc, pattern: Pattern, rx: re.Pattern[str], lowered: re.Pattern[str] | None
+    ) -> Iterable[re.Match[str]]:
+        """``rx.finditer(doc.text)`` where the prefilters passed, tried only where a match can start
+        when the pattern says where."""
+        text = doc.text
         if lowered is not None and doc.ascii:
             rx, text = lowered, doc.lower  # same offsets: ASCII lower-casing keeps the length
         if pattern.run and pattern.starts:  # either
@@ -382,10 +454,8 @@ class PatternRecognizer(Recognizer):
         out: list[Finding] = []
         text = doc.text
         gated = doc.gated
-        for pattern, rx, lowered, gate, prefiltered in self._plans:
-            matches = (
-                self._matches(doc, pattern, rx, lowered, gate) if gated and prefiltered else rx.finditer(text)
-            )
+        for pattern, rx, lowered, _, prefiltered in self._select(doc) if gated else self._plans:
+            matches = self._placed(doc, pattern, rx, lowered) if gated and prefiltered else rx.finditer(text)
             for m in matches:
                 start, end = m.span(pattern.group)
                 if start < 0 or start == end:

@@ -115,7 +115,8 @@ class PhoneRecognizer(PatternRecognizer):
     _extension = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,5}$", re.IGNORECASE)
 
     def validate(self, value: str, *, context: bool) -> bool:
-        d = digits_of(self._extension.sub("", value))
+        # An extension always has an "x" (no other character matches x or X case-insensitively).
+        d = digits_of(self._extension.sub("", value) if "x" in value or "X" in value else value)
         if d.startswith("001"):
             d = d[3:]
         return 7 <= len(d) <= 15 and len(set(d)) > 1

@@ -126,6 +126,10 @@ def _value_span(text: str, pos: int) -> tuple[int, int] | None:
     return start, end
 
 
+_SPACES = re.compile(r"\s+")
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+
+
 class LabelledIdRecognizer(Recognizer):
     name = "labelled_id"
     needs_digits = True
@@ -136,7 +140,7 @@ class LabelledIdRecognizer(Recognizer):
         text = doc.text
         labels = _LABEL_RX_LC.finditer(doc.lower) if doc.gated and doc.ascii else _LABEL_RX.finditer(text)
         for m in labels:
-            label = re.sub(r"\s+", " ", m.group("label").lower())
+            label = _SPACES.sub(" ", m.group("label").lower())
             entity = _ENTITY_OF.get(label)
             if entity is None:
                 continue
@@ -150,7 +154,7 @@ class LabelledIdRecognizer(Recognizer):
             if span is None:
                 continue
             start, end = span
-            compact = re.sub(r"[^0-9A-Za-z]", "", text[start:end])
+            compact = _NOT_ALNUM.sub("", text[start:end])
             ndigits = sum(c.isdigit() for c in compact)
             if len(compact) < 4 or ndigits < 2:
                 continue

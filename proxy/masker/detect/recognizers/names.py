@@ -16,6 +16,10 @@ from ..types import Entity, Finding
 
 _NOT_NAME = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
 _WORD = r"[A-Za-z][A-Za-z'\u2019-]*"
+_WORD_RX = re.compile(_WORD)  # compiled once: ``re.finditer(_WORD, …)`` pays a cache lookup per call
+_NOT_LETTER = re.compile(r"[^a-zA-Z]")
+_NOT_LOWER = re.compile(r"[^a-z]")
+_SPELLED_LEAD = re.compile(r"^(?:thats|its|spelled)")
 
 _TITLE = re.compile(
     rf"\b(?:(?:Dr|Mr|Mrs|Ms|Mx|Prof|Sr|Fr)\.?|Doctor|Nurse|Miss|Mister|Professor|Dra\.?)[ \t]+"
@@ -236,7 +240,7 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
     kept_end = -1
     count = 0
     first_cap = False
-    for m in re.finditer(_WORD, value):
+    for m in _WORD_RX.finditer(value):
         raw = m.group()
         w = raw.lower().replace("\u2019", "'").strip("'")
         if w.endswith("'s"):
@@ -303,9 +307,9 @@ def _extend_spelled(text: str, start: int, end: int) -> tuple[int, int]:
     m = _SPELLED.match(text, end)
     if m is None:
         return start, end
-    letters = re.sub(r"[^a-zA-Z]", "", m.group())
-    spelled = re.sub(r"^(?:thats|its|spelled)", "", letters.lower())
-    name = re.sub(r"[^a-z]", "", text[start:end].lower())
+    letters = _NOT_LETTER.sub("", m.group())
+    spelled = _SPELLED_LEAD.sub("", letters.lower())
+    name = _NOT_LOWER.sub("", text[start:end].lower())
     # Keep the spelling only when it spells (part of) the name just said.
     if len(spelled) >= 3 and (spelled in name or name.endswith(spelled) or spelled.startswith(name[-3:])):
         return start, m.end() - (len(m.group()) - len(m.group().rstrip(" \t.,-")))
@@ -411,7 +415,7 @@ class CueNameRecognizer(Recognizer):
         if has_verb and fast:  # the verb, as ``_BEFORE_VERB`` needs it, after a space or comma
             has_verb = _VERB_AFTER_NAME.search(lower) is not None
         for m in before_verb[0].finditer(before_verb[1]) if has_verb else ():
-            words = list(re.finditer(_WORD, text[m.start("name") : m.end("name")]))
+            words = list(_WORD_RX.finditer(text[m.start("name") : m.end("name")]))
             if words and not any(_known_word(w.group()) for w in words):
                 out.append(Finding(*m.span("name"), Entity.PERSON, 0.65, "name_cue"))
         return out
@@ -437,7 +441,7 @@ def _known_word(word: str) -> bool:
 def _unknown_pair(text: str, start: int, value: str) -> tuple[int, int] | None:
     """Words the lexicon does not know after a weak cue: two of them ("this is mark young and …")
     read as first + last name; one only when a call-centre verb follows ("this is kowalski calling")."""
-    words = list(re.finditer(_WORD, value))
+    words = list(_WORD_RX.finditer(value))
     for n in (2, 1):
         if len(words) < n or any(_known_word(w.group()) for w in words[:n]):
             continue

@@ -29,6 +29,9 @@ _ENDING_IN = re.compile(
 )
 
 
+_SPACES = re.compile(r"\s+")
+
+
 class PartialNumberRecognizer(Recognizer):
     name = "partial_number"
     needs_digits = True
@@ -38,7 +41,7 @@ class PartialNumberRecognizer(Recognizer):
         out: list[Finding] = []
         for rx in (_LAST_FOUR, _ENDING_IN):
             for m in rx.finditer(doc.text):
-                kind = re.sub(r"\s+", " ", (m.group("kind") or "").lower())
+                kind = _SPACES.sub(" ", (m.group("kind") or "").lower())
                 entity = _KINDS.get(kind, Entity.ID_NUMBER)
                 out.append(Finding(m.start("v"), m.end("v"), entity, 0.8, self.name))
         return out
