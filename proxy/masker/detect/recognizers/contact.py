@@ -122,7 +122,7 @@ class PhoneRecognizer(PatternRecognizer):
         return 7 <= len(d) <= 15 and len(set(d)) > 1
 
     def entity_for(self, doc: Doc, start: int, end: int) -> Entity:
-        if self._fax.search(doc.lower, max(0, start - 24), start):
+        if "fax" in doc.lower and self._fax.search(doc.lower, max(0, start - 24), start):
             return Entity.FAX
         return Entity.PHONE
 
@@ -156,7 +156,7 @@ class UrlRecognizer(PatternRecognizer):
             r"(?:/[^\s<>\"'()\[\]{}]*[^\s<>\"'()\[\]{}.,;:!?])?(?![\w@-])",
             0.6,
             flags=IGNORE,
-            gate=rf"\.(?:{_TLDS})",
+            gate=rf"\.(?=[a-z])(?:{_TLDS})",  # the lookahead drops a full stop before a space
             lowercase=True,
         ),
     )

@@ -69,7 +69,8 @@ _STATE_TITLES = "|".join(
 _POST_DIRECTION = r"(?:[NSEW]|NE|NW|SE|SW)\b\.?"
 # Prefilters (necessary, not sufficient): a state code right before a ZIP; the state after a city.
 _CODE_ZIP = r"[A-Z]{2},?\s+\d{5}(?:-\d{4})?(?![\w-])"
-_CITY_AFTER_COMMA = re.compile(rf",\s*(?:{_STATE_CODES}|{_STATE_TITLES})\b")
+# Every state code and title starts with a capital: the lookahead drops ", and" before the alternation.
+_CITY_AFTER_COMMA = re.compile(rf",\s*(?=[A-Z])(?:{_STATE_CODES}|{_STATE_TITLES})\b")
 _CITY_BEFORE_ZIP = re.compile(r"[A-Z]{2}\s+\d{5}")
 # Where the city of a written address can start: a capital at the start or after whitespace (every
 # look-behind of ``AddressCityRecognizer._rx`` ends in whitespace).
