@@ -128,7 +128,8 @@ async def latency(ns: argparse.Namespace) -> dict[str, Any]:
     finally:
         await client.close()
     return {"mode": "latency", "scenario": ns.scenario, "latency_ms": percentiles(totals),
-            "ttft_ms": percentiles(ttfts) if ttfts else None, "errors": errors}
+            "ttft_ms": percentiles(ttfts) if ttfts else None, "errors": errors,
+            "samples_ms": totals, "ttft_samples_ms": ttfts}
 
 
 async def throughput(ns: argparse.Namespace) -> dict[str, Any]:

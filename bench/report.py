@@ -204,12 +204,15 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- Run: {results['started']}, {results['duration_s']} s. Client (`bench/loadgen.py`, aiohttp), "
         "proxy and fake LLM (`bench/fake_llm.py`, raw asyncio) are separate processes sharing the "
         "same 2 cores, all on 127.0.0.1.",
-        f"- 1-minute load average when each configuration started: {_loads(results)} (the box is "
+        f"- 1-minute load average when each throughput run started: {_loads(results)} (the box is "
         "shared with other test suites; anything above 2 means the proxy was competing for CPU). "
         f"Benchmark processes ran at niceness {s.get('nice', 0)}"
         + (" (ahead of the other work, to approximate a quiet machine)." if s.get("nice", 0) < 0 else "."),
         f"- Latency runs: {s['n']} sequential requests on one kept-alive connection after {s['warmup']} "
-        f"warm-up requests. Throughput: voice turn, concurrency {s['concurrency']}, {s['seconds']:.0f} s, "
+        f"warm-up requests, split into {s.get('rounds', 1)} rounds: every configuration is up at once and "
+        "they take turns round by round on the same fresh bodies, so a noisy spell on the shared box "
+        "falls on all of them rather than on one. "
+        f"Throughput: voice turn, concurrency {s['concurrency']}, {s['seconds']:.0f} s, "
         f"a fresh utterance per request. Fake LLM delay {s['upstream_delay_ms']:g} ms.",
         "",
         "## Scenarios",

@@ -217,6 +217,7 @@ def loadgen(url: str, mode: str, scenario: str, ns: argparse.Namespace, **extra:
     if mode == "latency":
         paced = scenario == "stream"  # ~0.2 s per request: fewer of them
         n, warmup = (min(ns.n, ns.stream_n), min(ns.warmup, 10)) if paced else (ns.n, ns.warmup)
+        n, warmup = extra.pop("n", n), extra.pop("warmup", warmup)
         argv += ["--n", str(n), "--warmup", str(warmup), "--seconds", str(ns.latency_seconds)]
     else:
         argv += ["--seconds", str(ns.seconds), "--concurrency", str(ns.concurrency),
@@ -257,56 +258,91 @@ def ner_service(workdir: Path) -> Iterator[tuple[str | None, int | None]]:
         proc.stop()
 
 
-def run_config(cfg: Config, ns: argparse.Namespace, workdir: Path, upstream_port: int,
-               ner_addr: str | None, scenarios: tuple[str, ...], throughput: bool,
-               ner_pid: int | None = None) -> None:
+@dataclass
+class Running:
+    """One configuration's processes, alive for the whole latency phase."""
+
+    cfg: Config
+    url: str
+    proc: Proc | None
+    metrics_addr: str | None
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    ttfts: dict[str, list[float]] = field(default_factory=dict)
+    errors: dict[str, dict[str, int]] = field(default_factory=dict)
+    stages: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+
+def start_config(cfg: Config, workdir: Path, upstream_port: int, ner_addr: str | None) -> Running:
     base = f"http://127.0.0.1:{upstream_port}"
-    proc: Proc | None = None
-    env: dict[str, str] = {}
     if cfg.kind == "direct":
-        url = base + "/v1/chat/completions"
-    else:
-        cdir = Path(tempfile.mkdtemp(dir=workdir, prefix=f"{cfg.name}-w{cfg.workers}-"))
-        policies = BENCH / "policies" if cfg.policy == "passthrough" else REPO / "policies"
-        env, proxy_url = proxy_env(cdir, upstream_port, policy=cfg.policy, policies_dir=policies,
-                                   workers=cfg.workers, ner_addr=ner_addr if cfg.ner else None)
-        env.update(cfg.env)
-        argv = ([PY, str(BENCH / "stack_app.py")] if cfg.kind == "stack"
-                else [PY, "-m", "masker", "serve"])
-        proc = spawn(cfg.name, argv, env, cdir)
-        wait_http(proc, proxy_url + "/health")
-        url = f"{proxy_url}/proxy/{AGENT_ID}/v1/chat/completions"
+        return Running(cfg, base + "/v1/chat/completions", None, None)
+    cdir = Path(tempfile.mkdtemp(dir=workdir, prefix=f"{cfg.name}-w{cfg.workers}-"))
+    policies = BENCH / "policies" if cfg.policy == "passthrough" else REPO / "policies"
+    env, proxy_url = proxy_env(cdir, upstream_port, policy=cfg.policy, policies_dir=policies,
+                               workers=cfg.workers, ner_addr=ner_addr if cfg.ner else None)
+    env.update(cfg.env)
+    argv = ([PY, str(BENCH / "stack_app.py")] if cfg.kind == "stack"
+            else [PY, "-m", "masker", "serve"])
+    proc = spawn(f"{cfg.name}-{len(cfg.env)}", argv, env, cdir)
+    wait_http(proc, proxy_url + "/health")
+    return Running(cfg, f"{proxy_url}/proxy/{AGENT_ID}/v1/chat/completions", proc,
+                   env.get("MASKER_METRICS_ADDR"))
+
+
+def latency_round(run: Running, scenario: str, ns: argparse.Namespace, rnd: int) -> None:
+    """One slice of the latency run: every configuration gets the same fresh bodies (``seed``)."""
+    rounds = max(1, ns.rounds)
+    paced = scenario == "stream"
+    n = max(1, (min(ns.n, ns.stream_n) if paced else ns.n) // rounds)
+    warmup = (min(ns.warmup, 10) if paced else ns.warmup) if rnd == 0 else 3
+    before = scrape_stages(run.metrics_addr)
+    res = loadgen(run.url, "latency", scenario, ns, n=n, warmup=warmup, seed=1000 + rnd)
+    after = scrape_stages(run.metrics_addr)
+    run.samples.setdefault(scenario, []).extend(res.get("samples_ms") or [])
+    run.ttfts.setdefault(scenario, []).extend(res.get("ttft_samples_ms") or [])
+    errors = run.errors.setdefault(scenario, {})
+    for kind, count in (res.get("errors") or {}).items():
+        errors[kind] = errors.get(kind, 0) + count
+    sums = run.stages.setdefault(scenario, {})
+    for k in after:
+        b = before.get(k, (0.0, 0.0))
+        acc = sums.setdefault(k, [0.0, 0.0])
+        acc[0] += after[k][0] - b[0]
+        acc[1] += after[k][1] - b[1]
+
+
+def finish_latency(run: Running) -> None:
+    from loadgen import percentiles
+
+    for scenario, samples in run.samples.items():
+        entry: dict[str, Any] = {
+            "mode": "latency", "scenario": scenario, "latency_ms": percentiles(samples),
+            "ttft_ms": percentiles(run.ttfts[scenario]) if run.ttfts.get(scenario) else None,
+            "errors": run.errors.get(scenario, {}),
+        }
+        stages = {k: 1000 * v[0] / v[1] for k, v in run.stages.get(scenario, {}).items() if v[1] > 0}
+        if stages:
+            entry["stages_ms"] = stages
+        run.cfg.results[scenario] = entry
+
+
+def throughput_run(run: Running, ns: argparse.Namespace, ner_pid: int | None) -> None:
+    cfg = run.cfg
+    log(f"{cfg.label}: throughput voice c={ns.concurrency} {ns.seconds:.0f}s")
     cfg.results["loadavg"] = loadavg()
-    metrics_addr = env.get("MASKER_METRICS_ADDR") if proc is not None else None
-    try:
-        for scenario in scenarios:
-            log(f"{cfg.label}: latency {scenario}")
-            before = scrape_stages(metrics_addr)
-            cfg.results[scenario] = loadgen(url, "latency", scenario, ns)
-            after = scrape_stages(metrics_addr)
-            stages = {k: 1000 * (after[k][0] - before.get(k, (0.0, 0.0))[0])
-                      / (after[k][1] - before.get(k, (0.0, 0.0))[1])
-                      for k in after if after[k][1] > before.get(k, (0.0, 0.0))[1]}
-            if stages:
-                cfg.results[scenario]["stages_ms"] = stages
-        if throughput:
-            log(f"{cfg.label}: throughput voice c={ns.concurrency} {ns.seconds:.0f}s")
-            # CPU per request of the proxy (and its NER service): unlike wall-clock figures, this
-            # barely moves when the client and the fake LLM compete for the same two cores.
-            cpu_pids = [proc.process.pid] if proc is not None else []
-            if cfg.ner and ner_pid:
-                cpu_pids.append(ner_pid)
-            cpu_before = cpu_seconds(cpu_pids)
-            cfg.results["throughput"] = loadgen(url, "throughput", "voice", ns)
-            done = cfg.results["throughput"].get("requests") or 0
-            if cpu_pids and done:
-                cfg.results["throughput"]["cpu_ms_per_request"] = (
-                    1000 * (cpu_seconds(cpu_pids) - cpu_before) / done)
-        if proc is not None:
-            cfg.results["memory"] = rss_mb(proc.process.pid)
-    finally:
-        if proc is not None:
-            proc.stop()
+    # CPU per request of the proxy (and its NER service): unlike wall-clock figures, this
+    # barely moves when the client and the fake LLM compete for the same two cores.
+    cpu_pids = [run.proc.process.pid] if run.proc is not None else []
+    if cfg.ner and ner_pid:
+        cpu_pids.append(ner_pid)
+    cpu_before = cpu_seconds(cpu_pids)
+    cfg.results["throughput"] = loadgen(run.url, "throughput", "voice", ns)
+    done = cfg.results["throughput"].get("requests") or 0
+    if cpu_pids and done:
+        cfg.results["throughput"]["cpu_ms_per_request"] = (
+            1000 * (cpu_seconds(cpu_pids) - cpu_before) / done)
+    if run.proc is not None:
+        cfg.results["memory"] = rss_mb(run.proc.process.pid)
 
 
 def loadavg() -> float:
@@ -351,6 +387,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Masker benchmarks: one run, one table, docs/benchmarks.md")
     p.add_argument("--n", type=int, default=300, help="measured requests per latency run")
     p.add_argument("--warmup", type=int, default=40)
+    p.add_argument("--rounds", type=int, default=5,
+                   help="latency runs are split into this many rounds, configurations taking turns")
     p.add_argument("--stream-n", type=int, default=100, help="measured requests of the (paced) stream run")
     p.add_argument("--latency-seconds", type=float, default=30.0)
     p.add_argument("--seconds", type=float, default=10.0, help="throughput run length")
@@ -395,16 +433,45 @@ def main() -> int:
         only = set(filter(None, ns.only.split(",")))
         try:
             with ner_service(workdir) as (ner_addr, ner_pid):
-                for cfg in [*configs, *extra]:
+                running: list[Running] = []
+                try:
+                    for cfg in configs:
+                        if only and cfg.name not in only:
+                            continue
+                        if cfg.ner and ner_addr is None:
+                            cfg.results["skipped"] = "NER service did not start"
+                            continue
+                        try:
+                            running.append(start_config(cfg, workdir, upstream_port, ner_addr))
+                        except Exception as exc:  # one broken configuration must not hide the others
+                            log(f"{cfg.label}: FAILED: {exc}")
+                            cfg.results["skipped"] = f"failed: {str(exc).splitlines()[0][:200]}"
+                    # Latency: all configurations are up at once and take turns, round by round, on
+                    # the same fresh bodies, so a noisy minute on this shared box lands on all of
+                    # them instead of deciding one configuration's figures.
+                    for scenario in SCENARIOS:
+                        for rnd in range(max(1, ns.rounds)):
+                            log(f"latency {scenario}: round {rnd + 1}/{ns.rounds}")
+                            for run in running:
+                                latency_round(run, scenario, ns, rnd)
+                    for run in running:
+                        finish_latency(run)
+                        throughput_run(run, ns, ner_pid)
+                finally:
+                    for run in running:
+                        if run.proc is not None:
+                            run.proc.stop()
+                for cfg in extra:
                     if only and cfg.name not in only:
                         continue
-                    if cfg.ner and ner_addr is None:
-                        cfg.results["skipped"] = "NER service did not start"
-                        continue
                     try:
-                        run_config(cfg, ns, workdir, upstream_port, ner_addr,
-                                   SCENARIOS if cfg.workers == 1 else (), throughput=True, ner_pid=ner_pid)
-                    except Exception as exc:  # one broken configuration must not hide the others
+                        run = start_config(cfg, workdir, upstream_port, ner_addr)
+                        try:
+                            throughput_run(run, ns, ner_pid)
+                        finally:
+                            if run.proc is not None:
+                                run.proc.stop()
+                    except Exception as exc:
                         log(f"{cfg.label}: FAILED: {exc}")
                         cfg.results["skipped"] = f"failed: {str(exc).splitlines()[0][:200]}"
         finally:
@@ -427,6 +494,7 @@ def main() -> int:
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "duration_s": round(time.time() - started),
         "settings": {"nice": ns.nice, "n": ns.n, "stream_n": ns.stream_n, "warmup": ns.warmup,
+                     "rounds": ns.rounds,
                      "seconds": ns.seconds,
                      "concurrency": ns.concurrency, "upstream_delay_ms": ns.upstream_delay_ms},
         "configs": [{"name": c.name, "label": c.label, "workers": c.workers, "results": c.results}
