@@ -104,20 +104,23 @@ def test_traceparent_reaches_upstream(obs_proxy: ProxyProcess, upstream: FakeUps
     assert sent.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
 
 
-def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: Phi) -> None:
-    body = json.dumps(
-        {
-            "model": "invent",
-            "policy_id": "healthcare",
-            "messages": [{"role": "user", "content": phi.sentence()}],
-        }
-    ).encode()
-    response = httpx.post(
-        f"{obs_proxy.url}/proxy/{SIGNED}/v1/chat/completions",
+def _signed_chat(proc: ProxyProcess, payload: dict[str, object]) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    return httpx.post(
+        f"{proc.url}/proxy/{SIGNED}/v1/chat/completions",
         content=body,
         timeout=10,
         headers={"content-type": "application/json", "x-vapi-signature": sign(body, SECRET)},
     )
+
+
+def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: Phi) -> None:
+    payload = {
+        "model": "invent",
+        "policy_id": "healthcare",
+        "messages": [{"role": "user", "content": phi.sentence()}],
+    }
+    response = _signed_chat(obs_proxy, payload)
     assert response.status_code == 200
     assert INVENTED_PHONE not in response.json()["choices"][0]["message"]["content"]
     text = httpx.get(METRICS_URL[-1]).text
@@ -126,13 +129,7 @@ def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: P
 
 
 def test_metrics_and_audit_without_phi(obs_proxy: ProxyProcess, phi: Phi, tmp_path: Path) -> None:
-    body = json.dumps({"model": "echo", "messages": [{"role": "user", "content": phi.sentence()}]}).encode()
-    ok = httpx.post(
-        f"{obs_proxy.url}/proxy/{SIGNED}/v1/chat/completions",
-        content=body,
-        timeout=10,
-        headers={"content-type": "application/json", "x-vapi-signature": sign(body, SECRET)},
-    )
+    ok = _signed_chat(obs_proxy, {"model": "echo", "messages": [{"role": "user", "content": phi.sentence()}]})
     assert ok.status_code == 200
     text = httpx.get(METRICS_URL[-1]).text
     (obs_proxy.log_path.parent / "metrics-scrape.txt").write_text(text)
