@@ -206,8 +206,8 @@ class ChatPipeline:
         started = time.perf_counter()
         with self.tracing.stage("rehydrate"):
             if policy.scan_response:
-                record.response_entities += await scan_completion(
-                    data, detector=self.detector, policy=policy, codec=session.codec
+                record.response_entities.update(
+                    await scan_completion(data, detector=self.detector, policy=policy, codec=session.codec)
                 )
             await rehydrate_completion(data, session, self._unresolved_counter(record))
         record.rehydrate_ms = (time.perf_counter() - started) * 1000

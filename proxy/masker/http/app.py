@@ -26,9 +26,9 @@ from ..settings import Settings
 from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
-from .chat_asgi import ChatEndpoints
+from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
 from .observe import Observability
-from .responses import error_response
+from .responses import error_response, status_error
 from .routes import bp
 from .state import ProxyState
 
@@ -64,7 +64,7 @@ def create_app(
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         RESPONSE_TIMEOUT=None,  # streams last as long as the model talks
-        BODY_TIMEOUT=60,
+        BODY_TIMEOUT=BODY_TIMEOUT_SECONDS,
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.register_blueprint(bp)
@@ -136,17 +136,7 @@ def create_app(
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
-        from ..errors import BadRequest, PayloadTooLarge
-
-        status = exc.code or 500
-        if status == 413:
-            return error_response(PayloadTooLarge("Request body is too large."))
-        mapped = BadRequest(
-            "Not found." if status == 404 else "Request could not be handled.",
-            code="not_found" if status == 404 else "invalid_request",
-        )
-        mapped.status = status
-        return error_response(mapped)
+        return error_response(status_error(exc.code or 500))
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:

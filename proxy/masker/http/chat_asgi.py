@@ -21,12 +21,13 @@ from quart import Quart
 
 from .. import jsonfast
 from ..agents import Agent
-from ..errors import AgentNotFound, BadRequest, MaskerError, PayloadTooLarge, RateLimited, Unauthorized
+from ..errors import AgentNotFound, MaskerError, RateLimited, Unauthorized
 from ..pipeline import RequestRecord, conversation_id
 from ..ratelimit import RateLimit
 from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
 from .body import check_headers, parse_request_body
+from .responses import status_error
 from .state import ProxyState
 
 log = logging.getLogger("masker.request")
@@ -74,8 +75,7 @@ class ChatEndpoints:
     ) -> None:
         try:
             if scope["method"] != "POST":
-                error = BadRequest("Request could not be handled.", code="invalid_request")
-                error.status = 405
+                error = status_error(405)
                 error.headers["allow"] = "POST"
                 raise error
             state: ProxyState | None = self.app.extensions.get("masker")
@@ -204,14 +204,12 @@ async def _read_body(receive: ASGIReceiveCallable, limit: int) -> bytes:
                 chunk: bytes = message.get("body", b"")  # type: ignore[assignment]
                 size += len(chunk)
                 if size > limit:  # a chunked body has no content-length to refuse up front
-                    raise PayloadTooLarge("Request body is too large.")
+                    raise status_error(413)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     return b"".join(chunks)
     except TimeoutError:
-        error = BadRequest("Request could not be handled.", code="invalid_request")
-        error.status = 408
-        raise error from None
+        raise status_error(408) from None
 
 
 async def _finishing(

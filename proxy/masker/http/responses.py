@@ -7,7 +7,7 @@ from typing import Any
 from quart import Response
 
 from .. import jsonfast
-from ..errors import MaskerError
+from ..errors import BadRequest, MaskerError, PayloadTooLarge
 
 
 def json_response(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -17,3 +17,16 @@ def json_response(data: dict[str, Any], status: int = 200, headers: dict[str, st
 
 def error_response(exc: MaskerError) -> Response:
     return json_response(exc.body(), exc.status, exc.headers)
+
+
+def status_error(status: int) -> MaskerError:
+    """The OpenAI-shaped error for a bare HTTP status (404, 405, 408, 413...), whether Quart raised
+    it or the chat endpoints did: one mapping, so both paths answer alike."""
+    if status == 413:
+        return PayloadTooLarge("Request body is too large.")
+    error = BadRequest(
+        "Not found." if status == 404 else "Request could not be handled.",
+        code="not_found" if status == 404 else "invalid_request",
+    )
+    error.status = status
+    return error

@@ -98,10 +98,10 @@ class Metrics:
 
     # Labelled children by (metric, label values): ``labels()`` costs microseconds per call and a
     # request makes a dozen of them with the same few values.
-    _children: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict, repr=False)
+    _children: dict[tuple[object, tuple[str, ...]], Any] = field(default_factory=dict, repr=False)
 
     def _child(self, metric: Counter | Histogram, *values: str) -> Any:
-        key = (metric._name, values)
+        key = (metric, values)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = metric.labels(*values)

@@ -85,16 +85,11 @@ class UpstreamClient:
         self.timeout = timeout
         self._transport = transport or build_transport()
         self._urls: dict[str, httpx.URL] = {}
+        # Attached to each request, as httpx.AsyncClient would; the transport reads it.
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)).as_dict()
-        self._client = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            follow_redirects=False,
-            trust_env=False,
-        )
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
     async def post_chat(self, base_url: str, payload: bytes, headers: Mapping[str, str]) -> UpstreamResponse:
         url = self._urls.get(base_url)
@@ -102,15 +97,14 @@ class UpstreamClient:
             if len(self._urls) > 256:  # upstreams are few; this only guards against misuse
                 self._urls.clear()
             url = self._urls[base_url] = httpx.URL(base_url.rstrip("/") + "/chat/completions")
-        # What AsyncClient.build_request would make, minus its URL merging and cookie handling.
+        # httpx's request and response types, straight to the transport: AsyncClient's URL merging,
+        # auth, redirect and cookie layers (none of which a proxied call uses) cost ~100 us of CPU
+        # per request, a quarter of the whole client (docs/benchmarks.md, profile).
         request = httpx.Request(
             "POST", url, content=payload, headers=headers, extensions={"timeout": self._timeout}
         )
         try:
             async with asyncio.timeout(self.timeout):
-                # Straight to the transport: AsyncClient.send's auth, redirect and cookie layers
-                # (none of which a proxied call uses) cost ~100 us of CPU per request, a quarter
-                # of the whole client (docs/benchmarks.md, profile).
                 response = await self._transport.handle_async_request(request)
                 response.request = request
         except (TimeoutError, httpx.TimeoutException) as exc:
