@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 
 import httpx
@@ -28,11 +27,9 @@ from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
 from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
 from .observe import Observability
-from .responses import error_response, status_error
+from .responses import error_response, internal_error, status_error
 from .routes import bp
 from .state import ProxyState
-
-log = logging.getLogger("masker")
 
 
 def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -> Detector:
@@ -140,8 +137,6 @@ def create_app(
 
     @app.errorhandler(Exception)
     async def unexpected(exc: Exception) -> Response:
-        # Type name only: an exception message may carry request text.
-        log.error("unhandled error: %s", type(exc).__name__)
-        return error_response(MaskerError("Internal error."))
+        return error_response(internal_error(exc))
 
     return ChatEndpoints(app)

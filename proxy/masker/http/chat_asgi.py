@@ -27,7 +27,7 @@ from ..ratelimit import RateLimit
 from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
 from .body import check_headers, parse_request_body
-from .responses import status_error
+from .responses import internal_error, status_error
 from .state import ProxyState
 
 log = logging.getLogger("masker.request")
@@ -91,13 +91,12 @@ class ChatEndpoints:
             await _send_json(send, exc.status, exc.body(), exc.headers)
             return
         except Exception as exc:
-            # Type name only: an exception message may carry request text.
-            log.error("unhandled error: %s", type(exc).__name__)
-            await _send_json(send, 500, MaskerError("Internal error.").body(), {})
+            error = internal_error(exc)
+            await _send_json(send, error.status, error.body(), error.headers)
             return
-        status, extra, body = reply
+        extra, body = reply
         if isinstance(body, dict):
-            await _send_json(send, status, body, extra)
+            await _send_json(send, 200, body, extra)
         else:
             await _send_stream(send, receive, extra, body)
 
@@ -142,7 +141,7 @@ async def _handle(
     endpoint: str,
     headers: dict[str, str],
     receive: ASGIReceiveCallable,
-) -> tuple[int, dict[str, str], dict[str, Any] | AsyncIterator[bytes]]:
+) -> tuple[dict[str, str], dict[str, Any] | AsyncIterator[bytes]]:
     record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
     try:
         body = await _admit(state, agent, headers, receive)
@@ -171,8 +170,8 @@ async def _handle(
     if isinstance(result, dict):
         if observer is not None:
             observer(record)
-        return 200, reply_headers, result
-    return 200, reply_headers, _finishing(result, record, observer)
+        return reply_headers, result
+    return reply_headers, _finishing(result, record, observer)
 
 
 async def _admit(

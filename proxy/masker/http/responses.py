@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from quart import Response
 
 from .. import jsonfast
 from ..errors import BadRequest, MaskerError, PayloadTooLarge
+
+log = logging.getLogger("masker")
 
 
 def json_response(data: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -17,6 +20,13 @@ def json_response(data: dict[str, Any], status: int = 200, headers: dict[str, st
 
 def error_response(exc: MaskerError) -> Response:
     return json_response(exc.body(), exc.status, exc.headers)
+
+
+def internal_error(exc: BaseException) -> MaskerError:
+    """The 500 for an exception nothing else handled. Logs the type name only: an exception
+    message may carry request text."""
+    log.error("unhandled error: %s", type(exc).__name__)
+    return MaskerError("Internal error.")
 
 
 def status_error(status: int) -> MaskerError:
