@@ -40,6 +40,14 @@ _STRIDE = 1 << 32  # virtual offset space for cached chain pieces
 _EMPTY: list[Finding] = []
 
 
+def _above_threshold(candidates: list[Finding], options: DetectOptions) -> list[Finding]:
+    if not candidates:
+        return []
+    thresholds = dict(options.thresholds)
+    default = options.default_threshold
+    return [f for f in candidates if f.score >= thresholds.get(f.entity, default)]
+
+
 class DetectionEngine:
     """Implements ``Detector``. ``ner=None`` runs pattern recognizers only."""
 
@@ -126,17 +134,11 @@ class DetectionEngine:
     @staticmethod
     def _claimed(candidates: list[Finding], options: DetectOptions) -> list[tuple[int, int]]:
         """Spans a pattern recognizer already reports above its threshold: NER cannot add to them."""
-        if not candidates:
-            return []
-        limits = dict(options.thresholds)
-        default = options.default_threshold
-        return [(f.start, f.end) for f in candidates if f.score >= limits.get(f.entity, default)]
+        return [(f.start, f.end) for f in _above_threshold(candidates, options)]
 
     def finalize(self, text: str, candidates: list[Finding], options: DetectOptions) -> list[Finding]:
         """Thresholds, allow/deny lists and overlap resolution."""
-        thresholds = dict(options.thresholds)
-        default = options.default_threshold
-        kept = [f for f in candidates if f.score >= thresholds.get(f.entity, default)]
+        kept = _above_threshold(candidates, options)
         if options.deny:
             kept.extend(self._deny_findings(text, kept, options.deny))
         if options.allow:

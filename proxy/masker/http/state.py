@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,7 @@ class ProxyState:
     extras: dict[str, Any] = field(default_factory=dict)
     observability: Observability | None = None
 
-    @property
+    @functools.cached_property  # settings never change in a running process
     def limits(self) -> InputLimits:
         return InputLimits(
             self.settings.max_body_bytes, self.settings.max_messages, self.settings.max_json_depth
