@@ -8,6 +8,9 @@ Behaviour is chosen by the request's ``model``:
 * ``hang``: never answer (until the test ends).
 * ``invent`` / ``invent-cN``: echo, then add a phone number and e-mail of the model's own.
 * ``reset``: start streaming, then drop the connection in the middle of a token.
+* a ``-ka`` suffix (``echo-ka``): stream with chunked encoding on a kept-alive connection, as hosted
+  APIs do (the others close the connection to end a stream); ``Captured.peer_port`` then shows
+  whether the proxy reused its connection.
 * ``slow``: stream one character every 50 ms; a stream its reader abandons is counted in
   ``abandoned_streams`` (the proxy must hang up on the LLM when its caller hangs up).
 
@@ -33,6 +36,7 @@ class Captured:
     path: str
     headers: dict[str, str]
     body: bytes
+    peer_port: int = 0  # the proxy's side of the connection: equal ports = a reused connection
 
     @property
     def json(self) -> Any:
@@ -70,6 +74,7 @@ def _last_text(payload: dict[str, Any]) -> str:
 
 
 def _chunk_size(model: str) -> int:
+    model = model.removesuffix("-ka")
     if "-c" in model:
         return max(1, int(model.rsplit("-c", 1)[1]))
     return 3
@@ -104,6 +109,9 @@ def start_fake_upstream() -> FakeUpstream:
         def _write_sse(self, events: list[dict[str, Any]], reset_after: int | None, pace: float) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
+            if self.keep_alive:
+                self._write_chunked_sse(events)
+                return
             self.send_header("connection", "close")
             self.end_headers()
             for i, event in enumerate(events):
@@ -122,13 +130,26 @@ def start_fake_upstream() -> FakeUpstream:
             self.wfile.flush()
             self.close_connection = True
 
+        def _write_chunked_sse(self, events: list[dict[str, Any]]) -> None:
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for data in [json.dumps(event) for event in events] + ["[DONE]"]:
+                raw = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+                self.wfile.flush()
+            time.sleep(0.02)  # the body's end can trail [DONE] (a separate packet on a real network)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             fake = holder["fake"]
-            fake.requests.append(Captured(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            fake.requests.append(Captured(self.path, headers, body, self.client_address[1]))
             payload = json.loads(body)
             model = str(payload.get("model", "echo"))
+            self.keep_alive = model.endswith("-ka")
             text = _last_text(payload)
             base = {"id": "chatcmpl-fake", "created": int(time.time()), "model": model}
             if model.startswith("fail-"):

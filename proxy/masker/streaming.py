@@ -10,6 +10,8 @@ token) is dropped and the client gets an OpenAI-shaped error event, then ``[DONE
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -21,6 +23,10 @@ from .tokens.rehydrate import StreamRehydrator, json_escape, rehydrate_text
 from .tokens.response_scan import StreamScanner
 
 DONE = b"data: [DONE]\n\n"
+# After [DONE], how long the upstream gets to end its body. Until it has, its connection cannot
+# go back to the pool, and the next streamed call would pay a new TCP (and TLS) handshake.
+DRAIN_SECONDS = 0.25
+_DRAINS: set[asyncio.Task[None]] = set()
 _STRUCTURAL = frozenset({"role", "tool_calls", "function_call"})
 
 
@@ -51,6 +57,7 @@ class StreamRehydration:
         self._trailer_sent = False
         self.response_redactions = Counter[str]()  # invented PHI redacted, by entity type
         self._saw_finish = False
+        self._upstream_done = False  # [DONE] read: what follows is only the end of the body
 
     def _rh(self, key: Any, table: dict[Any, StreamRehydrator], escape: bool) -> StreamRehydrator:
         rh = table.get(key)
@@ -164,6 +171,18 @@ class StreamRehydration:
         return event
 
     async def run(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The caller's SSE. Ends by closing ``lines``: at once if the upstream had not finished
+        (the caller hung up: stop the generation), else after draining it in the background."""
+        try:
+            async for chunk in self._relay(lines):
+                yield chunk
+        finally:
+            if self._upstream_done:
+                _drain_in_background(lines)
+            else:
+                await _aclose(lines)
+
+    async def _relay(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         finished = False  # saw [DONE] or a finish_reason: anything else is a truncated stream
         try:
             async for line in lines:
@@ -171,7 +190,7 @@ class StreamRehydration:
                     continue
                 data = line[5:].strip()
                 if data == b"[DONE]":
-                    finished = True
+                    finished = self._upstream_done = True
                     break
                 try:
                     event = jsonfast.loads(data)
@@ -202,3 +221,29 @@ class StreamRehydration:
         except MaskerError as exc:
             yield encode_event(exc.body())
         yield DONE
+
+
+def _drain_in_background(lines: AsyncIterator[bytes]) -> None:
+    task = asyncio.get_running_loop().create_task(_drain(lines))
+    _DRAINS.add(task)  # the loop keeps only a weak reference to its tasks
+    task.add_done_callback(_DRAINS.discard)
+
+
+async def _drain(lines: AsyncIterator[bytes]) -> None:
+    """Read what the upstream still sends after [DONE] (normally nothing but the end of its body)
+    so that its connection is reused; give up after ``DRAIN_SECONDS``. Runs on its own: the caller
+    has its [DONE] and may hang up at once (the openai SDK does), which must not cut this short."""
+    try:
+        # Whatever goes wrong here costs only the reuse of this connection: nothing to report.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                async for _ in lines:
+                    pass
+    finally:
+        await _aclose(lines)
+
+
+async def _aclose(lines: AsyncIterator[bytes]) -> None:
+    aclose = getattr(lines, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -77,6 +78,26 @@ def test_stream_has_exactly_one_done(proxy: ProxyProcess, phi: Phi) -> None:
     text = "".join(json.loads(line[5:])["choices"][0]["delta"].get("content") or "" for line in lines[:-1])
     assert text == phi.sentence()
 
+
+
+def test_streams_reuse_the_upstream_connection(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi) -> None:
+    """A hosted API ends each stream with [DONE] and a chunked-encoding terminator on a kept-alive
+    connection. The proxy must read to that end, or its pool drops the connection and every
+    streamed turn pays a new TCP and TLS handshake."""
+    client = _client(proxy)
+    since = len(upstream.requests)
+    for _ in range(3):
+        stream = client.chat.completions.create(
+            model="echo-c4-ka", stream=True, messages=[{"role": "user", "content": phi.sentence()}]
+        )
+        assert "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices) == (
+            phi.sentence()
+        )
+        time.sleep(0.15)  # the next turn: by now the body's end (20 ms after [DONE]) has been read
+    ports = {captured.peer_port for captured in upstream.requests[since:]}
+    assert len(upstream.requests) == since + 3
+    assert len(ports) == 1
+    _assert_clean(upstream, phi, since)
 
 @pytest.mark.parametrize("model", ["tools", "tools-c1"])
 def test_tool_calls_redacted_and_rehydrated(
