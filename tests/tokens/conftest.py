@@ -44,11 +44,11 @@ def pg_url() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "sqlite-thread", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[VaultStore]:
     vault: VaultStore
-    if request.param == "sqlite":
-        vault = SqliteStore(tmp_path / "vault.db")
+    if request.param.startswith("sqlite"):  # small writes inline on the loop (default), or all threaded
+        vault = SqliteStore(tmp_path / "vault.db", inline_writes=request.param == "sqlite")
     else:
         vault = PostgresStore(request.getfixturevalue("pg_url"))
     await vault.open()

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -280,3 +281,42 @@ async def test_memoised_tokens_are_stable_hold_no_values_and_rewrite_after_shred
     assert again.tokenize(Entity.PHONE, value) == token  # served from the memo...
     await again.flush()  # ...and still written again, so it resolves after the shred
     assert await _resolve_cold(store, "agent-memo", ("K1",), "c", token) == value
+
+
+async def test_sqlite_write_while_another_process_holds_the_lock_waits_for_it(tmp_path: Path) -> None:
+    """An inline write never waits on the event loop: a locked database sends it to the SQLite
+    thread, which waits (busy timeout) and then writes."""
+    path = tmp_path / "v.db"
+    store = SqliteStore(path)
+    await store.open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        write = asyncio.ensure_future(
+            store.put_many([VaultRow("s", "t", "PHONE", b"x" * 28, time.time(), None)])
+        )
+        await asyncio.sleep(0.3)
+        assert not write.done()
+        blocker.execute("COMMIT")
+        await asyncio.wait_for(write, 10)
+        assert await store.get("s", "t") is not None
+    finally:
+        blocker.close()
+        await store.close()
+
+
+async def test_sqlite_inline_writes_are_checkpointed_into_the_database_file(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        empty = path.stat().st_size
+        for i in range(300):  # more than one checkpoint interval, one row per write as in a call
+            await store.put_many([VaultRow("s", f"t{i}", "PHONE", os.urandom(64), time.time(), None)])
+        deadline = time.monotonic() + 10
+        while path.stat().st_size == empty and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert path.stat().st_size > empty
+        assert await store.get("s", "t299") is not None
+    finally:
+        await store.close()
