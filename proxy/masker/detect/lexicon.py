@@ -330,6 +330,9 @@ CALENDAR_WORDS: frozenset[str] = _words(
     sept oct nov dec let lets ok okay yeah yep hi hello thanks thank"""
 )
 
+# Forms of address: never a name on their own, and the name beside them is a candidate itself.
+HONORIFICS: frozenset[str] = _words("dr mr mrs ms mx miss mister missus prof sir madam rev jr sr")
+
 COMMON_WORDS: frozenset[str] = _words(
     """
     about actually afraid already alright also always am and angry annoyed anxious any anyone

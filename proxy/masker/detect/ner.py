@@ -13,6 +13,7 @@ from .lexicon import (
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
     DRUG_SUFFIXES,
+    HONORIFICS,
     LABEL_AND_PAYER_WORDS,
     NAME_LIKE_WORDS,
     STOP_WORDS,
@@ -99,7 +100,7 @@ def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
     return tail.start() if tail else end
 
 
-_KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS
+_KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
 # Digits are part of the word so that "SpO2", "HbA1c" or "B12" are seen whole: no name has digits.
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019]*")
 Span = tuple[int, int]

@@ -13,7 +13,10 @@ time, never going backwards); the chain continues from file to file. ``audit.hea
 last sealed (seq, hmac) under its own MAC so that cutting records off the end is detected too.
 
 Writing never blocks the event loop: :meth:`AuditLog.submit` puts the record on a bounded queue
-and a daemon thread seals, writes and flushes in batches. A full queue drops the record and calls
+and a daemon thread seals, writes and flushes in batches. The thread lingers ``linger`` seconds
+after the first record of a batch: woken once per request, it took the GIL in the middle of the
+next request (sequential voice turns measured ~0.5 ms slower), once per batch it costs nothing
+that shows. A full queue drops the record and calls
 ``on_drop`` (wired to ``masker_audit_dropped_total``) rather than stall requests; :meth:`close`
 drains the queue on shutdown.
 """
@@ -203,10 +206,13 @@ class AuditLog:
         *,
         max_queue: int = 10_000,
         fsync: bool = False,
+        linger: float = 0.05,
         on_drop: Callable[[], None] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.directory = Path(directory)
+        self._linger = linger
+        self._closing = threading.Event()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._key = key
         self._fsync = fsync
@@ -254,6 +260,7 @@ class AuditLog:
         if self._closed:
             return
         self._closed = True
+        self._closing.set()
         self._queue.put(None)
         self._thread.join(timeout)
 
@@ -273,6 +280,8 @@ class AuditLog:
         try:
             while True:
                 item = self._queue.get()
+                if item is not None and self._linger:
+                    self._closing.wait(self._linger)  # let the batch fill; close() cuts it short
                 batch: list[AuditRecord | None] = [item]
                 while len(batch) < 512:
                     try:

@@ -148,10 +148,12 @@ def _key(row: Sequence[Any]) -> ScopeKey:
 # (a voice call's normal rhythm), four times the insert itself. Inline writes never wait: no busy
 # timeout (a locked database goes to the thread, which may wait) and no automatic checkpoint (its
 # fsync is left to the thread, every ``_CHECKPOINT_EVERY`` inline commits). A write slower than
-# ``_INLINE_SLOW_SECONDS`` (a slow volume) turns inline writes off for good.
+# ``_INLINE_SLOW_SECONDS``, ``_INLINE_SLOW_STREAK`` times in a row (a slow volume), turns inline
+# writes off for good.
 _INLINE_MAX_ROWS = 16
 _CHECKPOINT_EVERY = 256
 _INLINE_SLOW_SECONDS = 0.005
+_INLINE_SLOW_STREAK = 8
 
 
 class SqliteStore:
@@ -165,6 +167,7 @@ class SqliteStore:
         self._inline_wanted = inline_writes
         self._inline: sqlite3.Connection | None = None
         self._inline_commits = 0
+        self._slow_writes = 0
         self._checkpoint: asyncio.Future[None] | None = None
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -253,10 +256,14 @@ class SqliteStore:
             raise VaultUnavailable("sqlite vault error") from exc
         except sqlite3.Error as exc:
             raise VaultUnavailable("sqlite vault error") from exc
-        if time.perf_counter() - started > _INLINE_SLOW_SECONDS:
-            self._inline_wanted = False
-            self._inline, inline = None, self._inline
-            inline.close()
+        if time.perf_counter() - started <= _INLINE_SLOW_SECONDS:
+            self._slow_writes = 0
+        else:  # the first writes after start-up are slow anyway (WAL file creation, cold caches)
+            self._slow_writes += 1
+            if self._slow_writes >= _INLINE_SLOW_STREAK:
+                self._inline_wanted = False
+                self._inline, inline = None, self._inline
+                inline.close()
         self._inline_commits += 1
         if self._inline_commits % _CHECKPOINT_EVERY == 0 and self._checkpoint is None:
             self._checkpoint = asyncio.ensure_future(self._run(self._wal_checkpoint))
