@@ -21,6 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from masker.detect.types import NerSpan
+from masker.heap import freeze_startup_heap
 
 from . import wire
 from .batcher import BatcherClosed, MicroBatcher
@@ -195,6 +196,7 @@ async def serve(settings: ServeSettings, *, stop: asyncio.Event | None = None) -
             holder["model"] = model
             servicer.model = model
             metrics.model_info.labels(model=model.model_name, version=model.model_version).set(1)
+            freeze_startup_heap()
             batcher.start()
             for service in ("", wire.SERVICE):
                 await health_servicer.set(service, _SERVING)

@@ -320,3 +320,23 @@ async def test_sqlite_inline_writes_are_checkpointed_into_the_database_file(tmp_
         assert await store.get("s", "t299") is not None
     finally:
         await store.close()
+
+
+async def test_sqlite_slow_inline_writes_move_to_the_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A volume where every write is slow (threshold 0 here) must not keep stalling the event loop:
+    after a streak of slow writes, writes go to the SQLite thread, and keep working."""
+    import masker.tokens.store as store_module
+
+    monkeypatch.setattr(store_module, "_INLINE_SLOW_SECONDS", 0.0)
+    store = SqliteStore(tmp_path / "v.db")
+    await store.open()
+    try:
+        for i in range(store_module._INLINE_SLOW_STREAK - 1):
+            await store.put_many([VaultRow("s", f"t{i}", "PHONE", b"x" * 28, time.time(), None)])
+        assert store._inline is not None
+        for i in range(10, 13):
+            await store.put_many([VaultRow("s", f"t{i}", "PHONE", b"x" * 28, time.time(), None)])
+        assert store._inline is None
+        assert await store.get("s", "t0") is not None and await store.get("s", "t12") is not None
+    finally:
+        await store.close()

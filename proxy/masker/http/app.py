@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from ..agents import load_agent_table
 from ..detect.types import DetectOptions, Detector
 from ..errors import MaskerError
+from ..heap import freeze_startup_heap
 from ..pipeline import ChatPipeline, Upstreams
 from ..policy import load_policies
 from ..settings import Settings
@@ -107,6 +108,7 @@ def create_app(
         state.extras["watcher"] = loop.create_task(state.watch_config())
         state.extras["vault-maintenance"] = loop.create_task(state.maintain_vault())
         app.extensions["masker"] = state
+        freeze_startup_heap()
 
     @app.after_serving
     async def close_state() -> None:

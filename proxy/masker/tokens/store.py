@@ -262,7 +262,8 @@ class SqliteStore:
             self._slow_writes += 1
             if self._slow_writes >= _INLINE_SLOW_STREAK:
                 self._inline_wanted = False
-                self._inline, inline = None, self._inline
+                inline: sqlite3.Connection = self._inline
+                self._inline = None
                 inline.close()
         self._inline_commits += 1
         if self._inline_commits % _CHECKPOINT_EVERY == 0 and self._checkpoint is None:
