@@ -322,7 +322,9 @@ async def test_sqlite_inline_writes_are_checkpointed_into_the_database_file(tmp_
         await store.close()
 
 
-async def test_sqlite_slow_inline_writes_move_to_the_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sqlite_slow_inline_writes_move_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A volume where every write is slow (threshold 0 here) must not keep stalling the event loop:
     after a streak of slow writes, writes go to the SQLite thread, and keep working."""
     import masker.tokens.store as store_module
