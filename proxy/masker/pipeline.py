@@ -24,6 +24,7 @@ from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
 from .observability.tracing import Tracing
 from .policy import Policy
 from .redaction import RedactionOutcome, redact_request
+from .redaction_memo import PrefixMemo
 from .streaming import StreamRehydration
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import json_escape, rehydrate_text
@@ -121,6 +122,7 @@ class ChatPipeline:
         self.max_messages = max_messages
         self.on_unresolved = on_unresolved
         self.on_fail_open = on_fail_open
+        self.history = PrefixMemo()  # resent conversation history is redacted once
 
     def _route(self, agent: Agent, caller_auth: str | None) -> tuple[UpstreamClient, str, dict[str, str]]:
         headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
@@ -171,6 +173,7 @@ class ChatPipeline:
                     fail_mode=fail_mode,
                     max_messages=self.max_messages,
                     on_fail_open=self.on_fail_open,
+                    memo=self.history,
                 )
             with self.tracing.stage("tokenize"):
                 await session.flush()

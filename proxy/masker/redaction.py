@@ -18,8 +18,9 @@ from typing import Any
 from .detect.types import LABELS, Detector, Entity, Finding, NerUnavailable
 from .errors import BadRequest, Unprocessable
 from .policy import Action, Policy
+from .redaction_memo import UNCHANGED, PrefixMemo, SlotResult, signatures
 from .tokens.codec import TokenSession
-from .tokens.grammar import find_tokens
+from .tokens.grammar import find_tokens, format_token
 
 # Keys whose string values are protocol vocabulary or opaque ids the upstream needs verbatim.
 STRUCTURAL_KEYS = frozenset(
@@ -172,21 +173,58 @@ def _with_token_shields(text: str, findings: list[Finding]) -> list[Finding]:
 
 def _replacement(
     policy: Policy, session: TokenSession, finding: Finding, value: str, identifier: bool
-) -> str | None:
-    if finding.recognizer == "token-shield":  # never subject to policy: see _with_token_shields
-        return session.tokenize(finding.entity, value, identifier=identifier)
-    action = policy.action_for(finding.entity)
-    if action is Action.KEEP:
-        return None
+) -> tuple[str | None, str | None]:
+    """(replacement text or None to keep the value, token body when it is a token)."""
+    # A token shield is never subject to policy: see _with_token_shields.
+    action = Action.TOKENIZE if finding.recognizer == "token-shield" else policy.action_for(finding.entity)
     if action is Action.TOKENIZE:
-        return session.tokenize(finding.entity, value, identifier=identifier)
+        body = session.token_body(finding.entity, value)
+        return format_token(LABELS[finding.entity], body, identifier=identifier), body
+    if action is Action.KEEP:
+        return None, None
     if action is Action.MASK:
-        return "***"
+        return "***", None
     if action is Action.PLACEHOLDER:
-        return f"<{LABELS[finding.entity]}>"
+        return f"<{LABELS[finding.entity]}>", None
     if action is Action.HASH:
-        return session.codec.hash_value(value)
-    return ""  # DROP
+        return session.codec.hash_value(value), None
+    return "", None  # DROP
+
+
+def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: list[Finding]) -> SlotResult:
+    if not findings:
+        return UNCHANGED
+    text = slot.text
+    pieces: list[str] = []
+    tokens: list[tuple[int, int, Entity, str]] = []
+    entities: list[str] = []
+    cursor = 0
+    for finding in findings:
+        if finding.start < cursor:
+            continue  # the detector resolves overlaps; stay safe if one slips through
+        value = text[finding.start : finding.end]
+        replacement, body = _replacement(policy, session, finding, value, slot.identifier)
+        if replacement is None:
+            continue
+        entities.append(finding.entity.value)
+        if body is not None:
+            tokens.append((finding.start, finding.end, finding.entity, body))
+        pieces.append(text[cursor : finding.start])
+        pieces.append(replacement)
+        cursor = finding.end
+    if not entities:
+        return UNCHANGED
+    pieces.append(text[cursor:])
+    return SlotResult("".join(pieces), tuple(tokens), tuple(entities))
+
+
+def _apply(slot: _Slot, result: SlotResult, session: TokenSession, counts: Counter[str]) -> None:
+    if result.text is None:
+        return
+    for start, end, entity, body in result.tokens:
+        session.adopt(entity, slot.text[start:end], body)
+    counts.update(result.entities)
+    slot.container[slot.key] = result.text
 
 
 async def redact_request(
@@ -198,14 +236,18 @@ async def redact_request(
     fail_mode: str,
     max_messages: int = 1000,
     on_fail_open: Callable[[], None] | None = None,
+    memo: PrefixMemo | None = None,
 ) -> RedactionOutcome:
     """Mutates and returns ``body`` with PHI replaced. Raises ``NerUnavailable`` or detector errors
-    only when the policy is fail-closed; the caller maps them to 503."""
+    only when the policy is fail-closed; the caller maps them to 503. With ``memo``, the leading
+    texts redacted on an earlier turn of the same conversation are not detected again."""
     messages = _validate(body, max_messages)
     for name in policy.strip_fields:
         body.pop(name, None)
     collector = _Collector(policy)
+    newest = 0  # where the last message's texts start
     for message in messages:
+        newest = len(collector.slots)
         role = message["role"]
         collector.message_content(message, role)
         collector.walk(message, role)
@@ -220,9 +262,19 @@ async def redact_request(
     slots = collector.slots
     outcome = RedactionOutcome(body)
     started = time.perf_counter()
-    texts = [s.text.replace("_", " ") if s.identifier else s.text for s in slots]
+    options = policy.detect_options()
+    roles = [s.role for s in slots]
+    # Messages come first in ``slots``; other body fields ("field") after them.
+    conversation = len(slots) - roles.count("field")
+    known: tuple[SlotResult, ...] = ()
+    if memo is not None and conversation:
+        namespace = f"{session.codec.mode}:{session.codec.keyring.current.kid}:{session.scope_id}"
+        sigs = signatures(session.scope_id, [(s.role, s.identifier, s.text) for s in slots[:conversation]])
+        known = memo.longest(namespace, sigs, roles, policy, options)
+    fresh = slots[len(known) :]
+    texts = [s.text.replace("_", " ") if s.identifier else s.text for s in fresh]
     try:
-        result = await detector.detect(texts, policy.detect_options(), roles=[s.role for s in slots])
+        result = await detector.detect(texts, options, roles=roles[len(known) :])
     except (NerUnavailable, Exception):
         if fail_mode != "open":
             raise
@@ -234,30 +286,23 @@ async def redact_request(
     outcome.detection_ms = (time.perf_counter() - started) * 1000
     outcome.degraded = result.degraded
     findings_per_slot = [
-        _with_token_shields(slot.text, found) for slot, found in zip(slots, result.findings, strict=True)
+        _with_token_shields(slot.text, found) for slot, found in zip(fresh, result.findings, strict=True)
     ]
 
     started = time.perf_counter()
-    for slot, findings in zip(slots, findings_per_slot, strict=True):
-        if not findings:
-            continue
-        text = slot.text
-        pieces: list[str] = []
-        cursor = 0
-        for finding in findings:
-            if finding.start < cursor:
-                continue  # the detector resolves overlaps; stay safe if one slips through
-            value = text[finding.start : finding.end]
-            replacement = _replacement(policy, session, finding, value, slot.identifier)
-            if replacement is None:
-                continue
-            outcome.entities_by_type[finding.entity.value] += 1
-            pieces.append(text[cursor : finding.start])
-            pieces.append(replacement)
-            cursor = finding.end
-        if cursor:
-            pieces.append(text[cursor:])
-            slot.container[slot.key] = "".join(pieces)
+    results = [
+        _redact_slot(policy, session, slot, found)
+        for slot, found in zip(fresh, findings_per_slot, strict=True)
+    ]
+    for slot, slot_result in zip(slots, (*known, *results), strict=True):
+        _apply(slot, slot_result, session, outcome.entities_by_type)
+    if memo is not None and conversation and not result.degraded:
+        # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
+        # message (the next request may replace that one: a caller's barge-in, a retried turn).
+        slot_results = (*known, *results[: conversation - len(known)])
+        memo.remember(namespace, sigs[conversation - 1], policy, options, slot_results)
+        if 0 < newest < conversation:
+            memo.remember(namespace, sigs[newest - 1], policy, options, slot_results[:newest])
     for node, key, holder in collector.json_fixups:
         node[key] = json.dumps(holder["v"], ensure_ascii=False)
     outcome.tokenize_ms = (time.perf_counter() - started) * 1000

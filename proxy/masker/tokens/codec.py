@@ -211,12 +211,29 @@ class TokenSession:
 
     # -- anonymize -------------------------------------------------------------------------
     def tokenize(self, entity: Entity, value: str, *, identifier: bool = False) -> str:
+        return format_token(LABELS[entity], self.token_body(entity, value), identifier=identifier)
+
+    def token_body(self, entity: Entity, value: str) -> str:
+        """The canonical body (id and check symbol) of ``value``'s token, issued in this session."""
         body = self._by_value.get((entity, value))
         if body is None:
             body = self._vault_body(entity, value) if self.codec.mode == VAULT else self._aead_body(value)
             self._by_value[(entity, value)] = body
             self.issued[body] = value
-        return format_token(LABELS[entity], body, identifier=identifier)
+        return body
+
+    def adopt(self, entity: Entity, value: str, body: str) -> None:
+        """Issue a token this conversation was given on an earlier turn (same key): remembered for
+        rehydration, and written again if the vault may no longer hold it."""
+        if (entity, value) in self._by_value:
+            return
+        self._by_value[(entity, value)] = body
+        self.issued[body] = value
+        codec, token_id = self.codec, body[:-1]
+        if codec.mode != VAULT or codec.store is None:
+            return
+        if (self.scope_id, token_id) not in codec._written:
+            self._pending.append((entity, token_id, value))
 
     def _vault_body(self, entity: Entity, value: str) -> str:
         codec = self.codec

@@ -1,0 +1,175 @@
+"""The history memo: a conversation's resent messages are redacted once, with the very same result.
+
+Every test runs the real ``DetectionEngine`` (pattern layer) and real codecs; each turn is redacted
+twice, with the memo and without it, and the two must agree exactly: the body the upstream would
+see, the entity counts, the tokens issued (for rehydration) and the vault rows to write.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+
+from masker.detect.engine import DetectionEngine
+from masker.detect.types import DetectionResult, DetectOptions, Entity
+from masker.policy import load_policies
+from masker.redaction import RedactionOutcome, redact_request
+from masker.redaction_memo import PrefixMemo
+from masker.tokens.codec import Codec, TokenSession
+from masker.tokens.store import VaultStore
+
+from .conftest import make_ring
+
+POLICIES = load_policies(Path(__file__).resolve().parents[2] / "policies")
+
+
+class CountingEngine:
+    """The real engine; remembers how many texts each call asked it to analyse."""
+
+    def __init__(self) -> None:
+        self.engine = DetectionEngine(ner=None)
+        self.calls: list[int] = []
+
+    async def detect(
+        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+    ) -> DetectionResult:
+        self.calls.append(len(texts))
+        return await self.engine.detect(texts, options, roles=roles)
+
+    async def close(self) -> None:
+        return None
+
+
+def _conversation(seed: int) -> list[list[dict[str, Any]]]:
+    """Message lists of successive turns: each turn resends everything before it."""
+    fake = Faker()
+    Faker.seed(seed)
+    name, phone, email = fake.name(), fake.numerify("(###) 555-####"), fake.email()
+    area, rest = phone[1:4], phone[6:]
+    dob = fake.date_of_birth(minimum_age=20, maximum_age=80).strftime("%m/%d/%Y")
+    said = [
+        {"role": "system", "content": "You are a scheduling assistant for a clinic."},
+        {"role": "user", "content": f"Hi, this is {name}, I need to move my appointment."},
+        {"role": "assistant", "content": "Sure. Can you confirm your date of birth?"},
+        {"role": "user", "content": f"It's {dob}."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "find_patient", "arguments": json.dumps({"dob": dob, "name": name})},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"found": True, "email": email})},
+        {"role": "assistant", "content": "Found you. What number should we text?"},
+        {"role": "user", "content": f"my number is {area}"},  # split across two user turns
+        {"role": "user", "content": f"555 {rest}"},
+        {"role": "assistant", "content": f"Thanks {name.split()[0]}, we will text you."},
+        {"role": "user", "content": f"Also email me at {email}."},
+    ]
+    return [said[: i + 1] for i in range(1, len(said)) if said[i]["role"] != "assistant"]
+
+
+async def _turn(
+    messages: list[dict[str, Any]],
+    detector: Any,
+    codec: Codec,
+    memo: PrefixMemo | None,
+    policy: str = "default",
+) -> tuple[RedactionOutcome, TokenSession]:
+    session = codec.session("call-1")
+    body = {"model": "m", "messages": copy.deepcopy(messages), "metadata": {"note": "turn"}}
+    outcome = await redact_request(
+        body, detector=detector, policy=POLICIES[policy], session=session, fail_mode="closed", memo=memo
+    )
+    return outcome, session
+
+
+def _pending(session: TokenSession) -> set[tuple[Entity, str, str]]:
+    return set(session._pending)
+
+
+async def test_every_turn_equals_a_redaction_without_the_memo(store: VaultStore) -> None:
+    memo = PrefixMemo()
+    counting = CountingEngine()
+    with_memo = Codec("agent-memo", make_ring("K1"), store=store)
+    without = Codec("agent-memo", make_ring("K1"))
+    plain = DetectionEngine(ner=None)
+    for messages in _conversation(seed=3):
+        got, got_session = await _turn(messages, counting, with_memo, memo)
+        want, want_session = await _turn(messages, plain, without, None)
+        assert got.body == want.body
+        assert got.entities_by_type == want.entities_by_type
+        assert got_session.issued == want_session.issued
+        await got_session.flush()
+    slots_per_turn = [len(m) for m in _conversation(seed=3)]
+    # After the first turn, only the messages new since the previous turn (and the body field)
+    # are analysed; the split number keeps the user turn before it in play.
+    assert counting.calls[0] > 1
+    assert sum(counting.calls[1:]) < sum(slots_per_turn[1:])
+
+
+async def test_a_number_split_across_the_new_user_turn_is_still_found() -> None:
+    memo = PrefixMemo()
+    codec = Codec("agent-split", make_ring("K1"))
+    engine = DetectionEngine(ner=None)
+    first = [{"role": "user", "content": "my callback number is 415 555"}]
+    await _turn(first, engine, codec, memo)
+    second = [*first, {"role": "user", "content": "2671 thanks"}]
+    got, _ = await _turn(second, engine, codec, memo)
+    want, _ = await _turn(second, engine, Codec("agent-split", make_ring("K1")), None)
+    assert got.body == want.body
+    assert "415" not in json.dumps(got.body) and "2671" not in json.dumps(got.body)
+
+
+async def test_another_policy_or_key_or_conversation_does_not_reuse_the_memo() -> None:
+    memo = PrefixMemo()
+    counting = CountingEngine()
+    codec = Codec("agent-x", make_ring("K1"))
+    turns = _conversation(seed=5)
+    await _turn(turns[0], counting, codec, memo)
+    full = len(turns[0]) + 1  # messages' texts and the metadata field
+    await _turn(turns[0], counting, codec, memo, policy="healthcare")
+    await _turn(turns[0], counting, Codec("agent-x", make_ring("K2")), memo)
+    other = codec.session("call-2")
+    await redact_request(
+        {"model": "m", "messages": copy.deepcopy(turns[0])},
+        detector=counting,
+        policy=POLICIES["default"],
+        session=other,
+        fail_mode="closed",
+        memo=memo,
+    )
+    assert counting.calls[1] == full and counting.calls[2] == full and counting.calls[3] == full - 1
+    await _turn(turns[0], counting, codec, memo)
+    assert counting.calls[4] == 1  # same policy, key and conversation: only the body field
+
+
+async def test_the_memo_holds_no_values_and_a_hit_rewrites_rows_the_vault_lacks(store: VaultStore) -> None:
+    memo = PrefixMemo()
+    engine = DetectionEngine(ner=None)
+    turns = _conversation(seed=9)
+    first = Codec("agent-vault", make_ring("K1"), store=store)
+    _, session = await _turn(turns[-1], engine, first, memo)
+    values = set(session.issued.values())
+    assert values
+    held = repr(list(memo._data.values()))
+    assert not [v for v in values if v in held]
+    # A new replica (empty write cache, empty vault memory) serving the next turn from the memo:
+    # the values come from the request, and rows it cannot know are written are queued again.
+    replica = Codec("agent-vault", make_ring("K1"), store=store)
+    _, hit = await _turn(turns[-1], engine, replica, memo)
+    assert set(hit.issued.values()) == values
+    assert {value for _, _, value in _pending(hit)} == values - {None}
+    await hit.flush()
+    cold = Codec("agent-vault", make_ring("K1"), store=store).session("call-1")
+    for body, value in hit.issued.items():
+        assert await cold.resolve(body) == value
