@@ -54,7 +54,7 @@ class PhoneRecognizer(PatternRecognizer):
             r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w-])",
             0.7,
             flags=IGNORE,
-            gate=r"\d{3}[\s.-]\d{4}",
+            gate=r"\d\d\d[\s.-]\d{4}",  # not ``\d{3}``: a leading repeat defeats ``re``'s quick scan
             lowercase=True,
             run=1,
             starts=("+", "("),
@@ -131,7 +131,8 @@ class UrlRecognizer(PatternRecognizer):
     name = "url"
     ENTITY = Entity.URL
     triggers = ("http", "www", ".", "://")
-    requires = rf"://|www\.|\.(?:{_TLDS})"
+    # ``://|www\.|\.(?:tlds)`` led by one class, which ``re`` scans for far faster than a branch.
+    requires = rf"[:.](?:(?<=:)//|(?<=www\.)|(?<=\.)(?:{_TLDS}))"
     requires_flags = IGNORE
     PATTERNS = (
         Pattern(
@@ -166,7 +167,7 @@ class IpAddressRecognizer(PatternRecognizer):
     name = "ip"
     ENTITY = Entity.IP_ADDRESS
     triggers = (".", ":")
-    requires = r"\d\.\d|:[0-9a-f]{0,4}:"
+    requires = r"[\d:](?:(?<=\d)\.\d|(?<=:)[0-9a-f]{0,4}:)"  # ``\d\.\d|:[0-9a-f]{0,4}:``, quick to scan
     requires_flags = IGNORE
     CONTEXT = ("ip", "address", "server", "host", "logged in from", "connected")
     PATTERNS = (

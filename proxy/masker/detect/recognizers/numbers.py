@@ -32,7 +32,9 @@ class SsnRecognizer(PatternRecognizer):
     needs_digits = True
     min_digits = 9
     # Nine digits with at most single dashes between them (dashed, plain, regrouped), or spaced.
-    requires = r"(?:\d-?){8}\d|\d{3}[ .]\d{2}[ .]\d{4}"
+    # Spelled to begin with a plain class: then ``re`` skips to the digits instead of trying the
+    # regex at every character (a leading group or repeat costs ~2 µs more per utterance).
+    requires = r"\d(?:(?:-?\d){8}|\d\d[ .]\d\d[ .]\d{4})"
     CONTEXT = (
         "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
         "last four", "tax id", "itin", "taxpayer",
@@ -180,7 +182,8 @@ class DeviceNumberRecognizer(PatternRecognizer):
     name = "device"
     ENTITY = Entity.DEVICE_ID
     needs_digits = True
-    requires = r"[:-][0-9a-f]{2}[:-]|\d{15}|\(01\)"  # MAC (any case), IMEI, UDI
+    # MAC (any case), IMEI, UDI: ``[:-][0-9a-f]{2}[:-]|\d{15}|\(01\)``, led by one class (see SSN).
+    requires = r"[:\-\d(](?:(?<=[:-])[0-9a-f]{2}[:-]|(?<=\d)\d{14}|(?<=\()01\))"
     requires_flags = IGNORE
     CONTEXT = ("imei", "device", "serial", "phone id", "handset")
     PATTERNS = (
@@ -220,7 +223,8 @@ class LongNumberRecognizer(PatternRecognizer):
             r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+(?![\w-])",
             0.52,
             # An upper-case letter sits in a group next to a hyphen (there are two groups or more).
-            gate=r"[A-Z][A-Z0-9]*-|-[A-Z0-9]*[A-Z]",
+            # (``[A-Z][A-Z0-9]*-|-[A-Z0-9]*[A-Z]``, led by one class so ``re`` scans for it quickly)
+            gate=r"[A-Z\-](?:(?<=[A-Z])[A-Z0-9]*-|(?<=-)[A-Z0-9]*[A-Z])",
         ),
     )
 

@@ -136,10 +136,10 @@ class ZipCodeRecognizer(PatternRecognizer):
     name = "zip"
     ENTITY = Entity.ZIP
     needs_digits = True
-    _five = re.compile(r"\d{5}")
 
     def applies(self, doc: Doc) -> bool:
-        return doc.has_digit and self._five.search(doc.text) is not None
+        # Every pattern holds five digits in a row; the longest run is known to the doc already.
+        return doc.has_digit and doc.max_run >= 5
 
     CONTEXT = ("zip", "zip code", "zipcode", "postal code", "postcode", "postal")
     CONTEXT_BEFORE = 24
