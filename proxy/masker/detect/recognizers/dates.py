@@ -25,6 +25,7 @@ _MM = r"(?:0?[1-9]|1[0-2])"
 # "8/14" and "03/1980", a digit, a slash and a digit); every month name starts so.
 _SEPARATED = r"\d[/.-]\d{1,2}[/.-]\d"
 _SLASHED = r"\d/\d"
+_SLASH = ("/",)  # looked for first: a substring test is far cheaper than the regex, and mostly fails
 _MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE_CONTEXT = (
     "dob", "d.o.b", "born", "birth", "birthday", "birthdate", "date", "admitted", "admission",
@@ -70,7 +71,13 @@ class DateRecognizer(PatternRecognizer):
         ),
         # 8/14 or 08/14 only with a date word before it ("seen on 8/14"); otherwise a ratio.
         Pattern(
-            "md", rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])", 0.35, needs_context=True, gate=_SLASHED, run=1
+            "md",
+            rf"(?<![\w/.-]){_MM}/{_DAY}(?![\w/.-])",
+            0.35,
+            needs_context=True,
+            gate=_SLASHED,
+            words=_SLASH,
+            run=1,
         ),
         # March 14, 1980 / Mar. 14th / March the 14th
         Pattern(
@@ -103,7 +110,14 @@ class DateRecognizer(PatternRecognizer):
             lowercase=True,
         ),
         # 03/1980
-        Pattern("my", rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])", 0.6, gate=_SLASHED, run=1),
+        Pattern(
+            "my",
+            rf"(?<![\w/.-])(?:0?[1-9]|1[0-2])/{_YEAR}(?![\w/-])",
+            0.6,
+            gate=_SLASHED,
+            words=_SLASH,
+            run=1,
+        ),
         # 20-Dec-1937, 20 Dec 1937, 20/Dec/1937, Dec-20-1937
         Pattern(
             "d-mon-y",
