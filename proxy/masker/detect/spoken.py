@@ -63,6 +63,13 @@ _SEPARATED = rf"{_BETWEEN}(?:(?i:dash|hyphen|slash){_BETWEEN})?"
 _LETTER_THEN_DIGIT = re.compile(rf"{_SPELLED}{_SEPARATED}\d")
 _DIGIT_THEN_LETTER = re.compile(rf"\d{_BETWEEN}{_SPELLED}")
 _SPELLABLE = frozenset("bcdefghjklmnpqrstuvwxyz")  # "a"/"i" need one of these beside them
+# One letter standing alone as ``_SPELLED`` wants it, per letter: both regexes above need one. Most
+# one-letter words are the tails of contractions ("it's", "I'm"), which these rule out with a quick
+# scan for that letter alone instead of trying the lookarounds at every letter of the text.
+_ALONE = {
+    c: re.compile(rf"[{c}{c.upper()}](?<![A-Za-z0-9'\u2019][{c}{c.upper()}])(?![A-Za-z0-9'\u2019])")
+    for c in "abcdefghijklmnopqrstuvwxyz"
+}
 _SPACED_DIGITS = re.compile(rf"\d(?<!\d\d)(?:{_SEPARATED}(?<!\d)\d(?!\d)){{3}}")
 # Tokens that can join or shape a run; any other word of two or more letters ends the run at once.
 _RUN_WORDS = _NUMBER_WORDS | _SEPARATOR_WORDS | {"and"}
@@ -316,8 +323,10 @@ def _view_possible(text: str) -> bool:
         return False
     if ("o" in words or "oh" in words) and (_OH_THEN_DIGIT.search(text) or _DIGIT_THEN_OH.search(text)):
         return True
-    if not words.isdisjoint(_SPELLABLE) and (
-        _LETTER_THEN_DIGIT.search(text) or _DIGIT_THEN_LETTER.search(text)
+    if (
+        not words.isdisjoint(_SPELLABLE)
+        and any(_ALONE[w].search(text) for w in words if len(w) == 1)
+        and (_LETTER_THEN_DIGIT.search(text) or _DIGIT_THEN_LETTER.search(text))
     ):
         return True
     return _SPACED_DIGITS.search(text) is not None
