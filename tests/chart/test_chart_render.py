@@ -45,6 +45,7 @@ PUBLISHED_ENV = {
     "MASKER_AUDIT_HMAC_KEY",
     "MASKER_NER_ADDR",
     "MASKER_DATA_DIR",
+    "MASKER_WORKERS",  # ours (README), not in the published reference
 }
 SECRET_ENV = {"MASKER_OPENAI_API_KEY", "MASKER_API_KEYS", "MASKER_AUDIT_HMAC_KEY", "MASKER_DATABASE_URL"}
 PUBLISHED_METRICS = (
@@ -162,6 +163,13 @@ def test_proxy_env_uses_published_names_and_secrets_stay_in_secrets(scenario: st
     assert cm["MASKER_METRICS_ADDR"] == "0.0.0.0:9090"
 
 
+def test_workers_value_sets_the_process_count() -> None:
+    cm, _ = _proxy_env(render())
+    assert cm["MASKER_WORKERS"] == "1"
+    cm, _ = _proxy_env(render(sets=["proxy.workers=2"]))
+    assert cm["MASKER_WORKERS"] == "2"
+
+
 def test_ner_address_follows_ner_enabled() -> None:
     docs = render()
     cm, _ = _proxy_env(docs)
@@ -217,6 +225,7 @@ def test_chart_secret_holds_a_32_byte_audit_key() -> None:
         (["operator.enabled=false"], "webhook.enabled needs operator.enabled"),
         (["webhook.tls.mode=secret", "webhook.tls.existingSecret=x"], "needs webhook.tls.caBundle"),
         (["proxy.defaultFailMode=maybe"], "defaultFailMode"),
+        (["proxy.workers=0"], "workers"),
         (["proxy.unknownKey=1"], "unknownKey"),
         (["webhook.failurePolicy=Sometimes"], "failurePolicy"),
     ],
