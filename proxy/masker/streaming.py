@@ -224,7 +224,11 @@ class StreamRehydration:
 
 
 def _drain_in_background(lines: AsyncIterator[bytes]) -> None:
-    task = asyncio.get_running_loop().create_task(_drain(lines))
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # finalised after its loop stopped: the connection goes with the loop
+        return
+    task = loop.create_task(_drain(lines))
     _DRAINS.add(task)  # the loop keeps only a weak reference to its tasks
     task.add_done_callback(_DRAINS.discard)
 
