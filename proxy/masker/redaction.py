@@ -251,6 +251,7 @@ async def redact_request(
         role = message["role"]
         collector.message_content(message, role)
         collector.walk(message, role)
+    conversation = len(collector.slots)  # the messages' texts; other body fields come after them
     for key, value in body.items():
         if key in ("messages", "model") or key in STRUCTURAL_KEYS:
             continue
@@ -264,8 +265,6 @@ async def redact_request(
     started = time.perf_counter()
     options = policy.detect_options()
     roles = [s.role for s in slots]
-    # Messages come first in ``slots``; other body fields ("field") after them.
-    conversation = len(slots) - roles.count("field")
     known: tuple[SlotResult, ...] = ()
     if memo is not None and conversation:
         namespace = f"{session.codec.mode}:{session.codec.keyring.current.kid}:{session.scope_id}"

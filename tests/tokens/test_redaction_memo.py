@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from faker import Faker
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from masker.detect.engine import DetectionEngine
 from masker.detect.types import DetectionResult, DetectOptions, Entity
@@ -173,3 +175,48 @@ async def test_the_memo_holds_no_values_and_a_hit_rewrites_rows_the_vault_lacks(
     cold = Codec("agent-vault", make_ring("K1"), store=store).session("call-1")
     for body, value in hit.issued.items():
         assert await cold.resolve(body) == value
+
+
+_PIECES = st.sampled_from(
+    [
+        "call me at 415 555",
+        "2671",
+        "555 0134 please",
+        "my email is ana.ruiz@example.org",
+        "this is Dana Whitfield",
+        "born 03/14/1962",
+        "ok",
+        "member ID XZ482913307",
+        "MSKV1.PHONE.7QK2M9XJ4",
+        "I live at 41 Oak Street",
+        "",
+    ]
+)
+_MESSAGES = st.lists(
+    # Mostly user turns, one piece each: that is where numbers get split across turns.
+    st.tuples(st.sampled_from(["user", "user", "user", "assistant", "tool"]), st.lists(_PIECES, max_size=2)),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(turns=st.lists(_MESSAGES, min_size=1, max_size=4), replace_last=st.booleans())
+async def test_random_conversations_equal_memo_free_redaction(
+    turns: list[list[tuple[str, list[str]]]], replace_last: bool
+) -> None:
+    """Turns grow the conversation (or replace its newest message, as a barge-in does); whatever
+    the roles and splits, each turn's redaction with the memo equals the one without it."""
+    memo = PrefixMemo()
+    engine = DetectionEngine(ner=None)
+    with_memo = Codec("agent-prop", make_ring("K1"))
+    conversation: list[dict[str, Any]] = [{"role": "system", "content": "Clinic assistant."}]
+    for added in turns:
+        if replace_last and len(conversation) > 1:
+            conversation.pop()
+        conversation += [{"role": role, "content": " ".join(pieces)} for role, pieces in added]
+        got, got_session = await _turn(conversation, engine, with_memo, memo)
+        want, want_session = await _turn(conversation, engine, Codec("agent-prop", make_ring("K1")), None)
+        assert got.body == want.body
+        assert got.entities_by_type == want.entities_by_type
+        assert got_session.issued == want_session.issued
