@@ -148,6 +148,31 @@ def test_two_processes_share_one_postgres_vault(pg_url: str) -> None:
     assert resolved == [v for _, v in values]
 
 
+def test_two_processes_share_one_sqlite_vault_turn_by_turn(tmp_path: Path) -> None:
+    """``MASKER_WORKERS=2`` with the embedded vault: two processes write a row per turn into one
+    SQLite file at once, while a third holds the write lock for a while (as a long purge would).
+    Inline writes that find the database locked go to the SQLite thread, which waits; nothing
+    fails, nothing is lost."""
+    path = tmp_path / "shared.db"
+    url = f"sqlite:///{path}"
+    values = [(e.value, v) for e, v in _values(1600, seed=13)]
+    start_at = time.time() + 4  # both processes up and importing done: their turns overlap
+    a = _run_peer("turns", url, {"start_at": start_at, "items": values[:800]})
+    b = _run_peer("turns", url, {"start_at": start_at, "items": values[800:]})
+    time.sleep(max(0.0, start_at - time.time() - 0.05))
+    holder = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # held from just before the peers start until after
+        time.sleep(max(0.0, start_at - time.time()) + 0.3)
+        holder.execute("COMMIT")
+    finally:
+        holder.close()
+    tokens = _result(a), _result(b)
+    assert all(isinstance(t, list) and len(t) == 800 for t in tokens)
+    every = [*tokens[0], *tokens[1]]  # type: ignore[misc]
+    assert _result(_run_peer("resolve", url, every)) == [v for _, v in values]
+
+
 async def test_postgres_down_fails_fast_with_vault_unavailable() -> None:
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
