@@ -53,6 +53,7 @@ __all__ = [
     "verify_paths",
 ]
 
+_BATCH = 512  # records sealed and written per flush
 _log = logging.getLogger(__name__)
 
 GENESIS: Final = "0" * 64
@@ -280,10 +281,10 @@ class AuditLog:
         try:
             while True:
                 item = self._queue.get()
-                if item is not None and self._linger:
+                if item is not None and self._linger and self._queue.qsize() < _BATCH - 1:
                     self._closing.wait(self._linger)  # let the batch fill; close() cuts it short
                 batch: list[AuditRecord | None] = [item]
-                while len(batch) < 512:
+                while len(batch) < _BATCH:
                     try:
                         batch.append(self._queue.get_nowait())
                     except queue.Empty:
