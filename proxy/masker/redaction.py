@@ -218,11 +218,16 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: l
     return SlotResult("".join(pieces), tuple(tokens), tuple(entities))
 
 
-def _apply(slot: _Slot, result: SlotResult, session: TokenSession, counts: Counter[str]) -> None:
+def _apply(
+    slot: _Slot, result: SlotResult, counts: Counter[str], session: TokenSession | None = None
+) -> None:
+    """Put a slot's redacted text in place; with ``session``, issue its tokens there too (a result
+    from the memo: a fresh one issued them while it was made)."""
     if result.text is None:
         return
-    for start, end, entity, body in result.tokens:
-        session.adopt(entity, slot.text[start:end], body)
+    if session is not None:
+        for start, end, entity, body in result.tokens:
+            session.adopt(entity, slot.text[start:end], body)
     counts.update(result.entities)
     slot.container[slot.key] = result.text
 
@@ -293,8 +298,10 @@ async def redact_request(
         _redact_slot(policy, session, slot, found)
         for slot, found in zip(fresh, findings_per_slot, strict=True)
     ]
-    for slot, slot_result in zip(slots, (*known, *results), strict=True):
-        _apply(slot, slot_result, session, outcome.entities_by_type)
+    for slot, slot_result in zip(slots[: len(known)], known, strict=True):
+        _apply(slot, slot_result, outcome.entities_by_type, session)
+    for slot, slot_result in zip(fresh, results, strict=True):
+        _apply(slot, slot_result, outcome.entities_by_type)
     if memo is not None and conversation and not result.degraded:
         # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
         # message (the next request may replace that one: a caller's barge-in, a retried turn).

@@ -229,10 +229,12 @@ class TokenSession:
             return
         self._by_value[(entity, value)] = body
         self.issued[body] = value
-        codec, token_id = self.codec, body[:-1]
-        if codec.mode != VAULT or codec.store is None:
-            return
-        if (self.scope_id, token_id) not in codec._written:
+        if self.codec.mode == VAULT:
+            self._write_unless_stored(entity, body, value)
+
+    def _write_unless_stored(self, entity: Entity, body: str, value: str) -> None:
+        token_id = body[:-1]
+        if (self.scope_id, token_id) not in self.codec._written and self.codec.store is not None:
             self._pending.append((entity, token_id, value))
 
     def _vault_body(self, entity: Entity, value: str) -> str:
@@ -248,9 +250,7 @@ class TokenSession:
             codec._bodies[memo] = body
             if len(codec._bodies) > _BODY_CACHE:
                 codec._bodies.popitem(last=False)
-        token_id = body[:-1]
-        if (self.scope_id, token_id) not in codec._written and codec.store is not None:
-            self._pending.append((entity, token_id, value))
+        self._write_unless_stored(entity, body, value)
         return body
 
     def _aead_body(self, value: str) -> str:
