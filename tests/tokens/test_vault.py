@@ -367,3 +367,39 @@ async def test_sqlite_slow_inline_writes_move_to_the_thread(
         assert await store.get("s", "t0") is not None and await store.get("s", "t12") is not None
     finally:
         await store.close()
+
+
+_OPEN_AT = """
+import asyncio, sys, time
+from pathlib import Path
+from masker.tokens.store import SqliteStore
+
+async def main() -> None:
+    while time.time() < float(sys.argv[2]):  # the last moments spun, so the pair starts together
+        time.sleep(max(0.0, float(sys.argv[2]) - time.time() - 0.01))
+    store = SqliteStore(Path(sys.argv[1]))
+    await store.open()
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+def test_workers_opening_a_new_sqlite_vault_at_once_all_start(tmp_path: Path) -> None:
+    """``MASKER_WORKERS=2`` on a first start: both processes create and migrate the same new file at
+    the same instant. SQLite tells the loser of the switch to WAL "database is locked" without
+    waiting; it must retry, not fail its start-up. Eight pairs, one after the other."""
+    failures = []
+    for i in range(8):
+        start_at = time.time() + 1.0
+        pair = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT, str(tmp_path / f"pair{i}" / "vault.db"), str(start_at)],
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        failures += [p.stderr.read()[-300:] for p in pair if p.wait(timeout=60) != 0]  # type: ignore[union-attr]
+    assert failures == []

@@ -154,6 +154,11 @@ _INLINE_MAX_ROWS = 16
 _CHECKPOINT_EVERY = 256
 _INLINE_SLOW_SECONDS = 0.005
 _INLINE_SLOW_STREAK = 8
+_OPEN_RETRY_SECONDS = 10.0
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class SqliteStore:
@@ -178,31 +183,48 @@ class SqliteStore:
             raise VaultUnavailable("sqlite vault error") from exc
 
     def _open(self) -> None:
+        # Workers starting together on a new file race to switch it to WAL, and SQLite answers the
+        # loser "database is locked" at once, busy timeout or not: try again for a while.
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("BEGIN IMMEDIATE")  # one migrator at a time across processes
-        try:
-            conn.execute("CREATE TABLE IF NOT EXISTS masker_schema (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT MAX(version) FROM masker_schema").fetchone()
-            current = row[0] or 0
-            for version, statement in enumerate(_MIGRATIONS, start=1):
-                if version > current:
-                    conn.execute(statement.format(blob="BLOB"))
-                    conn.execute("INSERT INTO masker_schema (version) VALUES (?)", (version,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            conn.close()
-            raise
-        self._conn = conn
+        deadline = time.monotonic() + _OPEN_RETRY_SECONDS
+        while True:
+            try:
+                self._conn = self._connect_and_migrate()
+                break
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         if self._inline_wanted:
-            inline = sqlite3.connect(self._path, timeout=0, isolation_level=None, check_same_thread=False)
+            inline = sqlite3.connect(self._path, timeout=5.0, isolation_level=None, check_same_thread=False)
             inline.execute("PRAGMA synchronous=NORMAL")
             inline.execute("PRAGMA wal_autocheckpoint=0")
+            inline.execute("PRAGMA busy_timeout=0")  # set up like the others; from now on never wait
             self._inline = inline
+
+    def _connect_and_migrate(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, timeout=5.0, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute("BEGIN IMMEDIATE")  # one migrator at a time across processes
+            try:
+                conn.execute("CREATE TABLE IF NOT EXISTS masker_schema (version INTEGER NOT NULL)")
+                row = conn.execute("SELECT MAX(version) FROM masker_schema").fetchone()
+                current = row[0] or 0
+                for version, statement in enumerate(_MIGRATIONS, start=1):
+                    if version > current:
+                        conn.execute(statement.format(blob="BLOB"))
+                        conn.execute("INSERT INTO masker_schema (version) VALUES (?)", (version,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     async def open(self) -> None:
         await self._run(self._open)
@@ -251,7 +273,7 @@ class SqliteStore:
         try:
             self._put_many(params, self._inline)
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if _busy(exc):
                 return False
             raise VaultUnavailable("sqlite vault error") from exc
         except sqlite3.Error as exc:
