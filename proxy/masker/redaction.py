@@ -306,9 +306,8 @@ async def redact_request(
         # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
         # message (the next request may replace that one: a caller's barge-in, a retried turn).
         slot_results = (*known, *results[: conversation - len(known)])
-        memo.remember(namespace, sigs[conversation - 1], policy, options, slot_results)
-        if 0 < newest < conversation:
-            memo.remember(namespace, sigs[newest - 1], policy, options, slot_results[:newest])
+        memo.remember(namespace, sigs, roles, policy, options, slot_results)
+        memo.remember(namespace, sigs, roles, policy, options, slot_results[:newest])
     for node, key, holder in collector.json_fixups:
         node[key] = json.dumps(holder["v"], ensure_ascii=False)
     outcome.tokenize_ms = (time.perf_counter() - started) * 1000

@@ -11,9 +11,9 @@ What is kept is PHI-free: redacted texts (tokens in place of values), offsets, e
 token bodies. A hit takes the values from the request it is serving (the caller just sent them),
 so the memo never holds one, just as the findings cache holds no text.
 
-A prefix is reused only where its last text cannot join the next one: numbers split across two
-consecutive *user* turns are found across the boundary (``DetectionEngine._add_cross_turn``), which
-changes the findings of the text before it.
+A prefix is stored and reused only where its last text cannot join the next one, at either time:
+numbers split across two consecutive *user* turns are found across the boundary
+(``DetectionEngine._add_cross_turn``), which changes the findings of the text before it.
 """
 
 from __future__ import annotations
@@ -104,12 +104,18 @@ class PrefixMemo:
     def remember(
         self,
         namespace: str,
-        sig: Signature,
+        sigs: Sequence[Signature],
+        roles: Sequence[str],
         policy: Policy,
         options: DetectOptions,
         slots: tuple[SlotResult, ...],
     ) -> None:
-        key = (namespace, id(policy), sig)
+        """Remember the results of the first ``len(slots)`` texts, unless the last of them was
+        joined with the text after it (then its result depends on that text too)."""
+        k = len(slots)
+        if not k or _joinable(roles, k):
+            return
+        key = (namespace, id(policy), sigs[k - 1])
         self._data[key] = _Entry(policy, options, slots)
         self._data.move_to_end(key)
         while len(self._data) > self.capacity:
