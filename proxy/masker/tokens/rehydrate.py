@@ -23,6 +23,7 @@ from .grammar import (
     TokenMatch,
     could_contain_token,
     could_extend,
+    find_canonical,
     parse_match,
 )
 
@@ -115,6 +116,17 @@ class StreamRehydrator:
         self._buffer = full[pos:]
         return "".join(out)
 
+    async def replace(self, text: str, tokens: list[TokenMatch]) -> str:
+        """``text`` with ``tokens`` (every token in it, in order) replaced: a whole text at once."""
+        out: list[str] = []
+        pos = 0
+        for token in tokens:
+            out.append(text[pos : token.start])
+            out.append(await self._replacement(token))
+            pos = token.end
+        out.append(text[pos:])
+        return "".join(out)
+
     async def finish(self) -> str:
         """Flush what is held back (end of stream): complete tokens resolve, the rest is text —
         except a cut-off token (``MSKV1`` and more), which the grammar's catch-all branch matches
@@ -135,4 +147,8 @@ async def rehydrate_text(
 ) -> str:
     if not could_contain_token(text):
         return text
-    return await StreamRehydrator(session, escape=escape, on_unresolved=on_unresolved).feed(text, final=True)
+    rehydrator = StreamRehydrator(session, escape=escape, on_unresolved=on_unresolved)
+    tokens = find_canonical(text)
+    if tokens is not None:
+        return await rehydrator.replace(text, tokens)
+    return await rehydrator.feed(text, final=True)
