@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .multiscan import MultiScan
 from .types import Entity, Finding
 
 _DIGIT = re.compile(r"\d")
@@ -45,6 +46,7 @@ class Doc:
         "_any_text",
         "_fold",
         "_gates",
+        "_lower_gates",
         "_max_run",
         "_n_digits",
         "_run_starts",
@@ -67,11 +69,17 @@ class Doc:
         self._n_digits = -1
         self._max_run = -1
         self._fold: str | None = None
-        self._gates: dict[re.Pattern[str], bool] = {}
-        # Memos: recognizers share words and gates, and a check costs more than a dict lookup.
-        self._any: dict[tuple[str, ...], bool] = {}
+        # Memos: recognizers share words and gates, and a check costs more than a dict lookup. With
+        # a multi-pattern scan (``multiscan``) they start filled in for every registered condition.
+        facts = _SCAN.facts(text) if gated and self.ascii and _SCAN is not None else None
+        if facts is None:
+            self._gates: dict[re.Pattern[str], bool] = {}
+            self._lower_gates: dict[re.Pattern[str], bool] = {}
+            self._any: dict[tuple[str, ...], bool] = {}
+            self._any_text: dict[tuple[str, ...], bool] = {}
+        else:
+            self._gates, self._lower_gates, self._any, self._any_text = facts
         self._any_lower: dict[tuple[str, ...], bool] = {}
-        self._any_text: dict[tuple[str, ...], bool] = {}
         self._runs: list[tuple[int, int]] | None = None
         self._run_starts: dict[int, list[int]] = {}
         self._starts: dict[tuple[str, ...], list[int] | None] = {}
@@ -102,6 +110,13 @@ class Doc:
             hit = self._gates[gate] = gate.search(self.text) is not None
         return hit
 
+    def lower_found(self, gate: re.Pattern[str]) -> bool:
+        """``gate.search(lower)``, once per text (a gate made by ``lower_gate_regex``)."""
+        hit = self._lower_gates.get(gate)
+        if hit is None:
+            hit = self._lower_gates[gate] = gate.search(self.lower) is not None
+        return hit
+
     def text_has_any(self, words: tuple[str, ...]) -> bool:
         """Whether any of the words occurs in ``text`` (case-sensitive)."""
         hit = self._any_text.get(words)
@@ -118,6 +133,8 @@ class Doc:
 
     def lower_has_any(self, words: tuple[str, ...]) -> bool:
         """Whether any of the (lower-case) words occurs in ``lower``."""
+        if self.ascii:  # then ``fold`` is ``lower``
+            return self.has_any(words)
         hit = self._any_lower.get(words)
         if hit is None:
             hit = self._any_lower[words] = contains_any(self.lower, words)
@@ -217,15 +234,53 @@ def _char(ch: str) -> str:
     return r"\s+" if ch == " " else re.escape(ch)
 
 
+# Every registered prefilter condition, for the multi-pattern scan (``install_multiscan``).
 _GATES: dict[tuple[str, int], re.Pattern[str]] = {}
+_LOWER_GATES: dict[tuple[str, int], re.Pattern[str]] = {}
+_FOLD_WORDS: set[tuple[str, ...]] = set()
+_TEXT_WORDS: set[tuple[str, ...]] = set()
+_SCAN: MultiScan | None = None
 
 
 def gate_regex(regex: str, flags: int = 0) -> re.Pattern[str]:
-    """One compiled object per distinct gate, so ``Doc.found`` runs each once per text."""
+    """One compiled object per distinct gate (searched in ``Doc.text`` by ``Doc.found``), so it
+    runs once per text; registered for the multi-pattern scan."""
     rx = _GATES.get((regex, flags))
     if rx is None:
         rx = _GATES[(regex, flags)] = re.compile(regex, flags)
     return rx
+
+
+def lower_gate_regex(regex: str, flags: int = 0) -> re.Pattern[str]:
+    """``gate_regex`` for a gate searched in ``Doc.lower`` (``Doc.lower_found``)."""
+    rx = _LOWER_GATES.get((regex, flags))
+    if rx is None:
+        rx = _LOWER_GATES[(regex, flags)] = re.compile(regex, flags)
+    return rx
+
+
+def fold_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Register lower-case words looked for with ``Doc.has_any``/``lower_has_any``; returns them."""
+    _FOLD_WORDS.add(words)
+    return words
+
+
+def text_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """Register words looked for as written (``Doc.text_has_any``); returns them."""
+    _TEXT_WORDS.add(words)
+    return words
+
+
+def install_multiscan() -> MultiScan | None:
+    """Build the scan of every condition registered so far (once per process; ``None`` without
+    Hyperscan). Conditions registered later are simply answered by ``re``."""
+    global _SCAN
+    if _SCAN is None:
+        try:
+            _SCAN = MultiScan(_GATES.values(), _LOWER_GATES.values(), _FOLD_WORDS, _TEXT_WORDS)
+        except RuntimeError:
+            return None
+    return _SCAN
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,16 +338,19 @@ class Recognizer(ABC):
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls._requires = gate_regex(cls.requires, cls.requires_flags) if cls.requires else None
-        cls._triggers_re = re.compile(trie_alternation(cls.triggers)) if len(cls.triggers) > 8 else None
+        many = len(cls.triggers) > 8
+        cls._triggers_re = lower_gate_regex(trie_alternation(cls.triggers)) if many else None
+        if cls.triggers and not many:
+            fold_words(cls.triggers)
 
     def applies(self, doc: Doc) -> bool:
         if self.needs_digits and not doc.has_digit:
             return False
         if self.triggers:
             if self._triggers_re is not None:
-                if self._triggers_re.search(doc.lower) is None:
+                if not doc.lower_found(self._triggers_re):
                     return False
-            elif not contains_any(doc.lower, self.triggers):
+            elif not doc.lower_has_any(self.triggers):
                 return False
         if not doc.gated:
             return True
@@ -345,7 +403,10 @@ class PatternRecognizer(Recognizer):
         cls._gates = tuple(gate_regex(p.gate, p.flags) if p.gate else None for p in cls.PATTERNS)
         cls._context_re = re.compile(word_alternation(cls.CONTEXT)) if cls.CONTEXT else None
         # ``has_context`` only ever matches inside ``doc.lower``: each phrase's first word must be there.
-        cls._context_words = tuple(sorted({w.lower().split()[0] for w in cls.CONTEXT}))
+        cls._context_words = fold_words(tuple(sorted({w.lower().split()[0] for w in cls.CONTEXT})))
+        for p in cls.PATTERNS:
+            if p.words:
+                fold_words(p.words)
         cls._plans = tuple(
             (
                 p,

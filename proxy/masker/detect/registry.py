@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .recognizer import Recognizer
+from .recognizer import Recognizer, install_multiscan
 from .recognizers.contact import EmailRecognizer, IpAddressRecognizer, PhoneRecognizer, UrlRecognizer
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
 from .recognizers.labelled import LabelledIdRecognizer
@@ -74,3 +74,4 @@ class Registry:
     def __init__(self, recognizers: Sequence[Recognizer] | None = None) -> None:
         self.recognizers: tuple[Recognizer, ...] = tuple(recognizers or default_recognizers())
         self.numeric: tuple[Recognizer, ...] = tuple(r for r in self.recognizers if r.needs_digits)
+        install_multiscan()  # every recognizer module is imported by now

@@ -16,8 +16,10 @@ from ..recognizer import (
     Recognizer,
     finditer_at,
     finditer_from,
+    fold_words,
     gate_regex,
     lowercase_variant,
+    text_words,
     word_alternation,
 )
 from ..types import Entity, Finding
@@ -58,19 +60,22 @@ _WEAK = re.compile(
 )
 # Prefilters for the cue regexes: words every match contains (case-sensitive ones in the text,
 # IGNORECASE ones in ``Doc.fold``).
-_STRONG_WORDS = (
+_STRONG_WORDS = fold_words((
     "name", "call", "goes", "spelled", "patient", "pt", "signed", "sincerely", "regards", "thanks",
     "contact", "next", "nok", "guardian", "power", "poa", "health", "accompanied", "brought", "spoke",
     "per", "cc",
-)  # fmt: skip
+))  # fmt: skip
 _TITLE_WORDS = ("Dr", "Mr", "Ms", "Mx", "Prof", "Sr", "Fr", "Doctor", "Nurse", "Mis")
-_TITLE_LOWER_WORDS = ("dr", "doctor", "mr", "ms", "miss", "nurse")
+_TITLE_LOWER_WORDS = fold_words(("dr", "doctor", "mr", "ms", "miss", "nurse"))
 _INVERTED_WORDS = ("pt", "patient", "name", "resident", "member", "subscriber", "guarantor", "insured")
 _BY_WORDS = (
     "signed", "seen", "examined", "dictated", "referred", "authored", "reviewed", "transcribed", "attested",
     "evaluated", "treated", "prescribed", "ordered", "co-signed", "cosigned",
 )  # fmt: skip
-_FIELD_WORDS = ("PATIENT", "PT", "NAME", "RESIDENT", "MEMBER", "SUBSCRIBER", "GUARANTOR", "INSURED")
+_FIELD_WORDS = text_words(
+    ("PATIENT", "PT", "NAME", "RESIDENT", "MEMBER", "SUBSCRIBER", "GUARANTOR", "INSURED")
+)
+_COMMA = text_words((",",))
 _CREDENTIAL_WORDS = (
     "MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA", "DDS", "PhD", "LPN", "CNA", "MSW", "LCSW", "PharmD",
     "RPh", "DPM", "OD", "MBBS", "FAC",
@@ -345,7 +350,7 @@ class CueNameRecognizer(Recognizer):
         # (regex, tag, gate, words one of which every match holds, words every match starts with and
         # whether they are case-sensitive)
         for rx, recognizer, gate, needles, leads, cased in (
-            (_INVERTED, "name_inverted", ":", (",",), _INVERTED_WORDS, False),
+            (_INVERTED, "name_inverted", ":", _COMMA, _INVERTED_WORDS, False),
             (_CAPS_FIELD, "name_field", ":", _FIELD_WORDS, _FIELD_WORDS, True),
             (_CREDENTIAL, "name_credential", "", _CREDENTIAL_WORDS, (), True),
             (_BY, "name_by", " by", (), _BY_WORDS, True),

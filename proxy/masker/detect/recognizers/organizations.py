@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Doc, Recognizer
+from ..recognizer import Doc, Recognizer, gate_regex, text_words
 from ..types import Entity, Finding
 
 _CAP = r"[A-Z][a-zA-Z'\u2019]+"
@@ -31,12 +31,13 @@ _EMPLOYER = re.compile(
 )
 # Prefilters (case-sensitive, like the regexes): the word each facility/company shape ends in, and
 # for an employer either the verb or " at " before a capital.
-_FACILITY_WORDS = (
+_FACILITY_WORDS = text_words((
     "Hospital", "Cent", "Health", "Group", "Clinic", "Pediatrics", "Practice", "Care", "Pharmacy",
     "Home", "Hospice", "Infirmary", "Laboratories",
-)  # fmt: skip
-_COMPANY_WORDS = ("Inc", "LLC", "Ltd", "PLC", "Co", "Group", "Partners", "Associates", "Sons")
-_AT_CAPITAL = re.compile(r"at(?<=[ \t]at)[ \t]+[A-Z]")  # led by the literal: a fast scan
+))  # fmt: skip
+_COMPANY_WORDS = text_words(("Inc", "LLC", "Ltd", "PLC", "Co", "Group", "Partners", "Associates", "Sons"))
+_EMPLOYER_WORDS = text_words(("work", "employ"))
+_AT_CAPITAL = gate_regex(r"at(?<=[ \t]at)[ \t]+[A-Z]")  # led by the literal: a fast scan
 _LEADING_ARTICLE = re.compile(r"^(?:The|A|An|At|In|To|From)[ \t]+")
 _SENTENCE_WORDS = frozenset(
     {"Patient", "Pt", "Seen", "Admitted", "Discharged", "Caller", "Agent", "Referred"}
@@ -62,7 +63,7 @@ class OrganizationRecognizer(Recognizer):
                     start += len(first) + 1
                 if end - start >= 4:
                     out.append(Finding(start, end, Entity.ORGANIZATION, 0.88, self.name))
-        if doc.gated and not (doc.text_has_any(("work", "employ")) or doc.found(_AT_CAPITAL)):
+        if doc.gated and not (doc.text_has_any(_EMPLOYER_WORDS) or doc.found(_AT_CAPITAL)):
             return out
         for m in _EMPLOYER.finditer(text):
             start, end = m.span("org")

@@ -12,6 +12,8 @@ from ..recognizer import (
     PatternRecognizer,
     Recognizer,
     finditer_at,
+    gate_regex,
+    text_words,
     trie_alternation,
     word_alternation,
 )
@@ -70,8 +72,8 @@ _POST_DIRECTION = r"(?:[NSEW]|NE|NW|SE|SW)\b\.?"
 # Prefilters (necessary, not sufficient): a state code right before a ZIP; the state after a city.
 _CODE_ZIP = r"[A-Z]{2},?\s+\d{5}(?:-\d{4})?(?![\w-])"
 # Every state code and title starts with a capital: the lookahead drops ", and" before the alternation.
-_CITY_AFTER_COMMA = re.compile(rf",\s*(?=[A-Z])(?:{_STATE_CODES}|{_STATE_TITLES})\b")
-_CITY_BEFORE_ZIP = re.compile(r"[A-Z]{2}\s+\d{5}")
+_CITY_AFTER_COMMA = gate_regex(rf",\s*(?=[A-Z])(?:{_STATE_CODES}|{_STATE_TITLES})\b")
+_CITY_BEFORE_ZIP = gate_regex(r"[A-Z]{2}\s+\d{5}")
 # Where the city of a written address can start: a capital at the start or after whitespace (every
 # look-behind of ``AddressCityRecognizer._rx`` ends in whitespace).
 _CAP_AFTER_SPACE = re.compile(r"\s(?=[A-Z])")
@@ -219,10 +221,10 @@ class LocationCueRecognizer(Recognizer):
         r"residing\s+in|located\s+in|born\s+in|grew\s+up\s+in|visiting|stationed\s+in|based\s+in)"
         r"\s+(?P<place>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})"
     )
-    _cues = (
+    _cues = text_words((
         "move", "moving", "relocated", "live", "living", "reside", "residing", "located", "born", "grew",
         "visiting", "stationed", "based",
-    )  # fmt: skip
+    ))  # fmt: skip
 
     def prefilter(self, doc: Doc) -> bool:
         return doc.text_has_any(self._cues)  # the regex is case-sensitive

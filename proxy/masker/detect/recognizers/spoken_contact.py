@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Doc, Pattern, PatternRecognizer
+from ..recognizer import Doc, Pattern, PatternRecognizer, fold_words, gate_regex
 from ..types import Entity
 
 IGNORE = re.IGNORECASE
@@ -38,20 +38,21 @@ class SpokenEmailRecognizer(PatternRecognizer):
     )
 
     # Cheap gate for the expensive pattern: something "at" something "dot"/"." something.
-    _gate = re.compile(
+    _gate = gate_regex(
         r"\bat[ \t]+[a-z0-9-]+(?:[ \t]+(?:dot|period|point)[ \t]+|\.)[a-z]"
         r"|@\S{0,64}[ \t]+(?:dot|period|point)[ \t]",
         IGNORE,
     )
 
     # Prefilter for the gate: a spoken dot, or a written one before a letter ("at gmail.com").
-    _dot_letter = re.compile(r"\.(?i:[a-z])")
+    _dot_letter = gate_regex(r"\.(?i:[a-z])")
+    _dots = fold_words(("dot", "period", "point"))
 
     def prefilter(self, doc: Doc) -> bool:
-        return doc.has_any(("dot", "period", "point")) or doc.found(self._dot_letter)
+        return doc.has_any(self._dots) or doc.found(self._dot_letter)
 
     def applies(self, doc: Doc) -> bool:
-        return super().applies(doc) and self._gate.search(doc.text) is not None
+        return super().applies(doc) and doc.found(self._gate)
 
     def validate(self, value: str, *, context: bool) -> bool:
         # Written addresses belong to the e-mail recognizer; this one needs a spoken part.
