@@ -7,6 +7,8 @@ PostgreSQL vault, a dead PostgreSQL failing fast, retention, crypto-shredding, s
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -21,7 +23,7 @@ import pytest
 from faker import Faker
 
 from masker.detect.types import Entity
-from masker.tokens.codec import Codec
+from masker.tokens.codec import Codec, _open_vault
 from masker.tokens.grammar import find_tokens
 from masker.tokens.store import PostgresStore, ScopeKey, SqliteStore, VaultRow, VaultStore, VaultUnavailable
 
@@ -403,3 +405,35 @@ def test_workers_opening_a_new_sqlite_vault_at_once_all_start(tmp_path: Path) ->
         ]
         failures += [p.stderr.read()[-300:] for p in pair if p.wait(timeout=60) != 0]  # type: ignore[union-attr]
     assert failures == []
+
+
+async def test_rows_are_sealed_and_fingerprinted_with_the_scope_key_in_force(store: VaultStore) -> None:
+    """The cipher and fingerprint cached with a data key are replaced with it: after another replica
+    shreds the scope and the cached key expires, rows are sealed under the new key only."""
+    codec = Codec("agent-dek", make_ring("K1"), store=store)
+
+    async def write(conversation: str, value: str) -> tuple[VaultRow, bytes]:
+        session = codec.session(conversation)
+        body = session.token_body(Entity.PHONE, value)
+        await session.flush()
+        row = await store.get(session.scope_id, body[:-1])
+        scope_key = await store.get_scope_key(session.scope_id)
+        assert row is not None and scope_key is not None
+        dek = codec._unwrap(scope_key)
+        assert dek is not None
+        return row, dek
+
+    def fingerprint(dek: bytes) -> str:
+        return hmac.new(dek, b"masker/dek-id", hashlib.sha256).hexdigest()[:16]
+
+    first, dek = await write("c", "555-010-0001")
+    assert first.dek_id == fingerprint(dek) and _open_vault(dek, first) == "555-010-0001"
+    other, other_dek = await write("d", "555-010-0001")
+    assert other_dek != dek and other.dek_id == fingerprint(other_dek) != first.dek_id
+
+    await store.shred_scope(codec.scope_id("c"))  # another replica shreds the conversation...
+    codec._deks[codec.scope_id("c")] = (0.0, codec._deks[codec.scope_id("c")][1])  # ...and our copy expires
+    second, new_dek = await write("c", "555-010-0002")
+    assert new_dek != dek
+    assert second.dek_id == fingerprint(new_dek) and _open_vault(new_dek, second) == "555-010-0002"
+    assert _open_vault(dek, second) is None

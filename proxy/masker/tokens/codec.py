@@ -85,6 +85,20 @@ def _scope_aad(scope_id: str) -> bytes:
     return b"masker/scope-key/" + scope_id.encode()
 
 
+@dataclass(frozen=True, slots=True)
+class DataKey:
+    """A scope's data key with its cipher and fingerprint, cached together (built on every flush,
+    they cost ~3.5 us per voice turn)."""
+
+    dek: bytes
+    aead: AESGCM
+    dek_id: str  # stored with each row: tells a row sealed under another key apart
+
+    @classmethod
+    def of(cls, dek: bytes) -> DataKey:
+        return cls(dek, AESGCM(dek), hmac.new(dek, b"masker/dek-id", hashlib.sha256).hexdigest()[:16])
+
+
 @dataclass
 class Codec:
     """Per-agent token codec (one per agent, shared by its requests)."""
@@ -95,7 +109,7 @@ class Codec:
     store: VaultStore | None = None
     ttl_seconds: float | None = None
     _written: _WrittenCache = field(default_factory=_WrittenCache)
-    _deks: OrderedDict[str, tuple[float, bytes]] = field(default_factory=OrderedDict)
+    _deks: OrderedDict[str, tuple[float, DataKey]] = field(default_factory=OrderedDict)
     # (key id, scope, entity, value digest) -> vault body. A conversation resends its history every
     # turn; its tokens are deterministic, so they are computed once. Keyed by a digest so this
     # memory holds no values.
@@ -141,7 +155,7 @@ class Codec:
                 continue
         return None
 
-    async def scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> bytes:
+    async def scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> DataKey:
         """The scope's data key, created on first use (one atomic upsert: concurrent first writers
         agree on the winner), re-wrapped with the newest agent key after a rotation.
 
@@ -152,12 +166,12 @@ class Codec:
         cached = self._deks.get(scope_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        dek = await self._scope_data_key(store, scope_id, expires_at)
-        self._deks[scope_id] = (time.monotonic() + _DEK_TTL, dek)
+        key = DataKey.of(await self._scope_data_key(store, scope_id, expires_at))
+        self._deks[scope_id] = (time.monotonic() + _DEK_TTL, key)
         self._deks.move_to_end(scope_id)
         while len(self._deks) > _DEK_CACHE:
             self._deks.popitem(last=False)
-        return dek
+        return key
 
     async def _scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> bytes:
         kid, wrapped = self._wrap(scope_id, os.urandom(32))
@@ -271,19 +285,18 @@ class TokenSession:
         ttl = self.codec.ttl_seconds
         expires = now + ttl if ttl else None
         try:
-            dek = await self.codec.scope_data_key(store, self.scope_id, expires)
-            aead = AESGCM(dek)
-            dek_id = hmac.new(dek, b"masker/dek-id", hashlib.sha256).hexdigest()[:16]
+            key = await self.codec.scope_data_key(store, self.scope_id, expires)
             rows = []
             for entity, token_id, value in pending:
                 nonce = os.urandom(12)
-                sealed = nonce + aead.encrypt(nonce, value.encode(), f"{self.scope_id}:{token_id}".encode())
-                rows.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires, dek_id))
+                aad = f"{self.scope_id}:{token_id}".encode()
+                sealed = nonce + key.aead.encrypt(nonce, value.encode(), aad)
+                rows.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires, key.dek_id))
             await store.put_many(rows)
         except BaseException:
             self._pending = pending + self._pending  # a retry writes them again
             raise
-        self._dek = dek
+        self._dek = key.dek
         for row in rows:
             self.codec._written.add((row.scope_id, row.token_id))
 
