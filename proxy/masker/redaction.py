@@ -49,11 +49,11 @@ STRUCTURAL_KEYS = frozenset(
         "required",
     }
 )
-_IDENTIFIER_PARENTS = frozenset({"function", "function_call"})
+_CONTAINERS = (dict, list)
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     container: MutableMapping[str, Any] | MutableSequence[Any]
     key: Any
@@ -82,25 +82,26 @@ class _Collector:
         self.slots: list[_Slot] = []
         self.json_fixups: list[tuple[MutableMapping[str, Any], str, Any]] = []
 
-    def walk(self, node: Any, role: str, parent_key: str | None = None) -> None:
+    def walk(self, node: Any, role: str) -> None:
+        # Strings first: nearly every value is one. Every ``name`` is an identifier (function, tool
+        # and participant names alike).
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in STRUCTURAL_KEYS and not isinstance(value, dict | list):
-                    continue
-                if key == "name" and isinstance(value, str) and parent_key in _IDENTIFIER_PARENTS:
-                    self.slots.append(_Slot(node, key, value, role, identifier=True))
-                elif key == "arguments" and isinstance(value, str):
-                    self._arguments(node, key, value, role)
-                elif isinstance(value, str):
-                    self.slots.append(_Slot(node, key, value, role, identifier=(key == "name")))
-                elif isinstance(value, dict | list):
-                    self.walk(value, role, key)
+                if isinstance(value, str):
+                    if key in STRUCTURAL_KEYS:
+                        continue
+                    if key == "arguments":
+                        self._arguments(node, key, value, role)
+                    else:
+                        self.slots.append(_Slot(node, key, value, role, key == "name"))
+                elif isinstance(value, _CONTAINERS):
+                    self.walk(value, role)
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 if isinstance(value, str):
                     self.slots.append(_Slot(node, index, value, role))
-                elif isinstance(value, dict | list):
-                    self.walk(value, role, parent_key)
+                elif isinstance(value, _CONTAINERS):
+                    self.walk(value, role)
 
     def _arguments(self, node: dict[str, Any], key: str, value: str, role: str) -> None:
         try:
@@ -112,7 +113,7 @@ class _Collector:
             self.slots.append(_Slot(node, key, value, role))
             return
         holder = {"v": parsed}
-        self.walk(holder, role, None)
+        self.walk(holder, role)
         self.json_fixups.append((node, key, holder))
 
     def message_content(self, message: dict[str, Any], role: str) -> None:
@@ -218,17 +219,17 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: l
     return SlotResult("".join(pieces), tuple(tokens), tuple(entities))
 
 
-def _apply(
-    slot: _Slot, result: SlotResult, counts: Counter[str], session: TokenSession | None = None
-) -> None:
-    """Put a slot's redacted text in place; with ``session``, issue its tokens there too (a result
-    from the memo: a fresh one issued them while it was made)."""
+def _apply(slot: _Slot, result: SlotResult, entities: list[str], session: TokenSession | None = None) -> None:
+    """Put a slot's redacted text in place and add its entity types to ``entities``; with
+    ``session``, issue its tokens there too (a result from the memo: a fresh one issued them while
+    it was made)."""
     if result.text is None:
         return
     if session is not None:
+        text = slot.text
         for start, end, entity, body in result.tokens:
-            session.adopt(entity, slot.text[start:end], body)
-    counts.update(result.entities)
+            session.adopt(entity, text[start:end], body)
+    entities.extend(result.entities)
     slot.container[slot.key] = result.text
 
 
@@ -262,8 +263,8 @@ async def redact_request(
             continue
         if isinstance(value, str):
             collector.slots.append(_Slot(body, key, value, "field"))
-        elif isinstance(value, dict | list):
-            collector.walk(value, "field", key)
+        elif isinstance(value, _CONTAINERS):
+            collector.walk(value, "field")
 
     slots = collector.slots
     outcome = RedactionOutcome(body)
@@ -298,10 +299,12 @@ async def redact_request(
         _redact_slot(policy, session, slot, found)
         for slot, found in zip(fresh, findings_per_slot, strict=True)
     ]
+    entities: list[str] = []  # counted once: a Counter update per slot costs ~0.6 us
     for slot, slot_result in zip(slots[: len(known)], known, strict=True):
-        _apply(slot, slot_result, outcome.entities_by_type, session)
+        _apply(slot, slot_result, entities, session)
     for slot, slot_result in zip(fresh, results, strict=True):
-        _apply(slot, slot_result, outcome.entities_by_type)
+        _apply(slot, slot_result, entities)
+    outcome.entities_by_type.update(entities)
     if memo is not None and conversation and not result.degraded:
         # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
         # message (the next request may replace that one: a caller's barge-in, a retried turn).
