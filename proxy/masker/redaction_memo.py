@@ -19,6 +19,7 @@ numbers split across two consecutive *user* turns are found across the boundary
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,17 +51,23 @@ class _Entry:
     slots: tuple[SlotResult, ...]
 
 
+# Fixed-width lengths ahead of each item keep the encoding unambiguous. A struct header and
+# OpenSSL's SHA-256 (truncated to 128 bits) sign a voice turn in ~11 us, ~15 with "%d" headers and
+# blake2b. Signatures never leave the process, so the scheme can change freely.
+_ITEM_HEADER = struct.Struct("<?QQ")  # identifier, role length, text length (bytes)
+
+
 def signatures(scope: str, items: Sequence[tuple[str, bool, str]]) -> list[Signature]:
     """``out[k]`` signs the first ``k + 1`` (role, identifier, text) items of a conversation scope."""
-    rolling = hashlib.blake2b(scope.encode(), digest_size=16)
+    rolling = hashlib.sha256(scope.encode())
     out: list[Signature] = []
     for role, identifier, text in items:
         data = text.encode("utf-8", "surrogatepass")
         tag = role.encode("utf-8", "surrogatepass")
-        rolling.update(b"%d:%d:%d:" % (len(tag), identifier, len(data)))  # lengths: unambiguous
+        rolling.update(_ITEM_HEADER.pack(identifier, len(tag), len(data)))
         rolling.update(tag)
         rolling.update(data)
-        out.append(rolling.digest())
+        out.append(rolling.digest()[:16])
     return out
 
 

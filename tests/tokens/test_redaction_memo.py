@@ -21,7 +21,7 @@ from masker.detect.engine import DetectionEngine
 from masker.detect.types import DetectionResult, DetectOptions, Entity
 from masker.policy import load_policies
 from masker.redaction import RedactionOutcome, redact_request
-from masker.redaction_memo import PrefixMemo
+from masker.redaction_memo import PrefixMemo, signatures
 from masker.tokens.codec import Codec, TokenSession
 from masker.tokens.store import VaultStore
 
@@ -225,3 +225,19 @@ async def test_random_conversations_equal_memo_free_redaction(
         assert got.body == want.body
         assert got.entities_by_type == want.entities_by_type
         assert got_session.issued == want_session.issued
+
+
+def test_signatures_tell_apart_boundaries_roles_identifiers_and_scopes() -> None:
+    base = [("user", False, "call me at"), ("user", False, " 555 0100")]
+    variants = [
+        [("user", False, "call me at "), ("user", False, "555 0100")],  # same text, moved boundary
+        [("user", False, "call me at"), ("assistant", False, " 555 0100")],
+        [("user", False, "call me at"), ("user", True, " 555 0100")],
+        [("user", False, "call me at"), ("use", False, "r 555 0100")],  # role and text run together
+    ]
+    signed = signatures("scope", base)
+    assert len(signed) == 2 and len(set(signed)) == 2
+    assert signatures("scope", base[:1]) == signed[:1]  # a prefix signs the same on its own
+    assert signatures("other", base)[0] != signed[0]
+    for items in variants:
+        assert signatures("scope", items)[-1] != signed[-1]
