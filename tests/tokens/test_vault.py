@@ -437,3 +437,17 @@ async def test_rows_are_sealed_and_fingerprinted_with_the_scope_key_in_force(sto
     assert new_dek != dek
     assert second.dek_id == fingerprint(new_dek) and _open_vault(new_dek, second) == "555-010-0002"
     assert _open_vault(dek, second) is None
+
+
+def test_vault_token_ids_are_stable_across_versions() -> None:
+    # Known answers: a vault token id is derived (HMAC of scope, entity and value under the agent's
+    # key), and tokens already in conversations and vaults must keep resolving after an upgrade.
+    from masker.tokens.keys import Key, KeyRing
+
+    ring = KeyRing((Key("KAT1", bytes(range(32))),))
+    session = Codec("agent-kat", ring, mode="vault").session("call-1")
+    assert [
+        session.tokenize(Entity.PHONE, "(415) 555-0100"),
+        session.tokenize(Entity.PERSON, "Jane Roe"),
+        session.tokenize(Entity.DATE, "3/4/1990"),
+    ] == ["MSKV1.PHONE.5XWF9CKDV9", "MSKV1.NAME.5TKBQH4YXW", "MSKV1.DATE.5PFARJM14F"]

@@ -258,8 +258,9 @@ class TokenSession:
         body = codec._bodies.get(memo)
         if body is None:
             id_key = key.derive("token-id", codec.agent_id)
-            message = f"{self.scope_id}\x00{entity}\x00{value}".encode()
-            token_id = key.kid + b32encode(hmac.new(id_key, message, hashlib.sha256).digest()[:_ID_BYTES])
+            # ``join`` takes the StrEnum's own text, which is what an f-string would format.
+            message = "\x00".join((self.scope_id, entity, value)).encode()
+            token_id = key.kid + b32encode(hmac.digest(id_key, message, "sha256")[:_ID_BYTES])
             body = token_id + check_symbol(token_id)
             codec._bodies[memo] = body
             if len(codec._bodies) > _BODY_CACHE:
