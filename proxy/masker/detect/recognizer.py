@@ -334,6 +334,7 @@ class Recognizer(ABC):
     # Many triggers (secrets have 47) are looked for with one trie-shaped regex rather than a loop;
     # a space in one matches any whitespace, so it finds a superset of the texts the loop would.
     _triggers_re: ClassVar[re.Pattern[str] | None] = None
+    _own_prefilter: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -342,6 +343,8 @@ class Recognizer(ABC):
         cls._triggers_re = lower_gate_regex(trie_alternation(cls.triggers)) if many else None
         if cls.triggers and not many:
             fold_words(cls.triggers)
+        # Most recognizers keep the default ``prefilter``: ``applies`` then skips the call.
+        cls._own_prefilter = cls.prefilter is not Recognizer.prefilter
 
     def applies(self, doc: Doc) -> bool:
         if self.needs_digits and not doc.has_digit:
@@ -356,7 +359,9 @@ class Recognizer(ABC):
             return True
         if self.min_digits and doc.n_digits < self.min_digits:
             return False
-        return (self._requires is None or doc.found(self._requires)) and self.prefilter(doc)
+        if self._requires is not None and not doc.found(self._requires):
+            return False
+        return self._own_prefilter is False or self.prefilter(doc)
 
     def prefilter(self, doc: Doc) -> bool:
         """A cheap necessary condition for any finding: ``False`` skips ``analyze``."""
