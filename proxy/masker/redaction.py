@@ -18,7 +18,7 @@ from typing import Any
 from .detect.types import LABELS, Detector, Entity, Finding, NerUnavailable
 from .errors import BadRequest, Unprocessable
 from .policy import Action, Policy
-from .redaction_memo import UNCHANGED, PrefixMemo, SlotResult, signatures
+from .redaction_memo import UNCHANGED, Prefixes, PrefixMemo, SlotResult, signatures
 from .tokens.codec import TokenSession
 from .tokens.grammar import find_tokens, format_token
 
@@ -273,9 +273,14 @@ async def redact_request(
     roles = [s.role for s in slots]
     known: tuple[SlotResult, ...] = ()
     if memo is not None and conversation:
-        namespace = f"{session.codec.mode}:{session.codec.keyring.current.kid}:{session.scope_id}"
-        sigs = signatures(session.scope_id, [(s.role, s.identifier, s.text) for s in slots[:conversation]])
-        known = memo.longest(namespace, sigs, roles, policy, options)
+        prefixes = Prefixes(
+            f"{session.codec.mode}:{session.codec.keyring.current.kid}:{session.scope_id}",
+            signatures(session.scope_id, [(s.role, s.identifier, s.text) for s in slots[:conversation]]),
+            roles,
+            policy,
+            options,
+        )
+        known = memo.longest(prefixes)
     fresh = slots[len(known) :]
     texts = [s.text.replace("_", " ") if s.identifier else s.text for s in fresh]
     try:
@@ -309,8 +314,8 @@ async def redact_request(
         # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
         # message (the next request may replace that one: a caller's barge-in, a retried turn).
         slot_results = (*known, *results[: conversation - len(known)])
-        memo.remember(namespace, sigs, roles, policy, options, slot_results)
-        memo.remember(namespace, sigs, roles, policy, options, slot_results[:newest])
+        memo.remember(prefixes, slot_results)
+        memo.remember(prefixes, slot_results[:newest])
     for node, key, holder in collector.json_fixups:
         node[key] = json.dumps(holder["v"], ensure_ascii=False)
     outcome.tokenize_ms = (time.perf_counter() - started) * 1000

@@ -76,6 +76,23 @@ def _joinable(roles: Sequence[str], k: int) -> bool:
     return 0 < k < len(roles) and roles[k - 1] == "user" and roles[k] == "user"
 
 
+@dataclass(frozen=True, slots=True)
+class Prefixes:
+    """One request's conversation as the memo sees it: where its tokens live (tokenization mode,
+    key id and scope), a signature per leading prefix of its texts, their roles, and the policy and
+    detection options it is redacted under."""
+
+    namespace: str
+    sigs: Sequence[Signature]
+    roles: Sequence[str]
+    policy: Policy
+    options: DetectOptions
+
+    def key(self, k: int) -> tuple[str, int, Signature]:
+        """The memo key of the first ``k`` texts."""
+        return (self.namespace, id(self.policy), self.sigs[k - 1])
+
+
 class PrefixMemo:
     """Bounded LRU: (scope and key id, policy, signature of the first k texts) -> what redaction did
     to them. The policy's id is part of the key so that two policies on one conversation do not
@@ -88,42 +105,27 @@ class PrefixMemo:
     def __len__(self) -> int:
         return len(self._data)
 
-    def longest(
-        self,
-        namespace: str,
-        sigs: Sequence[Signature],
-        roles: Sequence[str],
-        policy: Policy,
-        options: DetectOptions,
-    ) -> tuple[SlotResult, ...]:
+    def longest(self, prefixes: Prefixes) -> tuple[SlotResult, ...]:
         """Results for the longest remembered prefix that can be reused (possibly empty)."""
-        for k in range(len(sigs), 0, -1):
-            key = (namespace, id(policy), sigs[k - 1])
+        for k in range(len(prefixes.sigs), 0, -1):
+            key = prefixes.key(k)
             entry = self._data.get(key)
-            if entry is None or entry.policy is not policy or entry.options is not options:
+            if entry is None or entry.policy is not prefixes.policy or entry.options is not prefixes.options:
                 continue
-            if _joinable(roles, k):
+            if _joinable(prefixes.roles, k):
                 continue
             self._data.move_to_end(key)
             return entry.slots
         return ()
 
-    def remember(
-        self,
-        namespace: str,
-        sigs: Sequence[Signature],
-        roles: Sequence[str],
-        policy: Policy,
-        options: DetectOptions,
-        slots: tuple[SlotResult, ...],
-    ) -> None:
+    def remember(self, prefixes: Prefixes, slots: tuple[SlotResult, ...]) -> None:
         """Remember the results of the first ``len(slots)`` texts, unless the last of them was
         joined with the text after it (then its result depends on that text too)."""
         k = len(slots)
-        if not k or _joinable(roles, k):
+        if not k or _joinable(prefixes.roles, k):
             return
-        key = (namespace, id(policy), sigs[k - 1])
-        self._data[key] = _Entry(policy, options, slots)
+        key = prefixes.key(k)
+        self._data[key] = _Entry(prefixes.policy, prefixes.options, slots)
         self._data.move_to_end(key)
         while len(self._data) > self.capacity:
             self._data.popitem(last=False)
