@@ -46,6 +46,8 @@ Words = tuple[str, ...]
 Facts = tuple[dict[Gate, bool], dict[Gate, bool], dict[Words, bool], dict[Words, bool]]
 
 _GATES, _LOWER_GATES, _FOLD_WORDS, _TEXT_WORDS = range(4)
+# Each condition is asked once per text ("does it match anywhere"), and may match the empty string.
+_BASE = 0 if hyperscan is None else hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
 
 
 class MultiScan:
@@ -106,8 +108,7 @@ class MultiScan:
             return None
         hits: list[int] = []
         self._db.scan(text.encode("ascii"), match_event_handler=lambda i, *_: hits.append(i))
-        gates, lower_gates, fold_words, text_words = (t.copy() for t in self._templates)
-        memos = (gates, lower_gates, fold_words, text_words)
+        gates, lower_gates, fold_words, text_words = memos = [t.copy() for t in self._templates]
         for i in hits:
             memo, key, exact = self._atoms[i]
             if exact:
@@ -115,9 +116,6 @@ class MultiScan:
             else:  # it may match: ``re`` decides
                 del memos[memo][key]
         return gates, lower_gates, fold_words, text_words
-
-
-_BASE = 0 if hyperscan is None else hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
 
 
 def _flags(re_flags: int, *, caseless: bool) -> int | None:

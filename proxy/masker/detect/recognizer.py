@@ -361,7 +361,7 @@ class Recognizer(ABC):
             return False
         if self._requires is not None and not doc.found(self._requires):
             return False
-        return self._own_prefilter is False or self.prefilter(doc)
+        return not self._own_prefilter or self.prefilter(doc)
 
     def prefilter(self, doc: Doc) -> bool:
         """A cheap necessary condition for any finding: ``False`` skips ``analyze``."""
