@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +115,17 @@ def _signed_chat(proc: ProxyProcess, payload: dict[str, object]) -> httpx.Respon
     )
 
 
+def _scrape_after(wanted: str) -> str:
+    """The metrics text once ``wanted`` is in it (or after 5 s): the proxy accounts for a request
+    right after the answer is sent, so a scrape can race the last few microseconds of it."""
+    deadline = time.monotonic() + 5
+    while True:
+        text = httpx.get(METRICS_URL[-1]).text
+        if wanted in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.01)
+
+
 def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: Phi) -> None:
     payload = {
         "model": "invent",
@@ -123,7 +135,7 @@ def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: P
     response = _signed_chat(obs_proxy, payload)
     assert response.status_code == 200
     assert INVENTED_PHONE not in response.json()["choices"][0]["message"]["content"]
-    text = httpx.get(METRICS_URL[-1]).text
+    text = _scrape_after('pass="response"')
     assert 'masker_redactions_total{kind="PHONE",pass="response"} 1.0' in text
     assert 'masker_redactions_total{kind="EMAIL",pass="response"} 1.0' in text
 
@@ -131,7 +143,7 @@ def test_response_redactions_are_counted_by_type(obs_proxy: ProxyProcess, phi: P
 def test_metrics_and_audit_without_phi(obs_proxy: ProxyProcess, phi: Phi, tmp_path: Path) -> None:
     ok = _signed_chat(obs_proxy, {"model": "echo", "messages": [{"role": "user", "content": phi.sentence()}]})
     assert ok.status_code == 200
-    text = httpx.get(METRICS_URL[-1]).text
+    text = _scrape_after('masker_requests_total{agent="signed",status="200"}')
     (obs_proxy.log_path.parent / "metrics-scrape.txt").write_text(text)
     assert 'masker_requests_total{agent="signed",status="200"}' in text
     assert 'masker_redactions_total{kind="PHONE",pass="request"}' in text

@@ -73,6 +73,8 @@ class ChatEndpoints:
         endpoint: str,
         agent_id: str | None,
     ) -> None:
+        record: RequestRecord | None = None
+        observer: Observer | None = None
         try:
             if scope["method"] != "POST":
                 error = status_error(405)
@@ -84,11 +86,17 @@ class ChatEndpoints:
             headers = _headers(scope)
             agent = _agent(state, agent_id, headers)
             observer = self.app.extensions.get("masker_observer")
-            reply = await _handle(state, observer, agent, endpoint, headers, receive)
+            record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
+            reply = await _handle(state, agent, record, headers, receive)
         except _ClientGone:
             return
         except MaskerError as exc:
-            await _send_json(send, exc.status, exc.body(), exc.headers)
+            try:
+                await _send_json(send, exc.status, exc.body(), exc.headers)
+            finally:
+                if record is not None:  # refused after the agent was known: account for it
+                    record.status = exc.status
+                    _observe(observer, record)
             return
         except Exception as exc:
             error = internal_error(exc)
@@ -96,9 +104,19 @@ class ChatEndpoints:
             return
         extra, body = reply
         if isinstance(body, dict):
-            await _send_json(send, 200, body, extra)
+            # Accounting (metrics, the audit record) runs after the answer is on its way: the
+            # caller's latency is the response, not our bookkeeping.
+            try:
+                await _send_json(send, 200, body, extra)
+            finally:
+                _observe(observer, record)
         else:
-            await _send_stream(send, receive, extra, body)
+            await _send_stream(send, receive, extra, _finishing(body, record, observer))
+
+
+def _observe(observer: Observer | None, record: RequestRecord) -> None:
+    if observer is not None:
+        observer(record)
 
 
 def _route(path: str) -> tuple[str, str | None] | None:
@@ -136,42 +154,29 @@ def _agent(state: ProxyState, agent_id: str | None, headers: Mapping[str, str]) 
 
 async def _handle(
     state: ProxyState,
-    observer: Observer | None,
     agent: Agent,
-    endpoint: str,
+    record: RequestRecord,
     headers: dict[str, str],
     receive: ASGIReceiveCallable,
 ) -> tuple[dict[str, str], dict[str, Any] | AsyncIterator[bytes]]:
-    record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
-    try:
-        body = await _admit(state, agent, headers, receive)
-        requested = body.get("policy_id")
-        policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
-        record.policy_id = policy.name
-        session = state.codec_for(agent).session(conversation_id(headers, body))
-        tracing = state.pipeline.tracing
-        with tracing.request_span(headers, **{"http.route": endpoint}):
-            result = await state.pipeline.handle(
-                agent=agent,
-                policy=policy,
-                session=session,
-                body=body,
-                record=record,
-                caller_auth=headers.get("authorization"),
-                extra_headers={h: headers[h] for h in _PASS_HEADERS if h in headers},
-                trace_context=None if tracing.enabled else tracing.extract(headers),
-            )
-    except MaskerError as exc:
-        record.status = exc.status
-        if observer is not None:
-            observer(record)
-        raise
-    reply_headers = {"x-request-id": record.request_id}
-    if isinstance(result, dict):
-        if observer is not None:
-            observer(record)
-        return reply_headers, result
-    return reply_headers, _finishing(result, record, observer)
+    body = await _admit(state, agent, headers, receive)
+    requested = body.get("policy_id")
+    policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
+    record.policy_id = policy.name
+    session = state.codec_for(agent).session(conversation_id(headers, body))
+    tracing = state.pipeline.tracing
+    with tracing.request_span(headers, **{"http.route": record.endpoint}):
+        result = await state.pipeline.handle(
+            agent=agent,
+            policy=policy,
+            session=session,
+            body=body,
+            record=record,
+            caller_auth=headers.get("authorization"),
+            extra_headers={h: headers[h] for h in _PASS_HEADERS if h in headers},
+            trace_context=None if tracing.enabled else tracing.extract(headers),
+        )
+    return {"x-request-id": record.request_id}, result
 
 
 async def _admit(
@@ -218,8 +223,7 @@ async def _finishing(
         async for chunk in stream:
             yield chunk
     finally:
-        if observer is not None:
-            observer(record)
+        _observe(observer, record)
 
 
 async def _send_json(
