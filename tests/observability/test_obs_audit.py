@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from masker.observability import audit as audit_module
 from masker.observability.audit import AuditLog, AuditRecord, load_hmac_key, verify_paths
 
 AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"
@@ -267,3 +271,52 @@ def test_load_hmac_key_validates() -> None:
         load_hmac_key(base64.b64encode(b"short").decode())
     with pytest.raises(ValueError):
         load_hmac_key("%%%")
+
+
+def test_on_an_event_loop_records_are_batched_without_a_thread(tmp_path: Path, key: bytes) -> None:
+    # A second thread wanting the GIL slows every Hyperscan scan (it hands the GIL over for each
+    # match), so the writer has none: a batch is written on the loop, ``linger`` after its first record.
+    async def scenario() -> tuple[int, int, int, int]:
+        threads = threading.active_count()
+        log = AuditLog(tmp_path, key, linger=0.05)
+        for i in range(5):
+            assert log.submit(record(i))
+        on_disk_at_once = sum(len(lines_of(p)) for p in tmp_path.glob("audit-*.jsonl"))
+        threads_while_waiting = threading.active_count() - threads
+        await asyncio.sleep(0.2)
+        on_disk_later = sum(len(lines_of(p)) for p in tmp_path.glob("audit-*.jsonl"))
+        await log.aclose()
+        return on_disk_at_once, threads_while_waiting, on_disk_later, threading.active_count() - threads
+
+    at_once, extra_threads, later, extra_after = asyncio.run(scenario())
+    assert (at_once, extra_threads, later, extra_after) == (0, 0, 5, 0)
+    report = verify_paths([tmp_path], key)
+    assert report.ok and report.records == 5
+
+
+def test_a_slow_volume_moves_writes_off_the_loop_and_keeps_the_chain(
+    tmp_path: Path, key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_module, "SLOW_WRITE_SECONDS", 0.0)  # every write counts as slow
+    writers: list[str] = []
+
+    async def scenario() -> None:
+        log = AuditLog(tmp_path, key, linger=0.01)
+        original = log._write
+
+        def traced(batch: Any) -> None:
+            writers.append(threading.current_thread().name)
+            original(batch)
+
+        log._write = traced  # type: ignore[method-assign]
+        for burst in range(4):
+            for i in range(10):
+                assert log.submit(record(burst * 10 + i))
+            await asyncio.sleep(0.1)
+        await log.aclose()
+
+    asyncio.run(scenario())
+    main = threading.main_thread().name
+    assert writers[0] == main and any(name != main for name in writers[1:])
+    report = verify_paths([tmp_path], key)
+    assert report.ok and report.records == 40

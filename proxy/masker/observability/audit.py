@@ -12,17 +12,23 @@ nobody without the key can repair it. Files are ``audit-YYYY-MM-DD.jsonl`` (UTC 
 time, never going backwards); the chain continues from file to file. ``audit.head`` records the
 last sealed (seq, hmac) under its own MAC so that cutting records off the end is detected too.
 
-Writing never blocks the event loop: :meth:`AuditLog.submit` puts the record on a bounded queue
-and a daemon thread seals, writes and flushes in batches. The thread lingers ``linger`` seconds
-after the first record of a batch: woken once per request, it took the GIL in the middle of the
-next request (sequential voice turns measured ~0.5 ms slower), once per batch it costs nothing
-that shows. A full queue drops the record and calls
-``on_drop`` (wired to ``masker_audit_dropped_total``) rather than stall requests; :meth:`close`
-drains the queue on shutdown.
+Records are sealed when they are submitted (after the answer has been sent, on the event loop)
+and written in batches: the first record of a batch schedules a write ``linger`` seconds later
+on the same loop. There is no writer thread on purpose. Hyperscan (``detect/multiscan``) gives up
+the GIL around every scan and takes it back for each match it reports; a second thread that was
+runnable at that moment (a writer thread sealing a batch) made every one of those hand-overs wait
+for it, and a voice turn's detection came out up to several times slower. A batch append costs
+tens of microseconds every ``linger`` seconds; a volume that turns out slow (a write over
+``SLOW_WRITE_SECONDS``) gets its writes moved to a worker thread from then on. Without a running
+event loop (tools, tests) a record is written at once. A record that cannot be sealed or written,
+or that finds ``max_queue`` records already waiting, is dropped and counted through ``on_drop``
+(wired to ``masker_audit_dropped_total``) rather than stall requests; :meth:`close` writes what
+is waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -30,9 +36,8 @@ import hmac
 import json
 import logging
 import os
-import queue
 import re
-import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -53,7 +58,7 @@ __all__ = [
     "verify_paths",
 ]
 
-_BATCH = 512  # records sealed and written per flush
+SLOW_WRITE_SECONDS = 0.01  # a batch append slower than this moves writing off the event loop
 _log = logging.getLogger(__name__)
 
 GENESIS: Final = "0" * 64
@@ -170,10 +175,6 @@ class AuditChain:
         self.prev = sealed["hmac"]
         return sealed
 
-    def head(self) -> dict[str, Any]:
-        last = self.seq - 1
-        return {"seq": last, "hmac": self.prev, "mac": _head_mac(self._key, last, self.prev)}
-
 
 def audit_files(directory: Path) -> list[Path]:
     """The directory's audit files in chain order (by date in the name)."""
@@ -194,7 +195,7 @@ def _last_sealed(directory: Path) -> tuple[int, str] | None:
 
 
 class AuditLog:
-    """Asynchronous-friendly audit writer: ``submit`` never blocks, a thread does the I/O.
+    """Audit writer for an event loop: ``submit`` seals at once and never blocks on the disk.
 
     ``AuditLog(directory, key)`` resumes the chain from the newest file. ``clock`` picks the file
     date (tests inject one to cross midnight). Call :meth:`close` (or ``await aclose()``) on shutdown.
@@ -213,13 +214,17 @@ class AuditLog:
     ) -> None:
         self.directory = Path(directory)
         self._linger = linger
-        self._closing = threading.Event()
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._key = key
         self._fsync = fsync
         self._on_drop = on_drop
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._queue: queue.Queue[AuditRecord | None] = queue.Queue(maxsize=max_queue)
+        self._max_queue = max_queue
+        # Sealed lines not yet on disk, each with its (seq, hmac) for the head file.
+        self._pending: list[tuple[bytes, int, str]] = []
+        self._timer: asyncio.Handle | None = None
+        self._in_thread: asyncio.Future[None] | None = None  # a batch being written off the loop
+        self._offload = False  # set once the volume has been slow
         self._day: date | None = None
         self._fh: Any = None
         self._closed = False
@@ -236,91 +241,90 @@ class AuditLog:
         else:
             seq, mac = last
             self._chain = AuditChain(key, seq=seq + 1, prev=mac)
-        self._thread = threading.Thread(target=self._run, name="masker-audit-writer", daemon=True)
-        self._thread.start()
 
-    # -- producer side (event loop) -----------------------------------------------------------
     def submit(self, record: AuditRecord) -> bool:
-        """Queue ``record``; False (and ``on_drop``) if the queue is full or the log is closed."""
-        if self._closed:
+        """Seal ``record`` and queue it for the next batch; False (and ``on_drop``) if it was dropped."""
+        if self._closed or len(self._pending) >= self._max_queue:
             self._drop()
             return False
         try:
-            self._queue.put_nowait(record)
-        except queue.Full:
+            sealed = self._chain.seal(record.fields())
+        except Exception:
             self._drop()
             return False
+        self._pending.append((_canonical(sealed) + b"\n", sealed["seq"], sealed["hmac"]))
+        if self._timer is None and self._in_thread is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (a tool, a test): write now
+                self._write(self._take())
+            else:
+                self._timer = loop.call_later(self._linger, self._batch_due)
         return True
 
     def flush(self) -> None:
-        """Block until everything submitted so far is written (tests, shutdown)."""
-        self._queue.join()
+        """Write everything submitted so far (tests, shutdown)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._write(self._take())
 
     def close(self, timeout: float = 10.0) -> None:
-        """Drain the queue, write the head file and stop the writer thread."""
+        """Write what is waiting and the head file, and refuse records from now on."""
         if self._closed:
             return
         self._closed = True
-        self._closing.set()
-        self._queue.put(None)
-        self._thread.join(timeout)
+        self.flush()
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
 
     async def aclose(self) -> None:
-        import asyncio
+        if self._in_thread is not None:
+            await asyncio.shield(self._in_thread)
+        self.close()
 
-        await asyncio.to_thread(self.close)
-
-    def _drop(self) -> None:
-        self.dropped += 1
+    def _drop(self, count: int = 1) -> None:
+        self.dropped += count
         _log.error("audit record dropped")
         if self._on_drop is not None:
-            self._on_drop()
+            for _ in range(count):
+                self._on_drop()
 
-    # -- writer thread --------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _take(self) -> list[tuple[bytes, int, str]]:
+        batch, self._pending = self._pending, []
+        return batch
+
+    def _batch_due(self) -> None:
+        self._timer = None
+        batch = self._take()
+        if not self._offload:
+            started = time.perf_counter()
+            self._write(batch)
+            self._offload = time.perf_counter() - started > SLOW_WRITE_SECONDS
+            return
+        self._in_thread = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
+        self._in_thread.add_done_callback(self._thread_done)
+
+    def _thread_done(self, _: asyncio.Future[None]) -> None:
+        self._in_thread = None
+        if self._pending and not self._closed:
+            self._timer = asyncio.get_running_loop().call_soon(self._batch_due)
+
+    def _write(self, batch: Sequence[tuple[bytes, int, str]]) -> None:
+        if not batch:
+            return
         try:
-            while True:
-                item = self._queue.get()
-                if item is not None and self._linger and self._queue.qsize() < _BATCH - 1:
-                    self._closing.wait(self._linger)  # let the batch fill; close() cuts it short
-                batch: list[AuditRecord | None] = [item]
-                while len(batch) < _BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                stop = self._write_batch(batch)
-                for _ in batch:
-                    self._queue.task_done()
-                if stop:
-                    return
-        finally:
-            if self._fh is not None:
-                self._fh.close()
-
-    def _write_batch(self, batch: Sequence[AuditRecord | None]) -> bool:
-        stop = False
-        wrote = False
-        for item in batch:
-            if item is None:
-                stop = True
-                continue
-            try:
-                fh = self._file()
-                line = _canonical(self._chain.seal(item.fields())) + b"\n"
-                fh.write(line)
-                wrote = True
-            except Exception:  # never let the writer thread die; the record is counted as dropped
-                self._drop()
-        if wrote and self._fh is not None:
-            try:
-                self._fh.flush()
-                if self._fsync:
-                    os.fsync(self._fh.fileno())
-                self._write_head()
-            except OSError:
-                _log.error("audit flush failed")
-        return stop
+            fh = self._file()
+            fh.write(b"".join(line for line, _, _ in batch))
+            fh.flush()
+            if self._fsync:
+                os.fsync(fh.fileno())
+            _, seq, mac = batch[-1]
+            self._write_head(seq, mac)
+        except OSError:
+            _log.error("audit write failed")
+            self._drop(len(batch))
 
     def _file(self) -> Any:
         today = self._clock().astimezone(UTC).date()
@@ -335,11 +339,12 @@ class AuditLog:
             self._day = today
         return self._fh
 
-    def _write_head(self) -> None:
+    def _write_head(self, seq: int, mac: str) -> None:
+        head = {"seq": seq, "hmac": mac, "mac": _head_mac(self._key, seq, mac)}
         tmp = self.directory / (HEAD_FILE + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(_canonical(self._chain.head()) + b"\n")
+            fh.write(_canonical(head) + b"\n")
         os.replace(tmp, self.directory / HEAD_FILE)
 
 
