@@ -106,36 +106,55 @@ class Client:
 
 
 async def latency(ns: argparse.Namespace) -> dict[str, Any]:
+    """Every ``--url`` gets the same bodies in the same order. With several URLs they take turns in
+    slices of ``--batch`` requests (the first ``--settle`` of a slice not counted), the order
+    rotating from slice to slice, so a slow moment on a shared box lands on every configuration
+    alike instead of on whichever one happened to be running."""
+    urls: list[str] = ns.url
     pool = bodies(ns.scenario, ns.warmup + ns.n, seed=ns.seed)
-    client = Client(ns.url, ns.scenario, 1)
-    errors: dict[str, int] = {}
-    totals: list[float] = []
-    ttfts: list[float] = []
+    clients = [Client(url, ns.scenario, 1) for url in urls]
+    errors: list[dict[str, int]] = [{} for _ in urls]
+    totals: list[list[float]] = [[] for _ in urls]
+    ttfts: list[list[float]] = [[] for _ in urls]
+    batch = max(1, ns.batch) if len(urls) > 1 else len(pool)
+    settle = min(max(0, ns.settle), batch - 1) if len(urls) > 1 else 0
     try:
-        for body in pool[: ns.warmup]:
-            await client.one(body)
+        for client in clients:
+            for body in pool[: ns.warmup]:
+                await client.one(body)
         deadline = time.monotonic() + ns.seconds
-        for body in pool[ns.warmup:]:
+        measured = pool[ns.warmup:]
+        for k, first in enumerate(range(0, len(measured), batch)):
             if time.monotonic() > deadline:
                 break
-            total, ttft, error = await client.one(body)
-            if error:
-                errors[error] = errors.get(error, 0) + 1
-                continue
-            totals.append(total)
-            if ttft is not None:
-                ttfts.append(ttft)
+            for j in (k + i for i in range(len(urls))):
+                j %= len(urls)
+                for position, body in enumerate(measured[first : first + batch]):
+                    total, ttft, error = await clients[j].one(body)
+                    if position < settle:
+                        continue
+                    if error:
+                        errors[j][error] = errors[j].get(error, 0) + 1
+                        continue
+                    totals[j].append(total)
+                    if ttft is not None:
+                        ttfts[j].append(ttft)
     finally:
-        await client.close()
-    return {"mode": "latency", "scenario": ns.scenario, "latency_ms": percentiles(totals),
-            "ttft_ms": percentiles(ttfts) if ttfts else None, "errors": errors,
-            "samples_ms": totals, "ttft_samples_ms": ttfts}
+        for client in clients:
+            await client.close()
+    results = [
+        {"mode": "latency", "scenario": ns.scenario, "url": url, "latency_ms": percentiles(totals[j]),
+         "ttft_ms": percentiles(ttfts[j]) if ttfts[j] else None, "errors": errors[j],
+         "samples_ms": totals[j], "ttft_samples_ms": ttfts[j]}
+        for j, url in enumerate(urls)
+    ]
+    return results[0] if len(results) == 1 else {"mode": "latency", "per_url": results}
 
 
 async def throughput(ns: argparse.Namespace) -> dict[str, Any]:
     # Enough fresh bodies for the run at a generous rate; wrap around only if the proxy outruns it.
     pool = bodies(ns.scenario, ns.pool, seed=ns.seed + 100)  # not the latency run's utterances
-    client = Client(ns.url, ns.scenario, ns.concurrency)
+    client = Client(ns.url[0], ns.scenario, ns.concurrency)
     errors: dict[str, int] = {}
     totals: list[float] = []
     next_index = 0
@@ -169,10 +188,12 @@ async def throughput(ns: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(description="Masker benchmark load generator")
     p.add_argument("mode", choices=("latency", "throughput"))
-    p.add_argument("--url", required=True)
+    p.add_argument("--url", required=True, action="append", help="latency: repeat to interleave targets")
     p.add_argument("--scenario", required=True)
     p.add_argument("--n", type=int, default=300, help="latency: measured requests")
     p.add_argument("--warmup", type=int, default=30)
+    p.add_argument("--batch", type=int, default=12, help="latency, several URLs: requests per turn")
+    p.add_argument("--settle", type=int, default=2, help="latency, several URLs: not counted per turn")
     p.add_argument("--seconds", type=float, default=10.0, help="time bound of the measured phase")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--pool", type=int, default=20000, help="throughput: fresh bodies generated")

@@ -208,10 +208,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         "shared with other test suites; anything above 2 means the proxy was competing for CPU). "
         f"Benchmark processes ran at niceness {s.get('nice', 0)}"
         + (" (ahead of the other work, to approximate a quiet machine)." if s.get("nice", 0) < 0 else "."),
-        f"- Latency runs: {s['n']} sequential requests on one kept-alive connection after {s['warmup']} "
-        f"warm-up requests, split into {s.get('rounds', 1)} rounds: every configuration is up at once and "
-        "they take turns round by round on the same fresh bodies, so a noisy spell on the shared box "
-        "falls on all of them rather than on one. "
+        f"- Latency runs: {s['n']} sequential requests per configuration (the first "
+        f"{s.get('settle', 0)} of every turn not counted) on one kept-alive connection each, after "
+        f"{s['warmup']} warm-up requests. Every configuration is up at once and one client process "
+        f"drives them all on the same fresh bodies, taking turns in slices of {s.get('batch', 1)} "
+        "requests (a few tens of milliseconds; the stream scenario: 4 streams), so a noisy moment on "
+        "the shared box falls on all of them rather than on one. "
         f"Throughput: voice turn, concurrency {s['concurrency']}, {s['seconds']:.0f} s, "
         f"a fresh utterance per request. Fake LLM delay {s['upstream_delay_ms']:g} ms.",
         "",
