@@ -320,3 +320,50 @@ def test_a_slow_volume_moves_writes_off_the_loop_and_keeps_the_chain(
     assert writers[0] == main and any(name != main for name in writers[1:])
     report = verify_paths([tmp_path], key)
     assert report.ok and report.records == 40
+
+
+def test_each_writer_process_keeps_a_chain_of_its_own(tmp_path: Path, key: bytes, audit_key_b64: str) -> None:
+    # MASKER_WORKERS=2: two processes write audit records at once. Resuming one chain from the same
+    # last record would fork it; each live writer claims a directory of its own instead.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, base64; from masker.observability.audit import AuditLog; "
+            f"log = AuditLog(sys.argv[1], base64.b64decode('{audit_key_b64}')); "
+            "print(log.directory, flush=True); sys.stdin.read(); log.close()",
+            str(tmp_path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == str(tmp_path)  # the first writer: the directory itself
+        second = AuditLog(tmp_path, key)
+        third = AuditLog(tmp_path, key)
+        assert (second.directory, third.directory) == (tmp_path / "writer-1", tmp_path / "writer-2")
+        for i in range(6):
+            assert (second if i % 2 else third).submit(record(i))
+        third.close()
+        second.close()
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(30)
+    again = AuditLog(tmp_path, key)  # a restarted worker takes the first free chain and resumes it
+    assert again.directory == tmp_path
+    again.submit(record(99))
+    again.close()
+    result = run_cli(str(tmp_path), key_b64=audit_key_b64)
+    assert result.returncode == 0, result.stdout + result.stderr
+    oks = [line for line in result.stdout.splitlines() if line.startswith("OK ")]
+    assert len(oks) == 3 and "OK 1 record(s)" in oks[0] and all("OK 3 record(s)" in o for o in oks[1:])
+    # A chain edited in a writer directory is still caught.
+    victim = next((tmp_path / "writer-2").glob("audit-*.jsonl"))
+    lines = lines_of(victim)
+    del lines[1]
+    victim.write_text("".join(lines))
+    failed = run_cli(str(tmp_path), key_b64=audit_key_b64)
+    assert failed.returncode == 1 and "writer-2" in failed.stdout

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import fcntl
 import hashlib
 import hmac
 import json
@@ -54,6 +55,7 @@ __all__ = [
     "VerifyFailure",
     "VerifyReport",
     "audit_files",
+    "chain_directories",
     "load_hmac_key",
     "verify_paths",
 ]
@@ -65,6 +67,9 @@ GENESIS: Final = "0" * 64
 HEAD_FILE: Final = "audit.head"
 _FILE_RE: Final = re.compile(r"audit-(\d{4}-\d{2}-\d{2})\.jsonl")
 _CHAIN_FIELDS: Final = ("seq", "prev", "hmac")
+LOCK_FILE: Final = ".writer.lock"
+_WRITER_DIR_RE: Final = re.compile(r"writer-(\d+)")
+_MAX_WRITERS: Final = 256
 
 
 def load_hmac_key(value: str) -> bytes:
@@ -181,6 +186,29 @@ def audit_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and _FILE_RE.fullmatch(p.name))
 
 
+def chain_directories(directory: Path) -> list[Path]:
+    """The chains under an audit directory: the directory itself and each ``writer-N`` in it."""
+    extra = [p for p in directory.iterdir() if p.is_dir() and _WRITER_DIR_RE.fullmatch(p.name)]
+    return [directory, *sorted(extra, key=lambda p: int(p.name.split("-")[1]))]
+
+
+def _claim_chain(directory: Path) -> tuple[Path, int]:
+    """(chain directory, lock fd): the first of ``directory``, ``directory/writer-1``, ... that no
+    live process holds. Each worker process (``MASKER_WORKERS`` > 1) writes a chain of its own;
+    two writers resuming one chain would fork it. The lock goes with the process."""
+    for n in range(_MAX_WRITERS):
+        chain = directory if n == 0 else directory / f"writer-{n}"
+        chain.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(chain / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return chain, fd
+    raise RuntimeError("audit: every writer directory is taken")
+
+
 def _last_sealed(directory: Path) -> tuple[int, str] | None:
     """(seq, hmac) of the newest parseable record on disk, or None for a new chain."""
     for path in reversed(audit_files(directory)):
@@ -197,8 +225,10 @@ def _last_sealed(directory: Path) -> tuple[int, str] | None:
 class AuditLog:
     """Audit writer for an event loop: ``submit`` seals at once and never blocks on the disk.
 
-    ``AuditLog(directory, key)`` resumes the chain from the newest file. ``clock`` picks the file
-    date (tests inject one to cross midnight). Call :meth:`close` (or ``await aclose()``) on shutdown.
+    ``AuditLog(directory, key)`` resumes the chain from the newest file of the first chain
+    directory no other live process writes (``directory`` itself, else ``directory/writer-N``).
+    ``clock`` picks the file date (tests inject one to cross midnight). Call :meth:`close` (or
+    ``await aclose()``) on shutdown.
     """
 
     def __init__(
@@ -212,9 +242,8 @@ class AuditLog:
         on_drop: Callable[[], None] | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.directory = Path(directory)
+        self.directory, self._lock_fd = _claim_chain(Path(directory))
         self._linger = linger
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._key = key
         self._fsync = fsync
         self._on_drop = on_drop
@@ -278,6 +307,7 @@ class AuditLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+        os.close(self._lock_fd)  # releases the chain directory
 
     async def aclose(self) -> None:
         if self._in_thread is not None:

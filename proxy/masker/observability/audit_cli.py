@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .audit import load_hmac_key, verify_paths
+from .audit import HEAD_FILE, chain_directories, load_hmac_key, verify_paths
 
 __all__ = ["main"]
 
@@ -62,20 +62,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         print(f"masker audit: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return 2
-    report = verify_paths(args.paths, key, partial=args.partial)
-    if report.failure is not None:
-        f = report.failure
-        rid = f" request_id={f.request_id}" if f.request_id else ""
-        print(f"FAIL {f.path}:{f.line}: {f.reason}{rid}")
-        print(f"  {report.records} record(s) verified before the failure, last good seq={report.last_seq}")
-        return 1
-    if report.records == 0:
+    # A directory holds one chain per writer process (``writer-N`` beside the first); files given
+    # one by one are a single chain.
+    files = [p for p in args.paths if not p.is_dir()]
+    chains = [[d] for p in args.paths if p.is_dir() for d in chain_directories(p) if _has_records(d)]
+    if files:
+        chains.append(files)
+    if not chains:
         print("FAIL: no audit records found", file=sys.stderr)
         return 1
-    print(
-        f"OK {report.records} record(s) in {report.files} file(s), chain intact, last seq={report.last_seq}"
-    )
+    for chain in chains:
+        report = verify_paths(chain, key, partial=args.partial)
+        if report.failure is not None:
+            f = report.failure
+            rid = f" request_id={f.request_id}" if f.request_id else ""
+            print(f"FAIL {f.path}:{f.line}: {f.reason}{rid}")
+            print(
+                f"  {report.records} record(s) verified before the failure, last good seq={report.last_seq}"
+            )
+            return 1
+        if report.records == 0:
+            print("FAIL: no audit records found", file=sys.stderr)
+            return 1
+        where = f" ({chain[0]})" if len(chains) > 1 else ""
+        print(
+            f"OK {report.records} record(s) in {report.files} file(s), chain intact, "
+            f"last seq={report.last_seq}{where}"
+        )
     return 0
+
+
+def _has_records(directory: Path) -> bool:
+    return any(directory.glob("audit-*.jsonl")) or (directory / HEAD_FILE).exists()
 
 
 if __name__ == "__main__":
