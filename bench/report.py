@@ -212,8 +212,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{s.get('settle', 0)} of every turn not counted) on one kept-alive connection each, after "
         f"{s['warmup']} warm-up requests. Every configuration is up at once and one client process "
         f"drives them all on the same fresh bodies, taking turns in slices of {s.get('batch', 1)} "
-        "requests (~40 ms of voice turns, ~0.3 s of notes; the stream scenario: 4 streams), so a noisy moment on "
-        "the shared box falls on all of them rather than on one. "
+        "requests (~40 ms of voice turns, ~0.3 s of notes; the stream scenario: 4 streams), so a noisy "
+        "moment on the shared box falls on all of them rather than on one. "
         f"Throughput: voice turn, concurrency {s['concurrency']}, {s['seconds']:.0f} s, "
         f"a fresh utterance per request. Fake LLM delay {s['upstream_delay_ms']:g} ms.",
         "",
