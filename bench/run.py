@@ -289,17 +289,22 @@ def start_config(cfg: Config, workdir: Path, upstream_port: int, ner_addr: str |
                    env.get("MASKER_METRICS_ADDR"))
 
 
-def latency_interleaved(runs: list[Running], scenario: str, ns: argparse.Namespace) -> None:
+def latency_interleaved(runs: list[Running], scenario: str, ns: argparse.Namespace, *,
+                        cold: bool = False) -> None:
     """One loadgen process drives every configuration on the same fresh bodies, taking turns in
     slices of ``--batch`` requests (rotating order, the first ``--settle`` of a slice not counted).
     Slices last a few tens of milliseconds, so a slow spell on this shared box lands on all
-    configurations alike; identical servers then agree to ~0.1 ms p50 instead of ~0.5 ms."""
-    paced = scenario == "stream"  # ~0.25 s per request: fewer of them, and warm anyway
+    configurations alike; identical servers then agree to ~0.1 ms p50 instead of ~0.5 ms.
+
+    ``cold``: one request per turn, every one counted, so each follows the other configurations'
+    requests, as a voice agent's turn follows seconds of other work; stored as ``<scenario>_cold``."""
+    paced = scenario == "stream"  # ~0.25 s per request: fewer of them
     n, warmup = (min(ns.n, ns.stream_n), min(ns.warmup, 10)) if paced else (ns.n, ns.warmup)
-    batch, settle = (4, 0) if paced else (ns.batch, ns.settle)
+    batch, settle = (4, 0) if paced else (1, 0) if cold else (ns.batch, ns.settle)
     argv = [PY, str(BENCH / "loadgen.py"), "latency", "--scenario", scenario, "--n", str(n),
             "--warmup", str(warmup), "--seconds", str(ns.latency_seconds * len(runs)),
-            "--batch", str(batch), "--settle", str(settle), "--seed", "1000"]
+            "--batch", str(batch), "--settle", str(settle), "--seed", "2000" if cold else "1000"]
+    key = f"{scenario}_cold" if cold else scenario
     for run in runs:
         argv += ["--url", run.url]
     before = [scrape_stages(run.metrics_addr) for run in runs]
@@ -311,12 +316,12 @@ def latency_interleaved(runs: list[Running], scenario: str, ns: argparse.Namespa
     per_url: list[dict[str, Any]] = data["per_url"] if len(runs) > 1 else [data]
     for run, res, b in zip(runs, per_url, before, strict=True):
         after = scrape_stages(run.metrics_addr)
-        run.samples.setdefault(scenario, []).extend(res.get("samples_ms") or [])
-        run.ttfts.setdefault(scenario, []).extend(res.get("ttft_samples_ms") or [])
-        errors = run.errors.setdefault(scenario, {})
+        run.samples.setdefault(key, []).extend(res.get("samples_ms") or [])
+        run.ttfts.setdefault(key, []).extend(res.get("ttft_samples_ms") or [])
+        errors = run.errors.setdefault(key, {})
         for kind, count in (res.get("errors") or {}).items():
             errors[kind] = errors.get(kind, 0) + count
-        sums = run.stages.setdefault(scenario, {})
+        sums = run.stages.setdefault(key, {})
         for k in after:
             prev = b.get(k, (0.0, 0.0))
             acc = sums.setdefault(k, [0.0, 0.0])
@@ -466,6 +471,8 @@ def main() -> int:
                     for scenario in SCENARIOS:
                         log(f"latency {scenario}: {len(running)} configurations interleaved")
                         latency_interleaved(running, scenario, ns)
+                    log(f"latency voice, cold turns: {len(running)} configurations, one request each")
+                    latency_interleaved(running, "voice", ns, cold=True)
                     for run in running:
                         finish_latency(run)
                         throughput_run(run, ns, ner_pid)
