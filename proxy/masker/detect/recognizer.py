@@ -242,21 +242,22 @@ _TEXT_WORDS: set[tuple[str, ...]] = set()
 _SCAN: MultiScan | None = None
 
 
+def _registered(table: dict[tuple[str, int], re.Pattern[str]], regex: str, flags: int) -> re.Pattern[str]:
+    rx = table.get((regex, flags))
+    if rx is None:
+        rx = table[(regex, flags)] = re.compile(regex, flags)
+    return rx
+
+
 def gate_regex(regex: str, flags: int = 0) -> re.Pattern[str]:
     """One compiled object per distinct gate (searched in ``Doc.text`` by ``Doc.found``), so it
     runs once per text; registered for the multi-pattern scan."""
-    rx = _GATES.get((regex, flags))
-    if rx is None:
-        rx = _GATES[(regex, flags)] = re.compile(regex, flags)
-    return rx
+    return _registered(_GATES, regex, flags)
 
 
 def lower_gate_regex(regex: str, flags: int = 0) -> re.Pattern[str]:
     """``gate_regex`` for a gate searched in ``Doc.lower`` (``Doc.lower_found``)."""
-    rx = _LOWER_GATES.get((regex, flags))
-    if rx is None:
-        rx = _LOWER_GATES[(regex, flags)] = re.compile(regex, flags)
-    return rx
+    return _registered(_LOWER_GATES, regex, flags)
 
 
 def fold_words(words: tuple[str, ...]) -> tuple[str, ...]:

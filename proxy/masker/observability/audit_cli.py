@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .audit import HEAD_FILE, chain_directories, load_hmac_key, verify_paths
+from .audit import HEAD_FILE, audit_files, chain_directories, load_hmac_key, verify_paths
 
 __all__ = ["main"]
 
@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _has_records(directory: Path) -> bool:
-    return any(directory.glob("audit-*.jsonl")) or (directory / HEAD_FILE).exists()
+    return bool(audit_files(directory)) or (directory / HEAD_FILE).exists()
 
 
 if __name__ == "__main__":
