@@ -114,6 +114,9 @@ class Codec:
     # turn; its tokens are deterministic, so they are computed once. Keyed by a digest so this
     # memory holds no values.
     _bodies: OrderedDict[tuple[str, str, Entity, bytes], str] = field(default_factory=OrderedDict)
+    # False from a failed vault write until one succeeds. ``ChatPipeline`` writes a turn's rows while
+    # its upstream call is in flight only while this is True; otherwise it writes them first.
+    vault_answering: bool = True
 
     def scope_id(self, conversation: str | None) -> str:
         # Independent of key rotation (old tokens must still be found); the agent id is itself a
@@ -276,6 +279,11 @@ class TokenSession:
         token_id = key.kid + b32encode(sealed)
         return token_id + check_symbol(token_id)
 
+    @property
+    def has_pending(self) -> bool:
+        """New vault rows wait for ``flush``."""
+        return bool(self._pending) and self.codec.store is not None
+
     async def flush(self) -> None:
         """Write new vault rows (one batch). Raises ``VaultUnavailable`` if the store is down."""
         store = self.codec.store
@@ -294,9 +302,12 @@ class TokenSession:
                 sealed = nonce + key.aead.encrypt(nonce, value.encode(), aad)
                 rows.append(VaultRow(self.scope_id, token_id, entity.value, sealed, now, expires, key.dek_id))
             await store.put_many(rows)
-        except BaseException:
+        except BaseException as exc:
             self._pending = pending + self._pending  # a retry writes them again
+            if isinstance(exc, Exception):
+                self.codec.vault_answering = False
             raise
+        self.codec.vault_answering = True
         self._dek = key.dek
         for row in rows:
             self.codec._written.add((row.scope_id, row.token_id))
