@@ -176,10 +176,14 @@ class ChatPipeline:
                     on_fail_open=self.on_fail_open,
                     memo=self.history,
                 )
-            if session.has_pending and not session.codec.vault_answering:
+            if not session.codec.vault_answering:
                 # The last vault write failed: nothing is forwarded until a write succeeds again.
-                with self.tracing.stage("vault"):
-                    await session.flush()
+                if outcome.settle is not None:
+                    outcome.settle()
+                    outcome.settle = None
+                if session.has_pending:
+                    with self.tracing.stage("vault"):
+                        await session.flush()
         except MaskerError:
             raise
         except Exception as exc:  # NER or vault down, or a detector bug: fail closed
@@ -197,7 +201,7 @@ class ChatPipeline:
             headers.update(extra_headers)
         payload = jsonfast.dumps(outcome.body)
         started = time.perf_counter()
-        vault_write = self._start_vault_write(session)
+        vault_write = self._start_vault_write(session, outcome.settle)
         try:
             with self.tracing.stage("upstream"):
                 # Tracing on: the upstream span is the parent. Off: pass the caller's context through.
@@ -239,15 +243,18 @@ class ChatPipeline:
             return _single_event_stream(data)
         return data
 
-    def _start_vault_write(self, session: TokenSession) -> asyncio.Task[None] | None:
-        """The turn's new vault rows, written while the upstream call is in flight.
+    def _start_vault_write(
+        self, session: TokenSession, settle: Callable[[], None] | None
+    ) -> asyncio.Task[None] | None:
+        """The turn's new vault rows, written while the upstream call is in flight, after the
+        redaction's ``settle`` work (issuing the memo's history tokens, which may add rows).
 
         Before the call, the write (~0.1 ms warm, ~0.3 ms on a cold turn for the local SQLite
         vault; a round trip for PostgreSQL) was latency every caller paid. Now it hides behind the
         model's answer, and still decides the outcome: nothing of the answer is released before the
         write has succeeded, and if it fails the answer is dropped (503) and later turns write
         first again (``Codec.vault_answering``). The upstream only ever sees the tokenized request."""
-        if not session.has_pending:
+        if settle is None and not session.has_pending:
             return None
 
         async def write() -> None:
@@ -255,8 +262,11 @@ class ChatPipeline:
             # first waits; yielding once puts this write behind it, while the upstream thinks. If
             # it ran first, the turn would only lose the overlap, never the ordering of the answer.
             await asyncio.sleep(0)
-            with self.tracing.stage("vault"):
-                await session.flush()
+            if settle is not None:
+                settle()
+            if session.has_pending:
+                with self.tracing.stage("vault"):
+                    await session.flush()
 
         return asyncio.ensure_future(write())
 

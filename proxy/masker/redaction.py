@@ -70,6 +70,10 @@ class RedactionOutcome:
     fail_open: bool = False
     detection_ms: float = 0.0
     tokenize_ms: float = 0.0
+    # Work the forwarded request does not depend on: issuing the tokens of history texts taken from
+    # the memo (for rehydration, and a vault re-write if the vault may have lost them). The caller
+    # runs it before reading the answer or writing the vault; None when there is none.
+    settle: Callable[[], None] | None = None
 
     @property
     def entities_total(self) -> int:
@@ -219,18 +223,31 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: l
     return SlotResult("".join(pieces), tuple(tokens), tuple(entities))
 
 
-def _apply(slot: _Slot, result: SlotResult, entities: list[str], session: TokenSession | None = None) -> None:
-    """Put a slot's redacted text in place and add its entity types to ``entities``; with
-    ``session``, issue its tokens there too (a result from the memo: a fresh one issued them while
-    it was made)."""
+def _apply(slot: _Slot, result: SlotResult, entities: list[str]) -> None:
+    """Put a slot's redacted text in place and add its entity types to ``entities``."""
     if result.text is None:
         return
-    if session is not None:
-        text = slot.text
-        for start, end, entity, body in result.tokens:
-            session.adopt(entity, text[start:end], body)
     entities.extend(result.entities)
     slot.container[slot.key] = result.text
+
+
+def _adoption(
+    session: TokenSession, slots: list[_Slot], results: tuple[SlotResult, ...]
+) -> Callable[[], None] | None:
+    """Issuing, in ``session``, the tokens of results taken from the memo (a fresh result issued
+    its own while it was made); None when they hold none."""
+    pending = [
+        (slot.text, result.tokens) for slot, result in zip(slots, results, strict=True) if result.tokens
+    ]
+    if not pending:
+        return None
+
+    def adopt() -> None:
+        for text, tokens in pending:
+            for start, end, entity, body in tokens:
+                session.adopt(entity, text[start:end], body)
+
+    return adopt
 
 
 async def redact_request(
@@ -306,7 +323,8 @@ async def redact_request(
     ]
     entities: list[str] = []  # counted once: a Counter update per slot costs ~0.6 us
     for slot, slot_result in zip(slots[: len(known)], known, strict=True):
-        _apply(slot, slot_result, entities, session)
+        _apply(slot, slot_result, entities)
+    outcome.settle = _adoption(session, slots[: len(known)], known)
     for slot, slot_result in zip(fresh, results, strict=True):
         _apply(slot, slot_result, entities)
     outcome.entities_by_type.update(entities)

@@ -92,6 +92,8 @@ async def _turn(
     outcome = await redact_request(
         body, detector=detector, policy=POLICIES[policy], session=session, fail_mode="closed", memo=memo
     )
+    if outcome.settle is not None:  # what the pipeline runs while the upstream answers
+        outcome.settle()
     return outcome, session
 
 
