@@ -14,6 +14,7 @@ import yaml
 from masker.http.app import create_app
 from masker.pipeline import RequestRecord
 from masker.settings import Settings
+from tests.proxy.asgi_drive import post
 from tests.proxy.conftest import Phi
 
 AGENT = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC7"
@@ -22,27 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 async def _call(app: Any, body: bytes, events: list[str]) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
-    delivered = False
 
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
+    def on_send(message: dict[str, Any]) -> None:
         events.append(message["type"] + ("" if message.get("more_body") else ":last"))
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": f"/proxy/{AGENT}/v1/chat/completions",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    }
-    await app(scope, receive, send)
+    await post(app, f"/proxy/{AGENT}/v1/chat/completions", body, on_send)
     return sent
 
 

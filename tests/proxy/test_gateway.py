@@ -79,7 +79,6 @@ def test_stream_has_exactly_one_done(proxy: ProxyProcess, phi: Phi) -> None:
     assert text == phi.sentence()
 
 
-
 def test_streams_reuse_the_upstream_connection(proxy: ProxyProcess, upstream: FakeUpstream, phi: Phi) -> None:
     """A hosted API ends each stream with [DONE] and a chunked-encoding terminator on a kept-alive
     connection. The proxy must read to that end, or its pool drops the connection and every
@@ -98,6 +97,7 @@ def test_streams_reuse_the_upstream_connection(proxy: ProxyProcess, upstream: Fa
     assert len(upstream.requests) == since + 3
     assert len(ports) == 1
     _assert_clean(upstream, phi, since)
+
 
 @pytest.mark.parametrize("model", ["tools", "tools-c1"])
 def test_tool_calls_redacted_and_rehydrated(

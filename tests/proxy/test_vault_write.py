@@ -24,6 +24,7 @@ from masker.http.state import ProxyState
 from masker.settings import Settings
 from masker.tokens.store import VaultRow, VaultUnavailable
 from tests.fake_upstream import FakeUpstream
+from tests.proxy.asgi_drive import post
 from tests.proxy.conftest import Phi
 
 AGENT = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC8"
@@ -47,27 +48,7 @@ def _endpoints(tmp_path: Path, upstream: FakeUpstream | None = None) -> ChatEndp
 
 async def _call(app: ChatEndpoints, text: str, sent: list[dict[str, Any]], stream: bool = False) -> None:
     request = {"model": "echo", "messages": [{"role": "user", "content": text}], "stream": stream}
-    body = json.dumps(request).encode()
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": f"/proxy/{AGENT}/v1/chat/completions",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    }
-    await app(scope, receive, send)  # type: ignore[arg-type]
+    await post(app, f"/proxy/{AGENT}/v1/chat/completions", json.dumps(request).encode(), sent.append)
 
 
 def _answer(sent: list[dict[str, Any]]) -> tuple[int, str]:
