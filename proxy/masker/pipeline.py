@@ -176,14 +176,10 @@ class ChatPipeline:
                     on_fail_open=self.on_fail_open,
                     memo=self.history,
                 )
-            if not session.codec.vault_answering:
-                # The last vault write failed: nothing is forwarded until a write succeeds again.
-                if outcome.settle is not None:
-                    outcome.settle()
-                    outcome.settle = None
-                if session.has_pending:
-                    with self.tracing.stage("vault"):
-                        await session.flush()
+            # After a failed vault write nothing is forwarded until a write succeeds again.
+            write_first = not session.codec.vault_answering
+            if write_first:
+                await self._write_vault(session, outcome.settle)
         except MaskerError:
             raise
         except Exception as exc:  # NER or vault down, or a detector bug: fail closed
@@ -201,7 +197,7 @@ class ChatPipeline:
             headers.update(extra_headers)
         payload = jsonfast.dumps(outcome.body)
         started = time.perf_counter()
-        vault_write = self._start_vault_write(session, outcome.settle)
+        vault_write = None if write_first else self._start_vault_write(session, outcome.settle)
         try:
             with self.tracing.stage("upstream"):
                 # Tracing on: the upstream span is the parent. Off: pass the caller's context through.
@@ -262,13 +258,16 @@ class ChatPipeline:
             # first waits; yielding once puts this write behind it, while the upstream thinks. If
             # it ran first, the turn would only lose the overlap, never the ordering of the answer.
             await asyncio.sleep(0)
-            if settle is not None:
-                settle()
-            if session.has_pending:
-                with self.tracing.stage("vault"):
-                    await session.flush()
+            await self._write_vault(session, settle)
 
         return asyncio.ensure_future(write())
+
+    async def _write_vault(self, session: TokenSession, settle: Callable[[], None] | None) -> None:
+        if settle is not None:
+            settle()
+        if session.has_pending:
+            with self.tracing.stage("vault"):
+                await session.flush()
 
     def _unresolved_counter(self, record: RequestRecord) -> Callable[[str], None]:
         def count(label: str) -> None:
