@@ -157,6 +157,29 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
     return out
 
 
+def budget_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Each budgeted latency split into what the fixed framework spends (one more HTTP hop through
+    Hypercorn and the upstream client), what our own request handling adds on top (the
+    detection-off stack), and what redaction adds on top of that (Masker, in-process NER)."""
+    framework, stack, masker = _find(results, "framework"), _find(results, "stack"), _find(results, "inproc")
+    if framework is None or stack is None or masker is None:
+        return []
+    out: list[list[str]] = []
+    for what, scenario, key, budget in (("voice turn p50", "voice", "latency_ms", 3.0),
+                                        ("voice cold p50", "voice_cold", "latency_ms", None),
+                                        ("streaming TTFT Δ p50", "stream", "ttft_ms", 3.0)):
+        f, st, m = (_added(results, c, scenario, "p50", key) for c in (framework, stack, masker))
+        if f is None or st is None or m is None:
+            continue
+        share = f"{100 * f / budget:.0f}%" if budget else "—"
+        out.append([what, _f(budget) if budget else "—", _f(f), share, _f(st - f), _f(m - st), _f(m)])
+    return out
+
+
+BUDGET_HEAD = ["added latency", "budget ms", "framework ms", "framework share of budget",
+               "+ our request handling ms", "+ redaction ms", "Masker total ms"]
+
+
 def render_table(results: dict[str, Any]) -> str:
     head, body = rows(results)
     widths = [max(len(head[i]), *(len(r[i]) for r in body)) for i in range(len(head))]
@@ -177,6 +200,11 @@ def render_table(results: dict[str, Any]) -> str:
         text += (f"\nDetection on {det['texts']} texts ({det['chars']} chars): "
                  f"Masker {det['masker_texts_s']:.0f} texts/s, Presidio {det['presidio_texts_s']:.0f} "
                  f"texts/s -> {det['speedup']:.1f}x\n")
+    budget = budget_rows(results)
+    if budget:
+        text += "\nBudget split:\n" + "\n".join(
+            f"  {r[0]}: framework {r[2]} ({r[3]} of {r[1]}), + our handling {r[4]}, + redaction {r[5]} "
+            f"= {r[6]} ms" for r in budget) + "\n"
     text += "\nTargets:\n" + "\n".join(f"  [{r[3]}] {r[0]}: {r[2]} (target {r[1]})" for r in targets(results))
     return text
 
@@ -239,6 +267,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         "## Configurations (same run)",
         "",
         "- **direct**: the client talks to the fake LLM — the baseline of every delta.",
+        "- **framework** (`bench/framework_app.py`): Hypercorn on uvloop and our upstream client "
+        "(httpx's API over the aiohttp transport) joined by a bare ASGI function that forwards the "
+        "body as it came and relays the answer's bytes as they come — what one more HTTP hop through "
+        "the chosen server and client costs before any code of ours runs.",
         "- **stack, detection off** (`bench/stack_app.py`): our real app (`create_app`, Hypercorn, "
         "pipeline, vault session, aiohttp upstream transport) with a detector that finds nothing — the "
         "cost of our stack alone.",
@@ -269,6 +301,19 @@ def render_markdown(results: dict[str, Any]) -> str:
         _md_table(["target", "goal", "measured", "status"], targets(results)),
         "",
     ]
+    budget = budget_rows(results)
+    if budget:
+        parts += [
+            "## How each budget is spent",
+            "",
+            "The same p50s split by configuration: the framework row alone, what our request handling "
+            "adds to it (detection-off stack minus framework: body parsing and limits, admission, the "
+            "pipeline, SSE re-encoding), and what redaction adds to that (Masker, in-process NER, minus "
+            "the detection-off stack).",
+            "",
+            _md_table(BUDGET_HEAD, budget),
+            "",
+        ]
     stage_table = stage_rows(results)
     if stage_table:
         parts += [

@@ -4,6 +4,8 @@ Configurations (each a separate process on 127.0.0.1, driven by ``bench/loadgen.
 separate process, against ``bench/fake_llm.py``, a third one):
 
 * ``direct``  — the loadgen talks to the fake LLM itself: the baseline every delta is taken from;
+* ``framework`` — Hypercorn and the upstream client joined by a raw relay (``bench/framework_app.py``):
+  the fixed parts alone, what one more HTTP hop costs before any code of ours;
 * ``stack``   — our app with a detector that finds nothing (``bench/stack_app.py``);
 * ``floor``   — ``masker serve`` with a keep-everything policy (no "redaction off" switch exists, so
   this is the pass-through floor the brief asks for: detection runs, nothing is tokenized);
@@ -204,7 +206,7 @@ def scrape_stages(metrics_addr: str | None) -> dict[str, tuple[float, float]]:
 class Config:
     name: str
     label: str
-    kind: str  # direct | stack | masker
+    kind: str  # direct | framework | stack | masker
     policy: str = "default"
     ner: bool = False
     workers: int = 1
@@ -281,7 +283,8 @@ def start_config(cfg: Config, workdir: Path, upstream_port: int, ner_addr: str |
     env, proxy_url = proxy_env(cdir, upstream_port, policy=cfg.policy, policies_dir=policies,
                                workers=cfg.workers, ner_addr=ner_addr if cfg.ner else None)
     env.update(cfg.env)
-    argv = ([PY, str(BENCH / "stack_app.py")] if cfg.kind == "stack"
+    scripts = {"stack": "stack_app.py", "framework": "framework_app.py"}
+    argv = ([PY, str(BENCH / scripts[cfg.kind])] if cfg.kind in scripts
             else [PY, "-m", "masker", "serve"])
     proc = spawn(f"{cfg.name}-{len(cfg.env)}", argv, env, cdir)
     wait_http(proc, proxy_url + "/health")
@@ -436,6 +439,7 @@ def main() -> int:
         fake, upstream_port = start_fake(workdir, ns)
         configs = [
             Config("direct", "direct (fake LLM)", "direct"),
+            Config("framework", "framework: Hypercorn + upstream client, raw relay", "framework"),
             Config("stack", "stack, detection off", "stack"),
             Config("floor", "floor: keep-all policy", "masker", policy="passthrough"),
             Config("inproc", "Masker, in-process NER", "masker"),

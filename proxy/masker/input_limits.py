@@ -19,6 +19,7 @@ request. Order of checks, cheapest first:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -82,6 +83,9 @@ TOO_MANY_MESSAGES: Final = LimitViolation(
 )
 
 
+_CONTAINERS: Final = (dict, list)
+# A JSON escape of a UTF-16 surrogate (high or low), the only way a valid UTF-8 body can hold one.
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 _DEFAULT_MAX_BODY_BYTES: Final = 4 * 1024 * 1024
 _DEFAULT_MAX_MESSAGES: Final = 1000
 _DEFAULT_MAX_JSON_DEPTH: Final = 64
@@ -145,8 +149,10 @@ def check_content_length(header: str | None, limits: InputLimits) -> LimitViolat
     return BODY_TOO_LARGE if length > limits.max_body_bytes else None
 
 
-def _depth_and_strings_ok(root: Any, max_depth: int) -> LimitViolation | None:
-    """Iterative walk: nesting depth and strings encodable as UTF-8 (no lone surrogates)."""
+def _depth_and_strings_ok(root: Any, max_depth: int, strings: bool) -> LimitViolation | None:
+    """Nesting depth, and (``strings``) strings encodable as UTF-8 (no lone surrogates)."""
+    if not strings:
+        return _depth_ok(root, max_depth)
     stack: list[tuple[Any, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()
@@ -163,6 +169,21 @@ def _depth_and_strings_ok(root: Any, max_depth: int) -> LimitViolation | None:
             stack.extend((value, depth + 1) for value in node)
         elif isinstance(node, str) and not _utf8_ok(node):
             return INVALID_ENCODING
+    return None
+
+
+def _depth_ok(root: Any, max_depth: int) -> LimitViolation | None:
+    # Containers only: a voice turn's ~40 strings are most of its nodes.
+    if not isinstance(root, _CONTAINERS):
+        return None
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return JSON_TOO_DEEP
+        for value in node.values() if isinstance(node, dict) else node:
+            if isinstance(value, _CONTAINERS):
+                stack.append((value, depth + 1))
     return None
 
 
@@ -191,7 +212,10 @@ def parse_body(raw: bytes, limits: InputLimits) -> dict[str, Any] | LimitViolati
         return INVALID_JSON
     if not isinstance(obj, dict):
         return NOT_AN_OBJECT
-    violation = _depth_and_strings_ok(obj, limits.max_json_depth)
+    # The raw body is valid UTF-8 (checked above), so a lone surrogate can only come from a
+    # "\\uD800"-style escape; without one, no string needs checking.
+    strings = _SURROGATE_ESCAPE.search(raw) is not None
+    violation = _depth_and_strings_ok(obj, limits.max_json_depth, strings=strings)
     if violation is not None:
         return violation
     messages = obj.get("messages")

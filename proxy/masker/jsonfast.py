@@ -10,22 +10,23 @@ becomes the same object.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-# A number of 19+ digits can exceed 64 bits; shorter ones cannot. Numbers follow ':', '[' or ','
-# (anchoring there scans ~2x faster than a bare digit run); a match inside a string only costs the
-# slower parser, never a different result.
-_LONG_INT = re.compile(rb"[:\[,][ \t\r\n]*-?[0-9]{19}")
+# A number of 19+ digits can exceed 64 bits; shorter ones cannot. Any run of 19 digits sends the
+# document to the standard library: one inside a string only costs the slower parser, never a
+# different result. Found by mapping every digit to "0" and everything else to " " (C speed:
+# ~2 us for a 1.5 KB voice turn where a regex took ~13 us, and ~8x less on large bodies).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
 
 
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``ValueError`` (or ``RecursionError`` for absurd nesting) like ``json``."""
     raw = data.encode() if isinstance(data, str) else data
     first = raw.lstrip()[:1]  # a bare number as the whole document has nothing before it
-    if _LONG_INT.search(raw) or first.isdigit() or first == b"-":
+    if _LONG_RUN in raw.translate(_DIGITS_ONLY) or first.isdigit() or first == b"-":
         return json.loads(data, parse_constant=_reject_constant)
     try:
         return orjson.loads(raw)

@@ -20,6 +20,7 @@ from masker.input_limits import (
     UNSUPPORTED_MEDIA_TYPE,
     InputLimits,
     LimitViolation,
+    _depth_and_strings_ok,
     check_content_length,
     check_content_type,
     parse_body,
@@ -43,6 +44,9 @@ def test_valid_body_parses() -> None:
         (b"x" * 10_001, BODY_TOO_LARGE),
         (b'{"messages": "\xff\xfe"}', INVALID_ENCODING),
         (b'{"messages": "\\ud800"}', INVALID_ENCODING),  # lone surrogate: valid JSON, not UTF-8-able
+        (b'{"messages": [{"role": "user", "content": "hi \\uDC00"}]}', INVALID_ENCODING),  # low, upper case
+        (b'{"a": {"\\udbff": 1}}', INVALID_ENCODING),  # in a key
+        (b'{"a": [[["x", "\\ud83d"]]]}', INVALID_ENCODING),  # deep in lists
         (b'{"messages": [', INVALID_JSON),
         (b'{"a": NaN}', INVALID_JSON),
         (b"", INVALID_JSON),
@@ -57,6 +61,35 @@ def test_valid_body_parses() -> None:
 def test_violations(raw: bytes, expected: LimitViolation) -> None:
     limits = LIMITS if len(raw) <= 10_001 else InputLimits(max_json_depth=8)
     assert parse_body(raw, limits) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\\ud83d\\ude00"}',  # a surrogate *pair* is one character
+        b'{"a": "\\\\ud800"}',  # an escaped backslash, then the letters "ud800"
+        b'{"a": "\\u00e9 \\u2028"}',
+    ],
+)
+def test_escapes_that_are_not_lone_surrogates_are_accepted(raw: bytes) -> None:
+    assert isinstance(parse_body(raw, LIMITS), dict)
+
+
+_json_values = st.recursive(
+    st.none() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json_values)
+def test_the_container_only_walk_judges_depth_like_the_full_one(value: object) -> None:
+    # Without a surrogate escape in the body only containers are walked; depth must not change.
+    for depth in (2, 4, 8):
+        assert _depth_and_strings_ok(value, depth, strings=False) == _depth_and_strings_ok(
+            value, depth, strings=True
+        )
 
 
 def test_depth_at_limit_is_accepted() -> None:
