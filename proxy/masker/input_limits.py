@@ -149,10 +149,8 @@ def check_content_length(header: str | None, limits: InputLimits) -> LimitViolat
     return BODY_TOO_LARGE if length > limits.max_body_bytes else None
 
 
-def _depth_and_strings_ok(root: Any, max_depth: int, strings: bool) -> LimitViolation | None:
-    """Nesting depth, and (``strings``) strings encodable as UTF-8 (no lone surrogates)."""
-    if not strings:
-        return _depth_ok(root, max_depth)
+def _depth_and_strings_ok(root: Any, max_depth: int) -> LimitViolation | None:
+    """Iterative walk: nesting depth and strings encodable as UTF-8 (no lone surrogates)."""
     stack: list[tuple[Any, int]] = [(root, 1)]
     while stack:
         node, depth = stack.pop()
@@ -214,8 +212,8 @@ def parse_body(raw: bytes, limits: InputLimits) -> dict[str, Any] | LimitViolati
         return NOT_AN_OBJECT
     # The raw body is valid UTF-8 (checked above), so a lone surrogate can only come from a
     # "\\uD800"-style escape; without one, no string needs checking.
-    strings = _SURROGATE_ESCAPE.search(raw) is not None
-    violation = _depth_and_strings_ok(obj, limits.max_json_depth, strings=strings)
+    walk = _depth_and_strings_ok if _SURROGATE_ESCAPE.search(raw) else _depth_ok
+    violation = walk(obj, limits.max_json_depth)
     if violation is not None:
         return violation
     messages = obj.get("messages")

@@ -25,8 +25,7 @@ _LONG_RUN = b"0" * 19
 def loads(data: bytes | str) -> Any:
     """Parse JSON; raises ``ValueError`` (or ``RecursionError`` for absurd nesting) like ``json``."""
     raw = data.encode() if isinstance(data, str) else data
-    first = raw.lstrip()[:1]  # a bare number as the whole document has nothing before it
-    if _LONG_RUN in raw.translate(_DIGITS_ONLY) or first.isdigit() or first == b"-":
+    if _LONG_RUN in raw.translate(_DIGITS_ONLY):
         return json.loads(data, parse_constant=_reject_constant)
     try:
         return orjson.loads(raw)

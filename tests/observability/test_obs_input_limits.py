@@ -21,6 +21,7 @@ from masker.input_limits import (
     InputLimits,
     LimitViolation,
     _depth_and_strings_ok,
+    _depth_ok,
     check_content_length,
     check_content_type,
     parse_body,
@@ -87,9 +88,7 @@ _json_values = st.recursive(
 def test_the_container_only_walk_judges_depth_like_the_full_one(value: object) -> None:
     # Without a surrogate escape in the body only containers are walked; depth must not change.
     for depth in (2, 4, 8):
-        assert _depth_and_strings_ok(value, depth, strings=False) == _depth_and_strings_ok(
-            value, depth, strings=True
-        )
+        assert _depth_ok(value, depth) == _depth_and_strings_ok(value, depth)
 
 
 def test_depth_at_limit_is_accepted() -> None:

@@ -192,6 +192,7 @@ def find_tokens(text: str) -> list[TokenMatch]:
 
 # Where a token may start (any case, spaced prefix). Stdlib ``re``: its case folding matches
 # ``regex``'s for this pattern (checked over all of Unicode) and it is the cheaper engine to start.
+_PREFIX_FIRST = (PREFIX[0].lower(), PREFIX[0].upper())
 _HINT = re.compile(r"(?i)m ?s ?k ?v")
 # Fast path: tokens exactly as ``format_token`` writes them (one-word label, upper-case body, no
 # text glued after it); the forgiving grammar above costs ~10x more per text.
@@ -218,6 +219,12 @@ def find_canonical(text: str) -> list[TokenMatch] | None:
 def could_contain_token(text: str) -> bool:
     """Cheap pre-check: no ``mskv`` (any case, spaced) means nothing to rehydrate."""
     return _HINT.search(text) is not None
+
+
+def could_start_token(text: str) -> bool:
+    """Whether a token, or the beginning of one, could start anywhere in ``text``: every token
+    begins with the prefix's first letter, in either case (``_PREFIX_RE`` under ``(?i)``)."""
+    return _PREFIX_FIRST[0] in text or _PREFIX_FIRST[1] in text
 
 
 def could_extend(text: str, start: int) -> bool:

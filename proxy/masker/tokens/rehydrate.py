@@ -23,6 +23,7 @@ from .grammar import (
     TokenMatch,
     could_contain_token,
     could_extend,
+    could_start_token,
     find_canonical,
     parse_match,
 )
@@ -88,9 +89,9 @@ class StreamRehydrator:
     async def feed(self, text: str, *, final: bool = False) -> str:
         # The last character already emitted is kept as context: the pattern's look-behind must
         # see it, or a stream split right before "MSKV1" would match where the whole text does not.
-        if not self._buffer and "m" not in text and "M" not in text:
-            # Every token starts with an "m" of either case, so with nothing held back no token
-            # can start here: most of a stream's events skip the partial-match search.
+        if not self._buffer and not could_start_token(text):
+            # Nothing held back and no token can start here: most of a stream's events skip the
+            # partial-match search.
             if text:
                 self._context = text[-1]
             return text
