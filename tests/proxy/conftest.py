@@ -68,8 +68,14 @@ def proxy_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_agents(path: Path, agents: list[dict[str, object]]) -> None:
+    replace_text(path, yaml.safe_dump({"version": 1, "agents": agents}))
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Swap the file whole, as a ConfigMap update does: the proxy's watcher polls while tests write,
+    and a half-written file can parse as a valid table without the agents the next test needs."""
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(yaml.safe_dump({"version": 1, "agents": agents}))
+    tmp.write_text(text)
     tmp.replace(path)
 
 

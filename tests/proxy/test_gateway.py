@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.fake_upstream import INVENTED_EMAIL, INVENTED_PHONE, FakeUpstream
-from tests.proxy.conftest import AGENT, AGENT_AEAD, AGENT_RESTRICTED, API_KEY, Phi, write_agents
+from tests.proxy.conftest import AGENT, AGENT_AEAD, AGENT_RESTRICTED, API_KEY, Phi, replace_text, write_agents
 from tests.proxy_process import ProxyProcess
 
 
@@ -388,11 +388,11 @@ def test_agents_file_reload_without_restart(proxy: ProxyProcess, proxy_dir: Path
             assert time.monotonic() < deadline, "the new agent never appeared"
             time.sleep(0.1)
         # A broken file is rejected whole; the previous table stays in force.
-        agents_file.write_text("version: 1\nagents: [{id: not-an-agent-id}]\n")
+        replace_text(agents_file, "version: 1\nagents: [{id: not-an-agent-id}]\n")
         time.sleep(0.6)
         assert httpx.post(url, json=body).status_code == 200
     finally:
-        agents_file.write_text(original)
+        replace_text(agents_file, original)
 
 
 def test_tokens_in_caller_input_are_not_resolved(
