@@ -24,7 +24,7 @@ from masker.settings import Settings
 from masker.upstream.client import UpstreamClient
 
 settings = Settings.from_env()
-_BASE_URL = settings.openai_base_url or ""
+_BASE_URL = settings.upstream.base_url or ""
 _HEADERS = {
     "content-type": "application/json",
     "accept": "application/json, text/event-stream",

@@ -40,9 +40,9 @@ app = create_app(settings, detector=NullDetector())
 
 def main() -> int:
     config = hypercorn_config(settings)
-    if settings.workers > 1:
+    if settings.server.workers > 1:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-        return serve_workers(config, "stack_app:app", settings.workers)
+        return serve_workers(config, "stack_app:app", settings.server.workers)
     serve_forever(app, config)
     return 0
 

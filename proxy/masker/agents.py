@@ -4,6 +4,9 @@ Agents come from the agents file (docs/agents-file.md) — hand-written, or rend
 into a ConfigMap — and are swapped atomically when the file or a referenced secret changes. A
 request keeps the ``AgentTable`` it started with, so a reload never disturbs requests in flight.
 API-key tenants (``MASKER_API_KEYS``) become agents with the process defaults.
+
+Every policy name an agent refers to (``policy``, ``allowed_policies``) must exist: an unknown name
+rejects the whole file (``ConfigError``), at start-up and on reload, instead of meaning ``default``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .policy import Policy, policy_from_mapping
+from .failmode import FailMode
+from .policy import Policy, load_policies, policy_from_mapping
 from .settings import Settings
 from .tokens.codec import MODES, VAULT
 from .tokens.keys import KeyRing, available_key_names, load_keyring, local_key, read_secret
@@ -36,7 +40,8 @@ class Agent:
     policy: str = "default"
     policy_inline: Policy | None = None
     tokenization: str = VAULT
-    fail_mode: str | None = None
+    fail_mode: FailMode | None = None
+    allowed_policies: frozenset[str] = frozenset()  # what a caller may pick with ``policy_id``
     rps: float = 100.0
     burst: int = 200
     vapi_secret: str | None = field(default=None, repr=False)
@@ -54,14 +59,15 @@ class AgentTable:
 
 
 def default_keyring(settings: Settings) -> KeyRing:
-    names = [n for n in settings.env.get("MASKER_DEFAULT_KEYS", "").split(",") if n.strip()]
-    names = [n.strip() for n in names] or available_key_names(settings.secrets_dir, settings.env)
+    vault = settings.vault
+    names = list(vault.default_keys) or available_key_names(vault.secrets_dir, vault.secret_env)
     if names:
-        return load_keyring(names, settings.secrets_dir, settings.env)
-    return KeyRing((local_key(settings.data_dir),))
+        return load_keyring(names, vault.secrets_dir, vault.secret_env)
+    return KeyRing((local_key(settings.server.data_dir),))
 
 
 def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) -> Agent:
+    secrets_dir, secret_env = settings.vault.secrets_dir, settings.vault.secret_env
     if not isinstance(raw, Mapping):
         raise ConfigError("agents file: each agent must be a mapping")
     agent_id = str(raw.get("id", ""))
@@ -74,28 +80,35 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
         raise ConfigError(f"{where}: upstream must be a mapping")
     api_key = None
     if upstream.get("api_key_ref"):
-        api_key = read_secret(str(upstream["api_key_ref"]), settings.secrets_dir, settings.env)
+        api_key = read_secret(str(upstream["api_key_ref"]), secrets_dir, secret_env)
         if api_key is None:
             raise ConfigError(f"{where}: upstream api_key_ref is not available")
     vapi_secret = None
     if raw.get("vapi_secret_ref"):
-        vapi_secret = read_secret(str(raw["vapi_secret_ref"]), settings.secrets_dir, settings.env)
+        vapi_secret = read_secret(str(raw["vapi_secret_ref"]), secrets_dir, secret_env)
         if vapi_secret is None:
             raise ConfigError(f"{where}: vapi_secret_ref is not available")
     tokenization = str(raw.get("tokenization", VAULT))
     if tokenization not in MODES:
         raise ConfigError(f"{where}: tokenization must be one of {list(MODES)}")
-    fail_mode = raw.get("fail_mode")
-    if fail_mode is not None and fail_mode not in ("closed", "open"):
-        raise ConfigError(f"{where}: fail_mode must be closed or open")
+    fail_mode = None
+    if raw.get("fail_mode") is not None:
+        try:
+            fail_mode = FailMode(str(raw["fail_mode"]).strip().lower())
+        except ValueError:
+            raise ConfigError(f"{where}: fail_mode must be one of {[m.value for m in FailMode]}") from None
+    allowed = raw.get("allowed_policies") or []
+    if not isinstance(allowed, list) or not all(isinstance(p, str) for p in allowed):
+        raise ConfigError(f"{where}: allowed_policies must be a list of policy names")
     keys = raw.get("keys") or []
     keyring = (
-        load_keyring([str(k) for k in keys], settings.secrets_dir, settings.env) if keys else fallback_keys
+        load_keyring([str(k) for k in keys], secrets_dir, secret_env) if keys else fallback_keys
     )
     rate = raw.get("rate_limit") or {}
     inline = raw.get("policy_inline")
     try:
-        rps, burst = float(rate.get("rps", 100)), int(rate.get("burst", 200))
+        rps = float(rate.get("rps", settings.rate_limit.agent_rps))
+        burst = int(rate.get("burst", settings.rate_limit.agent_burst))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: rate_limit must have numeric rps and burst") from exc
     if rps <= 0 or burst <= 0:
@@ -111,6 +124,7 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
         policy_inline=policy_from_mapping(inline, name=f"{name}-inline") if inline else None,
         tokenization=tokenization,
         fail_mode=fail_mode,
+        allowed_policies=frozenset(allowed),
         rps=rps,
         burst=burst,
         vapi_secret=vapi_secret,
@@ -123,7 +137,7 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
 def file_fingerprint(settings: Settings) -> tuple[Any, ...]:
     """Cheap change detector: stat of the agents file (through symlinks) and the secrets dir."""
     parts: list[Any] = []
-    for path in (settings.resolved_agents_file, settings.secrets_dir):
+    for path in (settings.agents_file, settings.vault.secrets_dir):
         if path is None:
             continue
         try:
@@ -141,12 +155,15 @@ def file_fingerprint(settings: Settings) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def load_agent_table(settings: Settings) -> AgentTable:
-    """Parse and validate everything; raise ``ConfigError`` rather than return a partial table."""
+def load_agent_table(settings: Settings, policies: Mapping[str, Policy] | None = None) -> AgentTable:
+    """Parse and validate everything against ``policies`` (default: those in the policies dir);
+    raise ``ConfigError`` rather than return a partial table."""
+    if policies is None:
+        policies = load_policies(settings.policies_dir)
     fingerprint = file_fingerprint(settings)
     fallback = default_keyring(settings)
     agents: dict[str, Agent] = {}
-    path = settings.resolved_agents_file
+    path = settings.agents_file
     if path.exists():
         try:
             text = path.read_text(encoding="utf-8")
@@ -160,19 +177,37 @@ def load_agent_table(settings: Settings) -> AgentTable:
             agent = _agent_from_mapping(raw, settings, fallback)
             if agent.id in agents:
                 raise ConfigError(f"agents file: duplicate agent {agent.name!r}")
+            _check_policy_names(f"agents file: agent {agent.name!r}", agent, policies)
             agents[agent.id] = agent
+    access, rate = settings.access, settings.rate_limit
     tenants = {
         key: Agent(
             id=f"tenant:{tenant}",
             name=tenant,
             keyring=fallback,
+            policy=access.tenant_policy,
+            allowed_policies=access.tenant_allowed_policies,
+            rps=rate.tenant_rps,
+            burst=rate.tenant_burst,
             redaction_metadata=True,
             forward_caller_auth=True,
             tenant=tenant,
         )
-        for key, tenant in settings.api_keys.items()
+        for key, tenant in access.api_keys.items()
     }
+    for tenant_agent in tenants.values():
+        _check_policy_names("MASKER_TENANT_POLICY / MASKER_TENANT_ALLOWED_POLICIES", tenant_agent, policies)
+        break  # every tenant has the same policy settings
     return AgentTable(agents, tenants, fingerprint)
+
+
+def _check_policy_names(where: str, agent: Agent, policies: Mapping[str, Policy]) -> None:
+    names = set(agent.allowed_policies)
+    if agent.policy_inline is None:
+        names.add(agent.policy)
+    unknown = sorted(names - set(policies))
+    if unknown:
+        raise ConfigError(f"{where}: unknown policy {unknown[0]!r}; known: {sorted(policies)}")
 
 
 def new_agent_id() -> str:
@@ -183,8 +218,8 @@ def new_agent_id() -> str:
 
 def ensure_demo_agent(settings: Settings) -> str | None:
     """First run with no agents file: write one demo agent so the printed curl works at once."""
-    path = settings.resolved_agents_file
-    if path.exists() or settings.agents_file is not None:
+    path = settings.agents_file
+    if path.exists() or settings.access.agents_file is not None:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     agent_id = new_agent_id()

@@ -3,7 +3,8 @@
     MaskerError (status, code, type)
     ├── BadRequest                400  invalid_request_error / <code>
     │   └── PayloadTooLarge       413  body_too_large
-    ├── Unauthorized              401  invalid_api_key | bad_signature
+    ├── Unauthorized              401  invalid_api_key | bad_signature | missing_upstream_key
+    ├── Forbidden                 403  policy_not_allowed
     ├── AgentNotFound             404  agent_not_found
     ├── Unprocessable             422  model_not_allowed | unsupported_content | ...
     ├── RateLimited               429  rate_limited (+ Retry-After)
@@ -56,6 +57,12 @@ class Unauthorized(MaskerError):
     status = 401
     code = "invalid_api_key"
     type = "authentication_error"
+
+
+class Forbidden(MaskerError):
+    status = 403
+    code = "forbidden"
+    type = "permission_error"
 
 
 class AgentNotFound(MaskerError):

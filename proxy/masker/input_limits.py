@@ -18,9 +18,7 @@ request. Order of checks, cheapest first:
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -97,25 +95,6 @@ class InputLimits:
     max_body_bytes: int = _DEFAULT_MAX_BODY_BYTES
     max_messages: int = _DEFAULT_MAX_MESSAGES
     max_json_depth: int = _DEFAULT_MAX_JSON_DEPTH
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> InputLimits:
-        env = os.environ if environ is None else environ
-
-        def num(name: str, default: int) -> int:
-            raw = env.get(name, "")
-            if not raw:
-                return default
-            value = int(raw)
-            if value < 1:
-                raise ValueError(f"{name} must be a positive integer")
-            return value
-
-        return cls(
-            max_body_bytes=num("MASKER_MAX_BODY_BYTES", _DEFAULT_MAX_BODY_BYTES),
-            max_messages=num("MASKER_MAX_MESSAGES", _DEFAULT_MAX_MESSAGES),
-            max_json_depth=num("MASKER_MAX_JSON_DEPTH", _DEFAULT_MAX_JSON_DEPTH),
-        )
 
 
 def check_content_type(header: str | None, *, allow_missing: bool = False) -> LimitViolation | None:

@@ -1,7 +1,8 @@
 """One chat-completions request, stage by stage: detect -> tokenize -> upstream -> rehydrate.
 
-Framework-agnostic: the HTTP layer parses and authenticates, then hands this module an agent and
-a body; it gets back either a JSON dict or an async iterator of SSE bytes. Timings and counts go
+Framework-agnostic: the HTTP layer parses and authenticates, ``masker.context`` decides what
+applies (policy, fail mode, upstream and credentials), then this module gets that context and the
+body; it gets back either a JSON dict or an async iterator of SSE bytes. Timings and counts go
 into a ``RequestRecord`` that metrics, audit and ``_redaction`` all read from.
 """
 
@@ -11,7 +12,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from opentelemetry.context import Context
 
 from . import jsonfast
 from .agents import Agent
+from .context import RequestContext
 from .detect.types import Detector
 from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
 from .observability.tracing import Tracing
@@ -30,10 +32,6 @@ from .streaming import StreamRehydration
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import json_escape, rehydrate_text
 from .tokens.response_scan import StreamScanner, scan_completion
-from .upstream.client import UpstreamClient
-
-MASKER_FIELDS = ("policy_id",)
-DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 @dataclass
@@ -81,36 +79,11 @@ class RequestRecord:
         return meta
 
 
-@dataclass
-class Upstreams:
-    real: UpstreamClient
-    echo: UpstreamClient
-    default_base_url: str | None
-    default_api_key: str | None
-    echo_default: bool
-
-
-def conversation_id(headers: Mapping[str, str], body: Mapping[str, Any]) -> str | None:
-    """Tokens are stable per agent, and per conversation when the caller says which one."""
-    for name in ("x-masker-conversation-id", "x-conversation-id", "x-session-id", "x-call-id"):
-        value = headers.get(name)
-        if value:
-            return value[:256]
-    call = body.get("call")
-    if isinstance(call, Mapping):
-        call_id = call.get("id")
-        if isinstance(call_id, str):
-            return call_id[:256]
-    return None
-
-
 class ChatPipeline:
     def __init__(
         self,
         *,
         detector: Detector,
-        upstreams: Upstreams,
-        default_fail_mode: str,
         max_messages: int,
         on_unresolved: Callable[[str], None] | None = None,
         on_fail_open: Callable[[], None] | None = None,
@@ -118,52 +91,26 @@ class ChatPipeline:
     ) -> None:
         self.tracing = tracing or Tracing(trace.NoOpTracer(), None)
         self.detector = detector
-        self.upstreams = upstreams
-        self.default_fail_mode = default_fail_mode
         self.max_messages = max_messages
         self.on_unresolved = on_unresolved
         self.on_fail_open = on_fail_open
         self.history = PrefixMemo()  # resent conversation history is redacted once
 
-    def _route(self, agent: Agent, caller_auth: str | None) -> tuple[UpstreamClient, str, dict[str, str]]:
-        headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-        if agent.base_url:
-            base_url, client = agent.base_url, self.upstreams.real
-        elif self.upstreams.echo_default and not agent.api_key:
-            return self.upstreams.echo, "http://echo.invalid/v1", headers
-        else:
-            base_url = self.upstreams.default_base_url or DEFAULT_OPENAI_BASE_URL
-            client = self.upstreams.real
-        key = agent.api_key or (None if agent.forward_caller_auth else self.upstreams.default_api_key)
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-        elif agent.forward_caller_auth and caller_auth:
-            headers["authorization"] = caller_auth
-        elif self.upstreams.default_api_key:
-            headers["authorization"] = f"Bearer {self.upstreams.default_api_key}"
-        return client, base_url, headers
-
     async def handle(
         self,
+        ctx: RequestContext,
         *,
-        agent: Agent,
-        policy: Policy,
         session: TokenSession,
         body: dict[str, Any],
         record: RequestRecord,
-        caller_auth: str | None = None,
-        extra_headers: Mapping[str, str] | None = None,
         trace_context: Context | None = None,
     ) -> dict[str, Any] | AsyncIterator[bytes]:
-        for name in MASKER_FIELDS:
-            body.pop(name, None)
+        agent, policy = ctx.agent, ctx.policy
         model = body.get("model")
         if agent.allowed_models and model not in agent.allowed_models:
             raise Unprocessable(
                 "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
             )
-        stream = bool(body.get("stream"))
-        fail_mode = policy.fail_mode or agent.fail_mode or self.default_fail_mode
         try:
             with self.tracing.stage("detection"):
                 outcome: RedactionOutcome = await redact_request(
@@ -171,7 +118,7 @@ class ChatPipeline:
                     detector=self.detector,
                     policy=policy,
                     session=session,
-                    fail_mode=fail_mode,
+                    fail_mode=ctx.fail_mode,
                     max_messages=self.max_messages,
                     on_fail_open=self.on_fail_open,
                     memo=self.history,
@@ -192,9 +139,7 @@ class ChatPipeline:
         record.detection_ms = outcome.detection_ms
         record.tokenize_ms = outcome.tokenize_ms
 
-        client, base_url, headers = self._route(agent, caller_auth)
-        if extra_headers:
-            headers.update(extra_headers)
+        client, base_url, headers = ctx.upstream.client, ctx.upstream.base_url, ctx.upstream.headers
         payload = jsonfast.dumps(outcome.body)
         started = time.perf_counter()
         vault_write = None if write_first else self._start_vault_write(session, outcome.settle)
@@ -221,7 +166,7 @@ class ChatPipeline:
         if response.status >= 400:
             record.upstream_ms = (time.perf_counter() - started) * 1000
             await _raise_upstream_error(response, client.timeout)
-        if stream and "text/event-stream" in response.headers.get("content-type", ""):
+        if ctx.stream and "text/event-stream" in response.headers.get("content-type", ""):
             return self._stream(response.lines(client.timeout), session, record, agent, policy, started)
         data = await response.json(client.timeout)
         record.upstream_ms = (time.perf_counter() - started) * 1000
@@ -235,7 +180,7 @@ class ChatPipeline:
         record.rehydrate_ms = (time.perf_counter() - started) * 1000
         if agent.redaction_metadata:
             data["_redaction"] = record.redaction_metadata()
-        if stream:  # the upstream ignored stream=true; answer in SSE as the caller asked
+        if ctx.stream:  # the upstream ignored stream=true; answer in SSE as the caller asked
             return _single_event_stream(data)
         return data
 

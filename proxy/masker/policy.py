@@ -1,8 +1,8 @@
 """Redaction policies: YAML files in ``MASKER_POLICIES_DIR``, validated whole at load time.
 
 A policy says, per entity type, what to do with a finding (tokenize, mask, placeholder, hash, drop,
-keep) and how sure the detector must be; plus allow/deny lists and fail modes. An invalid file
-raises ``ConfigError`` and is never half-applied.
+keep) and how sure the detector must be; plus allow/deny lists and the fail mode
+(``masker.failmode``). An invalid file raises ``ConfigError`` and is never half-applied.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import yaml
 
 from .detect.types import DetectOptions, Entity
 from .errors import ConfigError
+from .failmode import FailMode
 
 
 class Action(StrEnum):
@@ -85,8 +86,7 @@ class Policy:
     default_threshold: float = 0.5
     allow: frozenset[str] = frozenset()
     deny: frozenset[str] = frozenset()
-    fail_mode: str | None = None  # None = MASKER_DEFAULT_FAIL_MODE
-    ner_failure: str = "closed"  # closed -> 503, degrade -> patterns only
+    fail_mode: FailMode | None = None  # None = the agent's, else MASKER_DEFAULT_FAIL_MODE
     non_text_parts: str = "reject"  # reject (422) | drop | forward
     scan_response: bool = False
     strip_fields: frozenset[str] = frozenset()
@@ -106,7 +106,9 @@ class Policy:
             deny=self.deny,
             thresholds=tuple(sorted(self.thresholds.items())),
             default_threshold=self.default_threshold,
-            on_ner_failure="degrade" if self.ner_failure == "degrade" else "raise",
+            on_ner_failure="degrade"
+            if self.fail_mode is not None and self.fail_mode.degrades_on_ner_failure
+            else "raise",
         )
 
 
@@ -198,7 +200,6 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
         thresholds[_entity(key, f"policy {name!r} thresholds")] = _threshold(
             raw, f"policy {name!r} thresholds"
         )
-    fail_mode = data.get("fail_mode")
     return Policy(
         name=str(data.get("name") or name),
         version=1,
@@ -208,12 +209,7 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
         default_threshold=_threshold(data.get("default_threshold", 0.5), f"policy {name!r}"),
         allow=_strings(data.get("allow"), f"policy {name!r} allow"),
         deny=_strings(data.get("deny"), f"policy {name!r} deny"),
-        fail_mode=None
-        if fail_mode is None
-        else _choice(fail_mode, f"policy {name!r} fail_mode", {"closed", "open"}, "closed"),
-        ner_failure=_choice(
-            data.get("ner_failure"), f"policy {name!r} ner_failure", {"closed", "degrade"}, "closed"
-        ),
+        fail_mode=_fail_mode(data, name),
         non_text_parts=_choice(
             data.get("non_text_parts"),
             f"policy {name!r} non_text_parts",
@@ -225,6 +221,18 @@ def policy_from_mapping(data: Any, *, name: str) -> Policy:
     )
 
 
+def _fail_mode(data: Mapping[str, Any], name: str) -> FailMode | None:
+    """``fail_mode: closed | degrade | open``; the older ``ner_failure: degrade`` raises a closed or
+    unset fail mode to ``degrade`` (what it meant: patterns only while NER is down)."""
+    raw = data.get("fail_mode")
+    levels = {m.value for m in FailMode}
+    mode = None if raw is None else FailMode(_choice(raw, f"policy {name!r} fail_mode", levels, "closed"))
+    legacy = _choice(data.get("ner_failure"), f"policy {name!r} ner_failure", {"closed", "degrade"}, "closed")
+    if legacy == "degrade" and mode in (None, FailMode.CLOSED):
+        return FailMode.DEGRADE
+    return mode
+
+
 def load_policy_file(path: Path) -> Policy:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -233,10 +241,10 @@ def load_policy_file(path: Path) -> Policy:
     return policy_from_mapping(data, name=path.stem)
 
 
-def load_policies(directory: Path) -> dict[str, Policy]:
+def load_policies(directory: Path | None) -> dict[str, Policy]:
     """All ``*.yaml``/``*.yml`` policies in a directory; always contains ``default``."""
     policies: dict[str, Policy] = {}
-    if directory.is_dir():
+    if directory is not None and directory.is_dir():
         for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             policy = load_policy_file(path)
             if policy.name in policies:

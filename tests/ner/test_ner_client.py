@@ -12,6 +12,8 @@ import pytest
 
 from masker.detect.ner_grpc import BreakerState, CircuitBreaker, GrpcNer
 from masker.detect.types import NerUnavailable
+from masker.errors import ConfigError
+from masker.settings import Settings
 from tests.ner.ner_harness import NerServer, synthetic_texts
 
 
@@ -49,23 +51,35 @@ def test_breaker_opens_after_consecutive_failures_and_probes_once() -> None:
     assert breaker.state is BreakerState.CLOSED and breaker.acquire() is False
 
 
-def test_from_env() -> None:
+def _client(env: dict[str, str]) -> GrpcNer:
+    ner = Settings.from_env(env).ner
+    assert ner.addr is not None
+    return GrpcNer(
+        ner.addr,
+        timeout_ms=ner.timeout_ms,
+        breaker_failures=ner.breaker_failures,
+        tls_ca=ner.tls_ca,
+        tls_cert=ner.tls_cert,
+        tls_key=ner.tls_key,
+    )
+
+
+def test_settings_build_the_client() -> None:
     env = {
         "MASKER_NER_ADDR": "ner:50051",
         "MASKER_NER_TIMEOUT_MS": "120",
         "MASKER_NER_BREAKER_FAILURES": "7",
     }
-    client = GrpcNer.from_env(env)
+    client = _client(env)
     assert (client.addr, client.timeout_s) == ("ner:50051", 0.12)
-    assert GrpcNer.from_env({"MASKER_NER_ADDR": "ner:1"}).timeout_s == 0.08  # sub-100 ms default
-    with pytest.raises(ValueError, match="MASKER_NER_ADDR"):
-        GrpcNer.from_env({})
-    with pytest.raises(ValueError, match="MASKER_NER_TIMEOUT_MS"):
-        GrpcNer.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TIMEOUT_MS": "fast"})
-    with pytest.raises(ValueError, match="go together"):
-        GrpcNer.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CERT": "/c.pem"})
+    assert _client({"MASKER_NER_ADDR": "ner:1"}).timeout_s == 0.08  # sub-100 ms default
+    assert Settings.from_env({}).ner.addr is None
+    with pytest.raises(ConfigError, match="MASKER_NER_TIMEOUT_MS"):
+        Settings.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TIMEOUT_MS": "fast"})
+    with pytest.raises(ConfigError, match="go together"):
+        Settings.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CERT": "/c.pem"})
     with pytest.raises(FileNotFoundError):
-        GrpcNer.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CA": "/nonexistent/ca.pem"})
+        _client({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CA": "/nonexistent/ca.pem"})
 
 
 async def test_deadline_on_a_stalled_server(tmp_path: Path) -> None:

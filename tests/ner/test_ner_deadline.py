@@ -6,13 +6,7 @@ from masker.detect.ner_grpc import GrpcNer
 
 
 async def test_deadline_scales_with_characters() -> None:
-    client = GrpcNer.from_env(
-        {
-            "MASKER_NER_ADDR": "127.0.0.1:9",
-            "MASKER_NER_TIMEOUT_MS": "80",
-            "MASKER_NER_TIMEOUT_PER_KCHAR_MS": "20",
-        }
-    )
+    client = GrpcNer("127.0.0.1:9", timeout_ms=80, timeout_per_kchar_ms=20)
     try:
         assert client.budget_s(["hi"]) < 0.081
         assert abs(client.budget_s(["x" * 4000]) - 0.160) < 1e-9

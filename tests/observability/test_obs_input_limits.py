@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from masker.errors import ConfigError
 from masker.input_limits import (
     BAD_CONTENT_LENGTH,
     BODY_TOO_LARGE,
@@ -26,6 +27,7 @@ from masker.input_limits import (
     check_content_type,
     parse_body,
 )
+from masker.settings import LimitSettings, Settings
 
 LIMITS = InputLimits(max_body_bytes=10_000, max_messages=5, max_json_depth=8)
 
@@ -138,12 +140,12 @@ def test_content_length() -> None:
     assert check_content_length("-1", LIMITS) == BAD_CONTENT_LENGTH
 
 
-def test_from_env() -> None:
-    limits = InputLimits.from_env({"MASKER_MAX_BODY_BYTES": "100", "MASKER_MAX_MESSAGES": "2"})
-    assert limits == InputLimits(max_body_bytes=100, max_messages=2, max_json_depth=64)
-    assert InputLimits.from_env({}) == InputLimits(4 * 1024 * 1024, 1000, 64)
-    with pytest.raises(ValueError):
-        InputLimits.from_env({"MASKER_MAX_JSON_DEPTH": "0"})
+def test_limits_from_settings() -> None:
+    limits = Settings.from_env({"MASKER_MAX_BODY_BYTES": "100", "MASKER_MAX_MESSAGES": "2"}).limits
+    assert (limits.max_body_bytes, limits.max_messages, limits.max_json_depth) == (100, 2, 64)
+    assert Settings.from_env({}).limits == LimitSettings(4 * 1024 * 1024, 1000, 64)
+    with pytest.raises(ConfigError, match="MASKER_MAX_JSON_DEPTH"):
+        Settings.from_env({"MASKER_MAX_JSON_DEPTH": "0"})
 
 
 @settings(max_examples=300)

@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from masker.observability.tracing import Tracing, TracingConfig, safe_attributes, setup_tracing
+from masker.settings import Settings
 
 PHI_NAME = "Jane Roe"
 PHI_PHONE = "415-555-0134"
@@ -105,15 +106,15 @@ def test_disabled_tracing_is_noop_but_forwards_callers_context() -> None:
         assert tracing.inject({}) == {}  # nothing invented without a caller's context
 
 
-def test_config_from_env() -> None:
-    assert TracingConfig.from_env({}).endpoint is None
+def test_config_from_settings() -> None:
+    assert Settings.from_env({}).tracing.endpoint is None
     assert (
-        TracingConfig.from_env({"MASKER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}).endpoint
+        Settings.from_env({"MASKER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}).tracing.endpoint
         == "http://127.0.0.1:4318"
     )
-    cfg = TracingConfig.from_env(
+    cfg = Settings.from_env(
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "MASKER_OTLP_ENDPOINT": "http://b"}
-    )
+    ).tracing
     assert cfg.endpoint == "http://a:4318"
 
 

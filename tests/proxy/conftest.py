@@ -85,7 +85,7 @@ def proxy(upstream: FakeUpstream, proxy_dir: Path) -> Iterator[ProxyProcess]:
     write_agents(
         agents_file,
         [
-            {"id": AGENT, "name": "front-desk"},
+            {"id": AGENT, "name": "front-desk", "allowed_policies": ["healthcare"]},
             {"id": AGENT_RESTRICTED, "name": "restricted", "upstream": {"allowed_models": ["echo"]}},
             {
                 "id": AGENT_AEAD,

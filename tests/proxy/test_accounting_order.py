@@ -46,7 +46,7 @@ def test_requests_are_accounted_after_the_answer_is_sent(tmp_path: Path, phi: Ph
     endpoints = create_app(settings)
 
     async def scenario() -> tuple[list[str], list[RequestRecord], list[dict[str, Any]], list[dict[str, Any]]]:
-        await endpoints.app.startup()
+        await endpoints.startup()
         events: list[str] = []
         records: list[RequestRecord] = []
 
@@ -54,13 +54,13 @@ def test_requests_are_accounted_after_the_answer_is_sent(tmp_path: Path, phi: Ph
             events.append(f"observed:{record.status}")
             records.append(record)
 
-        endpoints.app.extensions["masker_observer"] = observer
+        endpoints.extensions["masker"].observer = observer
         try:
             ok_body = {"model": "echo", "messages": [{"role": "user", "content": phi.sentence()}]}
             ok = await _call(endpoints, json.dumps(ok_body).encode(), events)
             bad = await _call(endpoints, b'{"model": "echo", "messages": "not a list"}', events)
         finally:
-            await endpoints.app.shutdown()
+            await endpoints.shutdown()
         return events, records, ok, bad
 
     events, records, ok, bad = asyncio.run(scenario())

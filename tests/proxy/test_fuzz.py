@@ -17,7 +17,7 @@ from masker.tokens.keys import Key, KeyRing
 from tests.proxy.conftest import AGENT
 from tests.proxy_process import ProxyProcess
 
-ALLOWED = {200, 400, 404, 413, 415, 422, 429, 502, 503, 504}
+ALLOWED = {200, 400, 403, 404, 413, 415, 422, 429, 502, 503, 504}  # 403: a policy_id the agent may not pick
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),

@@ -372,7 +372,7 @@ def test_agents_file_reload_without_restart(proxy: ProxyProcess, proxy_dir: Path
         write_agents(
             agents_file,
             [
-                {"id": AGENT, "name": "front-desk"},
+                {"id": AGENT, "name": "front-desk", "allowed_policies": ["healthcare"]},
                 {"id": new_agent, "name": "late"},
                 {"id": AGENT_RESTRICTED, "name": "restricted", "upstream": {"allowed_models": ["echo"]}},
                 {

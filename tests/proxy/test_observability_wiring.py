@@ -34,7 +34,12 @@ def obs_proxy(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) 
         agents,
         [
             {"id": LIMITED, "name": "limited", "rate_limit": {"rps": 1, "burst": 3}},
-            {"id": SIGNED, "name": "signed", "vapi_secret_ref": "VAPI_SECRET_SIGNED"},
+            {
+                "id": SIGNED,
+                "name": "signed",
+                "vapi_secret_ref": "VAPI_SECRET_SIGNED",
+                "allowed_policies": ["healthcare"],
+            },
         ],
     )
     proc = start_proxy(

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 import yaml
+from quart import Quart
 
 from masker.http.app import create_app
-from masker.http.chat_asgi import ChatEndpoints
-from masker.http.state import ProxyState
+from masker.http.runtime import Runtime
 from masker.settings import Settings
 from masker.tokens.store import VaultRow, VaultUnavailable
 from tests.fake_upstream import FakeUpstream
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 Write = Callable[[Sequence[VaultRow]], Awaitable[None]]
 
 
-def _endpoints(tmp_path: Path, upstream: FakeUpstream | None = None) -> ChatEndpoints:
+def _endpoints(tmp_path: Path, upstream: FakeUpstream | None = None) -> Quart:
     agents = tmp_path / "agents.yaml"
     agents.write_text(yaml.safe_dump({"version": 1, "agents": [{"id": AGENT, "name": "vault-order"}]}))
     env = {
@@ -46,7 +46,7 @@ def _endpoints(tmp_path: Path, upstream: FakeUpstream | None = None) -> ChatEndp
     return create_app(Settings.from_env(env))
 
 
-async def _call(app: ChatEndpoints, text: str, sent: list[dict[str, Any]], stream: bool = False) -> None:
+async def _call(app: Quart, text: str, sent: list[dict[str, Any]], stream: bool = False) -> None:
     request = {"model": "echo", "messages": [{"role": "user", "content": text}], "stream": stream}
     await post(app, f"/proxy/{AGENT}/v1/chat/completions", json.dumps(request).encode(), sent.append)
 
@@ -57,7 +57,7 @@ def _answer(sent: list[dict[str, Any]]) -> tuple[int, str]:
     return status, body.decode()
 
 
-def _wrap_writes(state: ProxyState, around: Callable[[Write, Sequence[VaultRow]], Awaitable[None]]) -> None:
+def _wrap_writes(state: Runtime, around: Callable[[Write, Sequence[VaultRow]], Awaitable[None]]) -> None:
     real = state.store.put_many
 
     async def put_many(rows: Sequence[VaultRow]) -> None:
@@ -66,9 +66,9 @@ def _wrap_writes(state: ProxyState, around: Callable[[Write, Sequence[VaultRow]]
     state.store.put_many = put_many  # type: ignore[method-assign]
 
 
-def _echo_received(state: ProxyState) -> list[str]:
+def _echo_received(state: Runtime) -> list[str]:
     """Wraps the echo upstream: the request bodies it is sent."""
-    transport = state.pipeline.upstreams.echo._transport
+    transport = state.upstreams.echo._transport
     received: list[str] = []
     real = transport.handle_async_request
 
@@ -86,9 +86,9 @@ def test_the_request_is_on_the_wire_while_its_vault_write_runs(
     endpoints = _endpoints(tmp_path, upstream)
 
     async def scenario() -> None:
-        await endpoints.app.startup()
+        await endpoints.startup()
         try:
-            state: ProxyState = endpoints.app.extensions["masker"]
+            state: Runtime = endpoints.extensions["masker"]
             before = len(upstream.requests)
             seen_while_writing: list[int] = []
             release = asyncio.Event()
@@ -120,7 +120,7 @@ def test_the_request_is_on_the_wire_while_its_vault_write_runs(
             assert status == 200 and written == [1]
             assert phi.phone in json.loads(answer)["choices"][0]["message"]["content"]
         finally:
-            await endpoints.app.shutdown()
+            await endpoints.shutdown()
 
     asyncio.run(scenario())
 
@@ -132,9 +132,9 @@ def test_a_failed_vault_write_drops_the_answer_and_holds_what_follows(
     endpoints = _endpoints(tmp_path)
 
     async def scenario() -> None:
-        await endpoints.app.startup()
+        await endpoints.startup()
         try:
-            state: ProxyState = endpoints.app.extensions["masker"]
+            state: Runtime = endpoints.extensions["masker"]
             received = _echo_received(state)
             down = True
 
@@ -163,6 +163,6 @@ def test_a_failed_vault_write_drops_the_answer_and_holds_what_follows(
             ]
             assert phi.ssn in answer
         finally:
-            await endpoints.app.shutdown()
+            await endpoints.shutdown()
 
     asyncio.run(scenario())

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -192,34 +191,6 @@ class GrpcNer:
         self._call: Any = None
         self.model_name: str | None = None  # as last reported by the service
         self.model_version: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> GrpcNer:
-        """Builds the client from ``MASKER_NER_*``. Raises ``ValueError`` if ``MASKER_NER_ADDR`` is unset."""
-        env = os.environ if env is None else env
-        addr = env.get("MASKER_NER_ADDR", "").strip()
-        if not addr:
-            raise ValueError("MASKER_NER_ADDR is not set (in-process NER is the default then)")
-
-        def number(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            try:
-                return float(raw) if raw else default
-            except ValueError:
-                raise ValueError(f"{name} must be a number") from None
-
-        kwargs: dict[str, Any] = {
-            "timeout_ms": number("MASKER_NER_TIMEOUT_MS", DEFAULT_TIMEOUT_MS),
-            "timeout_per_kchar_ms": number("MASKER_NER_TIMEOUT_PER_KCHAR_MS", DEFAULT_TIMEOUT_PER_KCHAR_MS),
-            "breaker_failures": int(number("MASKER_NER_BREAKER_FAILURES", DEFAULT_BREAKER_FAILURES)),
-            "breaker_cooldown_ms": number("MASKER_NER_BREAKER_COOLDOWN_MS", DEFAULT_BREAKER_COOLDOWN_MS),
-            "tls_ca": env.get("MASKER_NER_TLS_CA") or None,
-            "tls_cert": env.get("MASKER_NER_TLS_CERT") or None,
-            "tls_key": env.get("MASKER_NER_TLS_KEY") or None,
-            "tls_server_name": env.get("MASKER_NER_TLS_SERVER_NAME") or None,
-        }
-        kwargs.update(overrides)
-        return cls(addr, **kwargs)
 
     def _stub(self) -> Any:
         # Created lazily: a grpc.aio channel belongs to the event loop it is first used on.

@@ -1,55 +1,27 @@
-"""The app factory: ``create_app(settings, *, upstream_transport=None, detector=None)``.
+"""The app factory: ``create_app(settings, *, upstream_transport=None, detector=None)`` -> Quart app.
 
-The ASGI app it returns serves the chat endpoints itself (``chat_asgi``) and hands the rest to Quart.
-
-Pools, clients, the vault and the detector are opened in ``before_serving`` and closed in
-``after_serving``; they live on ``app.extensions["masker"]`` (a ``ProxyState``), never in globals.
+Quart, wired the way its documentation describes: ``create_app`` returns the ``Quart`` app, the
+``Runtime`` (every pool, client and background task) is opened in ``before_serving`` and closed in
+``after_serving``, and the chat endpoints sit in front as ASGI middleware on ``app.asgi_app``
+(``chat_asgi``: the hot path, served without Quart's request machinery; see its docstring and
+docs/architecture.md). Everything else (``/health``, unknown paths, lifespan) is Quart's.
 """
 
 from __future__ import annotations
-
-import asyncio
-import contextlib
-from collections.abc import Callable
 
 import httpx
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
-from ..agents import load_agent_table
-from ..detect.types import DetectOptions, Detector
+from ..detect.types import Detector
 from ..errors import MaskerError
-from ..heap import freeze_startup_heap
-from ..pipeline import ChatPipeline, Upstreams
-from ..policy import load_policies
 from ..settings import Settings
-from ..tokens.store import store_from_url
-from ..upstream.client import UpstreamClient
-from ..upstream.echo import EchoTransport
 from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
-from .observe import Observability
 from .responses import error_response, internal_error, status_error
 from .routes import bp
-from .state import ProxyState
+from .runtime import EXTENSION, Runtime, default_detector, runtime_of
 
-
-def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -> Detector:
-    """Patterns + NER (over gRPC when ``MASKER_NER_ADDR`` is set, else in-process), each NER call
-    timed into ``on_ner_call``."""
-    from ..detect.engine import DetectionEngine
-    from ..detect.timed import TimedNer
-    from ..detect.types import NerBackend
-
-    backend: NerBackend
-    if settings.ner_addr:
-        from ..detect.ner_grpc import GrpcNer
-
-        backend = GrpcNer.from_env(settings.env)
-    else:
-        from ..detect.inprocess import InProcessNer
-
-        backend = InProcessNer()
-    return DetectionEngine(ner=TimedNer(backend, on_ner_call))
+__all__ = ["create_app", "default_detector"]
 
 
 def create_app(
@@ -57,77 +29,29 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     detector: Detector | None = None,
-) -> ChatEndpoints:
+) -> Quart:
     app = Quart("masker")
     app.config.update(
-        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_CONTENT_LENGTH=settings.limits.max_body_bytes,
         RESPONSE_TIMEOUT=None,  # streams last as long as the model talks
         BODY_TIMEOUT=BODY_TIMEOUT_SECONDS,
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.register_blueprint(bp)
+    app.asgi_app = ChatEndpoints(app.asgi_app, app.extensions)  # type: ignore[method-assign]
 
     @app.before_serving
-    async def open_state() -> None:
-        policies = load_policies(settings.policies_dir)
-        table = load_agent_table(settings)
-        store = store_from_url(settings.resolved_database_url)
-        await store.open()
-        upstreams = Upstreams(
-            real=UpstreamClient(upstream_transport, timeout=settings.upstream_timeout),
-            echo=UpstreamClient(EchoTransport(), timeout=settings.upstream_timeout),
-            default_base_url=settings.openai_base_url,
-            default_api_key=settings.openai_api_key,
-            echo_default=settings.echo_upstream,
+    async def open_runtime() -> None:
+        app.extensions[EXTENSION] = await Runtime.open(
+            settings, upstream_transport=upstream_transport, detector=detector
         )
-        observability = Observability.start(settings)
-        the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
-        # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER service
-        # that is down must not stop the proxy from starting: requests then follow the policy.
-        with contextlib.suppress(Exception):
-            await the_detector.detect(["Warm-up call from Masker at start."], DetectOptions())
-        pipeline = ChatPipeline(
-            tracing=observability.tracing,
-            detector=the_detector,
-            upstreams=upstreams,
-            default_fail_mode=settings.default_fail_mode,
-            max_messages=settings.max_messages,
-        )
-        state = ProxyState(
-            settings=settings,
-            detector=the_detector,
-            store=store,
-            pipeline=pipeline,
-            policies=policies,
-            table=table,
-        )
-        state.extras["upstreams"] = upstreams
-        state.observability = observability
-        app.extensions["masker_observer"] = observability.finish
-        loop = asyncio.get_running_loop()
-        state.extras["watcher"] = loop.create_task(state.watch_config())
-        state.extras["vault-maintenance"] = loop.create_task(state.maintain_vault())
-        app.extensions["masker"] = state
-        freeze_startup_heap()
 
     @app.after_serving
-    async def close_state() -> None:
-        state: ProxyState | None = app.extensions.get("masker")
-        if state is None:
-            return
-        for name in ("watcher", "vault-maintenance"):
-            task = state.extras.pop(name, None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        upstreams: Upstreams = state.extras["upstreams"]
-        await upstreams.real.close()
-        await upstreams.echo.close()
-        await state.detector.close()
-        await state.store.close()
-        if state.observability is not None:
-            await state.observability.close()
+    async def close_runtime() -> None:
+        runtime = runtime_of(app.extensions)
+        if runtime is not None:
+            del app.extensions[EXTENSION]
+            await runtime.close()
 
     @app.errorhandler(MaskerError)
     async def masker_error(exc: MaskerError) -> Response:
@@ -141,4 +65,4 @@ def create_app(
     async def unexpected(exc: Exception) -> Response:
         return error_response(internal_error(exc))
 
-    return ChatEndpoints(app)
+    return app

@@ -5,6 +5,10 @@ CPU per request, a quarter of what our whole stack spends on a voice turn when n
 redacting. These two endpoints are the proxy's hot path and need none of it; everything else
 (``/health``, unknown paths, lifespan) goes on to Quart unchanged. Errors take the same shape as
 Quart's handlers render: every exception becomes an OpenAI-style error body.
+
+A caller that hangs up is a caller that no longer wants the answer: from the moment its body has
+been read, ``http.disconnect`` cancels the request's work (the upstream call included), whether the
+answer would have been JSON or a stream.
 """
 
 from __future__ import annotations
@@ -13,22 +17,21 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from typing import Any, TypeVar
 
-from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
-from quart import Quart
+from hypercorn.typing import ASGIFramework, ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
 
 from .. import jsonfast
 from ..agents import Agent
 from ..errors import AgentNotFound, MaskerError, RateLimited, Unauthorized
-from ..pipeline import RequestRecord, conversation_id
+from ..pipeline import RequestRecord
 from ..ratelimit import RateLimit
 from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
 from .body import check_headers, parse_request_body
 from .responses import internal_error, status_error
-from .state import ProxyState
+from .runtime import Runtime, runtime_of
 
 log = logging.getLogger("masker.request")
 
@@ -38,6 +41,7 @@ _AGENT_PREFIX = "/proxy/"
 _AGENT_SUFFIX = "/v1/chat/completions"
 _PASS_HEADERS = ("openai-organization", "openai-project")
 BODY_TIMEOUT_SECONDS = 60.0
+CLIENT_CLOSED = 499  # the status nginx records for a caller that hung up before the answer
 _SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -45,6 +49,7 @@ _SSE_HEADERS = [
 ]
 
 Observer = Callable[[RequestRecord], None]
+_Result = TypeVar("_Result")
 
 
 class _ClientGone(Exception):
@@ -52,10 +57,12 @@ class _ClientGone(Exception):
 
 
 class ChatEndpoints:
-    """ASGI app: the two chat routes here, everything else to ``app`` (Quart)."""
+    """ASGI middleware: the two chat routes here, everything else to ``app`` (Quart's ``asgi_app``).
+    ``extensions`` is the Quart app's, where the runtime appears once start-up has finished."""
 
-    def __init__(self, app: Quart) -> None:
+    def __init__(self, app: ASGIFramework, extensions: Mapping[str, Any]) -> None:
         self.app = app
+        self.extensions = extensions
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] == "http":
@@ -80,15 +87,19 @@ class ChatEndpoints:
                 error = status_error(405)
                 error.headers["allow"] = "POST"
                 raise error
-            state: ProxyState | None = self.app.extensions.get("masker")
-            if state is None:  # lifespan start-up has not finished
+            runtime = runtime_of(self.extensions)
+            if runtime is None:  # lifespan start-up has not finished
                 raise MaskerError("The proxy is starting.")
             headers = _headers(scope)
-            agent = _agent(state, agent_id, headers)
-            observer = self.app.extensions.get("masker_observer")
+            agent = _agent(runtime, agent_id, headers)
+            observer = runtime.observer
             record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
-            reply = await _handle(state, agent, record, headers, receive)
+            body = await _admit(runtime, agent, headers, receive)
+            reply = await _until_hang_up(_handle(runtime, agent, record, headers, body), receive)
         except _ClientGone:
+            if record is not None and observer is not None:  # hung up while we worked on it
+                record.status = CLIENT_CLOSED
+                _observe(observer, record)
             return
         except MaskerError as exc:
             try:
@@ -102,16 +113,16 @@ class ChatEndpoints:
             error = internal_error(exc)
             await _send_json(send, error.status, error.body(), error.headers)
             return
-        extra, body = reply
-        if isinstance(body, dict):
+        extra, answer = reply
+        if isinstance(answer, dict):
             # Accounting (metrics, the audit record) runs after the answer is on its way: the
             # caller's latency is the response, not our bookkeeping.
             try:
-                await _send_json(send, 200, body, extra)
+                await _send_json(send, 200, answer, extra)
             finally:
                 _observe(observer, record)
         else:
-            await _send_stream(send, receive, extra, _finishing(body, record, observer))
+            await _send_stream(send, receive, extra, _finishing(answer, record, observer))
 
 
 def _observe(observer: Observer | None, record: RequestRecord) -> None:
@@ -137,60 +148,85 @@ def _headers(scope: HTTPScope) -> dict[str, str]:
     return out
 
 
-def _agent(state: ProxyState, agent_id: str | None, headers: Mapping[str, str]) -> Agent:
+def _agent(runtime: Runtime, agent_id: str | None, headers: Mapping[str, str]) -> Agent:
     if agent_id is not None:
-        agent = state.table.agents.get(agent_id)
+        agent = runtime.table.agents.get(agent_id)
         if agent is None:
             raise AgentNotFound("No active agent matches this URL.")
         return agent
     api_key = headers.get("x-api-key")
     if not api_key:
         raise Unauthorized("Missing X-Api-Key header.")
-    for key, tenant_agent in state.table.tenants.items():
+    for key, tenant_agent in runtime.table.tenants.items():
         if hmac.compare_digest(key.encode(), api_key.encode()):
             return tenant_agent
     raise Unauthorized("Invalid API key.")
 
 
 async def _handle(
-    state: ProxyState,
+    runtime: Runtime,
     agent: Agent,
     record: RequestRecord,
     headers: dict[str, str],
-    receive: ASGIReceiveCallable,
+    body: dict[str, Any],
 ) -> tuple[dict[str, str], dict[str, Any] | AsyncIterator[bytes]]:
-    body = await _admit(state, agent, headers, receive)
-    requested = body.get("policy_id")
-    policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
-    record.policy_id = policy.name
-    session = state.codec_for(agent).session(conversation_id(headers, body))
-    tracing = state.pipeline.tracing
+    ctx = runtime.resolver.resolve(agent, headers, body, pass_headers=_PASS_HEADERS)
+    record.policy_id = ctx.policy.name
+    session = runtime.codec_for(agent).session(ctx.conversation)
+    tracing = runtime.pipeline.tracing
     with tracing.request_span(headers, **{"http.route": record.endpoint}):
-        result = await state.pipeline.handle(
-            agent=agent,
-            policy=policy,
+        result = await runtime.pipeline.handle(
+            ctx,
             session=session,
             body=body,
             record=record,
-            caller_auth=headers.get("authorization"),
-            extra_headers={h: headers[h] for h in _PASS_HEADERS if h in headers},
             trace_context=None if tracing.enabled else tracing.extract(headers),
         )
     return {"x-request-id": record.request_id}, result
 
 
+async def _until_hang_up(
+    work: Coroutine[Any, Any, _Result], receive: ASGIReceiveCallable
+) -> _Result:
+    """Run ``work`` in this task; if the caller disconnects first, cancel it and raise ``_ClientGone``.
+
+    One watcher task, which cancels this one: cheaper than running the work in a task of its own
+    and waiting on both. By the time ``work`` returns a stream, the watcher is gone and
+    ``_send_stream`` watches for the hang-up itself."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        task.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone:
+            task.uncancel()
+            raise _ClientGone from None
+        raise
+    finally:
+        watcher.cancel()
+
+
 async def _admit(
-    state: ProxyState, agent: Agent, headers: Mapping[str, str], receive: ASGIReceiveCallable
+    runtime: Runtime, agent: Agent, headers: Mapping[str, str], receive: ASGIReceiveCallable
 ) -> dict[str, Any]:
     """Everything before redaction: limits, rate limit, signature, body parsing."""
-    limits = state.limits
+    limits = runtime.limits
     check_headers(headers.get("content-type"), headers.get("content-length"), limits)
-    if state.observability is not None:
-        decision = await state.observability.limiter.acquire(agent.name, RateLimit(agent.rps, agent.burst))
-        if not decision.allowed:
-            raise RateLimited(decision.retry_after)
+    decision = await runtime.observability.limiter.acquire(agent.name, RateLimit(agent.rps, agent.burst))
+    if not decision.allowed:
+        raise RateLimited(decision.retry_after)
     raw = await _read_body(receive, limits.max_body_bytes)
-    secrets = [agent.vapi_secret, state.settings.vapi_webhook_secret]
+    secrets = [agent.vapi_secret, runtime.settings.access.vapi_webhook_secret]
     if any(secrets) and not verify_signature(raw, headers.get(SIGNATURE_HEADER.lower()), secrets):
         raise Unauthorized("Request signature is missing or invalid.", code="bad_signature")
     return parse_request_body(raw, limits)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..observability.audit import AuditLog, AuditRecord, load_hmac_key
-from ..observability.metrics import Metrics, MetricsServer, agent_label, create_metrics, start_metrics_server
+from ..observability.metrics import (
+    Metrics,
+    MetricsServer,
+    agent_label,
+    create_metrics,
+    parse_addr,
+    start_metrics_server,
+)
 from ..observability.tracing import Tracing, TracingConfig, setup_tracing
 from ..pipeline import RequestRecord
 from ..ratelimit import RateLimiter, build_rate_limiter
@@ -25,10 +32,12 @@ _AUDIT_KEY_FILE = "MASKER_AUDIT_HMAC_KEY"
 
 
 def _audit_key(settings: Settings) -> bytes:
+    if settings.audit.hmac_key is not None:  # decoded and checked by Settings
+        return settings.audit.hmac_key
     try:
-        return load_hmac_key(settings.audit_hmac_key or local_secret(settings.data_dir, _AUDIT_KEY_FILE))
+        return load_hmac_key(local_secret(settings.server.data_dir, _AUDIT_KEY_FILE))
     except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        raise ConfigError(f"{exc} (the generated key in the data dir is damaged)") from None
 
 
 @dataclass
@@ -39,26 +48,35 @@ class Observability:
     audit: AuditLog | None
     metrics_server: MetricsServer | None = None
 
+    @staticmethod
+    def check(settings: Settings) -> None:
+        """What ``start`` would refuse, checked without starting anything (``masker serve``)."""
+        if settings.audit_dir is not None:
+            _audit_key(settings)
+        if settings.server.metrics_addr:
+            try:
+                parse_addr(settings.server.metrics_addr)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+
     @classmethod
     def start(cls, settings: Settings, *, tracing: Tracing | None = None) -> Observability:
         metrics = create_metrics()
-        server = start_metrics_server(settings.metrics_addr, metrics) if settings.metrics_addr else None
+        addr = settings.server.metrics_addr
+        server = start_metrics_server(addr, metrics) if addr else None
         audit_dir: Path | None = settings.audit_dir
-        if audit_dir is None and settings.env.get("MASKER_AUDIT_ENABLED", "true").lower() != "false":
-            audit_dir = settings.data_dir / "audit"
         audit = (
             AuditLog(audit_dir, _audit_key(settings), on_drop=metrics.audit_dropped.inc)
             if audit_dir
             else None
         )
         limiter = build_rate_limiter(
-            settings.redis_url,
+            settings.rate_limit.redis_url,
             on_fallback=lambda reason: metrics.ratelimit_fallbacks.labels(reason=reason).inc(),
             on_limited=lambda name: metrics.rate_limited.labels(agent=agent_label(name)).inc(),
         )
-        return cls(
-            metrics, tracing or setup_tracing(TracingConfig.from_env(settings.env)), limiter, audit, server
-        )
+        config = TracingConfig(endpoint=settings.tracing.endpoint, service_name=settings.tracing.service_name)
+        return cls(metrics, tracing or setup_tracing(config), limiter, audit, server)
 
     async def close(self) -> None:
         await self.limiter.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -16,12 +17,14 @@ from ..agents import ensure_demo_agent, load_agent_table
 from ..errors import ConfigError
 from ..policy import load_policies
 from ..settings import Settings
+from .observe import Observability
 
 
 def _banner(settings: Settings, demo_agent: str | None) -> str:
-    base = settings.public_url or f"http://{settings.listen_addr}"
-    lines = [f"Masker listening on http://{settings.listen_addr}"]
-    if settings.echo_upstream:
+    server = settings.server
+    base = server.public_url or f"http://{server.listen_addr}"
+    lines = [f"Masker listening on http://{server.listen_addr}"]
+    if settings.upstream.echo:
         lines.append(
             "No upstream configured (MASKER_OPENAI_BASE_URL / MASKER_OPENAI_API_KEY): using the built-in "
             "echo upstream. Its answer repeats your last message; 'echo_upstream.received' shows exactly "
@@ -29,7 +32,7 @@ def _banner(settings: Settings, demo_agent: str | None) -> str:
         )
     if demo_agent:
         lines += [
-            f"Created a demo agent in {settings.resolved_agents_file}. Try:",
+            f"Created a demo agent in {settings.agents_file}. Try:",
             "",
             f"  curl -s {base}/proxy/{demo_agent}/v1/chat/completions \\",
             "    -H 'Content-Type: application/json' \\",
@@ -46,28 +49,27 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, help="worker processes (default MASKER_WORKERS or 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    env = dict(os.environ)
+    if args.listen:
+        env["MASKER_LISTEN_ADDR"] = args.listen
+    if args.workers:
+        env["MASKER_WORKERS"] = str(args.workers)
     try:
-        env = dict(__import__("os").environ)
-        if args.listen:
-            env["MASKER_LISTEN_ADDR"] = args.listen
-        if args.workers:
-            env["MASKER_WORKERS"] = str(args.workers)
+        # Everything that can be checked is checked here, before binding: one clear line and exit
+        # code 2, rather than a traceback from Hypercorn's lifespan after the banner.
         settings = Settings.from_env(env)
         demo = ensure_demo_agent(settings)
-        # Fail before binding, with one clear line, rather than in Hypercorn's lifespan traceback.
-        load_policies(settings.policies_dir)
-        load_agent_table(settings)
+        load_agent_table(settings, load_policies(settings.policies_dir))
+        Observability.check(settings)
     except ConfigError as exc:
         print(f"masker: configuration error: {exc}", file=sys.stderr)
         return 2
     print(_banner(settings, demo), flush=True)
 
     config = hypercorn_config(settings)
-    if settings.workers > 1:
-        import os
-
+    if settings.server.workers > 1:
         os.environ.update({k: v for k, v in env.items() if k.startswith("MASKER_")})
-        return serve_workers(config, "masker.http.asgi:app", settings.workers)
+        return serve_workers(config, "masker.http.asgi:app", settings.server.workers)
 
     from .app import create_app
 
@@ -81,7 +83,7 @@ def main(argv: list[str]) -> int:
 
 def hypercorn_config(settings: Settings) -> Config:
     config = Config()
-    config.bind = [settings.listen_addr]
+    config.bind = [settings.server.listen_addr]
     config.accesslog = None
     config.keep_alive_timeout = 75
     config.graceful_timeout = 20

@@ -17,7 +17,6 @@ span per SSE event. Tests pass ``exporter=InMemorySpanExporter()``.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -101,13 +100,6 @@ class TracingConfig:
     endpoint: str | None = None
     service_name: str = "masker-proxy"
     headers: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> TracingConfig:
-        env = os.environ if environ is None else environ
-        endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("MASKER_OTLP_ENDPOINT") or None
-        service = env.get("OTEL_SERVICE_NAME") or "masker-proxy"
-        return cls(endpoint=endpoint, service_name=service)
 
 
 def _traces_url(endpoint: str) -> str:
@@ -216,7 +208,7 @@ def setup_tracing(
     OTLP/HTTP exporter is used when ``config.endpoint`` is set; otherwise tracing is a no-op.
     ``set_global`` also installs the provider as OpenTelemetry's global one (once per process).
     """
-    cfg = config if config is not None else TracingConfig.from_env()
+    cfg = config if config is not None else TracingConfig()
     if exporter is None and not cfg.endpoint:
         return Tracing(trace.NoOpTracer(), None)
     provider = TracerProvider(resource=Resource.create({"service.name": cfg.service_name}))

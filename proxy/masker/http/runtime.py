@@ -1,0 +1,205 @@
+"""The proxy's runtime: every long-lived resource of one process, opened together, closed together.
+
+``Runtime.open`` builds everything from ``Settings`` (policies and the agent table are validated
+first, so a bad name never reaches a listening server); ``close`` releases it in reverse order.
+The app factory calls them from Quart's ``before_serving`` / ``after_serving``; the chat endpoints
+and the Quart routes read the runtime from ``app.extensions["masker"]`` (``runtime_of``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
+from ..context import ContextResolver, Upstreams
+from ..detect.types import DetectOptions, Detector
+from ..errors import ConfigError
+from ..heap import freeze_startup_heap
+from ..input_limits import InputLimits
+from ..pipeline import ChatPipeline, RequestRecord
+from ..policy import Policy, load_policies
+from ..settings import Settings
+from ..tokens.codec import Codec
+from ..tokens.store import VaultStore, store_from_url
+from ..upstream.client import UpstreamClient
+from ..upstream.echo import EchoTransport
+from .observe import Observability
+
+log = logging.getLogger("masker.config")
+EXTENSION = "masker"
+
+
+def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -> Detector:
+    """Patterns + NER (over gRPC when ``MASKER_NER_ADDR`` is set, else in-process), each NER call
+    timed into ``on_ner_call``."""
+    from ..detect.engine import DetectionEngine
+    from ..detect.timed import TimedNer
+    from ..detect.types import NerBackend
+
+    backend: NerBackend
+    ner = settings.ner
+    if ner.addr:
+        from ..detect.ner_grpc import GrpcNer
+
+        try:
+            backend = GrpcNer(
+                ner.addr,
+                timeout_ms=ner.timeout_ms,
+                timeout_per_kchar_ms=ner.timeout_per_kchar_ms,
+                breaker_failures=ner.breaker_failures,
+                breaker_cooldown_ms=ner.breaker_cooldown_ms,
+                tls_ca=ner.tls_ca,
+                tls_cert=ner.tls_cert,
+                tls_key=ner.tls_key,
+                tls_server_name=ner.tls_server_name,
+            )
+        except (OSError, ValueError) as exc:  # e.g. a certificate path that cannot be read
+            raise ConfigError(f"NER client: {exc}") from exc
+    else:
+        from ..detect.inprocess import InProcessNer
+
+        backend = InProcessNer()
+    return DetectionEngine(ner=TimedNer(backend, on_ner_call))
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    detector: Detector
+    store: VaultStore
+    upstreams: Upstreams
+    observability: Observability
+    resolver: ContextResolver
+    pipeline: ChatPipeline
+    table: AgentTable
+    limits: InputLimits
+    observer: Callable[[RequestRecord], None]  # accounts for each finished request
+    codecs: dict[tuple[str, str, tuple[str, ...]], Codec] = field(default_factory=dict)
+    reload_failures: int = 0
+    reloads: int = 0
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def policies(self) -> Mapping[str, Policy]:
+        return self.resolver.policies
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        upstream_transport: httpx.AsyncBaseTransport | None = None,
+        detector: Detector | None = None,
+    ) -> Runtime:
+        policies = load_policies(settings.policies_dir)
+        table = load_agent_table(settings, policies)
+        store = store_from_url(settings.database_url)
+        await store.open()
+        timeout = settings.upstream.timeout
+        upstreams = Upstreams(
+            real=UpstreamClient(upstream_transport, timeout=timeout),
+            echo=UpstreamClient(EchoTransport(), timeout=timeout),
+            default_base_url=settings.upstream.base_url,
+            default_api_key=settings.upstream.api_key,
+            echo_default=settings.upstream.echo,
+        )
+        observability = Observability.start(settings)
+        the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
+        # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER service
+        # that is down must not stop the proxy from starting: requests then follow the fail mode.
+        with contextlib.suppress(Exception):
+            await the_detector.detect(["Warm-up call from Masker at start."], DetectOptions())
+        pipeline = ChatPipeline(
+            tracing=observability.tracing, detector=the_detector, max_messages=settings.limits.max_messages
+        )
+        limits = settings.limits
+        runtime = cls(
+            settings=settings,
+            detector=the_detector,
+            store=store,
+            upstreams=upstreams,
+            observability=observability,
+            resolver=ContextResolver(settings, policies, upstreams),
+            pipeline=pipeline,
+            table=table,
+            limits=InputLimits(limits.max_body_bytes, limits.max_messages, limits.max_json_depth),
+            observer=observability.finish,
+        )
+        loop = asyncio.get_running_loop()
+        runtime._tasks = [
+            loop.create_task(runtime.watch_config()),
+            loop.create_task(runtime.maintain_vault()),
+        ]
+        freeze_startup_heap()
+        return runtime
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.upstreams.real.close()
+        await self.upstreams.echo.close()
+        await self.detector.close()
+        await self.store.close()
+        await self.observability.close()
+
+    def codec_for(self, agent: Agent) -> Codec:
+        key = (agent.id, agent.tokenization, tuple(k.name for k in agent.keyring.keys))
+        codec = self.codecs.get(key)
+        if codec is None or codec.keyring is not agent.keyring:
+            codec = Codec(
+                agent.id,
+                agent.keyring,
+                mode=agent.tokenization,
+                store=self.store,
+                ttl_seconds=self.settings.vault.ttl_seconds,
+            )
+            self.codecs[key] = codec
+        return codec
+
+    async def maintain_vault(self, interval: float = 60.0) -> None:
+        """Drop expired vault rows and publish the vault's size, once a minute."""
+        while True:
+            try:
+                if self.settings.vault.ttl_seconds:
+                    await self.store.purge_expired()
+                self.observability.metrics.vault_size_bytes.set(await self.store.size_bytes())
+            except Exception as exc:  # the vault may be down; requests report that themselves
+                log.warning("vault maintenance skipped: %s", type(exc).__name__)
+            await asyncio.sleep(interval)
+
+    async def watch_config(self) -> None:
+        """Poll the agents file and secrets; swap the table whole, or keep the old one."""
+        while True:
+            await asyncio.sleep(self.settings.server.reload_interval)
+            try:
+                if file_fingerprint(self.settings) == self.table.fingerprint:
+                    continue
+                self.table = load_agent_table(self.settings, self.policies)
+                self.reloads += 1
+                log.info("agents reloaded", extra={"agents": len(self.table.agents)})
+            except ConfigError as exc:
+                self.reload_failures += 1
+                log.error("agents file rejected; keeping the previous table: %s", exc)
+                # Remember the bad fingerprint so the same broken file is not re-parsed every tick.
+                self.table = AgentTable(
+                    self.table.agents, self.table.tenants, file_fingerprint(self.settings)
+                )
+            except Exception:  # never let the watcher die
+                self.reload_failures += 1
+                log.exception("agents reload failed")
+
+
+def runtime_of(extensions: Mapping[str, Any]) -> Runtime | None:
+    """The app's runtime, or None while the lifespan start-up has not finished."""
+    runtime: Runtime | None = extensions.get(EXTENSION)
+    return runtime
