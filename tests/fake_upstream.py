@@ -6,6 +6,7 @@ Behaviour is chosen by the request's ``model``:
 * ``tools`` / ``tools-cN``: reply with one tool call whose JSON arguments carry the last text.
 * ``fail-500`` / ``fail-429``: an OpenAI-shaped error with that status.
 * ``hang``: never answer (until the test ends).
+* ``stall``: start a stream (headers and one event), then fall silent (until the test ends).
 * ``invent`` / ``invent-cN``: echo, then add a phone number and e-mail of the model's own.
 * ``reset``: start streaming, then drop the connection in the middle of a token.
 * a ``-ka`` suffix (``echo-ka``): stream with chunked encoding on a kept-alive connection, as hosted
@@ -167,6 +168,23 @@ def start_fake_upstream() -> FakeUpstream:
                 return
             if model == "hang":
                 fake.stop_hanging.wait(30)
+                return
+            if model == "stall":
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("connection", "close")
+                self.end_headers()
+                first = {
+                    **base,
+                    "object": "chat.completion.chunk",
+                    "choices": [
+                        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                    ],
+                }
+                self.wfile.write(f"data: {json.dumps(first)}\n\n".encode())
+                self.wfile.flush()
+                fake.stop_hanging.wait(30)
+                self.close_connection = True
                 return
             size = _chunk_size(model)
             if model.startswith("invent"):

@@ -15,6 +15,7 @@ from tests.proxy_process import ProxyProcess, start_proxy
 AGENT = "agt_01JTEST0000000000000000001"
 AGENT_RESTRICTED = "agt_01JTEST0000000000000000002"
 AGENT_AEAD = "agt_01JTEST0000000000000000003"
+AGENT_HEALTH = "agt_01JTEST0000000000000000004"  # healthcare policy, strips a platform's phoneNumber
 API_KEY = "test-key-1"
 
 
@@ -91,6 +92,13 @@ def proxy(upstream: FakeUpstream, proxy_dir: Path) -> Iterator[ProxyProcess]:
                 "id": AGENT_AEAD,
                 "name": "stateless",
                 "tokenization": "reversible-aead",
+                "redaction_metadata": True,
+            },
+            {
+                "id": AGENT_HEALTH,
+                "name": "clinic-voice",
+                "policy": "healthcare",
+                "strip_fields": ["phoneNumber"],
                 "redaction_metadata": True,
             },
         ],

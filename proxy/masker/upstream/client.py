@@ -31,7 +31,7 @@ class UpstreamResponse:
         try:
             async with asyncio.timeout(timeout):
                 raw = await self.response.aread()
-        except TimeoutError as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:
             raise UpstreamTimeout("The upstream LLM did not respond within the configured timeout.") from exc
         except httpx.HTTPError as exc:
             raise UpstreamError("The upstream LLM connection failed while reading the response.") from exc
@@ -66,7 +66,9 @@ class UpstreamResponse:
                     yield line.rstrip(b"\r")
             if pending:
                 yield pending.rstrip(b"\r")
-        except TimeoutError as exc:
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            # Whichever notices the silence first (our idle timer or the transport's read timeout,
+            # both set to MASKER_UPSTREAM_TIMEOUT), the caller is told it was a timeout.
             raise UpstreamTimeout("The upstream LLM stopped sending within the configured timeout.") from exc
         except httpx.HTTPError as exc:
             raise UpstreamError("The upstream LLM connection failed mid-stream.") from exc
