@@ -2,9 +2,9 @@
 
 Two things are produced at build time rather than committed:
 
-* the NER service's protobuf modules (``masker_ner/_proto/ner_pb2.py`` + ``.pyi``), generated from
-  ``ner/masker_ner/proto`` with ``grpc_tools`` (a build requirement in pyproject.toml), exactly as
-  ``scripts/gen_proto.sh`` does for a development checkout;
+* the NER wire contract's protobuf modules (``masker_contracts/_proto/ner_pb2.py`` + ``.pyi``),
+  generated from ``proxy/masker_contracts/proto`` with ``grpc_tools`` (a build requirement in
+  pyproject.toml), exactly as ``scripts/gen_proto.sh`` does for a development checkout;
 * the shipped policies (``policies/*.yaml``), copied to ``masker/_policies`` so an installed proxy
   finds them without ``MASKER_POLICIES_DIR`` and without depending on its working directory.
 
@@ -21,7 +21,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-PROTO_ROOT = ROOT / "ner" / "masker_ner" / "proto"
+PROTO_ROOT = ROOT / "proxy" / "masker_contracts" / "proto"
 PROTO = "masker/ner/v1/ner.proto"
 POLICIES = ROOT / "policies"
 
@@ -56,7 +56,7 @@ class BuildPyWithGenerated(build_py):
     def run(self) -> None:
         super().run()
         build_lib = Path(self.build_lib)
-        generate_proto(build_lib / "masker_ner" / "_proto")
+        generate_proto(build_lib / "masker_contracts" / "_proto")
         if POLICIES.is_dir():
             target = build_lib / "masker" / "_policies"
             target.mkdir(parents=True, exist_ok=True)

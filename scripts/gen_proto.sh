@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Generates the Python protobuf modules for the NER service (masker.ner.v1) into
-# ner/masker_ner/_proto/. Generated code is a build product (gitignored), never committed.
+# proxy/masker_contracts/_proto/ (the wire contract shared by the proxy and the NER service).
+# Generated code is a build product (gitignored), never committed; wheels generate it in setup.py.
 # Called by bootstrap.sh with the venv's bin on PATH. Idempotent and fast: each generated file
 # records the SHA-256 of the .proto (and of this script) it came from, and nothing runs when that still matches.
 # Only message modules (+ .pyi for mypy) are generated: the server and client register the one
 # method through grpc's generic handler API, so no untyped *_pb2_grpc.py is needed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SRC="$ROOT/ner/masker_ner/proto"
-OUT="$ROOT/ner/masker_ner/_proto"
+SRC="$ROOT/proxy/masker_contracts/proto"
+OUT="$ROOT/proxy/masker_contracts/_proto"
 PROTO="masker/ner/v1/ner.proto"
 PY="${PYTHON:-python}"
 
@@ -41,4 +42,4 @@ for f in ner_pb2.py ner_pb2.pyi; do
   { echo "# mypy: ignore-errors"; cat "$TMP/masker/ner/v1/$f"; echo "$STAMP"; } >"$TMP/$f"
   mv -f "$TMP/$f" "$OUT/$f"
 done
-echo "gen_proto: generated ner/masker_ner/_proto/ner_pb2.py from $PROTO" >&2
+echo "gen_proto: generated proxy/masker_contracts/_proto/ner_pb2.py from $PROTO" >&2

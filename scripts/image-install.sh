@@ -35,7 +35,7 @@ PIP=("$PREFIX/bin/python" -m pip --disable-pip-version-check)
 import importlib.util, sys
 component = sys.argv[1]
 import masker.cli  # noqa: F401  the dispatcher behind the `masker` entry point
-import masker_ner._proto.ner_pb2  # noqa: F401  generated stubs made it into the wheel
+import masker_contracts._proto.ner_pb2  # noqa: F401  generated stubs made it into the wheel
 if component == "proxy":
     import spacy
     from masker_ner.model import MODEL_NAME

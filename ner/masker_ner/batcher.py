@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from masker.detect.types import NerSpan
+from masker_contracts.ner import NerSpan
 
 AnalyzeFn = Callable[[Sequence[str]], list[list[NerSpan]]]
 

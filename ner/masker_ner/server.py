@@ -20,10 +20,10 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from masker.detect.types import NerSpan
-from masker.heap import freeze_startup_heap
+from masker_contracts import ner_wire as wire
+from masker_contracts.heap import freeze_startup_heap
+from masker_contracts.ner import NerSpan
 
-from . import wire
 from .batcher import BatcherClosed, MicroBatcher
 from .metrics import NerMetrics
 from .model import SpacyNer

@@ -24,7 +24,7 @@ from faker import Faker
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from masker_ner import wire
+from masker_contracts import ner_wire as wire
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 60.0

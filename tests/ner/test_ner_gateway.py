@@ -20,7 +20,7 @@ import pytest
 import yaml
 from faker import Faker
 
-from masker.detect.types import NerSpan
+from masker_contracts.ner import NerSpan
 from masker_ner.model import SpacyNer
 from tests.fake_upstream import FakeUpstream, start_fake_upstream
 from tests.ner.ner_harness import NerServer

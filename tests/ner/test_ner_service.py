@@ -14,7 +14,7 @@ import pytest
 
 from masker.detect.ner_grpc import GrpcNer
 from masker.detect.types import NerUnavailable
-from masker_ner import wire
+from masker_contracts import ner_wire as wire
 from masker_ner.model import MODEL_NAME, SpacyNer
 from tests.ner.ner_harness import REPO, NerServer, health_status, make_tls_files, raw_analyze, synthetic_texts
 

@@ -32,7 +32,7 @@ def _clean_checkout(dest: Path) -> None:
 def test_a_wheel_from_a_clean_checkout_has_the_grpc_stubs_and_policies(tmp_path: Path) -> None:
     checkout, wheels, site = tmp_path / "checkout", tmp_path / "wheels", tmp_path / "site"
     _clean_checkout(checkout)
-    assert not (checkout / "ner" / "masker_ner" / "_proto" / "ner_pb2.py").exists()
+    assert not (checkout / "proxy" / "masker_contracts" / "_proto" / "ner_pb2.py").exists()
     # No build isolation: the build requirements (setuptools, grpcio-tools) come from this venv
     # rather than a download.
     subprocess.run(
@@ -43,7 +43,7 @@ def test_a_wheel_from_a_clean_checkout_has_the_grpc_stubs_and_policies(tmp_path:
     )
     (wheel,) = wheels.glob("masker-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"masker_ner/_proto/ner_pb2.py", "masker_ner/_proto/ner_pb2.pyi"} <= names
+    assert {"masker_contracts/_proto/ner_pb2.py", "masker_contracts/_proto/ner_pb2.pyi"} <= names
     assert {"masker/_policies/default.yaml", "masker/_policies/healthcare.yaml"} <= names
 
     subprocess.run(
@@ -53,7 +53,7 @@ def test_a_wheel_from_a_clean_checkout_has_the_grpc_stubs_and_policies(tmp_path:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASKER_")} | {"PYTHONPATH": str(site)}
     probe = (
-        "import masker, masker_ner.wire as w; from masker.settings import Settings; "
+        "import masker, masker_contracts.ner_wire as w; from masker.settings import Settings; "
         "from masker.policy import load_policies; s = Settings.from_env({}); "
         "assert str(s.policies_dir).startswith(masker.__path__[0]), s.policies_dir; "
         "print(sorted(load_policies(s.policies_dir)), w.__file__)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from masker.heap import freeze_startup_heap
+from masker_contracts.heap import freeze_startup_heap
 
 
 def test_freeze_moves_the_startup_heap_out_of_collections() -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import grpc
 
-import masker_ner.wire as wire
+import masker_contracts.ner_wire as wire
 
 from .types import NerSpan, NerUnavailable
 

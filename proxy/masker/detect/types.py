@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from masker_contracts.ner import NerSpan
+
+__all__ = ["NerSpan"]  # the shared contract type, named here for the detection layer
+
 
 class Entity(StrEnum):
     """Canonical entity types. The token label (what the upstream sees) is ``LABELS[entity]``."""
@@ -86,16 +90,6 @@ class Finding:
     entity: Entity
     score: float
     recognizer: str
-
-
-@dataclass(frozen=True, slots=True)
-class NerSpan:
-    """A span from the NER model: spaCy label (PERSON, GPE, LOC, FAC, ORG, ...) and offsets."""
-
-    start: int
-    end: int
-    label: str
-    score: float = 0.85
 
 
 class NerBackend(Protocol):

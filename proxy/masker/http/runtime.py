@@ -17,11 +17,12 @@ from typing import Any
 
 import httpx
 
+from masker_contracts.heap import freeze_startup_heap
+
 from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
 from ..context import ContextResolver, Upstreams
 from ..detect.types import DetectOptions, Detector
 from ..errors import ConfigError
-from ..heap import freeze_startup_heap
 from ..input_limits import InputLimits
 from ..pipeline import ChatPipeline, RequestRecord
 from ..policy import Policy, load_policies

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from masker.detect.types import NerSpan
+from .ner import NerSpan
 
 try:
-    from masker_ner._proto.ner_pb2 import AnalyzeRequest, AnalyzeResponse, Span, TextSpans
+    from ._proto.ner_pb2 import AnalyzeRequest, AnalyzeResponse, Span, TextSpans
 except ImportError as exc:  # pragma: no cover - only on a checkout that skipped bootstrap
     raise ImportError("NER protobuf modules missing: run scripts/gen_proto.sh") from exc
 
