@@ -25,11 +25,15 @@ class MaskerError(Exception):
     code = "internal_error"
     type = "server_error"
 
-    def __init__(self, message: str, *, code: str | None = None, param: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, param: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+        if status is not None:  # a 4xx of the request-validation family other than 400 (413, 415, ...)
+            self.status = status
         self.param = param
         self.headers: dict[str, str] = {}
 

@@ -10,9 +10,7 @@ from ..input_limits import InputLimits, LimitViolation, check_content_length, ch
 
 
 def _raise(violation: LimitViolation) -> None:
-    error = BadRequest(violation.message, code=violation.code, param=violation.param)
-    error.status = violation.status
-    raise error
+    raise BadRequest(violation.message, code=violation.code, param=violation.param, status=violation.status)
 
 
 def check_headers(content_type: str | None, content_length: str | None, limits: InputLimits) -> None:

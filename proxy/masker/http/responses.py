@@ -34,9 +34,8 @@ def status_error(status: int) -> MaskerError:
     it or the chat endpoints did: one mapping, so both paths answer alike."""
     if status == 413:
         return PayloadTooLarge("Request body is too large.")
-    error = BadRequest(
+    return BadRequest(
         "Not found." if status == 404 else "Request could not be handled.",
         code="not_found" if status == 404 else "invalid_request",
+        status=status,
     )
-    error.status = status
-    return error
