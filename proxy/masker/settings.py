@@ -375,4 +375,11 @@ def _ner(env: _Env) -> NerSettings:
         raise ConfigError("MASKER_NER_TLS_CERT and MASKER_NER_TLS_KEY go together")
     if settings.tls_cert is not None and settings.tls_ca is None:
         raise ConfigError("a client certificate (mTLS) needs MASKER_NER_TLS_CA")
+    for name, value in (
+        ("MASKER_NER_TLS_CA", settings.tls_ca),
+        ("MASKER_NER_TLS_CERT", settings.tls_cert),
+        ("MASKER_NER_TLS_KEY", settings.tls_key),
+    ):
+        if value is not None and not os.access(value, os.R_OK):
+            raise ConfigError(f"{name} is not a readable file")
     return settings

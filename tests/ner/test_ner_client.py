@@ -78,8 +78,10 @@ def test_settings_build_the_client() -> None:
         Settings.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TIMEOUT_MS": "fast"})
     with pytest.raises(ConfigError, match="go together"):
         Settings.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CERT": "/c.pem"})
-    with pytest.raises(FileNotFoundError):
-        _client({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CA": "/nonexistent/ca.pem"})
+    with pytest.raises(ConfigError, match="MASKER_NER_TLS_CA is not a readable file"):
+        Settings.from_env({"MASKER_NER_ADDR": "ner:1", "MASKER_NER_TLS_CA": "/nonexistent/ca.pem"})
+    with pytest.raises(FileNotFoundError):  # the client itself still refuses a missing file
+        GrpcNer("ner:1", tls_ca="/nonexistent/ca.pem")
 
 
 async def test_deadline_on_a_stalled_server(tmp_path: Path) -> None:

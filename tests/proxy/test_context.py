@@ -256,6 +256,7 @@ def test_a_policies_dir_that_does_not_exist_stops_the_start(tmp_path: Path) -> N
         ({"MASKER_TENANT_RPS": "-5"}, "MASKER_TENANT_RPS"),
         ({"MASKER_DEFAULT_FAIL_MODE": "sideways"}, "MASKER_DEFAULT_FAIL_MODE"),
         ({"MASKER_METRICS_ADDR": "nowhere"}, "MASKER_METRICS_ADDR"),
+        ({"MASKER_NER_ADDR": "127.0.0.1:9", "MASKER_NER_TLS_CA": "/nonexistent/ca.pem"}, "MASKER_NER_TLS_CA"),
     ],
 )
 def test_bad_settings_stop_the_start_with_one_line(tmp_path: Path, env: dict[str, str], message: str) -> None:
