@@ -1,7 +1,9 @@
 """The proxy's runtime: every long-lived resource of one process, opened together, closed together.
 
 ``Runtime.open`` builds everything from ``Settings`` (policies and the agent table are validated
-first, so a bad name never reaches a listening server); ``close`` releases it in reverse order.
+first, so a bad name never reaches a listening server); each resource registers its release on one
+``AsyncExitStack`` as it opens, so ``close`` (or a failure half-way through ``open``) releases
+exactly what was opened, in reverse order.
 The app factory calls them from Quart's ``before_serving`` / ``after_serving``; the chat endpoints
 and the Quart routes read the runtime from ``app.extensions["masker"]`` (``runtime_of``).
 """
@@ -85,7 +87,7 @@ class Runtime:
     codecs: dict[tuple[str, str, tuple[str, ...]], Codec] = field(default_factory=dict)
     reload_failures: int = 0
     reloads: int = 0
-    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _resources: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
 
     @property
     def policies(self) -> Mapping[str, Policy]:
@@ -101,57 +103,52 @@ class Runtime:
     ) -> Runtime:
         policies = load_policies(settings.policies_dir)
         table = load_agent_table(settings, policies)
-        store = store_from_url(settings.database_url)
-        await store.open()
-        timeout = settings.upstream.timeout
-        upstreams = Upstreams(
-            real=UpstreamClient(upstream_transport, timeout=timeout),
-            echo=UpstreamClient(EchoTransport(), timeout=timeout),
-            default_base_url=settings.upstream.base_url,
-            default_api_key=settings.upstream.api_key,
-            echo_default=settings.upstream.echo,
-        )
-        observability = Observability.start(settings)
-        the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
-        # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER service
-        # that is down must not stop the proxy from starting: requests then follow the fail mode.
-        with contextlib.suppress(Exception):
-            await the_detector.detect(["Warm-up call from Masker at start."], DetectOptions())
-        pipeline = ChatPipeline(
-            tracing=observability.tracing, detector=the_detector, max_messages=settings.limits.max_messages
-        )
-        limits = settings.limits
-        runtime = cls(
-            settings=settings,
-            detector=the_detector,
-            store=store,
-            upstreams=upstreams,
-            observability=observability,
-            resolver=ContextResolver(settings, policies, upstreams),
-            pipeline=pipeline,
-            table=table,
-            limits=InputLimits(limits.max_body_bytes, limits.max_messages, limits.max_json_depth),
-            observer=observability.finish,
-        )
-        loop = asyncio.get_running_loop()
-        runtime._tasks = [
-            loop.create_task(runtime.watch_config()),
-            loop.create_task(runtime.maintain_vault()),
-        ]
+        async with contextlib.AsyncExitStack() as resources:
+            store = store_from_url(settings.database_url)
+            await store.open()
+            resources.push_async_callback(store.close)
+            observability = Observability.start(settings)
+            resources.push_async_callback(observability.close)
+            timeout = settings.upstream.timeout
+            upstreams = Upstreams(
+                real=UpstreamClient(upstream_transport, timeout=timeout),
+                echo=UpstreamClient(EchoTransport(), timeout=timeout),
+                default_base_url=settings.upstream.base_url,
+                default_api_key=settings.upstream.api_key,
+                echo_default=settings.upstream.echo,
+            )
+            resources.push_async_callback(upstreams.real.close)
+            resources.push_async_callback(upstreams.echo.close)
+            the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
+            resources.push_async_callback(the_detector.close)
+            # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER
+            # service that is down must not stop the proxy from starting: requests then follow the
+            # fail mode.
+            with contextlib.suppress(Exception):
+                await the_detector.detect(["Warm-up call from Masker at start."], DetectOptions())
+            limits = settings.limits
+            runtime = cls(
+                settings=settings,
+                detector=the_detector,
+                store=store,
+                upstreams=upstreams,
+                observability=observability,
+                resolver=ContextResolver(settings, policies, upstreams),
+                pipeline=ChatPipeline(
+                    tracing=observability.tracing, detector=the_detector, max_messages=limits.max_messages
+                ),
+                table=table,
+                limits=InputLimits(limits.max_body_bytes, limits.max_messages, limits.max_json_depth),
+                observer=observability.finish,
+            )
+            for work in (runtime.watch_config(), runtime.maintain_vault()):
+                resources.push_async_callback(_stop, asyncio.get_running_loop().create_task(work))
+            runtime._resources = resources.pop_all()  # opened: from now on ``close`` owns them
         freeze_startup_heap()
         return runtime
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        await self.upstreams.real.close()
-        await self.upstreams.echo.close()
-        await self.detector.close()
-        await self.store.close()
-        await self.observability.close()
+        await self._resources.aclose()
 
     def codec_for(self, agent: Agent) -> Codec:
         key = (agent.id, agent.tokenization, tuple(k.name for k in agent.keyring.keys))
@@ -198,6 +195,12 @@ class Runtime:
             except Exception:  # never let the watcher die
                 self.reload_failures += 1
                 log.exception("agents reload failed")
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def runtime_of(extensions: Mapping[str, Any]) -> Runtime | None:
