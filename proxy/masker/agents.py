@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .platforms import AUTO, PlatformSetting, platform_setting
 from .policy import Policy, policy_from_mapping
 from .settings import Settings
 from .tokens.codec import MODES, VAULT
@@ -44,6 +45,7 @@ class Agent:
     strip_fields: frozenset[str] = frozenset()
     forward_caller_auth: bool = False  # the /v1 route forwards the caller's Authorization
     tenant: str | None = None  # namespace (operator) or API-key tenant, for audit records
+    platform: PlatformSetting = AUTO  # which voice platform calls (docs/platforms.md)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
         redaction_metadata=bool(raw.get("redaction_metadata", False)),
         strip_fields=frozenset(str(f) for f in raw.get("strip_fields") or ()),
         tenant=str(raw["namespace"]) if raw.get("namespace") else None,
+        platform=platform_setting(raw.get("platform"), where),
     )
 
 

@@ -58,6 +58,8 @@ class RequestRecord:
     # PHI the upstream invented, redacted by scan_response, by entity type
     response_entities: Counter[str] = field(default_factory=Counter)
     tenant: str | None = None
+    turn_key: str | None = None  # the logical turn (platforms.TurnLedger); never shown
+    repeat: bool = False  # a retry or re-post of a turn already audited
 
     @property
     def total_ms(self) -> float:
@@ -154,7 +156,9 @@ class ChatPipeline:
         caller_auth: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
         trace_context: Context | None = None,
+        detector: Detector | None = None,
     ) -> dict[str, Any] | AsyncIterator[bytes]:
+        """``detector``: this request's (the platform's known values added), else the pipeline's."""
         for name in MASKER_FIELDS:
             body.pop(name, None)
         model = body.get("model")
@@ -168,7 +172,7 @@ class ChatPipeline:
             with self.tracing.stage("detection"):
                 outcome: RedactionOutcome = await redact_request(
                     body,
-                    detector=self.detector,
+                    detector=detector or self.detector,
                     policy=policy,
                     session=session,
                     fail_mode=fail_mode,

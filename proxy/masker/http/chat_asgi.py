@@ -22,7 +22,8 @@ from quart import Quart
 from .. import jsonfast
 from ..agents import Agent
 from ..errors import AgentNotFound, MaskerError, RateLimited, Unauthorized
-from ..pipeline import RequestRecord, conversation_id
+from ..pipeline import RequestRecord
+from ..platforms import TurnLedger, prepare
 from ..ratelimit import RateLimit
 from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
@@ -56,6 +57,7 @@ class ChatEndpoints:
 
     def __init__(self, app: Quart) -> None:
         self.app = app
+        self.turns = TurnLedger()
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] == "http":
@@ -85,7 +87,7 @@ class ChatEndpoints:
                 raise MaskerError("The proxy is starting.")
             headers = _headers(scope)
             agent = _agent(state, agent_id, headers)
-            observer = self.app.extensions.get("masker_observer")
+            observer = self._once_per_turn(self.app.extensions.get("masker_observer"))
             record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
             reply = await _handle(state, agent, record, headers, receive)
         except _ClientGone:
@@ -112,6 +114,19 @@ class ChatEndpoints:
                 _observe(observer, record)
         else:
             await _send_stream(send, receive, extra, _finishing(body, record, observer))
+
+
+    def _once_per_turn(self, observer: Observer | None) -> Observer | None:
+        """A retried or re-posted turn that already succeeded is counted but not audited again."""
+        if observer is None:
+            return None
+
+        def finish(record: RequestRecord) -> None:
+            if record.turn_key is not None and record.status == 200:
+                record.repeat = self.turns.repeat(record.turn_key)
+            observer(record)
+
+        return finish
 
 
 def _observe(observer: Observer | None, record: RequestRecord) -> None:
@@ -163,7 +178,9 @@ async def _handle(
     requested = body.get("policy_id")
     policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
     record.policy_id = policy.name
-    session = state.codec_for(agent).session(conversation_id(headers, body))
+    turn = prepare(agent.platform, agent.id, headers, body)
+    record.turn_key = turn.turn_key
+    session = state.codec_for(agent).session(turn.conversation_id)
     tracing = state.pipeline.tracing
     with tracing.request_span(headers, **{"http.route": record.endpoint}):
         result = await state.pipeline.handle(
@@ -175,6 +192,7 @@ async def _handle(
             caller_auth=headers.get("authorization"),
             extra_headers={h: headers[h] for h in _PASS_HEADERS if h in headers},
             trace_context=None if tracing.enabled else tracing.extract(headers),
+            detector=turn.detector(state.pipeline.detector),
         )
     return {"x-request-id": record.request_id}, result
 
