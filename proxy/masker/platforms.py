@@ -71,6 +71,16 @@ _SECRET_KEY = re.compile(
 )
 
 
+# Fields whose keys are the API's own vocabulary (a tool parameter may well be named "password");
+# every other object forwarded is free-form (``metadata``, a kept platform field) and loses secrets.
+_PROTOCOL_FIELDS = frozenset(
+    {
+        "model", "messages", "tools", "functions", "function_call", "tool_choice", "response_format",
+        "prediction", "audio", "web_search_options", "stream_options", "logit_bias",
+    }
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Profile:
     """A platform's defaults. ``strip_unknown``: every top-level field OpenAI does not know is the
@@ -197,7 +207,7 @@ def prepare(
     for name in stripped:
         del body[name]
     for key, value in body.items():
-        if key not in OPENAI_CHAT_FIELDS and isinstance(value, dict | list):
+        if key not in _PROTOCOL_FIELDS and isinstance(value, dict | list):
             _drop_secrets(value)
     return PlatformTurn(
         platform, conversation, known, _turn_key(platform, scope, conversation, body), stripped

@@ -27,6 +27,7 @@ from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
 from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
+from .models import bp as models_bp
 from .observe import Observability
 from .responses import error_response, internal_error, status_error
 from .routes import bp
@@ -66,6 +67,7 @@ def create_app(
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.register_blueprint(bp)
+    app.register_blueprint(models_bp)
 
     @app.before_serving
     async def open_state() -> None:

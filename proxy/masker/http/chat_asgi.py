@@ -86,7 +86,7 @@ class ChatEndpoints:
             if state is None:  # lifespan start-up has not finished
                 raise MaskerError("The proxy is starting.")
             headers = _headers(scope)
-            agent = _agent(state, agent_id, headers)
+            agent = resolve_agent(state, agent_id, headers)
             observer = self._once_per_turn(self.app.extensions.get("masker_observer"))
             record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
             reply = await _handle(state, agent, record, headers, receive)
@@ -152,7 +152,8 @@ def _headers(scope: HTTPScope) -> dict[str, str]:
     return out
 
 
-def _agent(state: ProxyState, agent_id: str | None, headers: Mapping[str, str]) -> Agent:
+def resolve_agent(state: ProxyState, agent_id: str | None, headers: Mapping[str, str]) -> Agent:
+    """The agent of the agent route, or the tenant whose ``X-Api-Key`` the caller sent."""
     if agent_id is not None:
         agent = state.table.agents.get(agent_id)
         if agent is None:
