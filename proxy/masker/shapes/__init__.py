@@ -1,0 +1,147 @@
+"""Where text lives in one API's bodies: one module per API shape, each the only walker of its shape.
+
+Every stage that reads or rewrites what the caller or the upstream wrote — request redaction,
+response scanning, whole and streamed rehydration — asks the request's ``Shape`` for the positions
+of text and never walks a body itself. A position is a ``Slot``: a string value, a dictionary key or
+a JSON number, with the container and key to write a replacement back to.
+
+A shape yields *every* string, key and number of a body except a closed, documented list of
+positions that are protocol vocabulary, each validated by value (a ``role`` that is not one of the
+known roles is text like any other). A new API (Responses, Anthropic Messages) is one new module
+implementing ``Shape``; the stages do not change.
+
+What a replacement does to a position's type: a key stays a key (its text replaced); a string stays
+a string; a JSON number whose text holds PHI becomes a *string* (the token or mask in its place).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Hashable, MutableMapping, MutableSequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Kind(enum.Enum):
+    VALUE = "value"  # a string value
+    KEY = "key"  # a dictionary key
+    NUMBER = "number"  # a JSON number (int or float; never a bool), scanned as its JSON text
+
+
+Container = MutableMapping[str, Any] | MutableSequence[Any]
+
+
+@dataclass(slots=True)
+class Slot:
+    """One text position. ``container[key]`` holds it (for a ``KEY``, ``key`` is the key itself)."""
+
+    container: Container
+    key: Any
+    text: str
+    role: str = "field"  # who wrote it: a message role, "field" for other request fields, "answer"
+    kind: Kind = Kind.VALUE
+    identifier: bool = False  # a function/tool name: replacements must stay valid identifiers
+    json: bool = False  # the text is a JSON document (tool arguments): insertions are JSON-escaped
+    verbatim: bool = False  # must reach the upstream unchanged (``model``): PHI here is refused
+    # Answers only. ``stream``: the growing text a stream chunk continues (None: whole in this
+    # event). ``prose``: written by the model as its answer (response scanning looks only there;
+    # ids, model names and the like are only rehydrated).
+    stream: Hashable | None = None
+    prose: bool = False
+
+
+@dataclass
+class Texts:
+    """A walked body: its slots in order, and how to put replacements back."""
+
+    slots: list[Slot] = field(default_factory=list)
+    # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots from
+    # messages[-1] on start at ``newest``.
+    conversation: int = 0
+    newest: int = 0
+    # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``; re-serialised
+    # into ``container[key]`` once its slots are replaced, innermost first.
+    documents: list[tuple[Container, Any, dict[str, Any]]] = field(default_factory=list)
+
+    def apply(self, replacements: list[tuple[Slot, str]]) -> None:
+        """Write ``(slot, new text)`` pairs back: values and numbers in place, then keys renamed
+        (each renamed dictionary keeps its order), then JSON documents re-serialised."""
+        renames: dict[int, tuple[MutableMapping[str, Any], dict[str, str]]] = {}
+        for slot, text in replacements:
+            if slot.kind is Kind.KEY:
+                mapping: MutableMapping[str, Any] = slot.container  # type: ignore[assignment]
+                renames.setdefault(id(mapping), (mapping, {}))[1][slot.key] = text
+            else:
+                slot.container[slot.key] = text
+        for mapping, names in renames.values():
+            items = [(names.get(k, k), v) for k, v in mapping.items()]
+            mapping.clear()
+            mapping.update(items)
+        for container, key, holder in self.documents:
+            container[key] = json.dumps(holder["v"], ensure_ascii=False)
+
+
+class Shape(Protocol):
+    """One API's bodies. Implementations are stateless and shared."""
+
+    name: str
+
+    def request(self, body: dict[str, Any], *, non_text_parts: str, max_messages: int) -> Texts:
+        """Validate a request body (``BadRequest``/``Unprocessable`` on a malformed one), apply the
+        policy's ``non_text_parts`` choice, and return every text position of it."""
+        ...
+
+    def answer(self, body: Any) -> Texts:
+        """Every string and key of a whole answer (completion, error body): all are rehydrated;
+        ``prose`` marks the ones response scanning reads."""
+        ...
+
+    def event(self, event: dict[str, Any]) -> Texts:
+        """Every string and key of one stream event; a slot whose text continues across events
+        carries its ``stream`` key."""
+        ...
+
+    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
+        """Whether ``event`` ends the growing text ``stream`` (what it held back is then flushed)."""
+        ...
+
+    def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:
+        """Append ``tail`` (text held back from earlier events) to ``stream``'s position in
+        ``event``, creating the position if the event does not have it."""
+        ...
+
+    def is_empty(self, event: dict[str, Any]) -> bool:
+        """Whether ``event`` carries nothing but empty texts (all of it held back): not sent."""
+        ...
+
+    def tail_event(self, template: dict[str, Any], streams: list[Hashable]) -> dict[str, Any]:
+        """A new, empty event (from the first event's ``template``) able to carry the tails of
+        ``streams`` when the upstream ended without a finishing event for them."""
+        ...
+
+
+def number_text(value: int | float) -> str:
+    """A JSON number as the text a detector reads (what the caller wrote, for ints and most
+    floats)."""
+    return str(value)
+
+
+def walk_all(node: Any, out: list[Slot], *, role: str, prose: bool = False) -> None:
+    """Every string and key under ``node`` (no exemptions): how answers are rehydrated."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.append(Slot(node, key, key, role, Kind.KEY, prose=prose))
+            if isinstance(value, str):
+                out.append(Slot(node, key, value, role, json=key == "arguments", prose=prose))
+            elif isinstance(value, (dict, list)):
+                walk_all(value, out, role=role, prose=prose)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                out.append(Slot(node, index, value, role, prose=prose))
+            elif isinstance(value, (dict, list)):
+                walk_all(value, out, role=role, prose=prose)
+
+
+__all__ = ["Container", "Kind", "Shape", "Slot", "Texts", "number_text", "walk_all"]
