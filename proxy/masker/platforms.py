@@ -191,10 +191,19 @@ class PlatformTurn:
 
 
 def prepare(
-    setting: PlatformSetting, scope: str, headers: Mapping[str, str], body: dict[str, Any]
+    setting: PlatformSetting,
+    scope: str,
+    headers: Mapping[str, str],
+    body: dict[str, Any],
+    *,
+    api_fields: frozenset[str] = OPENAI_CHAT_FIELDS,
+    protocol_fields: frozenset[str] | None = None,
 ) -> PlatformTurn:
     """Read the platform's fields, then strip them from ``body`` (in place). ``scope`` is the
-    agent or tenant id the turn key is bound to."""
+    agent or tenant id the turn key is bound to; ``api_fields`` are the top-level fields the
+    upstream API accepts (chat completions by default), ``protocol_fields`` those of them whose
+    keys are the API's vocabulary (kept whole; every other object loses keys naming secrets)."""
+    protocol = _PROTOCOL_FIELDS if protocol_fields is None else protocol_fields
     platform = setting.platform or detect_platform(headers, body)
     profile = PROFILES[platform]
     conversation = conversation_id(platform, headers, body)
@@ -202,12 +211,12 @@ def prepare(
     strip = set(profile.strip if setting.strip is None else setting.strip) - setting.forward
     strip_unknown = profile.strip_unknown if setting.strip_unknown is None else setting.strip_unknown
     if strip_unknown:
-        strip |= {k for k in body if k not in OPENAI_CHAT_FIELDS and k not in setting.forward}
+        strip |= {k for k in body if k not in api_fields and k not in setting.forward}
     stripped = tuple(sorted(k for k in strip if k in body))
     for name in stripped:
         del body[name]
     for key, value in body.items():
-        if key not in _PROTOCOL_FIELDS and isinstance(value, dict | list):
+        if key not in protocol and isinstance(value, dict | list):
             _drop_secrets(value)
     return PlatformTurn(
         platform, conversation, known, _turn_key(platform, scope, conversation, body), stripped

@@ -26,6 +26,7 @@ from ..settings import Settings
 from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
+from .apis import bp as apis_bp
 from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
 from .models import bp as models_bp
 from .observe import Observability
@@ -68,6 +69,7 @@ def create_app(
     )
     app.register_blueprint(bp)
     app.register_blueprint(models_bp)
+    app.register_blueprint(apis_bp)
 
     @app.before_serving
     async def open_state() -> None:

@@ -115,7 +115,6 @@ class ChatEndpoints:
         else:
             await _send_stream(send, receive, extra, _finishing(body, record, observer))
 
-
     def _once_per_turn(self, observer: Observer | None) -> Observer | None:
         """A retried or re-posted turn that already succeeded is counted but not audited again."""
         if observer is None:

@@ -1,0 +1,152 @@
+"""Rehydrating what the caller receives, through the answer's ``Shape``: a whole answer, or a stream
+of named SSE events (``event: <type>`` + ``data: {...}``, as the Responses and Messages APIs send).
+
+Every string and key the shape yields is rehydrated against the request's ``AnswerTokens``. A text
+that grows across events (a shape gives it a ``stream`` key) has its own ``StreamRehydrator``, so a
+token split across deltas is held back only while it could still be a token; when the shape says an
+event ends that text, the held-back tail is sent first, in a delta event of its own
+(``Shape.tail_event``). A delta left empty is not sent. ``sequence_number`` fields, where the API has
+them, are renumbered so the caller sees an unbroken sequence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Hashable
+from typing import Any
+
+from . import jsonfast
+from .errors import MaskerError
+from .shapes import Kind, Shape, Slot, Texts
+from .tokens.grammar import could_contain_token
+from .tokens.rehydrate import AnswerTokens, StreamRehydrator, json_escape, rehydrate_text
+
+log = logging.getLogger("masker.answers")
+OnUnresolved = Callable[[str], None] | None
+
+
+async def _rehydrate_slots(
+    texts: Texts,
+    tokens: AnswerTokens,
+    on_unresolved: OnUnresolved,
+    streams: dict[Hashable, StreamRehydrator] | None = None,
+) -> None:
+    replacements: list[tuple[Slot, str]] = []
+    for slot in texts.slots:
+        if slot.stream is not None and streams is not None:
+            rehydrator = streams.get(slot.stream)
+            if rehydrator is None:
+                rehydrator = streams[slot.stream] = StreamRehydrator(
+                    tokens, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
+                )
+            new = await rehydrator.feed(slot.text)
+        elif could_contain_token(slot.text):
+            new = await rehydrate_text(
+                tokens, slot.text, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
+            )
+        else:
+            continue
+        if new != slot.text and slot.kind is not Kind.NUMBER:
+            replacements.append((slot, new))
+    texts.apply(replacements)
+
+
+async def rehydrate_answer(
+    shape: Shape, body: Any, tokens: AnswerTokens, on_unresolved: OnUnresolved
+) -> None:
+    """Rehydrate a whole answer (or error body) in place."""
+    await _rehydrate_slots(shape.answer(body), tokens, on_unresolved)
+
+
+def encode_named(event: dict[str, Any]) -> bytes:
+    kind = event.get("type")
+    head = f"event: {kind}\n".encode() if isinstance(kind, str) and kind.isprintable() else b""
+    return head + b"data: " + jsonfast.dumps(event) + b"\n\n"
+
+
+class EventStreamRehydration:
+    def __init__(
+        self,
+        shape: Shape,
+        tokens: AnswerTokens,
+        *,
+        on_unresolved: OnUnresolved = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        error_event: Callable[[MaskerError], dict[str, Any]],
+    ) -> None:
+        self.shape = shape
+        self.tokens = tokens
+        self.on_unresolved = on_unresolved
+        self.on_event = on_event
+        self.error_event = error_event
+        self._streams: dict[Hashable, StreamRehydrator] = {}
+        self._sequence = 0
+
+    def _numbered(self, event: dict[str, Any]) -> bytes:
+        if "sequence_number" in event:
+            event["sequence_number"] = self._sequence
+            self._sequence += 1
+        return encode_named(event)
+
+    async def _tails(self, event: dict[str, Any], *, all_streams: bool = False) -> list[dict[str, Any]]:
+        out = []
+        for key in list(self._streams):
+            if all_streams or self.shape.stream_ends(event, key):
+                tail = await self._streams.pop(key).finish()
+                if tail:
+                    carrier = self.shape.tail_event(event, [key])
+                    self.shape.put_tail(carrier, key, tail)
+                    if "sequence_number" in event:
+                        carrier["sequence_number"] = 0
+                    out.append(carrier)
+        return out
+
+    async def _one(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        out = await self._tails(event)
+        await _rehydrate_slots(self.shape.event(event), self.tokens, self.on_unresolved, self._streams)
+        if not self.shape.is_empty(event):
+            out.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+        return out
+
+    async def run(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        data: list[bytes] = []
+        done = False
+        try:
+            async for line in lines:
+                if line.startswith(b"data:"):
+                    data.append(line[5:].lstrip(b" "))
+                    continue
+                if line or not data:
+                    continue  # ``event:``, ``id:`` and comments: the type is inside the data too
+                raw = b"\n".join(data)
+                data = []
+                if raw.strip() == b"[DONE]":
+                    done = True
+                    continue
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue  # not JSON: nothing we can vouch for reaches the caller
+                if not isinstance(event, dict):
+                    continue
+                for out in await self._one(event):
+                    yield self._numbered(out)
+            if data and b"\n".join(data).strip() == b"[DONE]":
+                done = True
+            elif data:  # the body ended without the blank line after its last event
+                with contextlib.suppress(ValueError):
+                    last = json.loads(b"\n".join(data))
+                    if isinstance(last, dict):
+                        for out in await self._one(last):
+                            yield self._numbered(out)
+            for out in await self._tails({}, all_streams=True):
+                yield self._numbered(out)
+            if done:
+                yield b"data: [DONE]\n\n"
+        except MaskerError as exc:
+            log.warning("upstream stream failed: %s", type(exc).__name__)
+            yield encode_named(self.error_event(exc))

@@ -1,0 +1,334 @@
+"""``POST /v1/responses`` (OpenAI Responses) and ``POST /v1/messages`` (Anthropic Messages), on the
+agent route (``/proxy/{agent_id}/v1/...``) and the tenant route (``/v1/...`` with ``X-Api-Key``).
+
+One request: admit (limits, rate limit, signature) → the platform profile (strip, known values,
+conversation) → redact through the API's shape → vault write → upstream → rehydrate the answer,
+whole or as a named-event stream, through the same shape (``answers``).
+
+The Responses API keeps earlier turns upstream: a request naming ``previous_response_id`` does not
+resend them, so the tokens in them must still resolve in its answer. ``ResponseChains`` remembers,
+per agent or tenant and response id, the conversation scope and the token bodies the chain may
+resolve; a later request is given exactly those (``AnswerTokens.admit``), and only when it comes
+through the same agent or tenant — a response id learned elsewhere opens nothing.
+
+Anthropic upstreams are the agent's ``upstream.base_url`` (or the process default); the upstream
+key goes out as ``x-api-key``, with the caller's ``anthropic-version`` (default 2023-06-01).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from quart import Blueprint, Response, current_app, request
+
+from .. import jsonfast
+from ..agents import Agent
+from ..answers import EventStreamRehydration, rehydrate_answer
+from ..errors import MaskerError, RateLimited, RedactionFailed, Unauthorized, Unprocessable
+from ..pipeline import RequestRecord
+from ..platforms import prepare
+from ..ratelimit import RateLimit
+from ..redaction import redact_request
+from ..shapes import Shape
+from ..shapes.messages import MESSAGES
+from ..shapes.responses import RESPONSES
+from ..signatures import HEADER as SIGNATURE_HEADER
+from ..signatures import verify_signature
+from ..tokens.rehydrate import AnswerTokens
+from .body import check_headers, parse_request_body
+from .chat_asgi import resolve_agent
+from .responses import json_response
+from .state import ProxyState
+
+bp = Blueprint("masker_apis", __name__)
+ANTHROPIC_VERSION = "2023-06-01"
+_PASS_HEADERS = ("openai-organization", "openai-project", "anthropic-beta")
+
+# Top-level fields each upstream API accepts; a platform that strips unknown fields keeps these.
+RESPONSES_FIELDS = frozenset(
+    {
+        "model", "input", "background", "conversation", "include", "instructions", "max_output_tokens",
+        "max_tool_calls", "metadata", "parallel_tool_calls", "previous_response_id", "prompt",
+        "prompt_cache_key", "reasoning", "safety_identifier", "service_tier", "store", "stream",
+        "stream_options", "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p",
+        "truncation", "user",
+    }
+)  # fmt: skip
+MESSAGES_FIELDS = frozenset(
+    {
+        "model", "messages", "max_tokens", "container", "mcp_servers", "metadata", "service_tier",
+        "stop_sequences", "stream", "system", "temperature", "thinking", "tool_choice", "tools", "top_k",
+        "top_p",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Api:
+    shape: Shape
+    path: str
+    fields: frozenset[str]
+    protocol: frozenset[str]  # fields whose keys are the API's vocabulary
+    anthropic: bool = False
+
+
+RESPONSES_API = Api(
+    RESPONSES,
+    "/responses",
+    RESPONSES_FIELDS,
+    frozenset(
+        {"model", "input", "tools", "tool_choice", "text", "reasoning", "include", "stream_options", "prompt"}
+    ),
+)
+MESSAGES_API = Api(
+    MESSAGES,
+    "/messages",
+    MESSAGES_FIELDS,
+    frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"}),
+    anthropic=True,
+)
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    conversation: str | None
+    tokens: frozenset[str]
+    at: float
+
+
+class ResponseChains:
+    """(agent or tenant id, response id) -> what a turn chained to that response may resolve.
+    In memory, bounded, expiring with the vault's time-to-live; replicas do not share it."""
+
+    def __init__(self, ttl_seconds: float = 24 * 3600.0, max_links: int = 50_000) -> None:
+        self.ttl = ttl_seconds
+        self.max_links = max_links
+        self._links: OrderedDict[tuple[str, str], ChainLink] = OrderedDict()
+
+    def get(self, scope: str, response_id: str) -> ChainLink | None:
+        link = self._links.get((scope, response_id))
+        if link is None or time.monotonic() - link.at > self.ttl:
+            return None
+        return link
+
+    def remember(
+        self, scope: str, response_id: str, conversation: str | None, tokens: frozenset[str]
+    ) -> None:
+        self._links[(scope, response_id)] = ChainLink(conversation, tokens, time.monotonic())
+        self._links.move_to_end((scope, response_id))
+        while len(self._links) > self.max_links:
+            self._links.popitem(last=False)
+
+
+def _chains() -> ResponseChains:
+    chains: ResponseChains | None = current_app.extensions.get("masker_response_chains")
+    if chains is None:
+        chains = current_app.extensions["masker_response_chains"] = ResponseChains()
+    return chains
+
+
+async def _admit(state: ProxyState, agent: Agent, headers: dict[str, str]) -> dict[str, Any]:
+    limits = state.limits
+    check_headers(headers.get("content-type"), headers.get("content-length"), limits)
+    if state.observability is not None:
+        decision = await state.observability.limiter.acquire(agent.name, RateLimit(agent.rps, agent.burst))
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after)
+    raw = await request.get_data(cache=False)
+    assert isinstance(raw, bytes)
+    secrets = [agent.vapi_secret, state.settings.vapi_webhook_secret]
+    if any(secrets) and not verify_signature(raw, headers.get(SIGNATURE_HEADER.lower()), secrets):
+        raise Unauthorized("Request signature is missing or invalid.", code="bad_signature")
+    return parse_request_body(raw, limits)
+
+
+def _upstream_headers(api: Api, base: dict[str, str], caller: dict[str, str]) -> dict[str, str]:
+    headers = {**base, **{h: caller[h] for h in _PASS_HEADERS if h in caller}}
+    if api.anthropic:
+        auth = headers.pop("authorization", "")
+        if auth.lower().startswith("bearer "):
+            headers["x-api-key"] = auth[7:]
+        headers["anthropic-version"] = caller.get("anthropic-version") or ANTHROPIC_VERSION
+    return headers
+
+
+def _anthropic_error(exc: MaskerError) -> dict[str, Any]:
+    kind = {
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
+    }
+    name = kind.get(exc.status, "invalid_request_error" if exc.status < 500 else "api_error")
+    return {"type": "error", "error": {"type": name, "message": exc.message}}
+
+
+def _openai_error_event(exc: MaskerError) -> dict[str, Any]:
+    return {"type": "error", "code": exc.code, "message": exc.message, "param": None, "sequence_number": 0}
+
+
+async def _handle(api: Api, agent_id: str | None, route: str) -> Response:
+    state: ProxyState | None = current_app.extensions.get("masker")
+    if state is None:
+        raise MaskerError("The proxy is starting.")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    agent = resolve_agent(state, agent_id, headers)
+    observer: Callable[[RequestRecord], None] | None = current_app.extensions.get("masker_observer")
+    record = RequestRecord(agent_name=agent.name, endpoint=route, tenant=agent.tenant)
+    try:
+        response = await _call(state, api, agent, headers, record, observer)
+    except MaskerError as exc:
+        record.status = exc.status
+        if observer is not None:
+            observer(record)
+        if api.anthropic:
+            return json_response(_anthropic_error(exc), exc.status, exc.headers)
+        raise
+    return response
+
+
+async def _call(
+    state: ProxyState,
+    api: Api,
+    agent: Agent,
+    headers: dict[str, str],
+    record: RequestRecord,
+    observer: Callable[[RequestRecord], None] | None,
+) -> Response:
+    body = await _admit(state, agent, headers)
+    requested = body.pop("policy_id", None)
+    policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
+    record.policy_id = policy.name
+    model = body.get("model")
+    if agent.allowed_models and model not in agent.allowed_models:
+        raise Unprocessable(
+            "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
+        )
+    turn = prepare(
+        agent.platform, agent.id, headers, body, api_fields=api.fields, protocol_fields=api.protocol
+    )
+    record.turn_key = turn.turn_key
+    chains = _chains()
+    previous = body.get("previous_response_id") if api is RESPONSES_API else None
+    link = chains.get(agent.id, previous) if isinstance(previous, str) else None
+    conversation = link.conversation if link is not None else turn.conversation_id
+    session = state.codec_for(agent).session(conversation)
+    fail_mode = policy.fail_mode or agent.fail_mode or state.pipeline.default_fail_mode
+    try:
+        outcome = await redact_request(
+            body,
+            detector=turn.detector(state.pipeline.detector),
+            policy=policy,
+            session=session,
+            fail_mode=fail_mode,
+            max_messages=state.settings.max_messages,
+            shape=api.shape,
+        )
+        if outcome.settle is not None:
+            outcome.settle()
+        if session.has_pending:
+            await session.flush()
+    except MaskerError:
+        raise
+    except Exception as exc:  # NER or vault down, or a detector bug: fail closed
+        raise RedactionFailed(
+            "Redaction could not be completed; the request was not forwarded.", code="redaction_failed"
+        ) from exc
+    record.entities_by_type = outcome.entities_by_type
+    record.degraded, record.fail_open = outcome.degraded, outcome.fail_open
+    record.detection_ms, record.tokenize_ms = outcome.detection_ms, outcome.tokenize_ms
+    tokens = AnswerTokens(session)
+    if link is not None:
+        tokens.admit(link.tokens)
+
+    def remember(response_id: Any) -> None:
+        if api is RESPONSES_API and isinstance(response_id, str):
+            chain = frozenset(session.issued) | (link.tokens if link is not None else frozenset())
+            chains.remember(agent.id, response_id, conversation, chain)
+
+    client, base_url, base_headers = state.pipeline._route(agent, headers.get("authorization"))
+    if client is state.pipeline.upstreams.echo:
+        raise Unprocessable(
+            "The built-in echo upstream answers chat completions only.", code="unsupported_api"
+        )
+    started = time.perf_counter()
+    upstream = await client.send(
+        "POST",
+        base_url,
+        api.path,
+        jsonfast.dumps(outcome.body),
+        _upstream_headers(api, base_headers, headers),
+    )
+    record.upstream_status = upstream.status
+    unresolved = _counter(record)
+    streamed = body.get("stream") is True and "text/event-stream" in upstream.headers.get("content-type", "")
+    if not streamed:
+        data = await upstream.json(client.timeout)
+        record.upstream_ms = (time.perf_counter() - started) * 1000
+        await rehydrate_answer(api.shape, data, tokens, unresolved)
+        if upstream.status < 400:
+            remember(data.get("id"))
+        record.status = upstream.status if upstream.status >= 400 else 200
+        if observer is not None:
+            observer(record)
+        return json_response(data, upstream.status, {"x-request-id": record.request_id})
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event.get("type") in ("response.created", "response.completed"):
+            inner = event.get("response")
+            remember(inner.get("id") if isinstance(inner, dict) else None)
+
+    rehydration = EventStreamRehydration(
+        api.shape,
+        tokens,
+        on_unresolved=unresolved,
+        on_event=on_event,
+        error_event=_anthropic_error if api.anthropic else _openai_error_event,
+    )
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in rehydration.run(upstream.lines(client.timeout)):
+                yield chunk
+        finally:
+            record.upstream_ms = (time.perf_counter() - started) * 1000
+            if observer is not None:
+                observer(record)
+
+    return Response(
+        relay(),
+        status=200,
+        content_type="text/event-stream; charset=utf-8",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no", "x-request-id": record.request_id},
+    )
+
+
+def _counter(record: RequestRecord) -> Callable[[str], None]:
+    def count(label: str) -> None:
+        record.unresolved_tokens += 1
+
+    return count
+
+
+@bp.post("/v1/responses")
+async def tenant_responses() -> Response:
+    return await _handle(RESPONSES_API, None, "/v1/responses")
+
+
+@bp.post("/proxy/<agent_id>/v1/responses")
+async def agent_responses(agent_id: str) -> Response:
+    return await _handle(RESPONSES_API, agent_id, "/proxy/{agent_id}/v1/responses")
+
+
+@bp.post("/v1/messages")
+async def tenant_messages() -> Response:
+    return await _handle(MESSAGES_API, None, "/v1/messages")
+
+
+@bp.post("/proxy/<agent_id>/v1/messages")
+async def agent_messages(agent_id: str) -> Response:
+    return await _handle(MESSAGES_API, agent_id, "/proxy/{agent_id}/v1/messages")
