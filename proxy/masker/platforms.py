@@ -357,7 +357,7 @@ def _value_patterns(entity: Entity, value: str) -> list[str]:
     if len(digits) >= 6 and len(digits) >= len(re.sub(r"[\s\-+().:/]", "", value)) - 1:
         if entity is Entity.PHONE and len(digits) == 11 and digits.startswith("1"):
             digits = digits[1:]  # +1 555... is typed as 555... as often as not
-        patterns.append(r"(?:\+?1[\s\-.]*)?" + r"[\s\-.()/]*".join(digits))
+        patterns.append(r"(?:\+?1[\s\-.]*)?\(?" + r"[\s\-.()/]*".join(digits))
     if entity is Entity.PERSON and len(words) > 1:
         # A first or last name on its own ("thanks, derek") is the same person.
         patterns.extend(re.escape(w) for w in words if len(w) >= 3)
