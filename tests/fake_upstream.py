@@ -12,7 +12,8 @@ Behaviour is chosen by the request's ``model``:
   APIs do (the others close the connection to end a stream); ``Captured.peer_port`` then shows
   whether the proxy reused its connection.
 * ``slow``: stream one character every 50 ms; a stream its reader abandons is counted in
-  ``abandoned_streams`` (the proxy must hang up on the LLM when its caller hangs up).
+  ``abandoned_streams`` (the proxy must hang up on the LLM when its caller hangs up). On
+  ``/responses`` and ``/messages``, ``slow…`` models send one event every 50 ms.
 
 As strict as the hosted APIs about the request's shape: a top-level field the real API does not know
 is refused with 400, as OpenAI refuses it (``invalid_request_error``, "Unrecognized request argument
@@ -245,7 +246,7 @@ def start_fake_upstream() -> FakeUpstream:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
-        def _named_sse(self, events: list[dict[str, Any]], *, done: bool = False) -> None:
+        def _named_sse(self, events: list[dict[str, Any]], *, done: bool = False, pace: float = 0.0) -> None:
             """SSE with ``event:`` lines, as the Responses and Messages APIs stream."""
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
@@ -255,6 +256,8 @@ def start_fake_upstream() -> FakeUpstream:
                 for event in events:
                     self.wfile.write(f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
+                    if pace:
+                        time.sleep(pace)
                 if done:
                     self.wfile.write(b"data: [DONE]\n\n")
             except (BrokenPipeError, ConnectionResetError):
@@ -368,7 +371,7 @@ def start_fake_upstream() -> FakeUpstream:
             events.append({"type": "response.completed", "response": response})
             for number, event in enumerate(events):
                 event["sequence_number"] = number
-            self._named_sse(events)
+            self._named_sse(events, pace=0.05 if model.startswith("slow") else 0.0)
 
         def _messages(self, payload: dict[str, Any]) -> None:
             if not self.headers.get("x-api-key"):
@@ -455,7 +458,7 @@ def start_fake_upstream() -> FakeUpstream:
                 }
             )
             events.append({"type": "message_stop"})
-            self._named_sse(events)
+            self._named_sse(events, pace=0.05 if model.startswith("slow") else 0.0)
 
         def do_GET(self) -> None:
             fake = holder["fake"]

@@ -5,6 +5,7 @@ Responses API (whole and streamed, tools, ``previous_response_id`` chains) and A
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -346,3 +347,34 @@ def test_messages_unknown_field_refused_upstream_is_passed_back(proxy: ProxyProc
             messages=[{"role": "user", "content": "hello"}],
             extra_body={"not_a_field": 1},
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/v1/responses",
+            {"model": "slow-c1", "input": "a fairly long answer to be streamed slowly", "stream": True},
+        ),
+        (
+            "/v1/messages",
+            {
+                "model": "slow-claude-c1",
+                "max_tokens": 50,
+                "stream": True,
+                "messages": [{"role": "user", "content": "a fairly long answer to be streamed slowly"}],
+            },
+        ),
+    ],
+)
+def test_stream_hang_up_closes_the_upstream(
+    proxy: ProxyProcess, upstream: FakeUpstream, path: str, body: dict[str, object]
+) -> None:
+    before = upstream.abandoned_streams
+    with httpx.stream("POST", f"{proxy.url}/proxy/{AUTO_AGENT}{path}", json=body, timeout=30) as response:
+        assert response.status_code == 200
+        next(response.iter_raw())
+    deadline = time.monotonic() + 10  # a wait for the fake to notice, not a speed claim
+    while upstream.abandoned_streams == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream.abandoned_streams > before
