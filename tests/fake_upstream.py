@@ -11,6 +11,8 @@ Behaviour is chosen by the request's ``model``:
 * a ``-ka`` suffix (``echo-ka``): stream with chunked encoding on a kept-alive connection, as hosted
   APIs do (the others close the connection to end a stream); ``Captured.peer_port`` then shows
   whether the proxy reused its connection.
+* ``script``: answer whatever ``FakeUpstream.script(payload)`` returns: ``(status, body)`` for a
+  JSON answer, or ``(200, [events])`` for a stream (any JSON events, error events included).
 * ``slow``: stream one character every 50 ms; a stream its reader abandons is counted in
   ``abandoned_streams`` (the proxy must hang up on the LLM when its caller hangs up). On
   ``/responses`` and ``/messages``, ``slow…`` models send one event every 50 ms.
@@ -29,6 +31,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +60,7 @@ class FakeUpstream:
     abandoned_streams: int = 0
     # The Responses API keeps each turn upstream: id -> (previous id, the turn's user text).
     stored_responses: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    script: Callable[[dict[str, Any]], tuple[int, Any]] | None = None
 
     @property
     def base_url(self) -> str:
@@ -528,6 +532,13 @@ def start_fake_upstream() -> FakeUpstream:
                         }
                     },
                 )
+                return
+            if model == "script" and fake.script is not None:
+                status, answer = fake.script(payload)
+                if isinstance(answer, list):
+                    self._sse(answer)
+                else:
+                    self._send_json(status, answer)
                 return
             if model == "hang":
                 fake.stop_hanging.wait(30)

@@ -1,5 +1,11 @@
-"""Rehydrating what the caller receives, through the answer's ``Shape``: a whole answer, or a stream
-of named SSE events (``event: <type>`` + ``data: {...}``, as the Responses and Messages APIs send).
+"""Rehydrating a stream of named SSE events (``event: <type>`` + ``data: {...}``, as the Responses
+and Messages APIs send) through the answer's ``Shape``; whole answers go through
+``streaming.rehydrate_answer`` like chat completions.
+
+Why not ``streaming.StreamRehydration``: there the tail a text held back is put into the event that
+ends it, which for chat is a delta like the others. Here the ending event (``*.done``,
+``content_block_stop``) is not a delta — clients build the text from the deltas — so the tail
+travels in a delta of its own, sent just before it.
 
 Every string and key the shape yields is rehydrated against the request's ``AnswerTokens``. A text
 that grows across events (a shape gives it a ``stream`` key) has its own ``StreamRehydrator``, so a
@@ -19,45 +25,38 @@ from typing import Any
 
 from . import jsonfast
 from .errors import MaskerError
-from .shapes import Kind, Shape, Slot, Texts
-from .tokens.grammar import could_contain_token
-from .tokens.rehydrate import AnswerTokens, StreamRehydrator, json_escape, rehydrate_text
+from .shapes import Shape, Slot, Texts
+from .streaming import rehydrate_whole
+from .tokens.rehydrate import AnswerTokens, StreamRehydrator, json_escape
 
 log = logging.getLogger("masker.answers")
 OnUnresolved = Callable[[str], None] | None
 
 
-async def _rehydrate_slots(
+async def _rehydrate_event(
     texts: Texts,
     tokens: AnswerTokens,
     on_unresolved: OnUnresolved,
-    streams: dict[Hashable, StreamRehydrator] | None = None,
+    streams: dict[Hashable, StreamRehydrator],
 ) -> None:
+    """Growing texts through their stream's rehydrator; every other slot whole."""
     replacements: list[tuple[Slot, str]] = []
+    whole: list[Slot] = []
     for slot in texts.slots:
-        if slot.stream is not None and streams is not None:
-            rehydrator = streams.get(slot.stream)
-            if rehydrator is None:
-                rehydrator = streams[slot.stream] = StreamRehydrator(
-                    tokens, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
-                )
-            new = await rehydrator.feed(slot.text)
-        elif could_contain_token(slot.text):
-            new = await rehydrate_text(
-                tokens, slot.text, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
-            )
-        else:
+        if slot.stream is None:
+            whole.append(slot)
             continue
-        if new != slot.text and slot.kind is not Kind.NUMBER:
-            replacements.append((slot, new))
+        rehydrator = streams.get(slot.stream)
+        if rehydrator is None:
+            rehydrator = streams[slot.stream] = StreamRehydrator(
+                tokens, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
+            )
+        text = await rehydrator.feed(slot.text)
+        if text != slot.text:
+            replacements.append((slot, text))
     texts.apply(replacements)
-
-
-async def rehydrate_answer(
-    shape: Shape, body: Any, tokens: AnswerTokens, on_unresolved: OnUnresolved
-) -> None:
-    """Rehydrate a whole answer (or error body) in place."""
-    await _rehydrate_slots(shape.answer(body), tokens, on_unresolved)
+    if whole:
+        await rehydrate_whole(texts, tokens, on_unresolved, whole)
 
 
 def encode_named(event: dict[str, Any]) -> bytes:
@@ -105,7 +104,7 @@ class EventStreamRehydration:
 
     async def _one(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         out = await self._tails(event)
-        await _rehydrate_slots(self.shape.event(event), self.tokens, self.on_unresolved, self._streams)
+        await _rehydrate_event(self.shape.event(event), self.tokens, self.on_unresolved, self._streams)
         if not self.shape.is_empty(event):
             out.append(event)
         if self.on_event is not None:

@@ -27,7 +27,7 @@ from quart import Blueprint, Response, current_app, request
 
 from .. import jsonfast
 from ..agents import Agent
-from ..answers import EventStreamRehydration, rehydrate_answer
+from ..answers import EventStreamRehydration
 from ..errors import MaskerError, RateLimited, RedactionFailed, Unauthorized, Unprocessable
 from ..pipeline import RequestRecord
 from ..platforms import prepare
@@ -38,6 +38,7 @@ from ..shapes.messages import MESSAGES
 from ..shapes.responses import RESPONSES
 from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
+from ..streaming import rehydrate_answer
 from ..tokens.rehydrate import AnswerTokens
 from .body import check_headers, parse_request_body
 from .chat_asgi import resolve_agent
@@ -269,7 +270,7 @@ async def _call(
     if not streamed:
         data = await upstream.json(client.timeout)
         record.upstream_ms = (time.perf_counter() - started) * 1000
-        await rehydrate_answer(api.shape, data, tokens, unresolved)
+        await rehydrate_answer(data, tokens, shape=api.shape, on_unresolved=unresolved)
         if upstream.status < 400:
             remember(data.get("id"))
         record.status = upstream.status if upstream.status >= 400 else 200

@@ -97,9 +97,10 @@ class Shape(Protocol):
         ``prose`` marks the ones response scanning reads."""
         ...
 
-    def event(self, event: dict[str, Any]) -> Texts:
+    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
         """Every string and key of one stream event; a slot whose text continues across events
-        carries its ``stream`` key."""
+        carries its ``stream`` key. ``everything=False``: only those growing texts (the event's
+        raw JSON shows no token anywhere, so only a token split across events can concern it)."""
         ...
 
     def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:

@@ -234,16 +234,20 @@ def _path_step(node: list[Any], position: int) -> Item:
     return Item(position, False)
 
 
-def _walk_delta(node: Any, out: list[Slot], choice: int, path: tuple[Hashable, ...], *, prose: bool) -> None:
-    """A delta's strings, each with its stream key (choice, path)."""
+def _walk_delta(
+    node: Any, out: list[Slot], choice: int, path: tuple[Hashable, ...], *, prose: bool, everything: bool
+) -> None:
+    """A delta's strings, each growing one with its stream key (choice, path); the others (keys,
+    ids, types, names: whole in one event) only with ``everything``."""
     if isinstance(node, dict):
         for key, value in node.items():
-            out.append(Slot(node, key, key, "answer", Kind.KEY))
-            here = (*path, key)
+            if everything:
+                out.append(Slot(node, key, key, "answer", Kind.KEY))
             if isinstance(value, str):
-                text_prose = prose and key not in _ANSWER_PROTOCOL
-                # Ids, types and names arrive whole in one event; everything else may grow.
-                grows = key not in _ANSWER_PROTOCOL and key != "name"
+                if key in _ANSWER_PROTOCOL or key == "name":
+                    if everything:
+                        out.append(Slot(node, key, value, "answer"))
+                    continue
                 out.append(
                     Slot(
                         node,
@@ -251,19 +255,20 @@ def _walk_delta(node: Any, out: list[Slot], choice: int, path: tuple[Hashable, .
                         value,
                         "answer",
                         json=key == "arguments",
-                        stream=(choice, here) if grows else None,
-                        prose=text_prose,
+                        stream=(choice, (*path, key)),
+                        prose=prose,
                     )
                 )
             elif isinstance(value, _CONTAINERS):
-                _walk_delta(value, out, choice, here, prose=prose and key not in _ANSWER_PROTOCOL)
+                inner = prose and key not in _ANSWER_PROTOCOL
+                _walk_delta(value, out, choice, (*path, key), prose=inner, everything=everything)
     elif isinstance(node, list):
         for position, value in enumerate(node):
             here = (*path, _path_step(node, position))
             if isinstance(value, str):
                 out.append(Slot(node, position, value, "answer", stream=(choice, here), prose=prose))
             elif isinstance(value, _CONTAINERS):
-                _walk_delta(value, out, choice, here, prose=prose)
+                _walk_delta(value, out, choice, here, prose=prose, everything=everything)
 
 
 def _walk_message(node: Any, out: list[Slot]) -> None:
@@ -350,29 +355,39 @@ class ChatCompletions:
                 walk_all(value, slots, role="answer")
         return out
 
-    def event(self, event: dict[str, Any]) -> Texts:
+    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
         out = Texts()
         slots = out.slots
         for key, value in event.items():
-            slots.append(Slot(event, key, key, "answer", Kind.KEY))
-            if isinstance(value, str):
-                slots.append(Slot(event, key, value, "answer"))
-            elif key == "choices" and isinstance(value, list):
+            if key == "choices" and isinstance(value, list):
+                if everything:
+                    slots.append(Slot(event, key, key, "answer", Kind.KEY))
                 for position, choice in enumerate(value):
                     if not isinstance(choice, dict):
-                        walk_all(choice, slots, role="answer")
+                        if everything:
+                            walk_all(choice, slots, role="answer")
                         continue
-                    index = _choice_index(choice, position)
+                    if not everything:
+                        delta = choice.get("delta")
+                        if isinstance(delta, dict):
+                            index = _choice_index(choice, position)
+                            _walk_delta(delta, slots, index, (), prose=True, everything=False)
+                        continue
                     for ckey, cvalue in choice.items():
                         slots.append(Slot(choice, ckey, ckey, "answer", Kind.KEY))
                         if isinstance(cvalue, str):
                             slots.append(Slot(choice, ckey, cvalue, "answer"))
                         elif ckey == "delta" and isinstance(cvalue, dict):
-                            _walk_delta(cvalue, slots, index, (), prose=True)
+                            index = _choice_index(choice, position)
+                            _walk_delta(cvalue, slots, index, (), prose=True, everything=True)
                         elif isinstance(cvalue, _CONTAINERS):
                             walk_all(cvalue, slots, role="answer")
-            elif isinstance(value, _CONTAINERS):
-                walk_all(value, slots, role="answer")
+            elif everything:
+                slots.append(Slot(event, key, key, "answer", Kind.KEY))
+                if isinstance(value, str):
+                    slots.append(Slot(event, key, value, "answer"))
+                elif isinstance(value, _CONTAINERS):
+                    walk_all(value, slots, role="answer")
         return out
 
     def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:

@@ -125,7 +125,7 @@ class Messages:
             walk_all(body, out.slots, role="answer")
         return out
 
-    def event(self, event: dict[str, Any]) -> Texts:
+    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
         out = Texts()
         delta = event.get("delta")
         index = event.get("index")
@@ -158,6 +158,8 @@ class Messages:
                         walk_all(dvalue, out.slots, role="answer")
             elif isinstance(value, _CONTAINERS):
                 walk_all(value, out.slots, role="answer", prose=key in ("content_block", "message"))
+        if not everything:  # only a token split across events can concern this event
+            out.slots = [s for s in out.slots if s.stream is not None]
         return out
 
     def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:

@@ -225,7 +225,7 @@ class Responses:
             walk_all(body, out.slots, role="answer")
         return out
 
-    def event(self, event: dict[str, Any]) -> Texts:
+    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
         stream = _event_stream(event)
         growing = stream is not None and str(event.get("type", "")).endswith(".delta")
         out = Texts()
@@ -249,6 +249,8 @@ class Responses:
                 )
             elif isinstance(value, _CONTAINERS):
                 walk_all(value, out.slots, role="answer", prose=key in ("item", "part", "response"))
+        if not everything:  # only a token split across events can concern this event
+            out.slots = [s for s in out.slots if s.stream is not None]
         return out
 
     def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:

@@ -194,6 +194,7 @@ def find_tokens(text: str) -> list[TokenMatch]:
 # ``regex``'s for this pattern (checked over all of Unicode) and it is the cheaper engine to start.
 _PREFIX_FIRST = (PREFIX[0].lower(), PREFIX[0].upper())
 _HINT = re.compile(r"(?i)m ?s ?k ?v")
+_HINT_BYTES = re.compile(rb"(?i)m ?s ?k ?v|\\u")  # in raw JSON, a \u escape may spell any of it
 # Fast path: tokens exactly as ``format_token`` writes them (one-word label, upper-case body, no
 # text glued after it); the forgiving grammar above costs ~10x more per text.
 _CANONICAL = re.compile(rf"{PREFIX}([._])([A-Z]{{1,16}})\1([{CROCKFORD}]{{10,}})(?![0-9A-Za-z])")
@@ -219,6 +220,12 @@ def find_canonical(text: str) -> list[TokenMatch] | None:
 def could_contain_token(text: str) -> bool:
     """Cheap pre-check: no ``mskv`` (any case, spaced) means nothing to rehydrate."""
     return _HINT.search(text) is not None
+
+
+def could_hold_token(raw: bytes) -> bool:
+    """``could_contain_token`` for any string of a raw JSON document: false means none of its
+    strings (or keys) can hold a token."""
+    return _HINT_BYTES.search(raw) is not None
 
 
 def could_start_token(text: str) -> bool:
