@@ -31,6 +31,7 @@ from .tokens.rehydrate import AnswerTokens, StreamRehydrator, json_escape
 
 log = logging.getLogger("masker.answers")
 OnUnresolved = Callable[[str], None] | None
+DONE: dict[str, Any] = {}  # the upstream's ``data: [DONE]``, passed on as it came (compared by identity)
 
 
 async def _rehydrate_event(
@@ -83,11 +84,11 @@ class EventStreamRehydration:
         self._streams: dict[Hashable, StreamRehydrator] = {}
         self._sequence = 0
 
-    def _numbered(self, event: dict[str, Any]) -> bytes:
+    def _numbered(self, event: dict[str, Any]) -> dict[str, Any]:
         if "sequence_number" in event:
             event["sequence_number"] = self._sequence
             self._sequence += 1
-        return encode_named(event)
+        return event
 
     async def _tails(self, event: dict[str, Any], *, all_streams: bool = False) -> list[dict[str, Any]]:
         out = []
@@ -112,6 +113,13 @@ class EventStreamRehydration:
         return out
 
     async def run(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The caller's SSE: each event with its ``event:`` line; ``[DONE]`` if the upstream sent it."""
+        async for event in self.events(lines):
+            yield b"data: [DONE]\n\n" if event is DONE else encode_named(event)
+
+    async def events(self, lines: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+        """The rehydrated events, in order (``DONE`` where the upstream sent ``[DONE]``); a failed
+        upstream ends them with the API's error event."""
         data: list[bytes] = []
         done = False
         try:
@@ -145,7 +153,7 @@ class EventStreamRehydration:
             for out in await self._tails({}, all_streams=True):
                 yield self._numbered(out)
             if done:
-                yield b"data: [DONE]\n\n"
+                yield DONE
         except MaskerError as exc:
             log.warning("upstream stream failed: %s", type(exc).__name__)
-            yield encode_named(self.error_event(exc))
+            yield self.error_event(exc)

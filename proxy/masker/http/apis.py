@@ -18,17 +18,18 @@ key goes out as ``x-api-key``, with the caller's ``anthropic-version`` (default 
 from __future__ import annotations
 
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, current_app, request, websocket
 
 from .. import jsonfast
 from ..agents import Agent
-from ..answers import EventStreamRehydration
-from ..errors import MaskerError, RateLimited, RedactionFailed, Unauthorized, Unprocessable
+from ..answers import DONE, EventStreamRehydration
+from ..errors import BadRequest, MaskerError, RateLimited, RedactionFailed, Unauthorized, Unprocessable
 from ..pipeline import RequestRecord
 from ..platforms import prepare
 from ..ratelimit import RateLimit
@@ -40,6 +41,7 @@ from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
 from ..streaming import rehydrate_answer
 from ..tokens.rehydrate import AnswerTokens
+from ..upstream.client import UpstreamResponse
 from .body import check_headers, parse_request_body
 from .chat_asgi import resolve_agent
 from .responses import json_response
@@ -192,15 +194,29 @@ async def _handle(api: Api, agent_id: str | None, route: str) -> Response:
     return response
 
 
-async def _call(
+@dataclass
+class _Forwarded:
+    """A redacted request on its way: the upstream's response and what its answer may resolve."""
+
+    upstream: UpstreamResponse
+    timeout: float
+    tokens: AnswerTokens
+    remember: Callable[[Any], None]  # a response id the chain continues from
+    started: float
+
+
+async def _forward(
     state: ProxyState,
     api: Api,
     agent: Agent,
     headers: dict[str, str],
+    body: dict[str, Any],
     record: RequestRecord,
-    observer: Callable[[RequestRecord], None] | None,
-) -> Response:
-    body = await _admit(state, agent, headers)
+    *,
+    connection: str | None = None,
+) -> _Forwarded:
+    """Policy, platform profile, redaction and vault write, then the upstream call. ``connection``:
+    the conversation scope of a WebSocket connection, when the caller names none."""
     requested = body.pop("policy_id", None)
     policy = state.policy_for(agent, requested if isinstance(requested, str) else None)
     record.policy_id = policy.name
@@ -216,7 +232,7 @@ async def _call(
     chains = _chains()
     previous = body.get("previous_response_id") if api is RESPONSES_API else None
     link = chains.get(agent.id, previous) if isinstance(previous, str) else None
-    conversation = link.conversation if link is not None else turn.conversation_id
+    conversation = link.conversation if link is not None else (turn.conversation_id or connection)
     session = state.codec_for(agent).session(conversation)
     fail_mode = policy.fail_mode or agent.fail_mode or state.pipeline.default_fail_mode
     try:
@@ -265,38 +281,54 @@ async def _call(
         _upstream_headers(api, base_headers, headers),
     )
     record.upstream_status = upstream.status
-    unresolved = _counter(record)
-    streamed = body.get("stream") is True and "text/event-stream" in upstream.headers.get("content-type", "")
-    if not streamed:
-        data = await upstream.json(client.timeout)
-        record.upstream_ms = (time.perf_counter() - started) * 1000
-        await rehydrate_answer(data, tokens, shape=api.shape, on_unresolved=unresolved)
-        if upstream.status < 400:
-            remember(data.get("id"))
-        record.status = upstream.status if upstream.status >= 400 else 200
-        if observer is not None:
-            observer(record)
-        return json_response(data, upstream.status, {"x-request-id": record.request_id})
+    return _Forwarded(upstream, client.timeout, tokens, remember, started)
 
+
+def _rehydration(api: Api, forwarded: _Forwarded, record: RequestRecord) -> EventStreamRehydration:
     def on_event(event: dict[str, Any]) -> None:
         if event.get("type") in ("response.created", "response.completed"):
             inner = event.get("response")
-            remember(inner.get("id") if isinstance(inner, dict) else None)
+            forwarded.remember(inner.get("id") if isinstance(inner, dict) else None)
 
-    rehydration = EventStreamRehydration(
+    return EventStreamRehydration(
         api.shape,
-        tokens,
-        on_unresolved=unresolved,
+        forwarded.tokens,
+        on_unresolved=_counter(record),
         on_event=on_event,
         error_event=_anthropic_error if api.anthropic else _openai_error_event,
     )
 
+
+async def _call(
+    state: ProxyState,
+    api: Api,
+    agent: Agent,
+    headers: dict[str, str],
+    record: RequestRecord,
+    observer: Callable[[RequestRecord], None] | None,
+) -> Response:
+    body = await _admit(state, agent, headers)
+    forwarded = await _forward(state, api, agent, headers, body, record)
+    upstream = forwarded.upstream
+    streamed = body.get("stream") is True and "text/event-stream" in upstream.headers.get("content-type", "")
+    if not streamed:
+        data = await upstream.json(forwarded.timeout)
+        record.upstream_ms = (time.perf_counter() - forwarded.started) * 1000
+        await rehydrate_answer(data, forwarded.tokens, shape=api.shape, on_unresolved=_counter(record))
+        if upstream.status < 400:
+            forwarded.remember(data.get("id"))
+        record.status = upstream.status if upstream.status >= 400 else 200
+        if observer is not None:
+            observer(record)
+        return json_response(data, upstream.status, {"x-request-id": record.request_id})
+    rehydration = _rehydration(api, forwarded, record)
+
     async def relay() -> AsyncIterator[bytes]:
         try:
-            async for chunk in rehydration.run(upstream.lines(client.timeout)):
+            async for chunk in rehydration.run(upstream.lines(forwarded.timeout)):
                 yield chunk
         finally:
-            record.upstream_ms = (time.perf_counter() - started) * 1000
+            record.upstream_ms = (time.perf_counter() - forwarded.started) * 1000
             if observer is not None:
                 observer(record)
 
@@ -323,6 +355,88 @@ async def tenant_responses() -> Response:
 @bp.post("/proxy/<agent_id>/v1/responses")
 async def agent_responses(agent_id: str) -> Response:
     return await _handle(RESPONSES_API, agent_id, "/proxy/{agent_id}/v1/responses")
+
+
+async def _websocket(agent_id: str | None, route: str) -> None:
+    """The Responses API's WebSocket mode: ``response.create`` messages in (the HTTP create body
+    with ``type`` added and no ``stream``), the streaming events out, one JSON text message each.
+    The connection is the conversation scope unless the caller names one, so a value keeps its
+    token for the whole connection; chains work as over HTTP."""
+    state: ProxyState | None = current_app.extensions.get("masker")
+    if state is None:
+        raise MaskerError("The proxy is starting.")
+    headers = {k.lower(): v for k, v in websocket.headers.items()}
+    agent = resolve_agent(state, agent_id, headers)
+    if agent.vapi_secret or state.settings.vapi_webhook_secret:
+        raise Unauthorized("This agent requires signed requests; WebSocket messages cannot be signed.")
+    observer: Callable[[RequestRecord], None] | None = current_app.extensions.get("masker_observer")
+    connection = f"ws:{uuid.uuid4().hex}"
+    await websocket.accept()
+    while True:
+        message = await websocket.receive()
+        record = RequestRecord(agent_name=agent.name, endpoint=route, tenant=agent.tenant)
+        try:
+            raw = message.encode() if isinstance(message, str) else message
+            if state.observability is not None:
+                decision = await state.observability.limiter.acquire(
+                    agent.name, RateLimit(agent.rps, agent.burst)
+                )
+                if not decision.allowed:
+                    raise RateLimited(decision.retry_after)
+            body = parse_request_body(raw, state.limits)
+            if body.pop("type", None) != "response.create":
+                raise BadRequest("Expected a 'response.create' message.", param="type", code="unknown_event")
+            body.pop("background", None)
+            body["stream"] = True
+            forwarded = await _forward(
+                state, RESPONSES_API, agent, headers, body, record, connection=connection
+            )
+            if forwarded.upstream.status >= 400 or "text/event-stream" not in forwarded.upstream.headers.get(
+                "content-type", ""
+            ):
+                data = await forwarded.upstream.json(forwarded.timeout)
+                await rehydrate_answer(
+                    data, forwarded.tokens, shape=RESPONSES, on_unresolved=_counter(record)
+                )
+                record.status = forwarded.upstream.status
+                error = data.get("error") if isinstance(data.get("error"), dict) else data
+                await websocket.send(
+                    jsonfast.dumps(
+                        {"type": "error", "status": forwarded.upstream.status, "error": error}
+                    ).decode()
+                )
+            else:
+                # Closed at once when the caller goes away mid-answer: the upstream stops generating.
+                lines = forwarded.upstream.lines(forwarded.timeout)
+                events = _rehydration(RESPONSES_API, forwarded, record).events(lines)
+                try:
+                    async for event in events:
+                        if event is not DONE:
+                            await websocket.send(jsonfast.dumps(event).decode())
+                finally:
+                    for iterator in (events, lines):
+                        close = getattr(iterator, "aclose", None)
+                        if close is not None:
+                            await close()
+            record.upstream_ms = (time.perf_counter() - forwarded.started) * 1000
+        except MaskerError as exc:
+            record.status = exc.status
+            await websocket.send(
+                jsonfast.dumps({"type": "error", "status": exc.status, **exc.body()}).decode()
+            )
+        finally:
+            if observer is not None:
+                observer(record)
+
+
+@bp.websocket("/v1/responses")
+async def tenant_responses_websocket() -> None:
+    await _websocket(None, "/v1/responses")
+
+
+@bp.websocket("/proxy/<agent_id>/v1/responses")
+async def agent_responses_websocket(agent_id: str) -> None:
+    await _websocket(agent_id, "/proxy/{agent_id}/v1/responses")
 
 
 @bp.post("/v1/messages")
