@@ -27,11 +27,12 @@ Every request (path, headers, body) is recorded for leak assertions.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,6 +62,17 @@ class FakeUpstream:
     # The Responses API keeps each turn upstream: id -> (previous id, the turn's user text).
     stored_responses: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     script: Callable[[dict[str, Any]], tuple[int, Any]] | None = None
+    # False plays an OpenAI-compatible server that takes extra top-level fields (vLLM, LiteLLM);
+    # only ``accepting_extra_fields`` sets it, for a test that must see such a field arrive.
+    strict: bool = True
+
+    @contextlib.contextmanager
+    def accepting_extra_fields(self) -> Iterator[None]:
+        self.strict = False
+        try:
+            yield
+        finally:
+            self.strict = True
 
     @property
     def base_url(self) -> str:
@@ -288,6 +300,8 @@ def start_fake_upstream() -> FakeUpstream:
             text = _input_text(payload.get("input"))
             response_id = f"resp_fake{len(fake.stored_responses) + 1:04d}"
             fake.stored_responses[response_id] = (previous, text)
+            if model.startswith("invent"):
+                text = f"{text} Also reach us at {INVENTED_PHONE} or {INVENTED_EMAIL}."
             if model.startswith("recall"):  # the chain's first user text: only the upstream still has it
                 first, cursor = text, previous
                 while cursor is not None:
@@ -512,7 +526,7 @@ def start_fake_upstream() -> FakeUpstream:
                     return
                 self._responses(payload)
                 return
-            refused = openai_unknown_field(payload, CHAT_FIELDS)
+            refused = openai_unknown_field(payload, CHAT_FIELDS) if fake.strict else None
             if refused is not None:
                 self._send_json(400, refused)
                 return

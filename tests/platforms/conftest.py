@@ -21,6 +21,7 @@ PLATFORMS = ("vapi", "elevenlabs", "retell", "bolna", "livekit", "pipecat")
 AGENTS = {name: f"agt_01JP{i:022d}" for i, name in enumerate(PLATFORMS, start=1)}
 AUTO_AGENT = "agt_01JPA000000000000000000000"
 LIMITED_AGENT = "agt_01JPM000000000000000000000"
+SCANNING_AGENT = "agt_01JPS000000000000000000000"  # policy healthcare: scan_response on
 API_KEY = "platforms-tenant-key"
 
 
@@ -51,6 +52,7 @@ def proxy(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> I
             "upstream": {"allowed_models": ["gpt-4o-mini", "echo", "own"]},
         }
     )
+    agents.append({"id": SCANNING_AGENT, "name": "scanning", "policy": "healthcare"})
     agents_file = work / "agents.yaml"
     agents_file.write_text(yaml.safe_dump({"version": 1, "agents": agents}))
     proc = start_proxy(

@@ -16,8 +16,8 @@ import pytest
 from faker import Faker
 
 from tests import synthetic
-from tests.fake_upstream import MODELS, FakeUpstream
-from tests.platforms.conftest import API_KEY, AUTO_AGENT, LIMITED_AGENT
+from tests.fake_upstream import INVENTED_EMAIL, INVENTED_PHONE, MODELS, FakeUpstream
+from tests.platforms.conftest import API_KEY, AUTO_AGENT, LIMITED_AGENT, SCANNING_AGENT
 from tests.proxy_process import ProxyProcess
 
 ROUTES = ("agent", "tenant")
@@ -378,3 +378,10 @@ def test_stream_hang_up_closes_the_upstream(
     while upstream.abandoned_streams == before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert upstream.abandoned_streams > before
+
+
+def test_responses_answer_scanned_when_the_policy_says_so(proxy: ProxyProcess, caller: Caller) -> None:
+    """PHI the model invents (not the caller's) is redacted from a whole Responses answer."""
+    reply = _openai(proxy, "agent", SCANNING_AGENT).responses.create(model="invent", input=caller.sentence())
+    assert reply.output_text.startswith(caller.sentence())
+    assert INVENTED_PHONE not in reply.output_text and INVENTED_EMAIL not in reply.output_text

@@ -32,6 +32,7 @@ from ..answers import DONE, EventStreamRehydration
 from ..errors import BadRequest, MaskerError, RateLimited, RedactionFailed, Unauthorized, Unprocessable
 from ..pipeline import RequestRecord
 from ..platforms import prepare
+from ..policy import Policy
 from ..ratelimit import RateLimit
 from ..redaction import redact_request
 from ..shapes import Shape
@@ -40,7 +41,9 @@ from ..shapes.responses import RESPONSES
 from ..signatures import HEADER as SIGNATURE_HEADER
 from ..signatures import verify_signature
 from ..streaming import rehydrate_answer
+from ..tokens.codec import Codec
 from ..tokens.rehydrate import AnswerTokens
+from ..tokens.response_scan import scan_completion
 from ..upstream.client import UpstreamResponse
 from .body import check_headers, parse_request_body
 from .chat_asgi import resolve_agent
@@ -203,6 +206,8 @@ class _Forwarded:
     tokens: AnswerTokens
     remember: Callable[[Any], None]  # a response id the chain continues from
     started: float
+    policy: Policy
+    codec: Codec
 
 
 async def _forward(
@@ -281,7 +286,7 @@ async def _forward(
         _upstream_headers(api, base_headers, headers),
     )
     record.upstream_status = upstream.status
-    return _Forwarded(upstream, client.timeout, tokens, remember, started)
+    return _Forwarded(upstream, client.timeout, tokens, remember, started, policy, session.codec)
 
 
 def _rehydration(api: Api, forwarded: _Forwarded, record: RequestRecord) -> EventStreamRehydration:
@@ -314,6 +319,16 @@ async def _call(
     if not streamed:
         data = await upstream.json(forwarded.timeout)
         record.upstream_ms = (time.perf_counter() - forwarded.started) * 1000
+        if forwarded.policy.scan_response and upstream.status < 400:
+            record.response_entities.update(
+                await scan_completion(
+                    data,
+                    detector=state.pipeline.detector,
+                    policy=forwarded.policy,
+                    codec=forwarded.codec,
+                    shape=api.shape,
+                )
+            )
         await rehydrate_answer(data, forwarded.tokens, shape=api.shape, on_unresolved=_counter(record))
         if upstream.status < 400:
             forwarded.remember(data.get("id"))
