@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Hashable, MutableMapping, MutableSequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, MutableMapping, MutableSequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -51,22 +51,26 @@ class Slot:
     prose: bool = False
 
 
-@dataclass
 class Texts:
     """A walked body: its slots in order, and how to put replacements back."""
 
-    slots: list[Slot] = field(default_factory=list)
-    # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots from
-    # messages[-1] on start at ``newest``.
-    conversation: int = 0
-    newest: int = 0
-    # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``; re-serialised
-    # into ``container[key]`` once its slots are replaced, innermost first.
-    documents: list[tuple[Container, Any, dict[str, Any]]] = field(default_factory=list)
+    __slots__ = ("conversation", "documents", "newest", "slots")
+
+    def __init__(self) -> None:
+        self.slots: list[Slot] = []
+        # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots
+        # from messages[-1] on start at ``newest``.
+        self.conversation = 0
+        self.newest = 0
+        # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``;
+        # re-serialised into ``container[key]`` once its slots are replaced, innermost first.
+        self.documents: list[tuple[Container, Any, dict[str, Any]]] = []
 
     def apply(self, replacements: list[tuple[Slot, str]]) -> None:
         """Write ``(slot, new text)`` pairs back: values and numbers in place, then keys renamed
         (each renamed dictionary keeps its order), then JSON documents re-serialised."""
+        if not replacements and not self.documents:
+            return
         renames: dict[int, tuple[MutableMapping[str, Any], dict[str, str]]] = {}
         for slot, text in replacements:
             if slot.kind is Kind.KEY:
@@ -103,8 +107,9 @@ class Shape(Protocol):
         raw JSON shows no token anywhere, so only a token split across events can concern it)."""
         ...
 
-    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
-        """Whether ``event`` ends the growing text ``stream`` (what it held back is then flushed)."""
+    def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
+        """None when ``event`` ends no growing text (most events); else whether it ends a given
+        stream key (what that stream held back is then flushed into this event)."""
         ...
 
     def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:

@@ -29,7 +29,7 @@ otherwise.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -194,7 +194,8 @@ def _content_parts(message: dict[str, Any], non_text_parts: str) -> None:
     for part in content:
         if not isinstance(part, dict):
             raise BadRequest("Each content part must be an object.", param="messages")
-        if part.get("type") in _TEXT_PART_TYPES:
+        kind = part.get("type")
+        if isinstance(kind, str) and kind in _TEXT_PART_TYPES:
             kept.append(part)
             continue
         if non_text_parts == "reject":
@@ -358,20 +359,21 @@ class ChatCompletions:
     def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
         out = Texts()
         slots = out.slots
+        if not everything:  # the growing texts only: what most events of a stream need
+            choices = event.get("choices")
+            if isinstance(choices, list):
+                for position, choice in enumerate(choices):
+                    delta = choice.get("delta") if isinstance(choice, dict) else None
+                    if isinstance(delta, dict) and delta:
+                        index = _choice_index(choice, position)
+                        _walk_delta(delta, slots, index, (), prose=True, everything=False)
+            return out
         for key, value in event.items():
+            slots.append(Slot(event, key, key, "answer", Kind.KEY))
             if key == "choices" and isinstance(value, list):
-                if everything:
-                    slots.append(Slot(event, key, key, "answer", Kind.KEY))
                 for position, choice in enumerate(value):
                     if not isinstance(choice, dict):
-                        if everything:
-                            walk_all(choice, slots, role="answer")
-                        continue
-                    if not everything:
-                        delta = choice.get("delta")
-                        if isinstance(delta, dict):
-                            index = _choice_index(choice, position)
-                            _walk_delta(delta, slots, index, (), prose=True, everything=False)
+                        walk_all(choice, slots, role="answer")
                         continue
                     for ckey, cvalue in choice.items():
                         slots.append(Slot(choice, ckey, ckey, "answer", Kind.KEY))
@@ -382,20 +384,23 @@ class ChatCompletions:
                             _walk_delta(cvalue, slots, index, (), prose=True, everything=True)
                         elif isinstance(cvalue, _CONTAINERS):
                             walk_all(cvalue, slots, role="answer")
-            elif everything:
-                slots.append(Slot(event, key, key, "answer", Kind.KEY))
-                if isinstance(value, str):
-                    slots.append(Slot(event, key, value, "answer"))
-                elif isinstance(value, _CONTAINERS):
-                    walk_all(value, slots, role="answer")
+            elif isinstance(value, str):
+                slots.append(Slot(event, key, value, "answer"))
+            elif isinstance(value, _CONTAINERS):
+                walk_all(value, slots, role="answer")
         return out
 
-    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
-        choice = cast(tuple[int, tuple[Hashable, ...]], stream)[0]
-        for position, item in enumerate(_choices(event)):
-            if _choice_index(item, position) == choice and item.get("finish_reason") is not None:
-                return True
-        return False
+    def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
+        choices = event.get("choices")
+        if not isinstance(choices, list):
+            return None
+        finished: set[int] = set()
+        for position, item in enumerate(choices):
+            if isinstance(item, dict) and item.get("finish_reason") is not None:
+                finished.add(_choice_index(item, position))
+        if not finished:
+            return None
+        return lambda stream: cast(tuple[int, tuple[Hashable, ...]], stream)[0] in finished
 
     def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:
         choice, path = cast(tuple[int, tuple[Hashable, ...]], stream)
