@@ -139,13 +139,11 @@ async def redact_request(
     """Mutates and returns ``body`` with PHI replaced. Raises ``NerUnavailable`` or detector errors
     only when the policy is fail-closed; the caller maps them to 503. With ``memo``, the leading
     texts redacted on an earlier turn of the same conversation are not detected again."""
-    walked = shape.request(body, non_text_parts=policy.non_text_parts, max_messages=max_messages)
     for name in policy.strip_fields:
         body.pop(name, None)
+    walked = shape.request(body, non_text_parts=policy.non_text_parts, max_messages=max_messages)
     slots = walked.slots
     conversation = walked.conversation
-    if policy.strip_fields:  # a stripped field's texts are gone from the body
-        slots = [s for s in slots if s.container is not body or s.key not in policy.strip_fields]
     outcome = RedactionOutcome(body)
     started = time.perf_counter()
     options = policy.detect_options()

@@ -124,31 +124,37 @@ class StreamRehydration:
         nothing is left to send yet."""
         if not self._template:
             self._template = {k: event[k] for k in ("id", "object", "created", "model") if k in event}
-        everything = raw is None or could_hold_token(raw)
-        texts = self._shape.event(event, everything=everything)
+        # Without a token's beginning anywhere in the raw event, only the growing texts need
+        # feeding (a token may be split across events); no whole text can hold one.
+        texts = self._shape.event(event, everything=raw is None or could_hold_token(raw))
         replacements: list[tuple[Slot, str]] = []
         whole: list[Slot] = []
         held = False
         for slot in texts.slots:
-            if slot.stream is None:
+            stream = slot.stream
+            if stream is None:
                 whole.append(slot)
                 continue
-            if not slot.text:
-                continue
             text = slot.text
+            if not text:
+                continue
             if slot.prose and self._new_scanner is not None:
-                text = await self._scan(slot.stream, text)
-            text = await self._stream(slot.stream, slot.json).feed(text)
+                text = await self._scan(stream, text)
+            rehydrator = self._streams.get(stream) or self._stream(stream, slot.json)
+            text = await rehydrator.feed(text)
             if text != slot.text:
                 replacements.append((slot, text))
-            held = held or not text
-        texts.apply(replacements)
+                held = held or not text
+        if replacements:
+            texts.apply(replacements)
         if whole:
             await rehydrate_whole(texts, self._tokens, self._on_unresolved, whole)
-        for key in [k for k in self._streams if self._shape.stream_ends(event, k)]:
-            tail = await self._tail(key)
-            if tail:
-                self._shape.put_tail(event, key, tail)
+        ended = self._shape.ended(event) if self._streams else None
+        if ended is not None:
+            for key in [k for k in self._streams if ended(k)]:
+                tail = await self._tail(key)
+                if tail:
+                    self._shape.put_tail(event, key, tail)
         if held and self._shape.is_empty(event):
             return None
         return event

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Hashable, MutableMapping, MutableSequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Mapping, MutableMapping, MutableSequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -51,22 +51,26 @@ class Slot:
     prose: bool = False
 
 
-@dataclass
 class Texts:
     """A walked body: its slots in order, and how to put replacements back."""
 
-    slots: list[Slot] = field(default_factory=list)
-    # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots from
-    # messages[-1] on start at ``newest``.
-    conversation: int = 0
-    newest: int = 0
-    # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``; re-serialised
-    # into ``container[key]`` once its slots are replaced, innermost first.
-    documents: list[tuple[Container, Any, dict[str, Any]]] = field(default_factory=list)
+    __slots__ = ("conversation", "documents", "newest", "slots")
+
+    def __init__(self) -> None:
+        self.slots: list[Slot] = []
+        # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots
+        # from messages[-1] on start at ``newest``.
+        self.conversation = 0
+        self.newest = 0
+        # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``;
+        # re-serialised into ``container[key]`` once its slots are replaced, innermost first.
+        self.documents: list[tuple[Container, Any, dict[str, Any]]] = []
 
     def apply(self, replacements: list[tuple[Slot, str]]) -> None:
         """Write ``(slot, new text)`` pairs back: values and numbers in place, then keys renamed
         (each renamed dictionary keeps its order), then JSON documents re-serialised."""
+        if not replacements and not self.documents:
+            return
         renames: dict[int, tuple[MutableMapping[str, Any], dict[str, str]]] = {}
         for slot, text in replacements:
             if slot.kind is Kind.KEY:
@@ -103,8 +107,9 @@ class Shape(Protocol):
         raw JSON shows no token anywhere, so only a token split across events can concern it)."""
         ...
 
-    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
-        """Whether ``event`` ends the growing text ``stream`` (what it held back is then flushed)."""
+    def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
+        """None when ``event`` ends no growing text (most events); else whether it ends a given
+        stream key (what that stream held back is then flushed into this event)."""
         ...
 
     def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:
@@ -128,6 +133,103 @@ def number_text(value: int | float) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """An API's closed list of request positions that are not text, each checked by value."""
+
+    keys: frozenset[str]  # a key spelled exactly like one of these (a field name) is not text
+    enums: Mapping[str, frozenset[str]]  # the value of such a key, when one of these, is not text
+    id_keyed: frozenset[str] = frozenset()  # under these keys, decimal ids (1-6 digits) as keys
+    verbatim: frozenset[str] = frozenset()  # top-level fields that cannot be rewritten (routing)
+    skip: frozenset[str] = frozenset()  # top-level fields the shape walks itself (messages)
+    documents: frozenset[str] = frozenset({"arguments"})  # strings holding JSON: walked parsed
+    identifiers: frozenset[str] = frozenset({"name"})  # replacements must stay identifiers
+
+
+_ID_DIGITS = 6
+_CONTAINERS = (dict, list)
+
+
+class RequestWalker:
+    """Every string, key and number under the nodes it is given, minus ``vocabulary``'s list.
+    Shapes call ``walk`` on the parts of a request in the order the memo should see them."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self.out = Texts()
+        self.slots = self.out.slots
+
+    def walk(self, node: Any, role: str, enum: frozenset[str] | None = None, *, top: bool = False) -> None:
+        # Strings first: nearly every value is one.
+        slots = self.slots
+        vocabulary = self.vocabulary
+        if isinstance(node, dict):
+            keys, enums = vocabulary.keys, vocabulary.enums
+            for key, value in node.items():
+                if top and key in vocabulary.skip:
+                    continue
+                if key not in keys:
+                    slots.append(Slot(node, key, key, role, Kind.KEY))
+                if isinstance(value, str):
+                    if top and key in vocabulary.verbatim:
+                        slots.append(Slot(node, key, value, role, verbatim=True))
+                        continue
+                    allowed = enums.get(key)
+                    if allowed is not None and value in allowed:
+                        continue
+                    if key in vocabulary.documents:
+                        self._document(node, key, value, role)
+                    else:
+                        slots.append(Slot(node, key, value, role, identifier=key in vocabulary.identifiers))
+                elif isinstance(value, _CONTAINERS):
+                    if key in vocabulary.id_keyed and isinstance(value, dict):
+                        self._id_keyed(value, role)
+                    else:
+                        self.walk(value, role, enums.get(key))
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    slots.append(Slot(node, key, number_text(value), role, Kind.NUMBER))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                if isinstance(value, str):
+                    if enum is not None and value in enum:
+                        continue
+                    slots.append(Slot(node, index, value, role))
+                elif isinstance(value, _CONTAINERS):
+                    self.walk(value, role)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    slots.append(Slot(node, index, number_text(value), role, Kind.NUMBER))
+
+    def _id_keyed(self, node: dict[str, Any], role: str) -> None:
+        """A map keyed by tokenizer ids (``logit_bias``): such keys are vocabulary, others text."""
+        for key, value in node.items():
+            if not (key.isascii() and key.isdigit() and len(key) <= _ID_DIGITS):
+                self.slots.append(Slot(node, key, key, role, Kind.KEY))
+            self._value(node, key, value, role)
+
+    def _value(self, node: dict[str, Any], key: str, value: Any, role: str) -> None:
+        if isinstance(value, str):
+            self.slots.append(Slot(node, key, value, role))
+        elif isinstance(value, _CONTAINERS):
+            self.walk(value, role)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            self.slots.append(Slot(node, key, number_text(value), role, Kind.NUMBER))
+
+    def _document(self, node: dict[str, Any], key: str, value: str, role: str) -> None:
+        """A JSON document in a string (tool-call arguments): walked parsed, keys and numbers
+        included, and re-serialised by ``Texts.apply``; text when it is not JSON."""
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            self.slots.append(Slot(node, key, value, role))
+            return
+        if isinstance(parsed, str):
+            self.slots.append(Slot(node, key, value, role))
+            return
+        holder = {"v": parsed}
+        self.walk(holder, role)
+        self.out.documents.append((node, key, holder))
+
+
 def walk_all(node: Any, out: list[Slot], *, role: str, prose: bool = False) -> None:
     """Every string and key under ``node`` (no exemptions): how answers are rehydrated."""
     if isinstance(node, dict):
@@ -145,4 +247,14 @@ def walk_all(node: Any, out: list[Slot], *, role: str, prose: bool = False) -> N
                 walk_all(value, out, role=role, prose=prose)
 
 
-__all__ = ["Container", "Kind", "Shape", "Slot", "Texts", "number_text", "walk_all"]
+__all__ = [
+    "Container",
+    "Kind",
+    "RequestWalker",
+    "Shape",
+    "Slot",
+    "Texts",
+    "Vocabulary",
+    "number_text",
+    "walk_all",
+]

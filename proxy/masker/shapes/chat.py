@@ -28,13 +28,12 @@ otherwise.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from ..errors import BadRequest, Unprocessable
-from . import Kind, Slot, Texts, number_text, walk_all
+from . import Kind, RequestWalker, Slot, Texts, Vocabulary, walk_all
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _SCHEMA_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
@@ -107,7 +106,13 @@ PROTOCOL_KEYS = frozenset(
         "url_citation", "start_index", "end_index", "summary", "signature", "encrypted",
     }
 )  # fmt: skip
-_LOGIT_BIAS_KEY_DIGITS = 6
+VOCABULARY = Vocabulary(
+    keys=PROTOCOL_KEYS,
+    enums=ENUMS,
+    id_keyed=frozenset({"logit_bias"}),
+    verbatim=frozenset({"model"}),
+    skip=frozenset({"messages"}),
+)
 _CONTAINERS = (dict, list)
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 # Protocol fields of a choice's message/delta: rehydrated, never response-scanned as prose.
@@ -122,70 +127,6 @@ class Item:
     by_field: bool
 
 
-class _RequestWalk:
-    def __init__(self) -> None:
-        self.out = Texts()
-        self.slots = self.out.slots
-
-    def walk(self, node: Any, role: str, enum: frozenset[str] | None = None) -> None:
-        # Strings first: nearly every value is one. Every ``name`` is an identifier (function, tool
-        # and participant names alike).
-        slots = self.slots
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key not in PROTOCOL_KEYS:
-                    slots.append(Slot(node, key, key, role, Kind.KEY))
-                if isinstance(value, str):
-                    allowed = ENUMS.get(key)
-                    if allowed is not None and value in allowed:
-                        continue
-                    if key == "arguments":
-                        self._arguments(node, key, value, role)
-                    else:
-                        slots.append(Slot(node, key, value, role, identifier=key == "name"))
-                elif isinstance(value, _CONTAINERS):
-                    if key == "logit_bias" and isinstance(value, dict):
-                        self._logit_bias(value, role)
-                    else:
-                        self.walk(value, role, ENUMS.get(key))
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    slots.append(Slot(node, key, number_text(value), role, Kind.NUMBER))
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                if isinstance(value, str):
-                    if enum is not None and value in enum:
-                        continue
-                    slots.append(Slot(node, index, value, role))
-                elif isinstance(value, _CONTAINERS):
-                    self.walk(value, role)
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    slots.append(Slot(node, index, number_text(value), role, Kind.NUMBER))
-
-    def _logit_bias(self, node: dict[str, Any], role: str) -> None:
-        for key, value in node.items():
-            if not (key.isascii() and key.isdigit() and len(key) <= _LOGIT_BIAS_KEY_DIGITS):
-                self.slots.append(Slot(node, key, key, role, Kind.KEY))
-            if isinstance(value, str):
-                self.slots.append(Slot(node, key, value, role))
-            elif isinstance(value, _CONTAINERS):
-                self.walk(value, role)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.slots.append(Slot(node, key, number_text(value), role, Kind.NUMBER))
-
-    def _arguments(self, node: dict[str, Any], key: str, value: str, role: str) -> None:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            self.slots.append(Slot(node, key, value, role))
-            return
-        if isinstance(parsed, str):
-            self.slots.append(Slot(node, key, value, role))
-            return
-        holder = {"v": parsed}
-        self.walk(holder, role)
-        self.out.documents.append((node, key, holder))
-
-
 def _content_parts(message: dict[str, Any], non_text_parts: str) -> None:
     content = message.get("content")
     if not isinstance(content, list):
@@ -194,7 +135,8 @@ def _content_parts(message: dict[str, Any], non_text_parts: str) -> None:
     for part in content:
         if not isinstance(part, dict):
             raise BadRequest("Each content part must be an object.", param="messages")
-        if part.get("type") in _TEXT_PART_TYPES:
+        kind = part.get("type")
+        if isinstance(kind, str) and kind in _TEXT_PART_TYPES:
             kept.append(part)
             continue
         if non_text_parts == "reject":
@@ -300,32 +242,13 @@ class ChatCompletions:
 
     def request(self, body: dict[str, Any], *, non_text_parts: str, max_messages: int) -> Texts:
         messages = _validate(body, max_messages)
-        walk = _RequestWalk()
-        slots = walk.slots
+        walk = RequestWalker(VOCABULARY)
         for message in messages:
-            walk.out.newest = len(slots)
+            walk.out.newest = len(walk.slots)
             _content_parts(message, non_text_parts)
             walk.walk(message, message["role"])
-        walk.out.conversation = len(slots)  # the messages' texts; other body fields come after them
-        for key, value in body.items():
-            if key == "messages":
-                continue
-            if key not in PROTOCOL_KEYS:
-                slots.append(Slot(body, key, key, "field", Kind.KEY))
-            if isinstance(value, str):
-                if key == "model":
-                    slots.append(Slot(body, key, value, "field", verbatim=True))
-                    continue
-                allowed = ENUMS.get(key)
-                if allowed is None or value not in allowed:
-                    slots.append(Slot(body, key, value, "field"))
-            elif isinstance(value, _CONTAINERS):
-                if key == "logit_bias" and isinstance(value, dict):
-                    walk._logit_bias(value, "field")
-                else:
-                    walk.walk(value, "field", ENUMS.get(key))
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                slots.append(Slot(body, key, number_text(value), "field", Kind.NUMBER))
+        walk.out.conversation = len(walk.slots)  # the messages' texts; other fields come after them
+        walk.walk(body, "field", top=True)
         return walk.out
 
     def answer(self, body: Any) -> Texts:
@@ -358,20 +281,21 @@ class ChatCompletions:
     def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
         out = Texts()
         slots = out.slots
+        if not everything:  # the growing texts only: what most events of a stream need
+            choices = event.get("choices")
+            if isinstance(choices, list):
+                for position, choice in enumerate(choices):
+                    delta = choice.get("delta") if isinstance(choice, dict) else None
+                    if isinstance(delta, dict) and delta:
+                        index = _choice_index(choice, position)
+                        _walk_delta(delta, slots, index, (), prose=True, everything=False)
+            return out
         for key, value in event.items():
+            slots.append(Slot(event, key, key, "answer", Kind.KEY))
             if key == "choices" and isinstance(value, list):
-                if everything:
-                    slots.append(Slot(event, key, key, "answer", Kind.KEY))
                 for position, choice in enumerate(value):
                     if not isinstance(choice, dict):
-                        if everything:
-                            walk_all(choice, slots, role="answer")
-                        continue
-                    if not everything:
-                        delta = choice.get("delta")
-                        if isinstance(delta, dict):
-                            index = _choice_index(choice, position)
-                            _walk_delta(delta, slots, index, (), prose=True, everything=False)
+                        walk_all(choice, slots, role="answer")
                         continue
                     for ckey, cvalue in choice.items():
                         slots.append(Slot(choice, ckey, ckey, "answer", Kind.KEY))
@@ -382,20 +306,23 @@ class ChatCompletions:
                             _walk_delta(cvalue, slots, index, (), prose=True, everything=True)
                         elif isinstance(cvalue, _CONTAINERS):
                             walk_all(cvalue, slots, role="answer")
-            elif everything:
-                slots.append(Slot(event, key, key, "answer", Kind.KEY))
-                if isinstance(value, str):
-                    slots.append(Slot(event, key, value, "answer"))
-                elif isinstance(value, _CONTAINERS):
-                    walk_all(value, slots, role="answer")
+            elif isinstance(value, str):
+                slots.append(Slot(event, key, value, "answer"))
+            elif isinstance(value, _CONTAINERS):
+                walk_all(value, slots, role="answer")
         return out
 
-    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
-        choice = cast(tuple[int, tuple[Hashable, ...]], stream)[0]
-        for position, item in enumerate(_choices(event)):
-            if _choice_index(item, position) == choice and item.get("finish_reason") is not None:
-                return True
-        return False
+    def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
+        choices = event.get("choices")
+        if not isinstance(choices, list):
+            return None
+        finished: set[int] = set()
+        for position, item in enumerate(choices):
+            if isinstance(item, dict) and item.get("finish_reason") is not None:
+                finished.add(_choice_index(item, position))
+        if not finished:
+            return None
+        return lambda stream: cast(tuple[int, tuple[Hashable, ...]], stream)[0] in finished
 
     def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:
         choice, path = cast(tuple[int, tuple[Hashable, ...]], stream)

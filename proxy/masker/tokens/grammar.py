@@ -194,7 +194,6 @@ def find_tokens(text: str) -> list[TokenMatch]:
 # ``regex``'s for this pattern (checked over all of Unicode) and it is the cheaper engine to start.
 _PREFIX_FIRST = (PREFIX[0].lower(), PREFIX[0].upper())
 _HINT = re.compile(r"(?i)m ?s ?k ?v")
-_HINT_BYTES = re.compile(rb"(?i)m ?s ?k ?v|\\u")  # in raw JSON, a \u escape may spell any of it
 # Fast path: tokens exactly as ``format_token`` writes them (one-word label, upper-case body, no
 # text glued after it); the forgiving grammar above costs ~10x more per text.
 _CANONICAL = re.compile(rf"{PREFIX}([._])([A-Z]{{1,16}})\1([{CROCKFORD}]{{10,}})(?![0-9A-Za-z])")
@@ -225,7 +224,10 @@ def could_contain_token(text: str) -> bool:
 def could_hold_token(raw: bytes) -> bool:
     """``could_contain_token`` for any string of a raw JSON document: false means none of its
     strings (or keys) can hold a token."""
-    return _HINT_BYTES.search(raw) is not None
+    # Every match of ``m ?s ?k ?v`` holds "sk" or "s k"; a \u escape may spell any letter. Three
+    # substring tests on the lower-cased bytes: ~0.3 us a stream event (~3 for the regex).
+    low = raw.lower()
+    return b"sk" in low or b"s k" in low or b"\\u" in low
 
 
 def could_start_token(text: str) -> bool:
