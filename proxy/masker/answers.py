@@ -91,9 +91,12 @@ class EventStreamRehydration:
         return event
 
     async def _tails(self, event: dict[str, Any], *, all_streams: bool = False) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
+        ends = None if all_streams else self.shape.ended(event)
+        if ends is None and not all_streams:
+            return out
         for key in list(self._streams):
-            if all_streams or self.shape.stream_ends(event, key):
+            if ends is None or ends(key):
                 tail = await self._streams.pop(key).finish()
                 if tail:
                     carrier = self.shape.tail_event(event, [key])

@@ -16,14 +16,13 @@ back then travels in a delta event of its own before the stop.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, cast
 
 from ..errors import BadRequest, Unprocessable
-from . import Kind, Slot, Texts, walk_all
+from . import Kind, RequestWalker, Slot, Texts, Vocabulary, walk_all
 from .chat import ENUMS as CHAT_ENUMS
 from .chat import PROTOCOL_KEYS as CHAT_KEYS
-from .responses import VocabularyWalk
 
 _BLOCK_TYPES = frozenset(
     {
@@ -54,13 +53,20 @@ PROTOCOL_KEYS = CHAT_KEYS | frozenset(
         "cache_read_input_tokens", "service_tier", "user_id",
     }
 )  # fmt: skip
+VOCABULARY = Vocabulary(
+    keys=PROTOCOL_KEYS,
+    enums=ENUMS,
+    verbatim=frozenset({"model"}),
+    skip=frozenset({"messages", "system"}),
+    documents=frozenset(),  # tool inputs are objects here, never JSON in a string
+)
 _TEXT_BLOCKS = frozenset({"text", "tool_use", "tool_result", "thinking", "redacted_thinking"})
 _DELTA_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json", "thinking_delta": "thinking"}
 _CONTAINERS = (dict, list)
 
 
-def _blocks(message: dict[str, Any], non_text_parts: str) -> None:
-    content = message.get("content")
+def _blocks(message: dict[str, Any], non_text_parts: str, key: str = "content") -> None:
+    content = message.get(key)
     if not isinstance(content, list):
         return
     kept: list[Any] = []
@@ -81,7 +87,7 @@ def _blocks(message: dict[str, Any], non_text_parts: str) -> None:
             )
         if non_text_parts == "forward":
             kept.append(block)
-    message["content"] = kept
+    message[key] = kept
 
 
 class Messages:
@@ -97,19 +103,21 @@ class Messages:
             raise BadRequest("Each message must be an object with a 'role'.", param="messages")
         if not isinstance(body.get("model"), str) or not body["model"]:
             raise BadRequest("model: Field required", param="model", code="invalid_model")
-        walk = VocabularyWalk(PROTOCOL_KEYS, ENUMS)
+        walk = RequestWalker(VOCABULARY)
         slots = walk.slots
         for message in messages:
             walk.out.newest = len(slots)
             _blocks(message, non_text_parts)
             walk.walk(message, message["role"])
         walk.out.conversation = len(slots)
-        for key in list(body):
-            if key == "messages":
-                continue
-            if key == "system" and isinstance(body[key], list):
-                _blocks(body, non_text_parts)  # ``system`` blocks: only text blocks are allowed
-            walk.field(body, key, "system" if key == "system" else "field", verbatim=key == "model")
+        if "system" in body:
+            if isinstance(body["system"], list):
+                _blocks(body, non_text_parts, key="system")
+            if isinstance(body["system"], str):
+                slots.append(Slot(body, "system", body["system"], "system"))
+            else:
+                walk.walk(body["system"], "system")
+        walk.walk(body, "field", top=True)
         return walk.out
 
     def answer(self, body: Any) -> Texts:
@@ -162,10 +170,14 @@ class Messages:
             out.slots = [s for s in out.slots if s.stream is not None]
         return out
 
-    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
-        index = cast(tuple[int, str], stream)[0]
+    def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
         kind = event.get("type")
-        return (kind == "content_block_stop" and event.get("index") == index) or kind == "message_stop"
+        if kind == "message_stop":
+            return lambda stream: True
+        if kind == "content_block_stop":
+            index = event.get("index")
+            return lambda stream: cast(tuple[int, str], stream)[0] == index
+        return None
 
     def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:
         index, field = cast(tuple[int, str], stream)
@@ -192,4 +204,4 @@ class Messages:
 
 MESSAGES = Messages()
 
-__all__ = ["ENUMS", "MESSAGES", "PROTOCOL_KEYS", "Messages"]
+__all__ = ["ENUMS", "MESSAGES", "PROTOCOL_KEYS", "VOCABULARY", "Messages"]

@@ -21,12 +21,11 @@ its own (``tail_event``), sent before the ``done`` event.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, cast
 
 from ..errors import BadRequest, Unprocessable
-from . import Kind, Slot, Texts, number_text, walk_all
+from . import Kind, RequestWalker, Slot, Texts, Vocabulary, walk_all
 from .chat import ENUMS as CHAT_ENUMS
 from .chat import PROTOCOL_KEYS as CHAT_KEYS
 
@@ -72,65 +71,14 @@ PROTOCOL_KEYS = CHAT_KEYS | frozenset(
         "output_text", "logprobs", "verbosity", "top_logprobs", "variables", "version",
     }
 )  # fmt: skip
-VERBATIM = frozenset({"model", "previous_response_id"})
+VOCABULARY = Vocabulary(
+    keys=PROTOCOL_KEYS,
+    enums=ENUMS,
+    verbatim=frozenset({"model", "previous_response_id"}),
+    skip=frozenset({"input", "instructions"}),
+)
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text", "summary_text", "reasoning_text", "refusal"})
 _CONTAINERS = (dict, list)
-
-
-class VocabularyWalk:
-    """Every string, key and number under a node, except the given protocol vocabulary."""
-
-    def __init__(self, keys: frozenset[str], enums: dict[str, frozenset[str]]) -> None:
-        self.keys = keys
-        self.enums = enums
-        self.out = Texts()
-        self.slots = self.out.slots
-
-    def field(self, node: dict[str, Any], key: str, role: str, *, verbatim: bool = False) -> None:
-        """One key of ``node`` (the key itself, then its value)."""
-        value = node[key]
-        if key not in self.keys:
-            self.slots.append(Slot(node, key, key, role, Kind.KEY))
-        if isinstance(value, str):
-            allowed = self.enums.get(key)
-            if allowed is not None and value in allowed:
-                return
-            if key == "arguments":
-                self._arguments(node, key, value, role)
-            else:
-                self.slots.append(Slot(node, key, value, role, identifier=key == "name", verbatim=verbatim))
-        elif isinstance(value, _CONTAINERS):
-            self.walk(value, role, self.enums.get(key))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            self.slots.append(Slot(node, key, number_text(value), role, Kind.NUMBER, verbatim=verbatim))
-
-    def walk(self, node: Any, role: str, enum: frozenset[str] | None = None) -> None:
-        if isinstance(node, dict):
-            for key in list(node):
-                self.field(node, key, role)
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                if isinstance(value, str):
-                    if enum is not None and value in enum:
-                        continue
-                    self.slots.append(Slot(node, index, value, role))
-                elif isinstance(value, _CONTAINERS):
-                    self.walk(value, role)
-                elif isinstance(value, int | float) and not isinstance(value, bool):
-                    self.slots.append(Slot(node, index, number_text(value), role, Kind.NUMBER))
-
-    def _arguments(self, node: dict[str, Any], key: str, value: str, role: str) -> None:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            self.slots.append(Slot(node, key, value, role))
-            return
-        if isinstance(parsed, str):
-            self.slots.append(Slot(node, key, value, role))
-            return
-        holder = {"v": parsed}
-        self.walk(holder, role)
-        self.out.documents.append((node, key, holder))
 
 
 def _parts(item: dict[str, Any], non_text_parts: str) -> None:
@@ -196,7 +144,7 @@ class Responses:
                 )
             if not all(isinstance(item, dict) for item in items):
                 raise BadRequest("Each input item must be an object.", param="input")
-        walk = VocabularyWalk(PROTOCOL_KEYS, ENUMS)
+        walk = RequestWalker(VOCABULARY)
         slots = walk.slots
         if isinstance(items, str):
             slots.append(Slot(body, "input", items, "user"))
@@ -206,10 +154,12 @@ class Responses:
                 _parts(item, non_text_parts)
                 walk.walk(item, _item_role(item))
         walk.out.conversation = len(slots)
-        for key in list(body):
-            if key == "input":
-                continue
-            walk.field(body, key, "system" if key == "instructions" else "field", verbatim=key in VERBATIM)
+        instructions = body.get("instructions")
+        if isinstance(instructions, str):
+            slots.append(Slot(body, "instructions", instructions, "system"))
+        elif instructions is not None:
+            walk.walk(instructions, "system")
+        walk.walk(body, "field", top=True)
         return walk.out
 
     def answer(self, body: Any) -> Texts:
@@ -253,14 +203,17 @@ class Responses:
             out.slots = [s for s in out.slots if s.stream is not None]
         return out
 
-    def stream_ends(self, event: dict[str, Any], stream: Hashable) -> bool:
+    def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
         kind = str(event.get("type", ""))
         if kind in ("response.completed", "response.incomplete", "response.failed"):
-            return True
-        output = cast(tuple[str, int, int], stream)[1]
+            return lambda stream: True
         if kind == "response.output_item.done":
-            return event.get("output_index") == output
-        return kind.endswith(".done") and _event_stream(event) == stream
+            output = event.get("output_index")
+            return lambda stream: cast(tuple[str, int, int], stream)[1] == output
+        if kind.endswith(".done"):
+            own = _event_stream(event)
+            return None if own is None else (lambda stream: stream == own)
+        return None
 
     def put_tail(self, event: dict[str, Any], stream: Hashable, tail: str) -> None:
         if _event_stream(event) == stream and str(event.get("type", "")).endswith(".delta"):
@@ -283,4 +236,4 @@ class Responses:
 
 RESPONSES = Responses()
 
-__all__ = ["ENUMS", "PROTOCOL_KEYS", "RESPONSES", "Responses", "VocabularyWalk"]
+__all__ = ["ENUMS", "PROTOCOL_KEYS", "RESPONSES", "VOCABULARY", "Responses"]
