@@ -473,3 +473,16 @@ class TurnLedger:
             return True
         self._seen[turn_key] = now
         return False
+
+    def once(self, observer: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
+        """``observer`` (which accounts for a finished ``RequestRecord``), told when a successful
+        request repeats a turn already accounted for (``record.repeat``): counted, not audited."""
+        if observer is None:
+            return None
+
+        def finish(record: Any) -> None:
+            if record.turn_key is not None and record.status == 200:
+                record.repeat = self.repeat(record.turn_key)
+            observer(record)
+
+        return finish

@@ -155,9 +155,14 @@ def test_retries_keep_tokens_and_are_audited_once(
     assert len(bodies) == 3 and bodies[0] == bodies[1] == bodies[2]
     later = [*turn, {"role": "user", "content": "and one more thing"}]
     marker = _post(proxy, AGENTS["elevenlabs"], fixture, stream=False, messages=later)  # the next turn
-    marker_id = marker.headers["x-request-id"]
+    seen = _audited_until(proxy, marker.headers["x-request-id"])
+    assert sum(i in seen for i in ids) == 1
+
+
+def _audited_until(proxy: ProxyProcess, marker_id: str) -> list[str]:
+    """The audit log's request ids once ``marker_id`` is among them (records are written in order)."""
     audit = Path(proxy.log_path.parent) / "audit"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 20  # a wait for the batch writer, not a speed claim
     seen: list[str] = []
     while time.monotonic() < deadline:
         seen = [
@@ -167,7 +172,25 @@ def test_retries_keep_tokens_and_are_audited_once(
             if line.strip()
         ]
         if marker_id in seen:
-            break
+            return seen
         time.sleep(0.2)
-    assert marker_id in seen, "the audit writer did not write the marker turn"
+    raise AssertionError("the audit writer did not write the marker turn")
+
+
+def test_responses_retries_audited_once(proxy: ProxyProcess, upstream: FakeUpstream) -> None:
+    fixture = load_fixture("elevenlabs")  # ElevenLabs in Responses mode retries the same body
+    body = {
+        "model": "echo",
+        "input": fixture["body"]["messages"][-1]["content"],
+        "user_id": "el-user-9",
+        "elevenlabs_extra_body": fixture["body"]["elevenlabs_extra_body"],
+    }
+    url = f"{proxy.url}/proxy/{AGENTS['elevenlabs']}/v1/responses"
+    ids = []
+    for _ in range(3):
+        response = httpx.post(url, json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        ids.append(response.headers["x-request-id"])
+    marker = httpx.post(url, json={**body, "input": "and one more thing"}, timeout=30)
+    seen = _audited_until(proxy, marker.headers["x-request-id"])
     assert sum(i in seen for i in ids) == 1

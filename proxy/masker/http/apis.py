@@ -31,7 +31,7 @@ from ..agents import Agent
 from ..answers import DONE, EventStreamRehydration
 from ..errors import BadRequest, MaskerError, RateLimited, RedactionFailed, Unauthorized, Unprocessable
 from ..pipeline import RequestRecord
-from ..platforms import prepare
+from ..platforms import TurnLedger, prepare
 from ..policy import Policy
 from ..ratelimit import RateLimit
 from ..redaction import redact_request
@@ -183,7 +183,7 @@ async def _handle(api: Api, agent_id: str | None, route: str) -> Response:
         raise MaskerError("The proxy is starting.")
     headers = {k.lower(): v for k, v in request.headers.items()}
     agent = resolve_agent(state, agent_id, headers)
-    observer: Callable[[RequestRecord], None] | None = current_app.extensions.get("masker_observer")
+    observer = _observer()
     record = RequestRecord(agent_name=agent.name, endpoint=route, tenant=agent.tenant)
     try:
         response = await _call(state, api, agent, headers, record, observer)
@@ -355,6 +355,13 @@ async def _call(
     )
 
 
+def _observer() -> Callable[[RequestRecord], None] | None:
+    """The app's accounting, auditing a logical turn once (a retry or re-post is counted only)."""
+    observer: Callable[[RequestRecord], None] | None = current_app.extensions.get("masker_observer")
+    turns: TurnLedger | None = current_app.extensions.get("masker_turns")
+    return observer if turns is None else turns.once(observer)
+
+
 def _counter(record: RequestRecord) -> Callable[[str], None]:
     def count(label: str) -> None:
         record.unresolved_tokens += 1
@@ -384,7 +391,7 @@ async def _websocket(agent_id: str | None, route: str) -> None:
     agent = resolve_agent(state, agent_id, headers)
     if agent.vapi_secret or state.settings.vapi_webhook_secret:
         raise Unauthorized("This agent requires signed requests; WebSocket messages cannot be signed.")
-    observer: Callable[[RequestRecord], None] | None = current_app.extensions.get("masker_observer")
+    observer = _observer()
     connection = f"ws:{uuid.uuid4().hex}"
     await websocket.accept()
     while True:

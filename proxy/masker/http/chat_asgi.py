@@ -58,6 +58,7 @@ class ChatEndpoints:
     def __init__(self, app: Quart) -> None:
         self.app = app
         self.turns = TurnLedger()
+        app.extensions["masker_turns"] = self.turns  # the other API routes audit turns once too
 
     async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         if scope["type"] == "http":
@@ -87,7 +88,7 @@ class ChatEndpoints:
                 raise MaskerError("The proxy is starting.")
             headers = _headers(scope)
             agent = resolve_agent(state, agent_id, headers)
-            observer = self._once_per_turn(self.app.extensions.get("masker_observer"))
+            observer = self.turns.once(self.app.extensions.get("masker_observer"))
             record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
             reply = await _handle(state, agent, record, headers, receive)
         except _ClientGone:
@@ -114,18 +115,6 @@ class ChatEndpoints:
                 _observe(observer, record)
         else:
             await _send_stream(send, receive, extra, _finishing(body, record, observer))
-
-    def _once_per_turn(self, observer: Observer | None) -> Observer | None:
-        """A retried or re-posted turn that already succeeded is counted but not audited again."""
-        if observer is None:
-            return None
-
-        def finish(record: RequestRecord) -> None:
-            if record.turn_key is not None and record.status == 200:
-                record.repeat = self.turns.repeat(record.turn_key)
-            observer(record)
-
-        return finish
 
 
 def _observe(observer: Observer | None, record: RequestRecord) -> None:
