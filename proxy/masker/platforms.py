@@ -288,11 +288,21 @@ _ENTITY_BY_KEY: tuple[tuple[re.Pattern[str], Entity], ...] = (
 _E164 = re.compile(r"\+\d{8,15}")
 
 
-def _entity_for(key: str) -> Entity:
+# Keys naming the business side of a call (the clinic, the assistant): not the caller's PHI.
+_NOT_THE_CALLER = re.compile(r"clinic|practice|org|company|business|office|assistant|agent|bot|brand", re.I)
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "jr", "sr", "the", "and", "von", "van", "de"})
+
+
+def _entity_for(key: str, value: str) -> Entity | None:
+    """The entity a platform value is known to be, by its key; None when it is not known PHI. An
+    unrecognised key's value counts only if it carries an identifier's digits (a flag such as
+    "yes" or "en" would otherwise be hidden all through the conversation)."""
+    if _NOT_THE_CALLER.search(key):
+        return None
     for pattern, entity in _ENTITY_BY_KEY:
         if pattern.search(key):
             return entity
-    return Entity.ID_NUMBER
+    return Entity.ID_NUMBER if sum(c.isdigit() for c in value) >= 4 else None
 
 
 def _scalars(node: Any, key: str, out: list[tuple[Entity, str]], depth: int = 0) -> None:
@@ -307,8 +317,9 @@ def _scalars(node: Any, key: str, out: list[tuple[Entity, str]], depth: int = 0)
             _scalars(v, key, out, depth + 1)
     elif isinstance(node, str | int | float) and not isinstance(node, bool):
         text = str(node).strip()
-        if 2 <= len(text) <= _MAX_KNOWN_CHARS:
-            out.append((_entity_for(key), text))
+        entity = _entity_for(key, text) if 2 <= len(text) <= _MAX_KNOWN_CHARS else None
+        if entity is not None:
+            out.append((entity, text))
 
 
 def _get(node: Any, *path: str) -> Any:
@@ -360,7 +371,7 @@ def _value_patterns(entity: Entity, value: str) -> list[str]:
         patterns.append(r"(?:\+?1[\s\-.]*)?\(?" + r"[\s\-.()/]*".join(digits))
     if entity is Entity.PERSON and len(words) > 1:
         # A first or last name on its own ("thanks, derek") is the same person.
-        patterns.extend(re.escape(w) for w in words if len(w) >= 3)
+        patterns.extend(re.escape(w) for w in words if len(w) >= 3 and w.lower().strip(".") not in _TITLES)
     return patterns
 
 

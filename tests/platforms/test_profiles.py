@@ -166,3 +166,24 @@ def test_platform_setting_forms() -> None:
     assert platform_setting("vapi", "w").platform is Platform.VAPI
     parsed = platform_setting({"name": "vapi", "forward": ["metadata"], "strip_unknown": False}, "w")
     assert parsed.forward == frozenset({"metadata"}) and parsed.strip_unknown is False
+
+
+def test_flags_and_the_business_side_are_not_known_values() -> None:
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "call": {
+            "id": "c",
+            "assistantOverrides": {
+                "variableValues": {
+                    "language": "en",
+                    "is_new_patient": "yes",
+                    "clinic_name": "Lakeside Family Clinic",
+                    "member_ref": "AB-77120",
+                    "patient_name": "Dr. Ana Lima",
+                }
+            },
+        },
+    }
+    turn = prepare(AUTO, "agt_x", {}, body)
+    assert set(turn.known) == {(Entity.ID_NUMBER, "AB-77120"), (Entity.PERSON, "Dr. Ana Lima")}
+    assert _found(list(turn.known), "yes dr, the family clinic; ana speaking, lima") == ["ana", "lima"]
