@@ -117,6 +117,8 @@ _CONTAINERS = (dict, list)
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 # Protocol fields of a choice's message/delta: rehydrated, never response-scanned as prose.
 _ANSWER_PROTOCOL = frozenset({"role", "id", "type", "index", "finish_reason", "logprobs"})
+# Not the model's prose either (never response-scanned): payloads and opaque values.
+_NOT_PROSE = _ANSWER_PROTOCOL | {"data", "signature", "encrypted", "format", "url", "expires_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,8 @@ def _walk_delta(
                         out.add(node, key, value)
                     continue
                 here = (choice, (*path, key))
-                out.add(node, key, value, json=key == "arguments", stream=here, prose=prose)
+                text_prose = prose and key not in _NOT_PROSE
+                out.add(node, key, value, json=key == "arguments", stream=here, prose=text_prose)
             elif isinstance(value, _CONTAINERS):
                 inner = prose and key not in _ANSWER_PROTOCOL
                 _walk_delta(value, out, choice, (*path, key), prose=inner, everything=everything)
@@ -210,7 +213,7 @@ def _walk_message(node: Any, out: Texts) -> None:
         for key, value in node.items():
             out.add(node, key, key, Kind.KEY)
             if isinstance(value, str):
-                out.add(node, key, value, json=key == "arguments", prose=key not in _ANSWER_PROTOCOL)
+                out.add(node, key, value, json=key == "arguments", prose=key not in _NOT_PROSE)
             elif isinstance(value, _CONTAINERS):
                 if key in _ANSWER_PROTOCOL:
                     walk_all(value, out)
