@@ -48,7 +48,7 @@ async def rehydrate_whole(
     """Rehydrate ``slots`` (default: all of ``texts``) as whole texts, and write them back."""
     replacements: list[tuple[Slot, str]] = []
     for slot in texts.slots if slots is None else slots:
-        if not could_contain_token(slot.text):
+        if texts.want is None and not could_contain_token(slot.text):
             continue
         text = await rehydrate_text(
             tokens, slot.text, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
@@ -66,7 +66,11 @@ async def rehydrate_answer(
     on_unresolved: Callable[[str], None] | None = None,
 ) -> None:
     """Rehydrate a whole answer in place: a completion or an error body, every string and key."""
-    await rehydrate_whole(shape.answer(body), answer_tokens(tokens), on_unresolved)
+    # Serialising (orjson: ~2 us for a voice answer) and one bytes check is far cheaper than the
+    # walk; most answers hold no token and are done here.
+    if could_hold_token(jsonfast.dumps(body)):
+        texts = shape.answer(body, want=could_contain_token)
+        await rehydrate_whole(texts, answer_tokens(tokens), on_unresolved)
 
 
 class StreamRehydration:
@@ -126,7 +130,8 @@ class StreamRehydration:
             self._template = {k: event[k] for k in ("id", "object", "created", "model") if k in event}
         # Without a token's beginning anywhere in the raw event, only the growing texts need
         # feeding (a token may be split across events); no whole text can hold one.
-        texts = self._shape.event(event, everything=raw is None or could_hold_token(raw))
+        everything = raw is None or could_hold_token(raw)
+        texts = self._shape.event(event, everything=everything, want=could_contain_token)
         replacements: list[tuple[Slot, str]] = []
         whole: list[Slot] = []
         held = False

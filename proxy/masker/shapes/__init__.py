@@ -54,10 +54,12 @@ class Slot:
 class Texts:
     """A walked body: its slots in order, and how to put replacements back."""
 
-    __slots__ = ("conversation", "documents", "newest", "slots")
+    __slots__ = ("conversation", "documents", "newest", "slots", "want")
 
-    def __init__(self) -> None:
+    def __init__(self, want: Callable[[str], bool] | None = None) -> None:
         self.slots: list[Slot] = []
+        # Answers: which whole texts are worth a slot (None: all); growing texts always are.
+        self.want = want
         # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots
         # from messages[-1] on start at ``newest``.
         self.conversation = 0
@@ -65,6 +67,22 @@ class Texts:
         # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``;
         # re-serialised into ``container[key]`` once its slots are replaced, innermost first.
         self.documents: list[tuple[Container, Any, dict[str, Any]]] = []
+
+    def add(
+        self,
+        container: Container,
+        key: Any,
+        text: str,
+        kind: Kind = Kind.VALUE,
+        *,
+        json: bool = False,
+        stream: Hashable | None = None,
+        prose: bool = False,
+    ) -> None:
+        """An answer's text position, unless ``want`` declines a whole text."""
+        if stream is None and self.want is not None and not self.want(text):
+            return
+        self.slots.append(Slot(container, key, text, "answer", kind, json=json, stream=stream, prose=prose))
 
     def apply(self, replacements: list[tuple[Slot, str]]) -> None:
         """Write ``(slot, new text)`` pairs back: values and numbers in place, then keys renamed
@@ -96,12 +114,14 @@ class Shape(Protocol):
         policy's ``non_text_parts`` choice, and return every text position of it."""
         ...
 
-    def answer(self, body: Any) -> Texts:
-        """Every string and key of a whole answer (completion, error body): all are rehydrated;
-        ``prose`` marks the ones response scanning reads."""
+    def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
+        """Every string and key of a whole answer (completion, error body) that ``want`` accepts
+        (None: all): all are rehydrated; ``prose`` marks the ones response scanning reads."""
         ...
 
-    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
+    def event(
+        self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
+    ) -> Texts:
         """Every string and key of one stream event; a slot whose text continues across events
         carries its ``stream`` key. ``everything=False``: only those growing texts (the event's
         raw JSON shows no token anywhere, so only a token split across events can concern it)."""
@@ -230,21 +250,21 @@ class RequestWalker:
         self.out.documents.append((node, key, holder))
 
 
-def walk_all(node: Any, out: list[Slot], *, role: str, prose: bool = False) -> None:
+def walk_all(node: Any, out: Texts, *, prose: bool = False) -> None:
     """Every string and key under ``node`` (no exemptions): how answers are rehydrated."""
     if isinstance(node, dict):
         for key, value in node.items():
-            out.append(Slot(node, key, key, role, Kind.KEY, prose=prose))
+            out.add(node, key, key, Kind.KEY, prose=prose)
             if isinstance(value, str):
-                out.append(Slot(node, key, value, role, json=key == "arguments", prose=prose))
+                out.add(node, key, value, json=key == "arguments", prose=prose)
             elif isinstance(value, (dict, list)):
-                walk_all(value, out, role=role, prose=prose)
+                walk_all(value, out, prose=prose)
     elif isinstance(node, list):
         for index, value in enumerate(node):
             if isinstance(value, str):
-                out.append(Slot(node, index, value, role, prose=prose))
+                out.add(node, index, value, prose=prose)
             elif isinstance(value, (dict, list)):
-                walk_all(value, out, role=role, prose=prose)
+                walk_all(value, out, prose=prose)
 
 
 __all__ = [

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from ..errors import BadRequest, Unprocessable
-from . import Kind, RequestWalker, Slot, Texts, Vocabulary, walk_all
+from . import Kind, RequestWalker, Texts, Vocabulary, walk_all
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _SCHEMA_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
@@ -117,6 +117,8 @@ _CONTAINERS = (dict, list)
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 # Protocol fields of a choice's message/delta: rehydrated, never response-scanned as prose.
 _ANSWER_PROTOCOL = frozenset({"role", "id", "type", "index", "finish_reason", "logprobs"})
+# Not the model's prose either (never response-scanned): payloads and opaque values.
+_NOT_PROSE = _ANSWER_PROTOCOL | {"data", "signature", "encrypted", "format", "url", "expires_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,62 +179,50 @@ def _path_step(node: list[Any], position: int) -> Item:
 
 
 def _walk_delta(
-    node: Any, out: list[Slot], choice: int, path: tuple[Hashable, ...], *, prose: bool, everything: bool
+    node: Any, out: Texts, choice: int, path: tuple[Hashable, ...], *, prose: bool, everything: bool
 ) -> None:
     """A delta's strings, each growing one with its stream key (choice, path); the others (keys,
     ids, types, names: whole in one event) only with ``everything``."""
     if isinstance(node, dict):
         for key, value in node.items():
             if everything:
-                out.append(Slot(node, key, key, "answer", Kind.KEY))
+                out.add(node, key, key, Kind.KEY)
             if isinstance(value, str):
                 if key in _ANSWER_PROTOCOL or key == "name":
                     if everything:
-                        out.append(Slot(node, key, value, "answer"))
+                        out.add(node, key, value)
                     continue
-                out.append(
-                    Slot(
-                        node,
-                        key,
-                        value,
-                        "answer",
-                        json=key == "arguments",
-                        stream=(choice, (*path, key)),
-                        prose=prose,
-                    )
-                )
+                here = (choice, (*path, key))
+                text_prose = prose and key not in _NOT_PROSE
+                out.add(node, key, value, json=key == "arguments", stream=here, prose=text_prose)
             elif isinstance(value, _CONTAINERS):
                 inner = prose and key not in _ANSWER_PROTOCOL
                 _walk_delta(value, out, choice, (*path, key), prose=inner, everything=everything)
     elif isinstance(node, list):
         for position, value in enumerate(node):
-            here = (*path, _path_step(node, position))
+            step = (*path, _path_step(node, position))
             if isinstance(value, str):
-                out.append(Slot(node, position, value, "answer", stream=(choice, here), prose=prose))
+                out.add(node, position, value, stream=(choice, step), prose=prose)
             elif isinstance(value, _CONTAINERS):
-                _walk_delta(value, out, choice, here, prose=prose, everything=everything)
+                _walk_delta(value, out, choice, step, prose=prose, everything=everything)
 
 
-def _walk_message(node: Any, out: list[Slot]) -> None:
+def _walk_message(node: Any, out: Texts) -> None:
     """A whole message: every string and key; the model's own texts are prose."""
     if isinstance(node, dict):
         for key, value in node.items():
-            out.append(Slot(node, key, key, "answer", Kind.KEY))
+            out.add(node, key, key, Kind.KEY)
             if isinstance(value, str):
-                out.append(
-                    Slot(
-                        node, key, value, "answer", json=key == "arguments", prose=key not in _ANSWER_PROTOCOL
-                    )
-                )
+                out.add(node, key, value, json=key == "arguments", prose=key not in _NOT_PROSE)
             elif isinstance(value, _CONTAINERS):
                 if key in _ANSWER_PROTOCOL:
-                    walk_all(value, out, role="answer")
+                    walk_all(value, out)
                 else:
                     _walk_message(value, out)
     elif isinstance(node, list):
         for position, value in enumerate(node):
             if isinstance(value, str):
-                out.append(Slot(node, position, value, "answer", prose=True))
+                out.add(node, position, value, prose=True)
             elif isinstance(value, _CONTAINERS):
                 _walk_message(value, out)
 
@@ -251,36 +241,36 @@ class ChatCompletions:
         walk.walk(body, "field", top=True)
         return walk.out
 
-    def answer(self, body: Any) -> Texts:
-        out = Texts()
-        slots = out.slots
+    def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
+        out = Texts(want)
         if not isinstance(body, dict):
-            walk_all(body, slots, role="answer")
+            walk_all(body, out)
             return out
         for key, value in body.items():
-            slots.append(Slot(body, key, key, "answer", Kind.KEY))
+            out.add(body, key, key, Kind.KEY)
             if isinstance(value, str):
-                slots.append(Slot(body, key, value, "answer"))
+                out.add(body, key, value)
             elif key == "choices" and isinstance(value, list):
                 for choice in value:
                     if not isinstance(choice, dict):
-                        walk_all(choice, slots, role="answer")
+                        walk_all(choice, out)
                         continue
                     for ckey, cvalue in choice.items():
-                        slots.append(Slot(choice, ckey, ckey, "answer", Kind.KEY))
+                        out.add(choice, ckey, ckey, Kind.KEY)
                         if isinstance(cvalue, str):
-                            slots.append(Slot(choice, ckey, cvalue, "answer"))
+                            out.add(choice, ckey, cvalue)
                         elif ckey == "message":
-                            _walk_message(cvalue, slots)
+                            _walk_message(cvalue, out)
                         elif isinstance(cvalue, _CONTAINERS):
-                            walk_all(cvalue, slots, role="answer")
+                            walk_all(cvalue, out)
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, slots, role="answer")
+                walk_all(value, out)
         return out
 
-    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
-        out = Texts()
-        slots = out.slots
+    def event(
+        self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
+    ) -> Texts:
+        out = Texts(want)
         if not everything:  # the growing texts only: what most events of a stream need
             choices = event.get("choices")
             if isinstance(choices, list):
@@ -288,28 +278,28 @@ class ChatCompletions:
                     delta = choice.get("delta") if isinstance(choice, dict) else None
                     if isinstance(delta, dict) and delta:
                         index = _choice_index(choice, position)
-                        _walk_delta(delta, slots, index, (), prose=True, everything=False)
+                        _walk_delta(delta, out, index, (), prose=True, everything=False)
             return out
         for key, value in event.items():
-            slots.append(Slot(event, key, key, "answer", Kind.KEY))
+            out.add(event, key, key, Kind.KEY)
             if key == "choices" and isinstance(value, list):
                 for position, choice in enumerate(value):
                     if not isinstance(choice, dict):
-                        walk_all(choice, slots, role="answer")
+                        walk_all(choice, out)
                         continue
                     for ckey, cvalue in choice.items():
-                        slots.append(Slot(choice, ckey, ckey, "answer", Kind.KEY))
+                        out.add(choice, ckey, ckey, Kind.KEY)
                         if isinstance(cvalue, str):
-                            slots.append(Slot(choice, ckey, cvalue, "answer"))
+                            out.add(choice, ckey, cvalue)
                         elif ckey == "delta" and isinstance(cvalue, dict):
                             index = _choice_index(choice, position)
-                            _walk_delta(cvalue, slots, index, (), prose=True, everything=True)
+                            _walk_delta(cvalue, out, index, (), prose=True, everything=True)
                         elif isinstance(cvalue, _CONTAINERS):
-                            walk_all(cvalue, slots, role="answer")
+                            walk_all(cvalue, out)
             elif isinstance(value, str):
-                slots.append(Slot(event, key, value, "answer"))
+                out.add(event, key, value)
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, slots, role="answer")
+                walk_all(value, out)
         return out
 
     def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:

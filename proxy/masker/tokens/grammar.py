@@ -218,7 +218,10 @@ def find_canonical(text: str) -> list[TokenMatch] | None:
 
 def could_contain_token(text: str) -> bool:
     """Cheap pre-check: no ``mskv`` (any case, spaced) means nothing to rehydrate."""
-    return _HINT.search(text) is not None
+    # Every match of ``m ?s ?k ?v`` holds "sk" or "s k": two substring tests on the lower-cased
+    # text (~0.2 us) spare most texts the regex (0.5-1.5 us).
+    low = text.lower()
+    return ("sk" in low or "s k" in low) and _HINT.search(text) is not None
 
 
 def could_hold_token(raw: bytes) -> bool:
