@@ -27,6 +27,7 @@ from . import jsonfast
 from .errors import MaskerError
 from .shapes import Shape, Slot, Texts
 from .streaming import rehydrate_whole
+from .tokens.grammar import could_contain_token
 from .tokens.rehydrate import AnswerTokens, StreamRehydrator, json_escape
 
 log = logging.getLogger("masker.answers")
@@ -108,7 +109,8 @@ class EventStreamRehydration:
 
     async def _one(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         out = await self._tails(event)
-        await _rehydrate_event(self.shape.event(event), self.tokens, self.on_unresolved, self._streams)
+        texts = self.shape.event(event, want=could_contain_token)  # growing texts always come
+        await _rehydrate_event(texts, self.tokens, self.on_unresolved, self._streams)
         if not self.shape.is_empty(event):
             out.append(event)
         if self.on_event is not None:

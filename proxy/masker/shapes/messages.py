@@ -120,52 +120,44 @@ class Messages:
         walk.walk(body, "field", top=True)
         return walk.out
 
-    def answer(self, body: Any) -> Texts:
-        out = Texts()
+    def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
+        out = Texts(want)
         if isinstance(body, dict):
             for key, value in body.items():
-                out.slots.append(Slot(body, key, key, "answer", Kind.KEY))
+                out.add(body, key, key, Kind.KEY)
                 if isinstance(value, str):
-                    out.slots.append(Slot(body, key, value, "answer"))
+                    out.add(body, key, value)
                 elif isinstance(value, _CONTAINERS):
-                    walk_all(value, out.slots, role="answer", prose=key == "content")
+                    walk_all(value, out, prose=key == "content")
         else:
-            walk_all(body, out.slots, role="answer")
+            walk_all(body, out)
         return out
 
-    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
-        out = Texts()
+    def event(
+        self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
+    ) -> Texts:
+        out = Texts(want)
         delta = event.get("delta")
         index = event.get("index")
         grows = (
             event.get("type") == "content_block_delta" and isinstance(delta, dict) and isinstance(index, int)
         )
         for key, value in event.items():
-            out.slots.append(Slot(event, key, key, "answer", Kind.KEY))
+            out.add(event, key, key, Kind.KEY)
             if isinstance(value, str):
-                out.slots.append(Slot(event, key, value, "answer"))
+                out.add(event, key, value)
             elif grows and key == "delta":
                 assert isinstance(delta, dict)
                 field = _DELTA_FIELDS.get(str(delta.get("type")))
                 for dkey, dvalue in delta.items():
-                    out.slots.append(Slot(delta, dkey, dkey, "answer", Kind.KEY))
+                    out.add(delta, dkey, dkey, Kind.KEY)
                     if isinstance(dvalue, str):
                         stream = (index, dkey) if dkey == field else None
-                        out.slots.append(
-                            Slot(
-                                delta,
-                                dkey,
-                                dvalue,
-                                "answer",
-                                json=dkey == "partial_json",
-                                stream=stream,
-                                prose=True,
-                            )
-                        )
+                        out.add(delta, dkey, dvalue, json=dkey == "partial_json", stream=stream, prose=True)
                     elif isinstance(dvalue, _CONTAINERS):
-                        walk_all(dvalue, out.slots, role="answer")
+                        walk_all(dvalue, out)
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out.slots, role="answer", prose=key in ("content_block", "message"))
+                walk_all(value, out, prose=key in ("content_block", "message"))
         if not everything:  # only a token split across events can concern this event
             out.slots = [s for s in out.slots if s.stream is not None]
         return out

@@ -162,43 +162,42 @@ class Responses:
         walk.walk(body, "field", top=True)
         return walk.out
 
-    def answer(self, body: Any) -> Texts:
-        out = Texts()
+    def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
+        out = Texts(want)
         if isinstance(body, dict):
             for key, value in body.items():
-                out.slots.append(Slot(body, key, key, "answer", Kind.KEY))
+                out.add(body, key, key, Kind.KEY)
                 if isinstance(value, str):
-                    out.slots.append(Slot(body, key, value, "answer", prose=key == "output_text"))
+                    out.add(body, key, value, prose=key == "output_text")
                 elif isinstance(value, _CONTAINERS):
-                    walk_all(value, out.slots, role="answer", prose=key == "output")
+                    walk_all(value, out, prose=key == "output")
         else:
-            walk_all(body, out.slots, role="answer")
+            walk_all(body, out)
         return out
 
-    def event(self, event: dict[str, Any], *, everything: bool = True) -> Texts:
+    def event(
+        self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
+    ) -> Texts:
         stream = _event_stream(event)
         growing = stream is not None and str(event.get("type", "")).endswith(".delta")
-        out = Texts()
+        out = Texts(want)
         for key, value in event.items():
-            out.slots.append(Slot(event, key, key, "answer", Kind.KEY))
+            out.add(event, key, key, Kind.KEY)
             if isinstance(value, str):
                 grows = growing and key == "delta"
                 is_args = (
                     stream is not None and stream[0].endswith("arguments") and key in ("delta", "arguments")
                 )
-                out.slots.append(
-                    Slot(
-                        event,
-                        key,
-                        value,
-                        "answer",
-                        json=is_args,
-                        stream=stream if grows else None,
-                        prose=key in ("delta", "text", "arguments", "refusal"),
-                    )
+                out.add(
+                    event,
+                    key,
+                    value,
+                    json=is_args,
+                    stream=stream if grows else None,
+                    prose=key in ("delta", "text", "arguments", "refusal"),
                 )
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out.slots, role="answer", prose=key in ("item", "part", "response"))
+                walk_all(value, out, prose=key in ("item", "part", "response"))
         if not everything:  # only a token split across events can concern this event
             out.slots = [s for s in out.slots if s.stream is not None]
         return out
