@@ -426,11 +426,17 @@ class KnownValueDetector:
         self.patterns = _compile(known)
 
     async def detect(
-        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        options: DetectOptions,
+        *,
+        roles: Sequence[str] | None = None,
+        known: Sequence[tuple[Entity, str]] = (),
     ) -> DetectionResult:
         result = await self.inner.detect(texts, options, roles=roles)
+        patterns = [*self.patterns, *_compile(known)] if known else self.patterns
         findings = [
-            _merge(found, find_known(text, self.patterns))
+            _merge(found, find_known(text, patterns))
             for text, found in zip(texts, result.findings, strict=True)
         ]
         return DetectionResult(findings, result.degraded)
