@@ -22,8 +22,8 @@ For one request this module decides, in one place:
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import re
 import time
 from collections import OrderedDict
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from . import jsonfast
 from .detect.types import DetectionResult, DetectOptions, Detector, Entity, Finding
 from .errors import ConfigError
 
@@ -286,6 +287,7 @@ _ENTITY_BY_KEY: tuple[tuple[re.Pattern[str], Entity], ...] = (
     (re.compile(r"name", re.I), Entity.PERSON),
 )
 _E164 = re.compile(r"\+\d{8,15}")
+_NON_DIGIT = re.compile(r"\D")
 
 
 # Keys naming the business side of a call (the clinic, the assistant): not the caller's PHI.
@@ -293,16 +295,27 @@ _NOT_THE_CALLER = re.compile(r"clinic|practice|org|company|business|office|assis
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "jr", "sr", "the", "and", "von", "van", "de"})
 
 
-def _entity_for(key: str, value: str) -> Entity | None:
-    """The entity a platform value is known to be, by its key; None when it is not known PHI. An
-    unrecognised key's value counts only if it carries an identifier's digits (a flag such as
-    "yes" or "en" would otherwise be hidden all through the conversation)."""
+_UNTYPED = "untyped"  # a key no pattern names: its value counts only with an identifier's digits
+
+
+@functools.lru_cache(maxsize=4096)  # platforms send the same few keys on every turn
+def _entity_for_key(key: str) -> Entity | str | None:
     if _NOT_THE_CALLER.search(key):
         return None
     for pattern, entity in _ENTITY_BY_KEY:
         if pattern.search(key):
             return entity
-    return Entity.ID_NUMBER if sum(c.isdigit() for c in value) >= 4 else None
+    return _UNTYPED
+
+
+def _entity_for(key: str, value: str) -> Entity | None:
+    """The entity a platform value is known to be, by its key; None when it is not known PHI. An
+    unrecognised key's value counts only if it carries an identifier's digits (a flag such as
+    "yes" or "en" would otherwise be hidden all through the conversation)."""
+    entity = _entity_for_key(key)
+    if entity == _UNTYPED:
+        return Entity.ID_NUMBER if len(_NON_DIGIT.sub("", value)) >= 4 else None
+    return entity if isinstance(entity, Entity) else None
 
 
 def _scalars(node: Any, key: str, out: list[tuple[Entity, str]], depth: int = 0) -> None:
@@ -377,23 +390,53 @@ def _value_patterns(entity: Entity, value: str) -> list[str]:
 
 @dataclass(frozen=True)
 class _KnownPattern:
+    """One known value's pattern, and cheap tests that must pass before it is run: a lower-case
+    word of it in the lower-cased text, or its last four digits in the text's digits."""
+
     entity: Entity
     regex: re.Pattern[str]
+    words: tuple[str, ...]
+    digits: str | None
 
 
-def _compile(known: Sequence[tuple[Entity, str]]) -> list[_KnownPattern]:
+def _compile(known: Sequence[tuple[Entity, str]]) -> tuple[_KnownPattern, ...]:
+    return _compile_cached(tuple(known))
+
+
+@functools.lru_cache(maxsize=1024)  # a conversation's known values are the same on every turn
+def _compile_cached(known: tuple[tuple[Entity, str], ...]) -> tuple[_KnownPattern, ...]:
     out = []
     for entity, value in known:
         sources = _value_patterns(entity, value)
         if sources:
             body = "|".join(f"(?:{s})" for s in sorted(sources, key=len, reverse=True))
-            out.append(_KnownPattern(entity, re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)))
-    return out
+            digits = _NON_DIGIT.sub("", value)
+            words = tuple(w.lower() for w in value.split() if any(c.isalpha() for c in w))
+            out.append(
+                _KnownPattern(
+                    entity,
+                    re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE),
+                    words,
+                    digits[-4:] if len(digits) >= 6 else None,
+                )
+            )
+    return tuple(out)
 
 
 def find_known(text: str, patterns: Sequence[_KnownPattern]) -> list[Finding]:
-    found = []
+    found: list[Finding] = []
+    lowered: str | None = None
+    digits: str | None = None
     for pattern in patterns:
+        hit = False
+        if pattern.words:
+            lowered = text.lower() if lowered is None else lowered
+            hit = any(w in lowered for w in pattern.words)
+        if not hit and pattern.digits is not None:
+            digits = _NON_DIGIT.sub("", text) if digits is None else digits
+            hit = pattern.digits in digits
+        if not hit and (pattern.words or pattern.digits is not None):
+            continue
         for match in pattern.regex.finditer(text):
             if match.end() > match.start():
                 found.append(Finding(match.start(), match.end(), pattern.entity, 1.0, KNOWN_RECOGNIZER))
@@ -423,7 +466,7 @@ class KnownValueDetector:
 
     def __init__(self, inner: Detector, known: Sequence[tuple[Entity, str]]) -> None:
         self.inner = inner
-        self.patterns = _compile(known)
+        self.patterns: Sequence[_KnownPattern] = _compile(known)
 
     async def detect(
         self,
@@ -462,7 +505,8 @@ def _turn_key(platform: Platform, scope: str, conversation: str | None, body: Ma
         digest.update(f"bolna-turn\x00{match.group(2)}".encode())
     else:
         asked = {k: body.get(k) for k in ("model", "messages", "tools", "input", "instructions", "system")}
-        digest.update(json.dumps(asked, sort_keys=True, default=str).encode())
+        # Key order as the caller sent it: a retry resends the same bytes, so the same order.
+        digest.update(jsonfast.dumps(asked))
     return digest.hexdigest()
 
 
