@@ -184,7 +184,7 @@ class RequestWalker:
         slots = self.slots
         vocabulary = self.vocabulary
         if isinstance(node, dict):
-            keys, enums = vocabulary.keys, vocabulary.enums
+            keys, enums, documents = vocabulary.keys, vocabulary.enums, vocabulary.documents
             for key, value in node.items():
                 if top and key in vocabulary.skip:
                     continue
@@ -197,7 +197,7 @@ class RequestWalker:
                     allowed = enums.get(key)
                     if allowed is not None and value in allowed:
                         continue
-                    if key in vocabulary.documents:
+                    if key in documents:
                         self._document(node, key, value, role)
                     else:
                         slots.append(Slot(node, key, value, role, identifier=key in vocabulary.identifiers))
