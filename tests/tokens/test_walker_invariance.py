@@ -33,7 +33,8 @@ from masker.policy import load_policies
 from masker.redaction import redact_request
 from masker.streaming import StreamRehydration
 from masker.tokens.codec import AEAD, VAULT, Codec
-from masker.tokens.grammar import could_contain_token, find_tokens
+from masker.tokens.grammar import _HINT as TOKEN_HINT
+from masker.tokens.grammar import could_contain_token, could_hold_token, find_tokens
 from masker.tokens.rehydrate import AnswerTokens
 
 from .conftest import make_ring
@@ -350,3 +351,25 @@ async def test_streamed_answer_gives_no_token_to_the_caller(
     assert not could_contain_token(joined)
     if canonical:
         assert own[0] in joined
+
+
+@st.composite
+def hinted(draw: st.DrawFn) -> str:
+    """Text around the start of a token prefix, in any case, spacing and case-folding spelling."""
+    parts = [draw(st.text("abcs kvé", max_size=4))]
+    for spellings in (["m", "M"], ["s", "S", "\u017f"], ["k", "K", "\u212a"], ["v", "V"]):
+        parts.append(draw(st.sampled_from(spellings)))
+        parts.append(draw(st.sampled_from(["", " "])))
+    parts[-1] = draw(st.text("1 .x", max_size=3))
+    return "".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=hinted(), ascii_escapes=st.booleans())
+def test_the_cheap_token_checks_never_miss_what_the_grammar_finds(text: str, ascii_escapes: bool) -> None:
+    """The pre-checks that let texts and whole stream events skip rehydration say "maybe" wherever
+    the one grammar could find a token's beginning, raw JSON escapes and case folding included."""
+    assert TOKEN_HINT.search(text)
+    assert could_contain_token(text)
+    raw = json.dumps({"k": text}, ensure_ascii=ascii_escapes).encode()
+    assert could_hold_token(raw)

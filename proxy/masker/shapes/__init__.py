@@ -184,7 +184,7 @@ class RequestWalker:
         slots = self.slots
         vocabulary = self.vocabulary
         if isinstance(node, dict):
-            keys, enums = vocabulary.keys, vocabulary.enums
+            keys, enums, documents = vocabulary.keys, vocabulary.enums, vocabulary.documents
             for key, value in node.items():
                 if top and key in vocabulary.skip:
                     continue
@@ -197,7 +197,7 @@ class RequestWalker:
                     allowed = enums.get(key)
                     if allowed is not None and value in allowed:
                         continue
-                    if key in vocabulary.documents:
+                    if key in documents:
                         self._document(node, key, value, role)
                     else:
                         slots.append(Slot(node, key, value, role, identifier=key in vocabulary.identifiers))
@@ -250,21 +250,23 @@ class RequestWalker:
         self.out.documents.append((node, key, holder))
 
 
-def walk_all(node: Any, out: Texts, *, prose: bool = False) -> None:
-    """Every string and key under ``node`` (no exemptions): how answers are rehydrated."""
+def walk_all(node: Any, out: Texts, *, keys: frozenset[str] = frozenset(), prose: bool = False) -> None:
+    """Every string and key under ``node`` but keys spelled like one of ``keys`` (field names:
+    fixed words, no token): how answers are rehydrated."""
     if isinstance(node, dict):
         for key, value in node.items():
-            out.add(node, key, key, Kind.KEY, prose=prose)
+            if key not in keys:
+                out.add(node, key, key, Kind.KEY, prose=prose)
             if isinstance(value, str):
                 out.add(node, key, value, json=key == "arguments", prose=prose)
             elif isinstance(value, (dict, list)):
-                walk_all(value, out, prose=prose)
+                walk_all(value, out, keys=keys, prose=prose)
     elif isinstance(node, list):
         for index, value in enumerate(node):
             if isinstance(value, str):
                 out.add(node, index, value, prose=prose)
             elif isinstance(value, (dict, list)):
-                walk_all(value, out, prose=prose)
+                walk_all(value, out, keys=keys, prose=prose)
 
 
 __all__ = [

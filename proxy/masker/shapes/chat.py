@@ -18,7 +18,8 @@ Not text — the closed list, each checked by value, anywhere in the body:
 ``model`` is scanned like everything else but is *verbatim*: the upstream routes on it, so it
 cannot be rewritten; a model name in which the detector finds PHI is refused (400), never forwarded.
 
-Answer: every string and key of a completion, an error body or a stream event is rehydrated; the
+Answer: every string and key (a key spelled like a ``PROTOCOL_KEYS`` field name is a fixed word and
+cannot hold a token) of a completion, an error body or a stream event is rehydrated; the
 model's own texts (what is under ``choices[].message`` or ``choices[].delta``, protocol fields
 aside) are also ``prose`` for response scanning. In a stream, each string under a choice's
 ``delta`` continues across events: its stream key is (choice index, path), where a list item is
@@ -185,7 +186,7 @@ def _walk_delta(
     ids, types, names: whole in one event) only with ``everything``."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if everything:
+            if everything and key not in PROTOCOL_KEYS:
                 out.add(node, key, key, Kind.KEY)
             if isinstance(value, str):
                 if key in _ANSWER_PROTOCOL or key == "name":
@@ -211,12 +212,13 @@ def _walk_message(node: Any, out: Texts) -> None:
     """A whole message: every string and key; the model's own texts are prose."""
     if isinstance(node, dict):
         for key, value in node.items():
-            out.add(node, key, key, Kind.KEY)
+            if key not in PROTOCOL_KEYS:
+                out.add(node, key, key, Kind.KEY)
             if isinstance(value, str):
                 out.add(node, key, value, json=key == "arguments", prose=key not in _NOT_PROSE)
             elif isinstance(value, _CONTAINERS):
                 if key in _ANSWER_PROTOCOL:
-                    walk_all(value, out)
+                    walk_all(value, out, keys=PROTOCOL_KEYS)
                 else:
                     _walk_message(value, out)
     elif isinstance(node, list):
@@ -244,27 +246,29 @@ class ChatCompletions:
     def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
         out = Texts(want)
         if not isinstance(body, dict):
-            walk_all(body, out)
+            walk_all(body, out, keys=PROTOCOL_KEYS)
             return out
         for key, value in body.items():
-            out.add(body, key, key, Kind.KEY)
+            if key not in PROTOCOL_KEYS:
+                out.add(body, key, key, Kind.KEY)
             if isinstance(value, str):
                 out.add(body, key, value)
             elif key == "choices" and isinstance(value, list):
                 for choice in value:
                     if not isinstance(choice, dict):
-                        walk_all(choice, out)
+                        walk_all(choice, out, keys=PROTOCOL_KEYS)
                         continue
                     for ckey, cvalue in choice.items():
-                        out.add(choice, ckey, ckey, Kind.KEY)
+                        if ckey not in PROTOCOL_KEYS:
+                            out.add(choice, ckey, ckey, Kind.KEY)
                         if isinstance(cvalue, str):
                             out.add(choice, ckey, cvalue)
                         elif ckey == "message":
                             _walk_message(cvalue, out)
                         elif isinstance(cvalue, _CONTAINERS):
-                            walk_all(cvalue, out)
+                            walk_all(cvalue, out, keys=PROTOCOL_KEYS)
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out)
+                walk_all(value, out, keys=PROTOCOL_KEYS)
         return out
 
     def event(
@@ -281,25 +285,27 @@ class ChatCompletions:
                         _walk_delta(delta, out, index, (), prose=True, everything=False)
             return out
         for key, value in event.items():
-            out.add(event, key, key, Kind.KEY)
+            if key not in PROTOCOL_KEYS:
+                out.add(event, key, key, Kind.KEY)
             if key == "choices" and isinstance(value, list):
                 for position, choice in enumerate(value):
                     if not isinstance(choice, dict):
-                        walk_all(choice, out)
+                        walk_all(choice, out, keys=PROTOCOL_KEYS)
                         continue
                     for ckey, cvalue in choice.items():
-                        out.add(choice, ckey, ckey, Kind.KEY)
+                        if ckey not in PROTOCOL_KEYS:
+                            out.add(choice, ckey, ckey, Kind.KEY)
                         if isinstance(cvalue, str):
                             out.add(choice, ckey, cvalue)
                         elif ckey == "delta" and isinstance(cvalue, dict):
                             index = _choice_index(choice, position)
                             _walk_delta(cvalue, out, index, (), prose=True, everything=True)
                         elif isinstance(cvalue, _CONTAINERS):
-                            walk_all(cvalue, out)
+                            walk_all(cvalue, out, keys=PROTOCOL_KEYS)
             elif isinstance(value, str):
                 out.add(event, key, value)
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out)
+                walk_all(value, out, keys=PROTOCOL_KEYS)
         return out
 
     def ended(self, event: dict[str, Any]) -> Callable[[Hashable], bool] | None:
