@@ -21,6 +21,7 @@ import yaml
 
 from .errors import ConfigError
 from .failmode import FailMode
+from .platforms import AUTO, PlatformSetting, platform_setting
 from .policy import Policy, load_policies, policy_from_mapping
 from .settings import Settings
 from .tokens.codec import MODES, VAULT
@@ -49,6 +50,7 @@ class Agent:
     strip_fields: frozenset[str] = frozenset()
     forward_caller_auth: bool = False  # the /v1 route forwards the caller's Authorization
     tenant: str | None = None  # namespace (operator) or API-key tenant, for audit records
+    platform: PlatformSetting = AUTO  # which voice platform calls (docs/platforms.md)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
         redaction_metadata=bool(raw.get("redaction_metadata", False)),
         strip_fields=frozenset(str(f) for f in raw.get("strip_fields") or ()),
         tenant=str(raw["namespace"]) if raw.get("namespace") else None,
+        platform=platform_setting(raw.get("platform"), where),
     )
 
 

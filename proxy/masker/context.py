@@ -11,7 +11,13 @@ The HTTP layer knows *who* is calling (an agent from the URL, or a tenant from `
     strip fields  the agent's ``strip_fields`` plus the policy's (both always apply)
     fail mode     the policy's ``fail_mode`` (or legacy ``ner_failure: degrade``), else the agent's,
                   else MASKER_DEFAULT_FAIL_MODE (closed | degrade | open: see ``masker.failmode``)
-    token scope   the agent (or tenant), narrowed to a conversation id when the caller names one
+    platform      the agent's ``platform:`` setting, else auto-detection (``masker.platforms``):
+                  its own fields are stripped before anything else reads the body, its known PHI
+                  values (caller's number, ``variableValues``) join detection, its turn key names
+                  the logical turn
+    token scope   the agent (or tenant), narrowed to a conversation id: a conversation header,
+                  else the platform's own id (Vapi's ``call.id``, …), else the connection's
+                  (a Responses WebSocket); a chained Responses turn keeps its chain's
     upstream      the agent's ``upstream.base_url``, else MASKER_OPENAI_BASE_URL, else OpenAI;
                   with no upstream configured at all, the built-in echo upstream
     credentials   1. the agent's own key (``upstream.api_key_ref``)
@@ -35,8 +41,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .agents import Agent
+from .detect.types import Detector
 from .errors import BadRequest, Forbidden, Unauthorized
 from .failmode import FailMode
+from .platforms import OPENAI_CHAT_FIELDS, PlatformTurn, prepare
 from .policy import Policy
 from .settings import Settings
 from .upstream.client import UpstreamClient
@@ -44,7 +52,6 @@ from .upstream.client import UpstreamClient
 MASKER_FIELDS = ("policy_id",)  # ours: removed before the body goes upstream
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 ECHO_BASE_URL = "http://echo.invalid/v1"
-_CONVERSATION_HEADERS = ("x-masker-conversation-id", "x-conversation-id", "x-session-id", "x-call-id")
 _EFFECTIVE_CACHE_LIMIT = 1024
 
 
@@ -76,6 +83,11 @@ class RequestContext:
     stream: bool
     conversation: str | None  # narrows the token scope within the agent
     upstream: UpstreamRoute
+    turn: PlatformTurn  # the platform's profile applied to this body
+
+    def detector(self, inner: Detector) -> Detector:
+        """``inner`` with this conversation's known PHI values (from the platform's fields) added."""
+        return self.turn.detector(inner)
 
 
 class ContextResolver:
@@ -88,18 +100,35 @@ class ContextResolver:
         self._effective: dict[tuple[int, frozenset[str], FailMode], Policy] = {}
 
     def resolve(
-        self, agent: Agent, headers: Mapping[str, str], body: dict[str, Any], *, pass_headers: tuple[str, ...]
+        self,
+        agent: Agent,
+        headers: Mapping[str, str],
+        body: dict[str, Any],
+        *,
+        pass_headers: tuple[str, ...],
+        api_fields: frozenset[str] = OPENAI_CHAT_FIELDS,
+        protocol_fields: frozenset[str] | None = None,
+        connection: str | None = None,
     ) -> RequestContext:
+        """Everything that applies to this request, for every route (chat, Responses, Messages,
+        models, the Responses WebSocket). ``api_fields``/``protocol_fields``: the upstream API's
+        top-level fields (see ``platforms.prepare``); ``connection``: a WebSocket's own scope."""
+        # Ours, read before the platform profile strips unknown fields: a policy_id the caller
+        # sends is always checked, never silently dropped on one route and honoured on another.
         requested = body.pop("policy_id", None)
         stream = check_fields(body)
         chosen = self.policy_for(agent, requested)
+        turn = prepare(
+            agent.platform, agent.id, headers, body, api_fields=api_fields, protocol_fields=protocol_fields
+        )
         fail_mode = self.fail_mode(agent, chosen)
         policy = self._effective_policy(chosen, agent.strip_fields, fail_mode)
         route = self.route(agent, headers.get("authorization"))
         for name in pass_headers:
             if name in headers:
                 route.headers[name] = headers[name]
-        return RequestContext(agent, policy, fail_mode, stream, conversation_id(headers, body), route)
+        conversation = turn.conversation_id or connection
+        return RequestContext(agent, policy, fail_mode, stream, conversation, route, turn)
 
     def own_policy(self, agent: Agent) -> Policy:
         if agent.policy_inline is not None:
@@ -161,20 +190,6 @@ class ContextResolver:
         elif ups.default_api_key:
             headers["authorization"] = f"Bearer {ups.default_api_key}"
         return UpstreamRoute(client, base_url, headers)
-
-
-def conversation_id(headers: Mapping[str, str], body: Mapping[str, Any]) -> str | None:
-    """Tokens are stable per agent, and per conversation when the caller says which one."""
-    for name in _CONVERSATION_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value[:256]
-    call = body.get("call")
-    if isinstance(call, Mapping):
-        call_id = call.get("id")
-        if isinstance(call_id, str):
-            return call_id[:256]
-    return None
 
 
 def _number(value: Any) -> bool:

@@ -28,9 +28,11 @@ from .observability.tracing import Tracing
 from .policy import Policy
 from .redaction import RedactionOutcome, redact_request
 from .redaction_memo import PrefixMemo
-from .streaming import StreamRehydration
+from .shapes import Shape
+from .shapes.chat import CHAT
+from .streaming import DONE, StreamRehydration, encode_event, rehydrate_answer
 from .tokens.codec import TokenSession
-from .tokens.rehydrate import json_escape, rehydrate_text
+from .tokens.rehydrate import AnswerTokens
 from .tokens.response_scan import StreamScanner, scan_completion
 
 
@@ -56,6 +58,8 @@ class RequestRecord:
     # PHI the upstream invented, redacted by scan_response, by entity type
     response_entities: Counter[str] = field(default_factory=Counter)
     tenant: str | None = None
+    turn_key: str | None = None  # the logical turn (platforms.TurnLedger); never shown
+    repeat: bool = False  # a retry or re-post of a turn already audited
 
     @property
     def total_ms(self) -> float:
@@ -115,7 +119,7 @@ class ChatPipeline:
             with self.tracing.stage("detection"):
                 outcome: RedactionOutcome = await redact_request(
                     body,
-                    detector=self.detector,
+                    detector=ctx.detector(self.detector),
                     policy=policy,
                     session=session,
                     fail_mode=ctx.fail_mode,
@@ -163,11 +167,13 @@ class ChatPipeline:
                 await response.response.aclose()
                 raise
         record.upstream_status = response.status
+        # What the answer may turn back into values: only what this request's redaction issued.
+        tokens = AnswerTokens(session)
         if response.status >= 400:
             record.upstream_ms = (time.perf_counter() - started) * 1000
-            await _raise_upstream_error(response, client.timeout)
+            await _raise_upstream_error(response, client.timeout, tokens, self._unresolved_counter(record))
         if ctx.stream and "text/event-stream" in response.headers.get("content-type", ""):
-            return self._stream(response.lines(client.timeout), session, record, agent, policy, started)
+            return self._stream(response.lines(client.timeout), tokens, record, agent, policy, started)
         data = await response.json(client.timeout)
         record.upstream_ms = (time.perf_counter() - started) * 1000
         started = time.perf_counter()
@@ -176,7 +182,7 @@ class ChatPipeline:
                 record.response_entities.update(
                     await scan_completion(data, detector=self.detector, policy=policy, codec=session.codec)
                 )
-            await rehydrate_completion(data, session, self._unresolved_counter(record))
+            await rehydrate_completion(data, tokens, self._unresolved_counter(record))
         record.rehydrate_ms = (time.perf_counter() - started) * 1000
         if agent.redaction_metadata:
             data["_redaction"] = record.redaction_metadata()
@@ -225,7 +231,7 @@ class ChatPipeline:
     async def _stream(
         self,
         lines: AsyncIterator[bytes],
-        session: TokenSession,
+        tokens: AnswerTokens,
         record: RequestRecord,
         agent: Agent,
         policy: Policy,
@@ -234,10 +240,10 @@ class ChatPipeline:
         trailer = (lambda: {"_redaction": record.redaction_metadata()}) if agent.redaction_metadata else None
 
         def scanner() -> StreamScanner:
-            return StreamScanner(detector=self.detector, policy=policy, codec=session.codec)
+            return StreamScanner(detector=self.detector, policy=policy, codec=tokens.session.codec)
 
         rehydration = StreamRehydration(
-            session,
+            tokens,
             on_unresolved=self._unresolved_counter(record),
             trailer=trailer,
             scanner=scanner if policy.scan_response else None,
@@ -267,12 +273,16 @@ def _consume(write: asyncio.Task[None]) -> None:
         write.exception()  # retrieved: a failure is already counted by the next turn writing first
 
 
-async def _raise_upstream_error(response: Any, timeout: float) -> None:
+async def _raise_upstream_error(
+    response: Any, timeout: float, tokens: AnswerTokens, on_unresolved: Callable[[str], None] | None
+) -> None:
     try:
         data = await response.json(timeout)
     except MaskerError:
         data = None
     error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict):  # the caller receives it: rehydrated like any answer
+        await rehydrate_answer(error, tokens, on_unresolved=on_unresolved)
     raise UpstreamError(
         f"The upstream LLM returned HTTP {response.status}.",
         upstream_status=response.status,
@@ -281,35 +291,17 @@ async def _raise_upstream_error(response: Any, timeout: float) -> None:
 
 
 async def rehydrate_completion(
-    data: dict[str, Any], session: TokenSession, on_unresolved: Callable[[str], None] | None
+    data: dict[str, Any],
+    tokens: AnswerTokens | TokenSession,
+    on_unresolved: Callable[[str], None] | None,
+    *,
+    shape: Shape = CHAT,
 ) -> None:
-    for choice in data.get("choices") or []:
-        if not isinstance(choice, dict):
-            continue
-        message = choice.get("message")
-        if not isinstance(message, dict):
-            continue
-        for key, value in list(message.items()):
-            if key != "role" and isinstance(value, str):  # content, refusal, provider extras
-                message[key] = await rehydrate_text(session, value, on_unresolved=on_unresolved)
-        calls = list(message.get("tool_calls") or [])
-        if isinstance(message.get("function_call"), dict):
-            calls.append({"function": message["function_call"]})
-        for call in calls:
-            fn = call.get("function") if isinstance(call, dict) else None
-            if not isinstance(fn, dict):
-                continue
-            if isinstance(fn.get("name"), str):
-                fn["name"] = await rehydrate_text(session, fn["name"], on_unresolved=on_unresolved)
-            if isinstance(fn.get("arguments"), str):
-                fn["arguments"] = await rehydrate_text(
-                    session, fn["arguments"], escape=json_escape, on_unresolved=on_unresolved
-                )
+    """Every string and key of a whole completion, rehydrated in place."""
+    await rehydrate_answer(data, tokens, shape=shape, on_unresolved=on_unresolved)
 
 
 async def _single_event_stream(data: dict[str, Any]) -> AsyncIterator[bytes]:
-    from .streaming import DONE, encode_event
-
     chunk = {k: v for k, v in data.items() if k != "choices"}
     chunk["object"] = "chat.completion.chunk"
     chunk["choices"] = [

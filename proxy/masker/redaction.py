@@ -1,65 +1,30 @@
-"""Request redaction: find every string the upstream would see, detect PHI, apply the policy.
+"""Request redaction: detect PHI at every text position of the body and apply the policy.
 
-Everything in the body is scanned — messages of all roles, content parts, tool-call arguments in
-history (parsed as JSON so replacements stay valid JSON), tool names and descriptions, and any
-field the caller's platform added (voice platforms send call and customer objects) — except a
-short list of structural keys whose values are protocol vocabulary, not user text.
+The request's ``Shape`` (``shapes.chat`` for chat completions) says where text lives: every string,
+key and number at any depth — messages of all roles, content parts, tool-call arguments (parsed as
+JSON, so replacements stay valid JSON), tools, ``response_format``, ``stop``, ``logit_bias`` and
+any field the caller's platform added — except its closed list of protocol vocabulary. What each
+finding becomes is decided by its operator (``operators``); a number that holds PHI becomes a
+string.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
-from collections.abc import Callable, MutableMapping, MutableSequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .detect.types import LABELS, Detector, Entity, Finding, NerUnavailable
-from .errors import BadRequest, Unprocessable
-from .policy import Action, Policy
+from .detect.types import Detector, Entity, Finding, NerUnavailable
+from .errors import BadRequest
+from .operators import SHIELD, operator_for
+from .policy import Policy
 from .redaction_memo import UNCHANGED, Prefixes, PrefixMemo, SlotResult, signatures
+from .shapes import Shape, Slot
+from .shapes.chat import CHAT
 from .tokens.codec import TokenSession
-from .tokens.grammar import find_tokens, format_token
-
-# Keys whose string values are protocol vocabulary or opaque ids the upstream needs verbatim.
-STRUCTURAL_KEYS = frozenset(
-    {
-        "role",
-        "type",
-        "model",
-        "id",
-        "tool_call_id",
-        "object",
-        "finish_reason",
-        "detail",
-        "format",
-        "voice",
-        "reasoning_effort",
-        "service_tier",
-        "modalities",
-        "stop",
-        "logit_bias",
-        "encoding_format",
-        "response_format",
-        "$schema",
-        "$ref",
-        "pattern",
-        "additionalProperties",
-        "required",
-    }
-)
-_CONTAINERS = (dict, list)
-_TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
-
-
-@dataclass(slots=True)
-class _Slot:
-    container: MutableMapping[str, Any] | MutableSequence[Any]
-    key: Any
-    text: str
-    role: str
-    identifier: bool = False
+from .tokens.grammar import could_contain_token, find_tokens
 
 
 @dataclass
@@ -80,85 +45,6 @@ class RedactionOutcome:
         return sum(self.entities_by_type.values())
 
 
-class _Collector:
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self.slots: list[_Slot] = []
-        self.json_fixups: list[tuple[MutableMapping[str, Any], str, Any]] = []
-
-    def walk(self, node: Any, role: str) -> None:
-        # Strings first: nearly every value is one. Every ``name`` is an identifier (function, tool
-        # and participant names alike).
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if isinstance(value, str):
-                    if key in STRUCTURAL_KEYS:
-                        continue
-                    if key == "arguments":
-                        self._arguments(node, key, value, role)
-                    else:
-                        self.slots.append(_Slot(node, key, value, role, key == "name"))
-                elif isinstance(value, _CONTAINERS):
-                    self.walk(value, role)
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                if isinstance(value, str):
-                    self.slots.append(_Slot(node, index, value, role))
-                elif isinstance(value, _CONTAINERS):
-                    self.walk(value, role)
-
-    def _arguments(self, node: dict[str, Any], key: str, value: str, role: str) -> None:
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            self.slots.append(_Slot(node, key, value, role))
-            return
-        if isinstance(parsed, str):
-            self.slots.append(_Slot(node, key, value, role))
-            return
-        holder = {"v": parsed}
-        self.walk(holder, role)
-        self.json_fixups.append((node, key, holder))
-
-    def message_content(self, message: dict[str, Any], role: str) -> None:
-        content = message.get("content")
-        if isinstance(content, list):
-            kept: list[Any] = []
-            for part in content:
-                if not isinstance(part, dict):
-                    raise BadRequest("Each content part must be an object.", param="messages")
-                kind = part.get("type")
-                if kind in _TEXT_PART_TYPES:
-                    kept.append(part)
-                    continue
-                if self.policy.non_text_parts == "reject":
-                    raise Unprocessable(
-                        "Non-text content parts (images, audio, files) cannot be scanned for PHI; "
-                        "this policy rejects them.",
-                        code="unsupported_content",
-                        param="messages",
-                    )
-                if self.policy.non_text_parts == "forward":
-                    kept.append(part)
-            message["content"] = kept
-
-
-def _validate(body: dict[str, Any], max_messages: int) -> list[Any]:
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise BadRequest("'messages' must be a non-empty array.", param="messages", code="invalid_messages")
-    if len(messages) > max_messages:
-        raise BadRequest("Too many messages in one request.", param="messages", code="too_many_messages")
-    for message in messages:
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise BadRequest(
-                "Each message must be an object with a 'role'.", param="messages", code="invalid_messages"
-            )
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise BadRequest("'model' is required.", param="model", code="invalid_model")
-    return messages
-
-
 def _with_token_shields(text: str, findings: list[Finding]) -> list[Finding]:
     """Token-shaped text in the caller's own input is itself tokenized (as ``ID_NUMBER``).
 
@@ -167,36 +53,16 @@ def _with_token_shields(text: str, findings: list[Finding]) -> list[Finding]:
     Wrapping it means rehydration gives back exactly the text the caller sent, never the value
     behind it.
     """
-    if "mskv" not in text.lower():
+    if not could_contain_token(text):  # the grammar's own pre-check: any case, any spacing
         return findings
-    shields = [Finding(m.start, m.end, Entity.ID_NUMBER, 1.0, "token-shield") for m in find_tokens(text)]
+    shields = [Finding(m.start, m.end, Entity.ID_NUMBER, 1.0, SHIELD) for m in find_tokens(text)]
     if not shields:
         return findings
     kept = [f for f in findings if not any(f.start < s.end and s.start < f.end for s in shields)]
     return sorted([*kept, *shields], key=lambda f: f.start)
 
 
-def _replacement(
-    policy: Policy, session: TokenSession, finding: Finding, value: str, identifier: bool
-) -> tuple[str | None, str | None]:
-    """(replacement text or None to keep the value, token body when it is a token)."""
-    # A token shield is never subject to policy: see _with_token_shields.
-    action = Action.TOKENIZE if finding.recognizer == "token-shield" else policy.action_for(finding.entity)
-    if action is Action.TOKENIZE:
-        body = session.token_body(finding.entity, value)
-        return format_token(LABELS[finding.entity], body, identifier=identifier), body
-    if action is Action.KEEP:
-        return None, None
-    if action is Action.MASK:
-        return "***", None
-    if action is Action.PLACEHOLDER:
-        return f"<{LABELS[finding.entity]}>", None
-    if action is Action.HASH:
-        return session.codec.hash_value(value), None
-    return "", None  # DROP
-
-
-def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: list[Finding]) -> SlotResult:
+def _redact_slot(policy: Policy, session: TokenSession, slot: Slot, findings: list[Finding]) -> SlotResult:
     if not findings:
         return UNCHANGED
     text = slot.text
@@ -208,14 +74,16 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: l
         if finding.start < cursor:
             continue  # the detector resolves overlaps; stay safe if one slips through
         value = text[finding.start : finding.end]
-        replacement, body = _replacement(policy, session, finding, value, slot.identifier)
+        replacement = operator_for(policy, finding).anonymize(
+            finding.entity, value, codec=session.codec, session=session, identifier=slot.identifier
+        )
         if replacement is None:
             continue
         entities.append(finding.entity.value)
-        if body is not None:
-            tokens.append((finding.start, finding.end, finding.entity, body))
+        if replacement.token is not None:
+            tokens.append((finding.start, finding.end, finding.entity, replacement.token))
         pieces.append(text[cursor : finding.start])
-        pieces.append(replacement)
+        pieces.append(replacement.text)
         cursor = finding.end
     if not entities:
         return UNCHANGED
@@ -223,16 +91,22 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: _Slot, findings: l
     return SlotResult("".join(pieces), tuple(tokens), tuple(entities))
 
 
-def _apply(slot: _Slot, result: SlotResult, entities: list[str]) -> None:
-    """Put a slot's redacted text in place and add its entity types to ``entities``."""
+def _apply(slot: Slot, result: SlotResult, entities: list[str], out: list[tuple[Slot, str]]) -> None:
+    """Queue a slot's redacted text and add its entity types to ``entities``."""
     if result.text is None:
         return
+    if slot.verbatim:
+        raise BadRequest(
+            "'model' must name a model; the value sent looks like personal data and was not forwarded.",
+            param="model",
+            code="invalid_model",
+        )
     entities.extend(result.entities)
-    slot.container[slot.key] = result.text
+    out.append((slot, result.text))
 
 
 def _adoption(
-    session: TokenSession, slots: list[_Slot], results: tuple[SlotResult, ...]
+    session: TokenSession, slots: list[Slot], results: tuple[SlotResult, ...]
 ) -> Callable[[], None] | None:
     """Issuing, in ``session``, the tokens of results taken from the memo (a fresh result issued
     its own while it was made); None when they hold none."""
@@ -260,30 +134,16 @@ async def redact_request(
     max_messages: int = 1000,
     on_fail_open: Callable[[], None] | None = None,
     memo: PrefixMemo | None = None,
+    shape: Shape = CHAT,
 ) -> RedactionOutcome:
     """Mutates and returns ``body`` with PHI replaced. Raises ``NerUnavailable`` or detector errors
     only when the policy is fail-closed; the caller maps them to 503. With ``memo``, the leading
     texts redacted on an earlier turn of the same conversation are not detected again."""
-    messages = _validate(body, max_messages)
     for name in policy.strip_fields:
         body.pop(name, None)
-    collector = _Collector(policy)
-    newest = 0  # where the last message's texts start
-    for message in messages:
-        newest = len(collector.slots)
-        role = message["role"]
-        collector.message_content(message, role)
-        collector.walk(message, role)
-    conversation = len(collector.slots)  # the messages' texts; other body fields come after them
-    for key, value in body.items():
-        if key in ("messages", "model") or key in STRUCTURAL_KEYS:
-            continue
-        if isinstance(value, str):
-            collector.slots.append(_Slot(body, key, value, "field"))
-        elif isinstance(value, _CONTAINERS):
-            collector.walk(value, "field")
-
-    slots = collector.slots
+    walked = shape.request(body, non_text_parts=policy.non_text_parts, max_messages=max_messages)
+    slots = walked.slots
+    conversation = walked.conversation
     outcome = RedactionOutcome(body)
     started = time.perf_counter()
     options = policy.detect_options()
@@ -322,19 +182,19 @@ async def redact_request(
         for slot, found in zip(fresh, findings_per_slot, strict=True)
     ]
     entities: list[str] = []  # counted once: a Counter update per slot costs ~0.6 us
+    replacements: list[tuple[Slot, str]] = []
     for slot, slot_result in zip(slots[: len(known)], known, strict=True):
-        _apply(slot, slot_result, entities)
-    outcome.settle = _adoption(session, slots[: len(known)], known)
+        _apply(slot, slot_result, entities, replacements)
     for slot, slot_result in zip(fresh, results, strict=True):
-        _apply(slot, slot_result, entities)
+        _apply(slot, slot_result, entities, replacements)
+    outcome.settle = _adoption(session, slots[: len(known)], known)
+    walked.apply(replacements)
     outcome.entities_by_type.update(entities)
     if memo is not None and conversation and not result.degraded:
         # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
         # message (the next request may replace that one: a caller's barge-in, a retried turn).
         slot_results = (*known, *results[: conversation - len(known)])
         memo.remember(prefixes, slot_results)
-        memo.remember(prefixes, slot_results[:newest])
-    for node, key, holder in collector.json_fixups:
-        node[key] = json.dumps(holder["v"], ensure_ascii=False)
+        memo.remember(prefixes, slot_results[: walked.newest])
     outcome.tokenize_ms = (time.perf_counter() - started) * 1000
     return outcome

@@ -1,11 +1,14 @@
-"""SSE in, SSE out: rehydrate an upstream chat-completions stream chunk by chunk.
+"""SSE in, SSE out: rehydrate an upstream stream event by event.
 
-Each choice's ``content`` and each tool call's ``arguments`` gets its own ``StreamRehydrator``, so a
-token split across events (down to one character per event) is held back only while it could
-still be a token. Events are re-serialised one for one; an event whose text was entirely held
-back is skipped rather than sent empty. Exactly one ``data: [DONE]`` ends the stream, also when
-the upstream forgot it. If the upstream fails mid-stream, the held-back tail (possibly half a
-token) is dropped and the client gets an OpenAI-shaped error event, then ``[DONE]``.
+The request's ``Shape`` says where text lives in an event. Every string and key of every event is
+rehydrated; a text that grows across events (a choice's content, refusal, reasoning, audio
+transcript, tool-call arguments, any field a provider adds to the delta) gets its own
+``StreamRehydrator``, so a token split across events (down to one character per event) is held
+back only while it could still be a token. Events are re-serialised one for one; an event whose
+text was entirely held back is skipped rather than sent empty. Exactly one ``data: [DONE]`` ends
+the stream, also when the upstream forgot it. If the upstream fails mid-stream, the held-back tail
+(possibly half a token) is dropped and the client gets an OpenAI-shaped error event — the
+upstream's error rehydrated like any answer — then ``[DONE]``.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Any
 
 from . import jsonfast
 from .errors import MaskerError, UpstreamError
+from .shapes import Shape, Slot, Texts
+from .shapes.chat import CHAT
 from .tokens.codec import TokenSession
-from .tokens.rehydrate import StreamRehydrator, json_escape, rehydrate_text
+from .tokens.grammar import could_contain_token, could_hold_token
+from .tokens.rehydrate import AnswerTokens, StreamRehydrator, answer_tokens, json_escape, rehydrate_text
 from .tokens.response_scan import StreamScanner
 
 DONE = b"data: [DONE]\n\n"
@@ -27,47 +33,79 @@ DONE = b"data: [DONE]\n\n"
 # go back to the pool, and the next streamed call would pay a new TCP (and TLS) handshake.
 DRAIN_SECONDS = 0.25
 _DRAINS: set[asyncio.Task[None]] = set()
-_STRUCTURAL = frozenset({"role", "tool_calls", "function_call"})
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
     return b"data: " + jsonfast.dumps(event) + b"\n\n"
 
 
+async def rehydrate_whole(
+    texts: Texts,
+    tokens: AnswerTokens,
+    on_unresolved: Callable[[str], None] | None,
+    slots: list[Slot] | None = None,
+) -> None:
+    """Rehydrate ``slots`` (default: all of ``texts``) as whole texts, and write them back."""
+    replacements: list[tuple[Slot, str]] = []
+    for slot in texts.slots if slots is None else slots:
+        if texts.want is None and not could_contain_token(slot.text):
+            continue
+        text = await rehydrate_text(
+            tokens, slot.text, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
+        )
+        if text != slot.text:
+            replacements.append((slot, text))
+    texts.apply(replacements)
+
+
+async def rehydrate_answer(
+    body: Any,
+    tokens: AnswerTokens | TokenSession,
+    *,
+    shape: Shape = CHAT,
+    on_unresolved: Callable[[str], None] | None = None,
+) -> None:
+    """Rehydrate a whole answer in place: a completion or an error body, every string and key."""
+    # Serialising (orjson: ~2 us for a voice answer) and one bytes check is far cheaper than the
+    # walk; most answers hold no token and are done here.
+    if could_hold_token(jsonfast.dumps(body)):
+        texts = shape.answer(body, want=could_contain_token)
+        await rehydrate_whole(texts, answer_tokens(tokens), on_unresolved)
+
+
 class StreamRehydration:
     def __init__(
         self,
-        session: TokenSession,
+        tokens: AnswerTokens | TokenSession,
         *,
+        shape: Shape = CHAT,
         on_unresolved: Callable[[str], None] | None = None,
         trailer: Callable[[], dict[str, Any] | None] | None = None,
         scanner: Callable[[], StreamScanner] | None = None,
     ) -> None:
+        self._tokens = answer_tokens(tokens)
+        self._shape = shape
         # Policy scan_response: PHI the model invented is redacted before rehydration, per stream.
         self._new_scanner = scanner
-        self._scanners: dict[Any, StreamScanner] = {}
-        self._session = session
+        self._scanners: dict[Hashable, StreamScanner] = {}
         self._on_unresolved = on_unresolved
         self._trailer = trailer  # extra top-level fields for the last event (``_redaction``)
-        # One rehydrator per (choice, text field): content, refusal, reasoning_content and any
-        # field a provider adds to the delta — all of it reaches the caller, so all of it is handled.
-        self._text: dict[tuple[int, str], StreamRehydrator] = {}
-        self._args: dict[tuple[int, int], StreamRehydrator] = {}
+        self._streams: dict[Hashable, StreamRehydrator] = {}  # one per growing text
         self._template: dict[str, Any] = {}
         self._trailer_sent = False
         self.response_redactions = Counter[str]()  # invented PHI redacted, by entity type
         self._saw_finish = False
         self._upstream_done = False  # [DONE] read: what follows is only the end of the body
 
-    def _rh(self, key: Any, table: dict[Any, StreamRehydrator], escape: bool) -> StreamRehydrator:
-        rh = table.get(key)
-        if rh is None:
-            rh = table[key] = StreamRehydrator(
-                self._session, escape=json_escape if escape else None, on_unresolved=self._on_unresolved
+    def _stream(self, key: Hashable, escape: bool) -> StreamRehydrator:
+        rehydrator = self._streams.get(key)
+        if rehydrator is None:
+            rehydrator = self._streams[key] = StreamRehydrator(
+                self._tokens, escape=json_escape if escape else None, on_unresolved=self._on_unresolved
             )
-        return rh
+        return rehydrator
 
-    async def _scan(self, key: Any, text: str) -> str:
+    async def _scan(self, key: Hashable, text: str) -> str:
         if self._new_scanner is None:
             return text
         scanner = self._scanners.get(key)
@@ -75,91 +113,69 @@ class StreamRehydration:
             scanner = self._scanners[key] = self._new_scanner()
         return await scanner.feed(text)
 
-    async def _scan_tail(self, key: Any) -> str:
+    async def _tail(self, key: Hashable) -> str:
+        """What stream ``key`` still holds back (scanner, then rehydrator), released."""
+        rehydrator = self._streams.pop(key)
         scanner = self._scanners.pop(key, None)
-        if scanner is None:
-            return ""
-        self.response_redactions.update(scanner.redacted)
-        return await scanner.finish()
+        text = ""
+        if scanner is not None:
+            self.response_redactions.update(scanner.redacted)
+            text = await scanner.finish()
+        return await rehydrator.feed(text) + await rehydrator.finish()
 
-    async def _flush_choice(self, index: int, delta: dict[str, Any]) -> None:
-        for text_key in [k for k in self._text if k[0] == index]:
-            rh = self._text.pop(text_key)
-            tail = await rh.feed(await self._scan_tail(("c", *text_key))) + await rh.finish()
-            if tail:
-                delta[text_key[1]] = (delta.get(text_key[1]) or "") + tail
-        for key in [k for k in self._args if k[0] == index]:
-            rh = self._args.pop(key)
-            tail = await rh.feed(await self._scan_tail(("t", *key))) + await rh.finish()
-            if tail:
-                delta.setdefault("tool_calls", []).append({"index": key[1], "function": {"arguments": tail}})
-
-    async def transform(self, event: dict[str, Any]) -> dict[str, Any] | None:
-        """Rehydrate one event in place; None when nothing is left to send yet."""
-        choices = event.get("choices")
-        if not isinstance(choices, list) or not choices:
-            return event
+    async def transform(self, event: dict[str, Any], raw: bytes | None = None) -> dict[str, Any] | None:
+        """Rehydrate one event in place (``raw``: its JSON as received, when known); None when
+        nothing is left to send yet."""
         if not self._template:
             self._template = {k: event[k] for k in ("id", "object", "created", "model") if k in event}
-        emptied = True
-        for choice in choices:
-            if not isinstance(choice, dict):
-                emptied = False
+        # Without a token's beginning anywhere in the raw event, only the growing texts need
+        # feeding (a token may be split across events); no whole text can hold one.
+        everything = raw is None or could_hold_token(raw)
+        texts = self._shape.event(event, everything=everything, want=could_contain_token)
+        replacements: list[tuple[Slot, str]] = []
+        whole: list[Slot] = []
+        held = False
+        for slot in texts.slots:
+            stream = slot.stream
+            if stream is None:
+                whole.append(slot)
                 continue
-            index = choice.get("index", 0)
-            delta = choice.get("delta")
-            if not isinstance(delta, dict):
-                emptied = False
+            text = slot.text
+            if not text:
                 continue
-            had_text = False
-            for name, value in list(delta.items()):
-                if name in _STRUCTURAL or not isinstance(value, str) or not value:
-                    continue
-                had_text = True
-                delta[name] = await self._rh((index, name), self._text, False).feed(
-                    await self._scan(("c", index, name), value)
-                )
-            for call in delta.get("tool_calls") or []:
-                if not isinstance(call, dict):
-                    continue
-                fn = call.get("function")
-                if not isinstance(fn, dict):
-                    continue
-                if isinstance(fn.get("name"), str):
-                    fn["name"] = await rehydrate_text(
-                        self._session, fn["name"], on_unresolved=self._on_unresolved
-                    )
-                args = fn.get("arguments")
-                if isinstance(args, str) and args:
-                    had_text = True
-                    key = (index, call.get("index", 0))
-                    fn["arguments"] = await self._rh(key, self._args, True).feed(
-                        await self._scan(("t", *key), args)
-                    )
-            if choice.get("finish_reason") is not None:
-                await self._flush_choice(index, delta)
-            held_all = all(isinstance(v, str) and not v and k not in _STRUCTURAL for k, v in delta.items())
-            if not (had_text and held_all and choice.get("finish_reason") is None):
-                emptied = False
-        if emptied:
+            if slot.prose and self._new_scanner is not None:
+                text = await self._scan(stream, text)
+            rehydrator = self._streams.get(stream) or self._stream(stream, slot.json)
+            text = await rehydrator.feed(text)
+            if text != slot.text:
+                replacements.append((slot, text))
+                held = held or not text
+        if replacements:
+            texts.apply(replacements)
+        if whole:
+            await rehydrate_whole(texts, self._tokens, self._on_unresolved, whole)
+        ended = self._shape.ended(event) if self._streams else None
+        if ended is not None:
+            for key in [k for k in self._streams if ended(k)]:
+                tail = await self._tail(key)
+                if tail:
+                    self._shape.put_tail(event, key, tail)
+        if held and self._shape.is_empty(event):
             return None
         return event
 
     async def finish_events(self) -> list[dict[str, Any]]:
         """Whatever is still held back when the upstream ends, as one final event."""
-        delta_by_choice: dict[int, dict[str, Any]] = {}
-        for index in sorted({*(k[0] for k in self._text), *(k[0] for k in self._args)}):
-            delta: dict[str, Any] = {}
-            await self._flush_choice(index, delta)
-            if delta:
-                delta_by_choice[index] = delta
-        if not delta_by_choice:
+        if not self._streams:
             return []
-        event = {
-            **self._template,
-            "object": "chat.completion.chunk",
-            "choices": [{"index": i, "delta": d, "finish_reason": None} for i, d in delta_by_choice.items()],
-        }
+        keys = list(self._streams)
+        event = self._shape.tail_event(self._template, keys)
+        for key in keys:
+            tail = await self._tail(key)
+            if tail:
+                self._shape.put_tail(event, key, tail)
+        if self._shape.is_empty(event):
+            return []
         return [event]
 
     def _with_trailer(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -200,18 +216,20 @@ class StreamRehydration:
                     continue
                 if "error" in event and "choices" not in event:
                     error = event.get("error")
+                    if isinstance(error, dict):
+                        await rehydrate_answer(error, self._tokens, on_unresolved=self._on_unresolved)
                     raise UpstreamError(
                         "The upstream LLM reported an error mid-stream.",
                         upstream_body=error if isinstance(error, dict) else None,
                     )
-                out = await self.transform(event)
+                out = await self.transform(event, data)
                 if out is None:
                     continue
                 choices = out.get("choices") or []
                 finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
                 if finished:
                     self._saw_finish = True
-                    if not (self._text or self._args):
+                    if not self._streams:
                         out = self._with_trailer(out)
                 yield encode_event(out)
             if not (finished or self._saw_finish):

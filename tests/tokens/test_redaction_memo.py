@@ -140,7 +140,7 @@ async def test_another_policy_or_key_or_conversation_does_not_reuse_the_memo() -
     codec = Codec("agent-x", make_ring("K1"))
     turns = _conversation(seed=5)
     await _turn(turns[0], counting, codec, memo)
-    full = len(turns[0]) + 1  # messages' texts and the metadata field
+    full = len(turns[0]) + 3  # messages' texts, the model, the metadata field's key and value
     await _turn(turns[0], counting, codec, memo, policy="healthcare")
     await _turn(turns[0], counting, Codec("agent-x", make_ring("K2")), memo)
     other = codec.session("call-2")
@@ -152,9 +152,9 @@ async def test_another_policy_or_key_or_conversation_does_not_reuse_the_memo() -
         fail_mode="closed",
         memo=memo,
     )
-    assert counting.calls[1] == full and counting.calls[2] == full and counting.calls[3] == full - 1
+    assert counting.calls[1] == full and counting.calls[2] == full and counting.calls[3] == full - 2
     await _turn(turns[0], counting, codec, memo)
-    assert counting.calls[4] == 1  # same policy, key and conversation: only the body field
+    assert counting.calls[4] == 3  # same policy, key and conversation: only the body fields
 
 
 async def test_the_memo_holds_no_values_and_a_hit_rewrites_rows_the_vault_lacks(store: VaultStore) -> None:

@@ -16,7 +16,9 @@ from werkzeug.exceptions import HTTPException
 from ..detect.types import Detector
 from ..errors import MaskerError
 from ..settings import Settings
+from .apis import bp as apis_bp
 from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
+from .models import bp as models_bp
 from .responses import error_response, internal_error, status_error
 from .routes import bp
 from .runtime import EXTENSION, Runtime, default_detector, runtime_of
@@ -38,6 +40,8 @@ def create_app(
         PROVIDE_AUTOMATIC_OPTIONS=False,
     )
     app.register_blueprint(bp)
+    app.register_blueprint(models_bp)
+    app.register_blueprint(apis_bp)
     app.asgi_app = ChatEndpoints(app.asgi_app, app.extensions)  # type: ignore[method-assign]
 
     @app.before_serving

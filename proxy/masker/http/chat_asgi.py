@@ -91,7 +91,7 @@ class ChatEndpoints:
             if runtime is None:  # lifespan start-up has not finished
                 raise MaskerError("The proxy is starting.")
             headers = _headers(scope)
-            agent = _agent(runtime, agent_id, headers)
+            agent = resolve_agent(runtime, agent_id, headers)
             observer = runtime.observer
             record = RequestRecord(agent_name=agent.name, endpoint=endpoint, tenant=agent.tenant)
             body = await _admit(runtime, agent, headers, receive)
@@ -148,7 +148,8 @@ def _headers(scope: HTTPScope) -> dict[str, str]:
     return out
 
 
-def _agent(runtime: Runtime, agent_id: str | None, headers: Mapping[str, str]) -> Agent:
+def resolve_agent(runtime: Runtime, agent_id: str | None, headers: Mapping[str, str]) -> Agent:
+    """The agent of the agent route, or the tenant whose ``X-Api-Key`` the caller sent."""
     if agent_id is not None:
         agent = runtime.table.agents.get(agent_id)
         if agent is None:
@@ -172,6 +173,7 @@ async def _handle(
 ) -> tuple[dict[str, str], dict[str, Any] | AsyncIterator[bytes]]:
     ctx = runtime.resolver.resolve(agent, headers, body, pass_headers=_PASS_HEADERS)
     record.policy_id = ctx.policy.name
+    record.turn_key = ctx.turn.turn_key
     session = runtime.codec_for(agent).session(ctx.conversation)
     tracing = runtime.pipeline.tracing
     with tracing.request_span(headers, **{"http.route": record.endpoint}):

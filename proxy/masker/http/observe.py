@@ -107,7 +107,7 @@ class Observability:
                 m.degraded_events.labels(agent=agent_label(record.agent_name), reason="ner_unavailable").inc()
             if record.fail_open:
                 m.fail_open.labels(agent=agent_label(record.agent_name)).inc()
-            if self.audit is not None and record.agent_name:
+            if self.audit is not None and record.agent_name and not record.repeat:
                 self.audit.submit(
                     AuditRecord(
                         request_id=record.request_id,

@@ -22,11 +22,13 @@ import httpx
 from masker_contracts.heap import freeze_startup_heap
 
 from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
+from ..answers import ResponseChains
 from ..context import ContextResolver, Upstreams
 from ..detect.types import DetectOptions, Detector
 from ..errors import ConfigError
 from ..input_limits import InputLimits
 from ..pipeline import ChatPipeline, RequestRecord
+from ..platforms import TurnLedger
 from ..policy import Policy, load_policies
 from ..settings import Settings
 from ..tokens.codec import Codec
@@ -83,7 +85,9 @@ class Runtime:
     pipeline: ChatPipeline
     table: AgentTable
     limits: InputLimits
-    observer: Callable[[RequestRecord], None]  # accounts for each finished request
+    observer: Callable[[RequestRecord], None]  # accounts for each finished request, a turn once
+    turns: TurnLedger = field(default_factory=TurnLedger)  # logical turns seen (retries, re-posts)
+    chains: ResponseChains = field(default_factory=ResponseChains)  # previous_response_id links
     codecs: dict[tuple[str, str, tuple[str, ...]], Codec] = field(default_factory=dict)
     reload_failures: int = 0
     reloads: int = 0
@@ -141,6 +145,7 @@ class Runtime:
                 limits=InputLimits(limits.max_body_bytes, limits.max_messages, limits.max_json_depth),
                 observer=observability.finish,
             )
+            runtime.observer = runtime.turns.once(observability.finish)
             for work in (runtime.watch_config(), runtime.maintain_vault()):
                 resources.push_async_callback(_stop, asyncio.get_running_loop().create_task(work))
             runtime._resources = resources.pop_all()  # opened: from now on ``close`` owns them

@@ -220,7 +220,10 @@ class TokenSession:
         self.codec = codec
         self.conversation = conversation
         self.scope_id = scope_id
-        self.issued: dict[str, str] = {}  # canonical body (with check) -> value
+        # Canonical body (with check) -> value of every token this session issued: what its
+        # request's answer may resolve (``AnswerTokens``).
+        self.issued: dict[str, str] = {}
+        self._resolved: dict[str, str] = {}  # looked up by ``resolve``, issued or not
         self._by_value: dict[tuple[Entity, str], str] = {}  # (entity, value) -> body
         # New (entity, token id, value) triples, sealed at flush once the scope's data key is known.
         self._pending: list[tuple[Entity, str, str]] = []
@@ -315,7 +318,7 @@ class TokenSession:
     # -- deanonymize -----------------------------------------------------------------------
     async def resolve(self, body: str) -> str | None:
         """Value for a canonical body, or None (unknown, expired, shredded, or foreign key)."""
-        value = self.issued.get(body)
+        value = self.issued.get(body) or self._resolved.get(body)
         if value is not None:
             return value
         if len(body) == VAULT_BODY_LEN:
@@ -328,7 +331,7 @@ class TokenSession:
         else:
             value = self._resolve_aead(body)
         if value is not None:
-            self.issued[body] = value
+            self._resolved[body] = value  # not ``issued``: resolving a token does not issue it
         return value
 
     async def _resolve_vault(self, body: str) -> str | None:

@@ -218,7 +218,23 @@ def find_canonical(text: str) -> list[TokenMatch] | None:
 
 def could_contain_token(text: str) -> bool:
     """Cheap pre-check: no ``mskv`` (any case, spaced) means nothing to rehydrate."""
-    return _HINT.search(text) is not None
+    # Every match of ``m ?s ?k ?v`` holds "sk" or "s k": two substring tests on the lower-cased
+    # text (~0.2 us) spare most texts the regex (0.5-1.5 us).
+    # Case folding also maps U+017F (long s) to "s"; U+212A (Kelvin) lower-cases to "k" already.
+    low = text.lower()
+    return ("sk" in low or "s k" in low or "\u017f" in low) and _HINT.search(text) is not None
+
+
+def could_hold_token(raw: bytes) -> bool:
+    """``could_contain_token`` for any string of a raw JSON document: false means none of its
+    strings (or keys) can hold a token."""
+    # Every match of ``m ?s ?k ?v`` holds "sk" or "s k"; a \u escape may spell any letter. Three
+    # substring tests on the lower-cased bytes: ~0.3 us a stream event (~3 for the regex).
+    # The UTF-8 of U+017F (long s) and U+212A (Kelvin sign) folds to "s" and "k" too.
+    low = raw.lower()
+    return (
+        b"sk" in low or b"s k" in low or b"\\u" in low or b"\xc5\xbf" in low or b"\xe2\x84\xaa" in low
+    )
 
 
 def could_start_token(text: str) -> bool:

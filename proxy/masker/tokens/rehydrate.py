@@ -5,15 +5,20 @@ one character per chunk, so the rehydrator holds back the tail of its buffer onl
 could still grow into a token (``regex`` partial matching answers exactly that question), and
 never more than ``MAX_TOKEN_CHARS``. Everything else is emitted at once.
 
-A token that cannot be resolved (mangled beyond its check symbol, unknown, expired) is never
-passed through raw — a voice agent's TTS would read "M S K V one" aloud — but replaced by a
-neutral, speakable phrase and counted.
+Only tokens in the request's ``AnswerTokens`` resolve: those its own redaction issued from text the
+caller sent in plain. Any other token-shaped text in an answer — one the caller typed (the token
+shield wrapped it, so it comes back as typed), one from another conversation, one the model made
+up — is treated as unresolvable.
+
+A token that cannot be resolved (mangled beyond its check symbol, unknown, expired, not this
+request's) is never passed through raw — a voice agent's TTS would read "M S K V one" aloud — but
+replaced by a neutral, speakable phrase and counted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ..detect.types import ENTITY_BY_LABEL, Entity
 from .codec import TokenSession
@@ -52,6 +57,38 @@ def fallback_phrase(label: str) -> str:
     return DEFAULT_FALLBACK
 
 
+class AnswerTokens:
+    """The tokens one request's answer may turn back into values.
+
+    By default exactly the tokens the request's ``TokenSession`` issued (``issued``: its own
+    findings, the token shield's, and history tokens taken from the memo once settled). ``admit``
+    is the hook for shapes whose earlier turns are not resent (the Responses API's
+    ``previous_response_id``): bodies admitted there resolve through the session (vault or
+    decryption) although this request did not issue them.
+    """
+
+    def __init__(self, session: TokenSession) -> None:
+        self.session = session
+        self._admitted: set[str] = set()
+
+    def admit(self, bodies: Iterable[str]) -> None:
+        self._admitted.update(bodies)
+
+    async def resolve(self, body: str) -> str | None:
+        value = self.session.issued.get(body)
+        if value is not None or body not in self._admitted:
+            return value
+        return await self.session.resolve(body)
+
+    async def restore(self, token: TokenMatch) -> str | None:
+        """The value behind a found token, or None (invalid body, or not this answer's)."""
+        return None if token.body is None else await self.resolve(token.body)
+
+
+def answer_tokens(tokens: AnswerTokens | TokenSession) -> AnswerTokens:
+    return tokens if isinstance(tokens, AnswerTokens) else AnswerTokens(tokens)
+
+
 def json_escape(value: str) -> str:
     """Escape for insertion inside a JSON string literal (tool-call arguments)."""
     return json.dumps(value, ensure_ascii=False)[1:-1]
@@ -62,12 +99,12 @@ class StreamRehydrator:
 
     def __init__(
         self,
-        session: TokenSession,
+        tokens: AnswerTokens | TokenSession,
         *,
         escape: Callable[[str], str] | None = None,
         on_unresolved: Callable[[str], None] | None = None,
     ) -> None:
-        self._session = session
+        self._tokens = answer_tokens(tokens)
         self._escape = escape
         self._on_unresolved = on_unresolved
         self._buffer = ""
@@ -76,7 +113,7 @@ class StreamRehydrator:
         self.unresolved = 0
 
     async def _replacement(self, token: TokenMatch) -> str:
-        value = await self._session.resolve(token.body) if token.body is not None else None
+        value = await self._tokens.restore(token)
         if value is None:
             self.unresolved += 1
             if self._on_unresolved is not None:
@@ -146,7 +183,7 @@ class StreamRehydrator:
 
 
 async def rehydrate_text(
-    session: TokenSession,
+    tokens: AnswerTokens | TokenSession,
     text: str,
     *,
     escape: Callable[[str], str] | None = None,
@@ -154,8 +191,8 @@ async def rehydrate_text(
 ) -> str:
     if not could_contain_token(text):
         return text
-    rehydrator = StreamRehydrator(session, escape=escape, on_unresolved=on_unresolved)
-    tokens = find_canonical(text)
-    if tokens is not None:
-        return await rehydrator.replace(text, tokens)
+    rehydrator = StreamRehydrator(tokens, escape=escape, on_unresolved=on_unresolved)
+    found = find_canonical(text)
+    if found is not None:
+        return await rehydrator.replace(text, found)
     return await rehydrator.feed(text, final=True)

@@ -4,9 +4,9 @@ The request side guarantees the upstream never saw the caller's PHI, but a model
 a phone number, a name or an address of its own. This module runs a ``Detector`` over the
 upstream's answer **before rehydration** — at that point the caller's own values are still tokens,
 so they are never touched (findings overlapping a token are ignored) — and applies the policy to
-what it finds. ``tokenize`` has nothing to restore in this direction, so it becomes the speakable
-fallback phrase ("the phone number"); ``mask``/``placeholder``/``hash``/``drop``/``keep`` act as on
-the request side.
+what it finds with the request side's operators (``operators``). ``tokenize`` has nothing to
+restore in this direction, so it becomes the speakable fallback phrase ("the phone number");
+``mask``/``placeholder``/``hash``/``drop``/``keep`` act as on the request side.
 
 ``scan_text``/``scan_completion`` handle whole answers; ``StreamScanner`` handles SSE deltas: it
 holds back a bounded window of text so a value split across events, at any split point, is seen
@@ -18,30 +18,16 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..detect.types import LABELS, DetectOptions, Detector, Finding
+from ..detect.types import DetectOptions, Detector, Finding
+from ..operators import operator_for
 from ..policy import Action, Policy
+from ..shapes import Shape
+from ..shapes.chat import CHAT
 from .codec import Codec
 from .grammar import TOKEN_PATTERN, find_tokens
-from .rehydrate import fallback_phrase
 
 DEFAULT_WINDOW = 96  # longest value guaranteed to be caught whole when split across events
 DEFAULT_CONTEXT = 160  # already-released text shown to the detector for context words
-
-
-def replacement_for(policy: Policy, codec: Codec, finding: Finding, value: str) -> str | None:
-    """What an invented value becomes; None to keep it."""
-    action = policy.action_for(finding.entity)
-    if action is Action.KEEP:
-        return None
-    if action is Action.TOKENIZE:
-        return fallback_phrase(LABELS[finding.entity])
-    if action is Action.MASK:
-        return "***"
-    if action is Action.PLACEHOLDER:
-        return f"<{LABELS[finding.entity]}>"
-    if action is Action.HASH:
-        return codec.hash_value(value)
-    return ""  # DROP
 
 
 def _token_spans(text: str, *, open_end: bool) -> list[tuple[int, int]]:
@@ -73,11 +59,14 @@ def _apply(
         start, end = max(f.start, cursor), min(f.end, hi)
         if start >= end:
             continue
-        replacement = replacement_for(policy, codec, f, text[f.start : f.end])
+        # The request side's operators, with no session: nothing invented can be given a token.
+        replacement = operator_for(policy, f).anonymize(
+            f.entity, text[f.start : f.end], codec=codec, session=None
+        )
         if replacement is None:
             continue
         out.append(text[cursor:start])
-        out.append(replacement)
+        out.append(replacement.text)
         cursor = end
         counts[f.entity.value] += 1
     out.append(text[cursor:hi])
@@ -96,27 +85,27 @@ async def scan_text(
 
 
 async def scan_completion(
-    data: dict[str, Any], *, detector: Detector, policy: Policy, codec: Codec
+    data: dict[str, Any], *, detector: Detector, policy: Policy, codec: Codec, shape: Shape = CHAT
 ) -> Counter[str]:
-    """Scan a non-stream chat completion in place (content, refusal, tool-call arguments).
-    Call it before ``rehydrate_completion``. Returns the values redacted per entity type."""
+    """Scan a whole answer in place: every text the shape marks as the model's own (content and
+    its parts, refusal, reasoning, audio transcript, tool-call arguments...). Call it before
+    rehydration. Returns the values redacted per entity type."""
+    texts = shape.answer(data)
+    prose = [slot for slot in texts.slots if slot.prose and slot.text]
     total = Counter[str]()
-    for choice in data.get("choices") or []:
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if not isinstance(message, dict):
+    if not prose:
+        return total
+    result = await detector.detect([slot.text for slot in prose], policy.detect_options())
+    replacements = []
+    for slot, found in zip(prose, result.findings, strict=True):
+        usable = _usable(found, _token_spans(slot.text, open_end=False), policy)
+        if not usable:
             continue
-        for key in ("content", "refusal"):
-            if isinstance(message.get(key), str):
-                message[key], n = await scan_text(message[key], detector=detector, policy=policy, codec=codec)
-                total.update(n)
-        for call in message.get("tool_calls") or []:
-            fn = call.get("function") if isinstance(call, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                # Replacements contain no quote or backslash, so JSON arguments stay valid JSON.
-                fn["arguments"], n = await scan_text(
-                    fn["arguments"], detector=detector, policy=policy, codec=codec
-                )
-                total.update(n)
+        # Replacements contain no quote or backslash, so JSON arguments stay valid JSON.
+        text, counts = _apply(slot.text, usable, policy, codec, 0, len(slot.text))
+        replacements.append((slot, text))
+        total.update(counts)
+    texts.apply(replacements)
     return total
 
 

@@ -114,3 +114,21 @@ class UpstreamClient:
         except httpx.HTTPError as exc:
             raise UpstreamError("The upstream LLM could not be reached.") from exc
         return UpstreamResponse(response.status_code, response.headers, response)
+
+    async def send(
+        self, method: str, base_url: str, path: str, payload: bytes | None, headers: Mapping[str, str]
+    ) -> UpstreamResponse:
+        """Any other endpoint of the upstream API (``/models``, ``/responses``, ``/messages``)."""
+        url = httpx.URL(base_url.rstrip("/") + path)
+        request = httpx.Request(
+            method, url, content=payload, headers=headers, extensions={"timeout": self._timeout}
+        )
+        try:
+            async with asyncio.timeout(self.timeout):
+                response = await self._transport.handle_async_request(request)
+                response.request = request
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise UpstreamTimeout("The upstream LLM did not respond within the configured timeout.") from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamError("The upstream LLM could not be reached.") from exc
+        return UpstreamResponse(response.status_code, response.headers, response)
