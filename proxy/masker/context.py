@@ -8,6 +8,7 @@ The HTTP layer knows *who* is calling (an agent from the URL, or a tenant from `
                      the agent's ``allowed_policies`` (tenants: MASKER_TENANT_ALLOWED_POLICIES);
                      anything else is refused (403 policy_not_allowed), never a silent downgrade
                   2. the agent's ``policy_inline``, else its ``policy`` (tenants: MASKER_TENANT_POLICY)
+    model         must be one of the agent's ``allowed_models`` when it lists any (422)
     strip fields  the agent's ``strip_fields`` plus the policy's (both always apply)
     fail mode     the policy's ``fail_mode`` (or legacy ``ner_failure: degrade``), else the agent's,
                   else MASKER_DEFAULT_FAIL_MODE (closed | degrade | open: see ``masker.failmode``)
@@ -42,7 +43,7 @@ from typing import Any
 
 from .agents import Agent
 from .detect.types import Detector
-from .errors import BadRequest, Forbidden, Unauthorized
+from .errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from .failmode import FailMode
 from .platforms import OPENAI_CHAT_FIELDS, PlatformTurn, prepare
 from .policy import Policy
@@ -118,6 +119,10 @@ class ContextResolver:
         requested = body.pop("policy_id", None)
         stream = check_fields(body)
         chosen = self.policy_for(agent, requested)
+        if agent.allowed_models and body.get("model") not in agent.allowed_models:
+            raise Unprocessable(
+                "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
+            )
         turn = prepare(
             agent.platform, agent.id, headers, body, api_fields=api_fields, protocol_fields=protocol_fields
         )

@@ -23,7 +23,7 @@ from . import jsonfast
 from .agents import Agent
 from .context import RequestContext
 from .detect.types import Detector
-from .errors import MaskerError, RedactionFailed, Unprocessable, UpstreamError
+from .errors import MaskerError, RedactionFailed, UpstreamError
 from .observability.tracing import Tracing
 from .policy import Policy
 from .redaction import RedactionOutcome, redact_request
@@ -110,11 +110,6 @@ class ChatPipeline:
         trace_context: Context | None = None,
     ) -> dict[str, Any] | AsyncIterator[bytes]:
         agent, policy = ctx.agent, ctx.policy
-        model = body.get("model")
-        if agent.allowed_models and model not in agent.allowed_models:
-            raise Unprocessable(
-                "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
-            )
         try:
             with self.tracing.stage("detection"):
                 outcome: RedactionOutcome = await redact_request(

@@ -22,6 +22,7 @@ AGENTS = {name: f"agt_01JP{i:022d}" for i, name in enumerate(PLATFORMS, start=1)
 AUTO_AGENT = "agt_01JPA000000000000000000000"
 LIMITED_AGENT = "agt_01JPM000000000000000000000"
 SCANNING_AGENT = "agt_01JPS000000000000000000000"  # policy healthcare: scan_response on
+STRIP_AGENT = "agt_01JPT000000000000000000000"  # strip_fields of its own (not the policy's)
 API_KEY = "platforms-tenant-key"
 
 
@@ -53,6 +54,7 @@ def proxy(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> I
         }
     )
     agents.append({"id": SCANNING_AGENT, "name": "scanning", "policy": "healthcare"})
+    agents.append({"id": STRIP_AGENT, "name": "stripping", "strip_fields": ["metadata", "user"]})
     agents_file = work / "agents.yaml"
     agents_file.write_text(yaml.safe_dump({"version": 1, "agents": agents}))
     proc = start_proxy(

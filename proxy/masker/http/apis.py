@@ -201,11 +201,6 @@ async def _forward(
     policy = ctx.policy
     record.policy_id = policy.name
     record.turn_key = ctx.turn.turn_key
-    model = body.get("model")
-    if agent.allowed_models and model not in agent.allowed_models:
-        raise Unprocessable(
-            "The requested model is not allowed for this agent.", code="model_not_allowed", param="model"
-        )
     chains = runtime.chains
     previous = body.get("previous_response_id") if api is RESPONSES_API else None
     link = chains.get(agent.id, previous) if isinstance(previous, str) else None
