@@ -53,7 +53,7 @@ class SilentUpstream:
                     self.closed_at.append(time.monotonic())
                     return
                 data += chunk
-                if b"\r\n\r\n" in data and b'"messages"' in data:
+                if b"\r\n\r\n" in data and b'"model"' in data:
                     self.received.set()
 
 
@@ -86,12 +86,21 @@ def hang_up_proxy(silent: SilentUpstream, tmp_path_factory: pytest.TempPathFacto
     proc.stop()
 
 
+# Every route that calls the upstream: chat completions (the ASGI hot path) and the Quart routes.
+BODIES = {
+    "chat/completions": {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello there"}]},
+    "responses": {"model": "gpt-4o-mini", "input": "Hello there"},
+    "messages": {"model": "claude-x", "max_tokens": 16, "messages": [{"role": "user", "content": "Hi"}]},
+}
+
+
+@pytest.mark.parametrize("api", list(BODIES))
 def test_a_non_streamed_call_is_cancelled_when_the_caller_hangs_up(
-    hang_up_proxy: ProxyProcess, silent: SilentUpstream
+    hang_up_proxy: ProxyProcess, silent: SilentUpstream, api: str
 ) -> None:
-    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello there"}]})
+    body = json.dumps(BODIES[api])
     request = (
-        f"POST /proxy/{AGENT}/v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        f"POST /proxy/{AGENT}/v1/{api} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
         f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n{body}"
     ).encode()
     silent.received.clear()
