@@ -167,3 +167,24 @@ def test_tenant_rate_limit_comes_from_settings(tmp_path: Path) -> None:
     tenant = table.tenants["k1"]
     assert (tenant.rps, tenant.burst) == (2500.0, 5000)
     assert (table.agents[AGENT].rps, table.agents[AGENT].burst) == (100.0, 200)
+
+
+def test_the_platform_profile_feeds_the_context(tmp_path: Path) -> None:
+    """The platform's conversation id is the token scope, its fields are stripped before anything
+    else reads the body, and a ``policy_id`` is still checked on a platform that strips every
+    unknown field (it is read before the profile runs, never silently dropped)."""
+    resolver, table = _setup(
+        tmp_path, {}, [{"id": AGENT, "name": "vapi", "policy": "healthcare", "platform": "vapi"}]
+    )
+    agent = table.agents[AGENT]
+    body = _body(call={"id": "call-1818", "customer": {"number": "+15555550123"}}, phoneNumber={"x": 1})
+    ctx = resolver.resolve(agent, {}, body, pass_headers=())
+    assert ctx.conversation == "call-1818"
+    assert not {"call", "phoneNumber"} & body.keys()
+    assert ctx.turn.known  # the caller's number is a known value of this conversation
+    # A conversation header outranks the platform's own id.
+    body = _body(call={"id": "call-1818"})
+    named = resolver.resolve(agent, {"x-masker-conversation-id": "conv-9"}, body, pass_headers=())
+    assert named.conversation == "conv-9"
+    with pytest.raises(Forbidden):
+        resolver.resolve(agent, {}, _body(call={"id": "c"}, policy_id="default"), pass_headers=())
