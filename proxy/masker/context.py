@@ -50,7 +50,6 @@ from .policy import Policy
 from .settings import Settings
 from .upstream.client import UpstreamClient
 
-MASKER_FIELDS = ("policy_id",)  # ours: removed before the body goes upstream
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 ECHO_BASE_URL = "http://echo.invalid/v1"
 _EFFECTIVE_CACHE_LIMIT = 1024
