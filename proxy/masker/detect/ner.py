@@ -3,6 +3,7 @@ shredding clinical text ("Metformin" as ORG, "Will" as PERSON, "BP" as ORG, stat
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -112,6 +113,8 @@ def _candidates(text: str, cased: bool, start: int = 0, end: int | None = None) 
     out: list[Span] = []
     for m in _TOKEN.finditer(text, start, len(text) if end is None else end):
         word = m.group()
+        if len(word) > _MAX_WORD:
+            continue
         if cased and not word[0].isupper():
             continue  # lower-case words in cased text are not names
         if cased and word.isupper() and len(word) <= 5:
@@ -149,13 +152,36 @@ SEGMENT_FROM = 240  # characters; shorter texts go to NER whole
 # encoder sees four tokens each way and its parser a few more: eight words is the whole of what it
 # can use, so cutting there changes what NER sees, not what it finds.
 WINDOW_WORDS = 8
+REACH = 160  # characters of context at most, each side of a candidate word
+MAX_SEGMENT = 2000  # characters; far below spaCy's max_length, and a window is rarely this long
+_MAX_WORD = 40  # a "word" longer than this is a code or an encoded blob, not part of a name
 _SPACE_RUN = re.compile(r"\S+")
 
 
-def _unclaimed(spans: list[Span], claimed: Sequence[Span]) -> list[Span]:
-    if not claimed:
+class _Claims:
+    """Claimed spans, for "is this word inside one of them?" in O(log n): a word [a, b) lies inside
+    some claimed span iff the furthest end among spans starting at or before a reaches b."""
+
+    __slots__ = ("reach", "starts")
+
+    def __init__(self, claimed: Sequence[Span]) -> None:
+        spans = sorted(claimed)
+        self.starts = [s for s, _ in spans]
+        self.reach: list[int] = []
+        best = -1
+        for _, e in spans:
+            best = max(best, e)
+            self.reach.append(best)
+
+    def covers(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and self.reach[i] >= end
+
+
+def _unclaimed(spans: list[Span], claims: _Claims | None) -> list[Span]:
+    if claims is None:
         return spans
-    return [w for w in spans if not any(s <= w[0] and w[1] <= e for s, e in claimed)]
+    return [w for w in spans if not claims.covers(*w)]
 
 
 def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str]]:
@@ -164,13 +190,15 @@ def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str
     Only unknown words can be names NER adds, and only if no confident pattern finding already
     covers them (``claimed``: "this is Sarah Chen" was found by its cue). A short text goes whole
     when one such word is left; a long one sends, per sentence (or line) holding one, the words
-    around it."""
+    around it. No segment is longer than ``MAX_SEGMENT`` characters, whatever the input (a
+    whitespace-free run of a million characters must not push the model past its ``max_length``)."""
     cased = any(c.isupper() for c in text) and not text.isupper()
+    claims = _Claims(claimed) if claimed else None
     if len(text) < SEGMENT_FROM:
-        return [(0, text)] if _unclaimed(_candidates(text, cased), claimed) else []
+        return [(0, text)] if _unclaimed(_candidates(text, cased), claims) else []
     out: list[tuple[int, str]] = []
     for s_start, s_end in _sentences(text):
-        words = _unclaimed(_candidates(text, cased, s_start, s_end), claimed)
+        words = _unclaimed(_candidates(text, cased, s_start, s_end), claims)
         if not words:
             continue
         for start, end in _windows(text, s_start, s_end, words):
@@ -192,25 +220,41 @@ def _sentences(text: str) -> list[Span]:
 
 def _windows(text: str, start: int, end: int, words: list[Span]) -> list[Span]:
     """Spans of ``text[start:end]`` reaching ``WINDOW_WORDS`` words either side of each candidate,
-    merged where they touch; the whole sentence when that is no shorter."""
-    tokens = [m.span() for m in _SPACE_RUN.finditer(text, start, end)]
-    if len(tokens) <= 2 * WINDOW_WORDS + 1:
+    merged where they touch; the whole sentence when that is no shorter. Context is looked for at
+    most ``REACH`` characters from the candidate and no window grows past ``MAX_SEGMENT``: a
+    neighbouring "word" thousands of characters long (base64, a whitespace-free run) is cut off."""
+    if end - start <= MAX_SEGMENT and _few_tokens(text, start, end):
         return [(start, end)]
     out: list[Span] = []
-    i = 0
     for ws, we in words:
-        while i < len(tokens) and tokens[i][1] <= ws:
+        lo_lim, hi_lim = max(start, ws - REACH), min(end, we + REACH)
+        tokens = [m.span() for m in _SPACE_RUN.finditer(text, lo_lim, hi_lim)]
+        # A token cut by the limit is a fragment of a longer one: not context.
+        cut_before = lo_lim > start and not text[lo_lim - 1].isspace()
+        if tokens and cut_before and tokens[0][0] == lo_lim and tokens[0][1] <= ws:
+            tokens.pop(0)
+        if tokens and tokens[-1][1] == hi_lim < end and tokens[-1][0] >= we and not text[hi_lim].isspace():
+            tokens.pop()
+        i = 0
+        while i < len(tokens) - 1 and tokens[i][1] <= ws:
             i += 1
         j = i
         while j < len(tokens) - 1 and tokens[j][1] < we:
             j += 1
-        lo = tokens[max(0, i - WINDOW_WORDS)][0]
-        hi = tokens[min(len(tokens) - 1, j + WINDOW_WORDS)][1]
-        if out and lo <= out[-1][1]:
+        lo = min(ws, tokens[max(0, i - WINDOW_WORDS)][0]) if tokens else ws
+        hi = max(we, tokens[min(len(tokens) - 1, j + WINDOW_WORDS)][1]) if tokens else we
+        if out and lo <= out[-1][1] and hi - out[-1][0] <= MAX_SEGMENT:
             out[-1] = (out[-1][0], max(hi, out[-1][1]))
         else:
             out.append((lo, hi))
     return out
+
+
+def _few_tokens(text: str, start: int, end: int) -> bool:
+    for count, _ in enumerate(_SPACE_RUN.finditer(text, start, end), 1):
+        if count > 2 * WINDOW_WORDS + 1:
+            return False
+    return True
 
 
 _NAME_TOKEN = re.compile(r"[a-z][a-z'\u2019-]*")

@@ -81,6 +81,7 @@ _MONTHS = frozenset(
     }
 )  # fmt: skip
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
+_MONTH_REACH = 40  # characters: "september.   the   " and then some
 # What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
 _GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen|slash)[ \t]+", re.IGNORECASE)
 # A pause between groups: comma, period, slash, a spaced dash or the word "dash". A hyphen glued to
@@ -363,7 +364,8 @@ def digit_view(text: str, *, gated: bool = True) -> DigitView | None:
         whole = "".join(seg[0] for seg in segs)
         is_year = len(whole) == 4 and whole[:2] in ("19", "20")  # "july nineteen sixty two"
         if len(segs) >= 2 and segs[0][0].isdigit() and 1 <= int(segs[0][0]) <= 31 and not is_year:
-            m = _MONTH_BEFORE.search(text, 0, run[0].start)
+            # A bounded look-back: searching from 0 made every run rescan the text before it.
+            m = _MONTH_BEFORE.search(text, max(0, run[0].start - _MONTH_REACH), run[0].start)
             day_split = m is not None and m.group(1).lower() in _MONTHS
         rendered: list[str] = []
         spans: list[tuple[int, int]] = []
