@@ -61,6 +61,8 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_messages: int = 1000
     max_json_depth: int = 64
+    # Seconds one request's detection may take before it ends in the policy's failure outcome.
+    detect_budget_seconds: float = 30.0
     workers: int = 1
     reload_interval: float = 1.0
     vault_ttl_seconds: float | None = None  # None = vault rows never expire
@@ -112,6 +114,7 @@ class Settings:
             max_body_bytes=_int(env, "MASKER_MAX_BODY_BYTES", 4 * 1024 * 1024),
             max_messages=_int(env, "MASKER_MAX_MESSAGES", 1000),
             max_json_depth=_int(env, "MASKER_MAX_JSON_DEPTH", 64),
+            detect_budget_seconds=_float(env, "MASKER_DETECT_BUDGET_SECONDS", 30.0),
             workers=_int(env, "MASKER_WORKERS", 1),
             reload_interval=_float(env, "MASKER_RELOAD_INTERVAL", 1.0),
             vault_ttl_seconds=_float(env, "MASKER_VAULT_TTL_SECONDS", 0.0) or None,

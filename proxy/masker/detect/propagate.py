@@ -24,6 +24,7 @@ from .lexicon import (
     COMMON_WORDS,
     HONORIFICS,
     LABEL_AND_PAYER_WORDS,
+    NAME_LIKE_WORDS,
     STOP_WORDS,
 )
 from .normalize import normalize
@@ -48,6 +49,9 @@ class _Value:
     entity: Entity
     score: float
     recognizer: str
+    # One word of letters ("olsen"): in cased text only a capitalised occurrence is the name ("Mark
+    # Price" found; "the price is right" is not about him).
+    word: bool
 
 
 class Values:
@@ -67,6 +71,9 @@ class Values:
             return
         words = tuple(w.lower() for w in _WORD.findall(normalize(value).text))
         self._add(words, entity, score, recognizer)
+        if entity in (Entity.PHONE, Entity.FAX) and len(words) > 1 and words[0] in ("1", "001", "+1"):
+            words = words[1:]  # "+1 415 555 2671" is written "(415) 555-2671" too
+            self._add(words, entity, score, recognizer)
         if len(words) > 1:
             self._add(("".join(words),), entity, score, recognizer)  # "DerekOlsen", "512447781"
             if entity is Entity.PERSON:  # "Olsen" alone later in the conversation
@@ -76,14 +83,17 @@ class Values:
     def _add(self, words: tuple[str, ...], entity: Entity, score: float, recognizer: str) -> None:
         if not words or len(words) > MAX_WORDS or not _distinctive(words):
             return
+        word = len(words) == 1 and words[0].isalpha()
+        if word and words[0] in NAME_LIKE_WORDS:
+            return  # "Will", "Grace", "Bill": alone, the everyday word is the likelier reading
         bucket = self._by_first.setdefault(words[0], [])
         for i, v in enumerate(bucket):
             if v.words == words:
                 if score > v.score:
-                    bucket[i] = _Value(words, entity, score, recognizer)
+                    bucket[i] = _Value(words, entity, score, recognizer, word)
                 return
         if len(bucket) < _PER_WORD:
-            bucket.append(_Value(words, entity, score, recognizer))
+            bucket.append(_Value(words, entity, score, recognizer, word))
             self._count += 1
 
     def find(self, text: str) -> list[Finding]:
@@ -101,11 +111,14 @@ class Values:
             words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(folded)]
         out: list[Finding] = []
         by_first = self._by_first
+        cased = any(c.isupper() for c in folded)
         for i, (start, _, word) in enumerate(words):
             bucket = by_first.get(word)
             if bucket is None:
                 continue
             for v in bucket:
+                if v.word and cased and not folded[start].isupper():
+                    continue
                 n = len(v.words)
                 if i + n > len(words):
                     continue
