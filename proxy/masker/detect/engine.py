@@ -71,6 +71,21 @@ _TAIL_REACH = 64  # characters at the end of a turn a number may sit in ("... is
 OFFLOAD_FROM = 8192  # characters per request; below this detection runs on the event loop
 BUDGET_SECONDS = 30.0
 _NER_SLICE = 32_768  # characters of NER input per backend call on the budgeted path
+_CHUNK = 65_536  # characters the pattern recognizers read at once in a long text
+_OVERLAP = 1_024  # characters of context either side of a chunk (no value or cue is longer)
+
+
+def _cut(text: str, pos: int) -> int:
+    """A position near ``pos`` at a line break or space (within 256 characters back), else ``pos``."""
+    if pos <= 0:
+        return 0
+    if pos >= len(text):
+        return len(text)
+    floor = max(0, pos - 256)
+    cut = text.rfind("\n", floor, pos)
+    if cut < 0:
+        cut = text.rfind(" ", floor, pos)
+    return cut + 1 if cut >= 0 else pos
 
 
 class _Budget:
@@ -210,7 +225,7 @@ class DetectionEngine:
         use_ner = options.use_ner and self._ner is not None
         for i in pending:
             norm = normalize(texts[i])
-            candidates = self.pattern_candidates(norm.text, budget=budget)
+            candidates = self._chunked_candidates(norm.text, budget)
             segments: list[tuple[int, str]] = []
             if use_ner and _HAS_LETTER.search(norm.text):
                 # Only the words no confident pattern finding already covers can add anything, and
@@ -222,6 +237,25 @@ class DetectionEngine:
             out[i] = (norm, candidates, segments)
             if budget is not None:
                 budget.check()
+        return out
+
+    def _chunked_candidates(self, text: str, budget: _Budget | None) -> list[Finding]:
+        """``pattern_candidates`` over a long text in pieces of ``_CHUNK`` characters, each read with
+        ``_OVERLAP`` characters of context either side and owning the findings that start in it.
+        One regex call over megabytes holds the GIL for as long as it runs (the event loop thread
+        included) and cannot be interrupted; over a piece, it is milliseconds."""
+        if len(text) <= _CHUNK:
+            return self.pattern_candidates(text, budget=budget)
+        out: list[Finding] = []
+        start = 0
+        while start < len(text):
+            end = _cut(text, start + _CHUNK)
+            lo = _cut(text, start - _OVERLAP) if start else 0
+            hi = _cut(text, end + _OVERLAP)
+            for f in self.pattern_candidates(text[lo:hi], budget=budget):
+                if start <= f.start + lo < end:
+                    out.append(Finding(f.start + lo, f.end + lo, f.entity, f.score, f.recognizer))
+            start = end
         return out
 
     def _finish(
