@@ -2,7 +2,7 @@
 
 A real ``masker serve`` on loopback (in-process NER, default policy: fail closed). While one client
 sends a 4 MiB body — dense synthetic PHI prose, or a whitespace-free run next to a name (which once
-pushed spaCy past its ``max_length``) — another probes ``/health`` every 50 ms. Every probe must be
+pushed spaCy past its ``max_length``) — another probes ``/health`` every 20 ms. Every probe must be
 answered promptly, the big request must end (200, or the documented 503 ``redaction_failed`` when
 it outruns ``MASKER_DETECT_BUDGET_SECONDS``) within a bounded time, and the next ordinary turn must
 be answered as usual. SIGTERM during a 4 MiB request stops the server. Timings are printed; the
@@ -32,7 +32,10 @@ from tests.proxy_process import ProxyProcess, start_proxy
 
 MAX_BODY = 4 * 1024 * 1024
 BUDGET_SECONDS = 20
-HEALTH_BOUND = 1.0  # seconds: every /health probe is answered within this
+# Seconds. Every /health probe is answered within HEALTH_BOUND, half of them within HEALTH_P50: loose
+# enough for a shared, overloaded CI machine, far below the tens of seconds a blocked loop took.
+HEALTH_BOUND = 3.0
+HEALTH_P50 = 0.25
 REQUEST_BOUND = 60.0  # seconds: the 4 MiB request has ended by then
 
 
@@ -43,10 +46,10 @@ def _dense_phi(fake: Faker, target: int) -> str:
         sentences.append(
             rng.choice(
                 [
-                    f"Patient {fake.name()} (DOB {fake.date_of_birth().strftime('%m/%d/%Y')}) was seen today. ",
+                    f"Patient {fake.name()} (DOB {fake.date_of_birth():%m/%d/%Y}) was seen today. ",
                     f"Call {fake.first_name()} at {fake.numerify('(###) 555-####')} about the results. ",
                     f"SSN {fake.numerify('5##-##-####')}, MRN {fake.numerify('MRN#######')}. ",
-                    f"Lives at {fake.street_address()}, {fake.city()}, {fake.state_abbr()} {fake.zipcode()}. ",
+                    f"Lives at {fake.street_address()}, {fake.city()}, {fake.state_abbr()} {fake.zipcode()}.",
                     f"E-mail {fake.user_name()}@example.com; emergency contact {fake.name()}. ",
                     "Blood pressure stable, continue metformin 500 mg twice daily.\n",
                 ]
@@ -89,7 +92,7 @@ def big_proxy(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def _probe_health(url: str, stop: threading.Event, latencies: list[float], errors: list[str]) -> None:
-    with httpx.Client(timeout=HEALTH_BOUND * 5) as client:
+    with httpx.Client(timeout=HEALTH_BOUND * 3) as client:
         while not stop.is_set():
             started = time.monotonic()
             try:
@@ -97,7 +100,7 @@ def _probe_health(url: str, stop: threading.Event, latencies: list[float], error
             except httpx.HTTPError as exc:
                 errors.append(type(exc).__name__)
             latencies.append(time.monotonic() - started)
-            time.sleep(0.05)
+            time.sleep(0.02)
 
 
 def _send_while_probing(
@@ -139,6 +142,7 @@ def _check(name: str, proxy: ProxyProcess, body: bytes) -> None:
     assert not errors, errors
     assert len(latencies) >= 3
     assert max(latencies) < HEALTH_BOUND, "the event loop was blocked"
+    assert statistics.median(latencies) < HEALTH_P50
     assert elapsed < REQUEST_BOUND
     if response.status_code != 200:
         assert response.status_code == 503, response.text[:300]

@@ -191,18 +191,37 @@ def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str
     covers them (``claimed``: "this is Sarah Chen" was found by its cue). A short text goes whole
     when one such word is left; a long one sends, per sentence (or line) holding one, the words
     around it. No segment is longer than ``MAX_SEGMENT`` characters, whatever the input (a
-    whitespace-free run of a million characters must not push the model past its ``max_length``)."""
+    whitespace-free run of a million characters must not push the model past its ``max_length``),
+    and the letters inside such a run (base64, a hex dump) are not words: the patterns read it."""
     cased = any(c.isupper() for c in text) and not text.isupper()
     claims = _Claims(claimed) if claimed else None
     if len(text) < SEGMENT_FROM:
         return [(0, text)] if _unclaimed(_candidates(text, cased), claims) else []
+    blobs = [m.span() for m in _BLOB.finditer(text)]
     out: list[tuple[int, str]] = []
     for s_start, s_end in _sentences(text):
         words = _unclaimed(_candidates(text, cased, s_start, s_end), claims)
+        if blobs:
+            words = _outside(words, blobs)
         if not words:
             continue
         for start, end in _windows(text, s_start, s_end, words):
             out.append((start, text[start:end]))
+    return out
+
+
+# A run this long with no space or list separator is an encoded blob or a code, not prose.
+_BLOB = re.compile(r"[^\s,;|]{257,}")
+
+
+def _outside(words: list[Span], blobs: list[Span]) -> list[Span]:
+    ends = [e for _, e in blobs]
+    out: list[Span] = []
+    for w in words:
+        k = bisect.bisect_right(ends, w[0])  # the first blob ending after the word starts
+        if k < len(blobs) and blobs[k][0] <= w[0]:
+            continue
+        out.append(w)
     return out
 
 
