@@ -102,6 +102,8 @@ def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
 
 
 _KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
+# Given names that are not also everyday words ("will", "grace", "bill" are left out).
+_GIVEN_NAMES = COMMON_FIRST_NAMES - _KNOWN - NAME_LIKE_WORDS
 # Digits are part of the word so that "SpO2", "HbA1c" or "B12" are seen whole: no name has digits.
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019]*")
 Span = tuple[int, int]
@@ -115,10 +117,11 @@ def _candidates(text: str, cased: bool, start: int = 0, end: int | None = None) 
         word = m.group()
         if len(word) > _MAX_WORD:
             continue
-        if cased and not word[0].isupper():
-            continue  # lower-case words in cased text are not names
-        if cased and word.isupper() and len(word) <= 5:
-            continue  # abbreviations: "BP", "HTN", "CBC"
+        if cased and (not word[0].isupper() or (word.isupper() and len(word) <= 5)):
+            # Lower-case words in cased text are not names, short capitals are abbreviations ("BP",
+            # "HTN", "CBC") — unless the word is a given name: "spoke with derek", "PT JANE ROE".
+            if word.lower() not in _GIVEN_NAMES:
+                continue
         if any(c.isdigit() for c in word):
             continue  # "SpO2", "HbA1c", "B12"
         low = word.lower().replace("\u2019", "'")
