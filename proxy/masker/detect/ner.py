@@ -117,11 +117,11 @@ def _candidates(text: str, cased: bool, start: int = 0, end: int | None = None) 
         word = m.group()
         if len(word) > _MAX_WORD:
             continue
-        if cased and (not word[0].isupper() or (word.isupper() and len(word) <= 5)):
-            # Lower-case words in cased text are not names, short capitals are abbreviations ("BP",
-            # "HTN", "CBC") — unless the word is a given name: "spoke with derek", "PT JANE ROE".
-            if word.lower() not in _GIVEN_NAMES:
-                continue
+        # Lower-case words in cased text are not names, short capitals are abbreviations ("BP", "HTN",
+        # "CBC") — unless the word is a given name: "spoke with alice", "PT ANNA ROE".
+        unlikely = not word[0].isupper() or (word.isupper() and len(word) <= 5)
+        if cased and unlikely and word.lower() not in _GIVEN_NAMES:
+            continue
         if any(c.isdigit() for c in word):
             continue  # "SpO2", "HbA1c", "B12"
         low = word.lower().replace("\u2019", "'")
