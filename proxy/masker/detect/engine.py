@@ -289,6 +289,10 @@ class DetectionEngine:
         out: list[list[Finding]] = []
         for text, fs in zip(texts, found, strict=True):
             extra = values.find(text) if text else []
+            if extra:
+                # Most of what is found again is where it was found in the first place.
+                spans = {(f.start, f.end) for f in fs}
+                extra = [f for f in extra if (f.start, f.end) not in spans]
             out.append(resolve([*fs, *extra], text) if extra else fs)
             if budget is not None:
                 budget.check()

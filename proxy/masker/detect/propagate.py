@@ -14,8 +14,9 @@ cost is linear in the text whatever the number of values; the values are bounded
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .lexicon import (
@@ -35,6 +36,9 @@ MAX_WORDS = 8  # a longer value (an address line) is matched by its recognizer, 
 _MAX_GAP = 3  # characters between two words of a value: ", ", " - ", "_"
 _PER_WORD = 32  # values sharing a first word
 _WORD = re.compile(r"[^\W_]+")
+# The next word of a value: at most _MAX_GAP characters of spaces or punctuation, then the word.
+_NEXT_WORD = re.compile(rf"([\W_]{{0,{_MAX_GAP}}})([^\W_]+)")
+_REGEX_FIRSTS = 256  # up to this many distinct first words, one regex finds them
 _KNOWN_WORDS = (
     STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
 )
@@ -57,11 +61,12 @@ class _Value:
 class Values:
     """The values of one request, indexed by first word."""
 
-    __slots__ = ("_by_first", "_count")
+    __slots__ = ("_by_first", "_count", "_first_rx")
 
     def __init__(self) -> None:
         self._by_first: dict[str, list[_Value]] = {}
         self._count = 0
+        self._first_rx: re.Pattern[str] | None = None
 
     def __len__(self) -> int:
         return self._count
@@ -69,23 +74,10 @@ class Values:
     def add(self, value: str, entity: Entity, score: float, recognizer: str) -> None:
         if entity in _NOT_PROPAGATED or self._count >= MAX_VALUES:
             return
-        words = tuple(w.lower() for w in _WORD.findall(normalize(value).text))
-        self._add(words, entity, score, recognizer)
-        if entity in (Entity.PHONE, Entity.FAX) and len(words) > 1 and words[0] in ("1", "001", "+1"):
-            words = words[1:]  # "+1 415 555 2671" is written "(415) 555-2671" too
-            self._add(words, entity, score, recognizer)
-        if len(words) > 1:
-            self._add(("".join(words),), entity, score, recognizer)  # "DerekOlsen", "512447781"
-            if entity is Entity.PERSON:  # "Olsen" alone later in the conversation
-                for word in words:
-                    self._add((word,), entity, score, recognizer)
+        for words, word in _keys(value, entity):
+            self._add(words, entity, score, recognizer, word)
 
-    def _add(self, words: tuple[str, ...], entity: Entity, score: float, recognizer: str) -> None:
-        if not words or len(words) > MAX_WORDS or not _distinctive(words):
-            return
-        word = len(words) == 1 and words[0].isalpha()
-        if word and words[0] in NAME_LIKE_WORDS:
-            return  # "Will", "Grace", "Bill": alone, the everyday word is the likelier reading
+    def _add(self, words: tuple[str, ...], entity: Entity, score: float, recognizer: str, word: bool) -> None:
         bucket = self._by_first.setdefault(words[0], [])
         for i, v in enumerate(bucket):
             if v.words == words:
@@ -95,6 +87,7 @@ class Values:
         if len(bucket) < _PER_WORD:
             bucket.append(_Value(words, entity, score, recognizer, word))
             self._count += 1
+            self._first_rx = None
 
     def find(self, text: str) -> list[Finding]:
         """Every occurrence of a value in ``text`` (offsets of ``text``)."""
@@ -102,43 +95,64 @@ class Values:
             return []
         norm = normalize(text)
         folded = norm.text
-        if folded.isascii():
-            low = folded.lower()  # same offsets on ASCII
-            if len(self._by_first) <= 64 and not any(first in low for first in self._by_first):
-                return []
-            words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(low)]
-        else:
-            words = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(folded)]
         out: list[Finding] = []
-        by_first = self._by_first
-        cased = any(c.isupper() for c in folded)
-        for i, (start, _, word) in enumerate(words):
-            bucket = by_first.get(word)
-            if bucket is None:
-                continue
-            for v in bucket:
-                if v.word and cased and not folded[start].isupper():
-                    continue
-                n = len(v.words)
-                if i + n > len(words):
-                    continue
-                j = 1
-                while (
-                    j < n
-                    and words[i + j][2] == v.words[j]
-                    and _joined(folded, words[i + j - 1][1], words[i + j][0])
-                ):
-                    j += 1
-                if j < n:
-                    continue
-                end = words[i + n - 1][1]
-                o_start, o_end = norm.to_original(start, end)
-                out.append(Finding(o_start, o_end, v.entity, v.score, v.recognizer))
+        cased: bool | None = None
+        for start, first_end, word in self._first_words(folded):
+            for v in self._by_first.get(word, ()):
+                if v.word and not folded[start].isupper():
+                    if cased is None:
+                        cased = folded != folded.lower()
+                    if cased:
+                        continue
+                end = first_end
+                for expected in v.words[1:]:
+                    m = _NEXT_WORD.match(folded, end)
+                    if m is None or "\n" in m.group(1) or m.group(2).lower() != expected:
+                        break
+                    end = m.end()
+                else:
+                    o_start, o_end = norm.to_original(start, end)
+                    out.append(Finding(o_start, o_end, v.entity, v.score, v.recognizer))
         return out
 
+    def _first_words(self, folded: str) -> Iterator[tuple[int, int, str]]:
+        """The words of ``folded`` that begin some value: found by one regex of the first words
+        when they are few (a conversation's handful: the scan stays in C), else word by word."""
+        if self._first_rx is None and len(self._by_first) <= _REGEX_FIRSTS:
+            alternatives = "|".join(re.escape(w) for w in sorted(self._by_first, key=len, reverse=True))
+            self._first_rx = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+        if self._first_rx is not None:
+            for m in self._first_rx.finditer(folded):
+                yield m.start(), m.end(), m.group().lower()
+            return
+        for m in _WORD.finditer(folded):
+            word = m.group().lower()
+            if word in self._by_first:
+                yield m.start(), m.end(), word
 
-def _joined(text: str, end: int, start: int) -> bool:
-    return start - end <= _MAX_GAP and "\n" not in text[end:start]
+
+@functools.lru_cache(maxsize=4096)
+def _keys(value: str, entity: Entity) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The word sequences ``value`` is looked for as, each with whether it is a single word of
+    letters. A conversation repeats its values turn after turn: computed once per value."""
+    words = tuple(w.lower() for w in _WORD.findall(normalize(value).text))
+    keys = [words]
+    if entity in (Entity.PHONE, Entity.FAX) and len(words) > 1 and words[0] in ("1", "001", "+1"):
+        words = words[1:]  # "+1 415 555 2671" is written "(415) 555-2671" too
+        keys.append(words)
+    if len(words) > 1:
+        keys.append(("".join(words),))  # "DerekOlsen", "512447781"
+        if entity is Entity.PERSON:  # "Olsen" alone later in the conversation
+            keys.extend((w,) for w in words)
+    out: list[tuple[tuple[str, ...], bool]] = []
+    for key in keys:
+        if not key or len(key) > MAX_WORDS or not _distinctive(key):
+            continue
+        word = len(key) == 1 and key[0].isalpha()
+        if word and key[0] in NAME_LIKE_WORDS:
+            continue  # "Will", "Grace", "Bill": alone, the everyday word is the likelier reading
+        out.append((key, word))
+    return tuple(out)
 
 
 def _distinctive(words: tuple[str, ...]) -> bool:
