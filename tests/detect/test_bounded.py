@@ -64,6 +64,7 @@ def test_names_next_to_a_blob_still_reach_ner() -> None:
     assert len(sent) < 2_000
 
 
+@pytest.mark.slow
 def test_a_million_character_run_cannot_make_ner_fail() -> None:
     ner = SizeCheckingNer()
     engine = DetectionEngine(ner=ner, budget_seconds=600)
