@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .recognizer import Recognizer, install_multiscan
-from .recognizers.contact import EmailRecognizer, IpAddressRecognizer, PhoneRecognizer, UrlRecognizer
+from .recognizers.contact import (
+    EmailRecognizer,
+    IpAddressRecognizer,
+    ObfuscatedEmailRecognizer,
+    PhoneRecognizer,
+    UrlRecognizer,
+)
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
 from .recognizers.labelled import LabelledIdRecognizer
 from .recognizers.names import CueNameRecognizer
@@ -23,6 +29,7 @@ from .recognizers.numbers import (
 )
 from .recognizers.organizations import OrganizationRecognizer
 from .recognizers.partial import PartialNumberRecognizer
+from .recognizers.payment import CardDetailsRecognizer
 from .recognizers.places import (
     AddressCityRecognizer,
     CountyRecognizer,
@@ -39,6 +46,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         SecretRecognizer(),
         TwilioSidRecognizer(),
         EmailRecognizer(),
+        ObfuscatedEmailRecognizer(),
         SpokenEmailRecognizer(),
         UrlRecognizer(),
         SpokenUrlRecognizer(),
@@ -46,6 +54,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         PhoneRecognizer(),
         SsnRecognizer(),
         CreditCardRecognizer(),
+        CardDetailsRecognizer(),
         IbanRecognizer(),
         RoutingNumberRecognizer(),
         NpiRecognizer(),
