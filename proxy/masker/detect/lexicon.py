@@ -1,10 +1,17 @@
 """Word lists the recognizers and the NER filter share: what is *not* a name, and what is not a place.
 
-Kept as plain frozensets in code (no data files, no downloads). The stop-word list is spaCy's English
-list (MIT), vendored because spaCy may only be imported by the NER model wrapper.
+Kept as plain frozensets in code; the one exception is the given- and family-name lexicon of 100+
+countries (``given_names``/``family_names``), shipped as package data built by
+``scripts/build_name_lexicon.py`` from the pinned ``names-dataset`` wheel and loaded on first use (no
+downloads). The stop-word list is spaCy's English list (MIT), vendored because spaCy may only be
+imported by the NER model wrapper.
 """
 
 from __future__ import annotations
+
+import functools
+import gzip
+from importlib import resources
 
 
 def _words(block: str) -> frozenset[str]:
@@ -601,3 +608,20 @@ COMMON_FIRST_NAMES: frozenset[str] = _words(
     abigail jose luis carlos juan pedro maria elena rosa isabel diego pablo manuel
     """
 )
+
+
+def _name_file(name: str) -> frozenset[str]:
+    data = resources.files(__package__).joinpath("data", name).read_bytes()
+    return frozenset(gzip.decompress(data).decode("utf-8").split())
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Case-folded given names ranked in the top 1,000 of any of 100+ countries (~55k)."""
+    return _name_file("given_names.txt.gz")
+
+
+@functools.cache
+def family_names() -> frozenset[str]:
+    """Case-folded family names ranked in the top 1,000 of any of 100+ countries (~67k)."""
+    return _name_file("family_names.txt.gz")

@@ -14,6 +14,7 @@ from .recognizers.contact import (
 )
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
 from .recognizers.labelled import LabelledIdRecognizer
+from .recognizers.name_lexicon import NameLexiconRecognizer
 from .recognizers.names import CueNameRecognizer
 from .recognizers.numbers import (
     CreditCardRecognizer,
@@ -71,6 +72,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         LocationCueRecognizer(),
         CountyRecognizer(),
         CueNameRecognizer(),
+        NameLexiconRecognizer(),
         OrganizationRecognizer(),
         PartialNumberRecognizer(),
         LongNumberRecognizer(),
