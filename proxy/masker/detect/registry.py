@@ -13,6 +13,7 @@ from .recognizers.contact import (
     UrlRecognizer,
 )
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
+from .recognizers.intl_places import InternationalAddressRecognizer
 from .recognizers.labelled import LabelledIdRecognizer
 from .recognizers.name_lexicon import NameLexiconRecognizer
 from .recognizers.names import CueNameRecognizer
@@ -71,6 +72,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         AddressCityRecognizer(),
         LocationCueRecognizer(),
         CountyRecognizer(),
+        InternationalAddressRecognizer(),
         CueNameRecognizer(),
         NameLexiconRecognizer(),
         OrganizationRecognizer(),
