@@ -26,7 +26,7 @@ OUT_DIR = Path(__file__).resolve().parents[1] / "proxy" / "masker" / "detect" / 
 
 def _names(wheel: zipfile.ZipFile, member: str, top: int) -> list[str]:
     with wheel.open(member) as raw:
-        table = pickle.load(gzip.GzipFile(fileobj=io.BytesIO(raw.read())))  # noqa: S301 - pinned input
+        table = pickle.load(gzip.GzipFile(fileobj=io.BytesIO(raw.read())))
     out: set[str] = set()
     for name, attrs in table.items():
         ranks = attrs.get("rank") or {}

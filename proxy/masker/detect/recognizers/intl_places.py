@@ -37,7 +37,8 @@ _STREET = re.compile(
     rf"(?<![{_L}])(?:"
     rf"(?P<a>{_CAP}{_GLUED_SUFFIX}[ \t]+{_NUM})"
     rf"|(?P<b>{_CAP}(?:[ \t]+{_CAP})?[ \t]+{_SEPARATE_SUFFIX}[ \t]+{_NUM})"
-    rf"|(?P<c>{_PREFIX}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}){{0,2}},?[ \t]+{_NUM})"
+    rf"|(?P<c>{_PREFIX}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}){{0,2}}"
+    rf",?[ \t]+{_NUM})"
     rf"|(?P<d>{_NUM},?[ \t]+{_FRENCH}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+{_CAP}){{0,2}})"
     rf")(?![{_L}\d])",
 )
@@ -45,11 +46,14 @@ _STREET = re.compile(
 _STREET_GATE = re.compile(
     rf"{_GLUED_SUFFIX}[ \t]+\d|{_SEPARATE_SUFFIX}[ \t]+\d|(?<![{_L}]){_PREFIX}[ \t]|\d,?[ \t]+{_FRENCH}[ \t]"
 )
-# After a street: ", 10115 Berlin" / ", 111 35 Stockholm" / ", 1052 Budapest" / ", 75001 Paris".
+# After a street: ", 10115 Berlin", ", 1100-053 Lisboa", ", 00-950 Warszawa", ", 111 35 Stockholm".
 _POSTCODE_CITY = re.compile(
-    rf",?[ \t]*(?:[A-Z]{{1,2}}-)?(?P<zip>\d{{3}}[ \t]\d{{2}}|\d{{4,5}})[ \t]+(?P<city>{_CAP}(?:[ \t-]{_CAP})?)"
+    r",?[ \t]*(?:[A-Z]{1,2}-)?(?P<zip>\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5})"
+    rf"[ \t]+(?P<city>{_CAP}(?:[ \t-]{_CAP})?)"
 )
-_UK_POSTCODE = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])")
+_UK_POSTCODE = re.compile(
+    r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
+)
 # "London NW1 6XE": the post town right before a UK postcode.
 _CITY_BEFORE = re.compile(rf"(?P<city>{_CAP}(?:[ \t]{_CAP})?),?[ \t]+$")
 _CA_POSTCODE = re.compile(
@@ -68,7 +72,7 @@ _LETTERHEAD = re.compile(
     r"\b(?:Clinic|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|Health|"
     r"Healthcare|Medical\s+Group|Practice|Pharmacy|Associates|Pediatrics|Care|Center|Centre|Institute)"
     r"[ \t]*(?:,|-|\u2013|\u2014|\||\u00b7|\u2022)[ \t]*"
-    rf"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){{0,2}})(?=[ \t]*(?:,|\r?\n|$|\(|\u00b7|\||-))",
+    r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\u00b7|\||-))",
     re.MULTILINE,
 )
 _NOT_CITY = STOP_WORDS | COMMON_WORDS | US_STATES | COUNTRIES_AND_REGIONS

@@ -36,8 +36,8 @@ from ..lexicon import (
 from ..recognizer import Doc, Recognizer
 from ..types import Entity, Finding
 
-_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u038f\u0391-\u03ab\u0400-\u042f"
-_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u03ac-\u03ce\u0430-\u045f"
+_UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff\u0386-\u038f\u0391-\u03ab\u0400-\u042f"
+_LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff\u03ac-\u03ce\u0430-\u045f"
 _CAP_WORD = rf"[{_UPPER}][{_LOWER}]+(?:['\u2019-][{_UPPER}]?[{_LOWER}]+)?"
 # Two to three capitalised words on one line (a middle initial allowed).
 _CAP_RUN = re.compile(
@@ -48,8 +48,7 @@ _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
 # Words that end place and organisation names ("Hope Street", "Mason General").
-_PLACE_ORG_WORDS = frozenset(
-    """
+_PLACE_ORG_TEXT = """
     street st road rd avenue ave drive dr lane ln court ct boulevard blvd way place pl parkway
     highway hwy square terrace circle trail suite apt floor building hall tower park lake river
     mount mountain hill hills valley beach bay island harbor harbour springs falls heights ridge
@@ -58,9 +57,9 @@ _PLACE_ORG_WORDS = frozenset(
     institute foundation group associates partners inc llc ltd corp company bank insurance church
     department dept unit ward wing services service systems labs laboratory family pediatrics
     urgent emergency community national international american united states new saint san santa
-    fort port airport station road avenue
-    """.split()
-)
+    fort port airport station calle rue via avenida plaza
+"""
+_PLACE_ORG_WORDS = frozenset(_PLACE_ORG_TEXT.split())
 _NEVER = (
     STOP_WORDS
     | COMMON_WORDS
@@ -84,15 +83,17 @@ _REPORTING_VERBS = (
     "confirmed|tested|underwent|remains|remained|continues|continued|prefers|preferred|lost|gained"
 )
 _STRONG_VERBS = frozenset(
-    "said says called reported stated denies denied complained complains presented told asked".split()
-)
+    {"said", "says", "called", "reported", "stated", "denies", "denied", "complained", "complains",
+     "presented", "told", "asked"}
+)  # fmt: skip
 _SENTENCE_SUBJECT = re.compile(
     rf"(?:^|(?<=[.!?])[ \t]+|(?<=\n))[ \t]*(?P<name>{_CAP_WORD})[ \t]+(?P<verb>{_REPORTING_VERBS})\b",
     re.MULTILINE,
 )
 # "Jane Q. Roe\n42 Elm Street" / "Jane Roe\nPO Box 12": the first line of an address block.
 _ADDRESS_BLOCK = re.compile(
-    rf"(?:^|(?<=\n))[ \t]*(?P<name>{_CAP_WORD}(?:[ \t]+(?:[A-Z]\.?[ \t]+)?{_CAP_WORD}){{1,2}})[ \t]*,?[ \t]*\r?\n"
+    rf"(?:^|(?<=\n))[ \t]*(?P<name>{_CAP_WORD}(?:[ \t]+(?:[A-Z]\.?[ \t]+)?{_CAP_WORD}){{1,2}})"
+    r"[ \t]*,?[ \t]*\r?\n"
     r"[ \t]*(?:\d{1,6}[A-Za-z]?[ \t]+[A-Za-z]|P\.?[ \t]*O\.?[ \t]+Box|Apt|Unit|Suite)",
     re.MULTILINE,
 )
@@ -174,6 +175,8 @@ class NameLexiconRecognizer(Recognizer):
         if _NON_LATIN.search("".join(values)):
             return
         known = [_is_known(v) for v in values]
+        if len(values) == 3 and not known[1] and len(values[1]) <= 4:
+            known[1] = True  # a short middle name the lexicon lacks ("Nguyễn Thị Lan")
         given = [_is_given(v) for v in values]
         family = [_is_family(v) for v in values]
         if all(known) and any(given) and (any(family) or sum(given) >= 2):

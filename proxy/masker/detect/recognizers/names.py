@@ -70,7 +70,8 @@ _WEAK = re.compile(
 # Prefilters for the cue regexes: words every match contains (case-sensitive ones in the text,
 # IGNORECASE ones in ``Doc.fold``).
 _STRONG_WORDS = fold_words((
-    "name", "call", "known", "aka", "a.k.a", "goes", "spelled", "patient", "pt", "signed", "sincerely", "regards", "thanks",
+    "name", "call", "known", "aka", "a.k.a", "goes", "spelled", "patient", "pt", "signed", "sincerely",
+    "regards", "thanks",
     "contact", "next", "nok", "guardian", "power", "poa", "health", "accompanied", "brought", "spoke",
     "per", "cc",
 ))  # fmt: skip
@@ -290,7 +291,14 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
             break
         if strict and count == 0 and not cap and w not in COMMON_FIRST_NAMES:
             after = _fold(words[i + 1].group()) if i + 1 < len(words) else ""
-            if not (w in given_names() and after in family_names() and after not in _NOT_NAME):
+            # Any given name of the lexicon when a family name or a verb follows ("its jane roe",
+            # "my son dmitri wants …"), or nothing does.
+            known = w in given_names() and (
+                (after in family_names() and after not in _NOT_NAME)
+                or (not after and not raw.isupper())
+                or _INFLECTED.search(after)
+            )
+            if not known:
                 break
         # Cased text: after "Maria" only capitalised words (or name particles) continue the name.
         if count > 0 and first_cap and not cap and w not in _PARTICLES:
@@ -322,7 +330,8 @@ _INVERTED = re.compile(
 )
 # "PATIENT: KRISTA WHITE" (forms and headers are often upper-case)
 _CAPS_FIELD = re.compile(
-    r"\b(?:PATIENT|PT|NAME|PATIENT NAME|RESIDENT|MEMBER|SUBSCRIBER|GUARANTOR|INSURED)\s*:\s*"
+    r"\b(?:PATIENT|PT|NAME|PATIENT NAME|RESIDENT|MEMBER|SUBSCRIBER|GUARANTOR|INSURED)"
+    r"(?P<colon>\s*:\s*|[ \t]+)"
     r"(?P<name>[A-Z][A-Z'-]+(?:[ ][A-Z]\.?)?"
     r"(?:[ ](?!(?:MRN|DOB|SSN|ID|DOS|MR|AGE|SEX|DX)\b)[A-Z][A-Z'-]+){1,2})"
     r"(?![A-Za-z])"
@@ -383,7 +392,7 @@ class CueNameRecognizer(Recognizer):
         # whether they are case-sensitive)
         for rx, recognizer, gate, needles, leads, cased in (
             (_INVERTED, "name_inverted", ":", _COMMA, _INVERTED_WORDS, False),
-            (_CAPS_FIELD, "name_field", ":", _FIELD_WORDS, _FIELD_WORDS, True),
+            (_CAPS_FIELD, "name_field", "", _FIELD_WORDS, _FIELD_WORDS, True),
             (_CREDENTIAL, "name_credential", "", _CREDENTIAL_WORDS, (), True),
             (_BY, "name_by", " by", (), _BY_WORDS, True),
         ):  # fmt: skip
@@ -405,6 +414,15 @@ class CueNameRecognizer(Recognizer):
                 first = text[start:end].split()[0].strip(",").lower()
                 if first in _FUNCTION or first in CLINICAL_WORDS:
                     continue
+                # A caps header without a colon ("PATIENT EDUCATION PROVIDED") is a heading unless it
+                # opens with a given name and no word of it is vocabulary.
+                if recognizer == "name_field" and ":" not in m.group("colon"):
+                    field_words = text[start:end].lower().split()
+                    if field_words[0] not in given_names() or any(
+                        _known_word(w) or w in CLINICAL_WORDS or w in LABEL_AND_PAYER_WORDS
+                        for w in field_words
+                    ):
+                        continue
                 out.append(Finding(start, end, Entity.PERSON, 0.9, recognizer))
         if fast:
             hits = [(m.start(), m.group()) for m in _LEADS.finditer(lower)]
