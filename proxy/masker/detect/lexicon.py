@@ -387,6 +387,15 @@ COMMON_WORDS: frozenset[str] = _words(
     ultrasound ekg ecg echo stress procedure surgery biopsy results called call back message left
     voicemail prescription refill refills pharmacy insurance coverage copay bill billing payment
     line station practitioner manager advice desk team staff assistant supervisor department
+    copy copies identity identification professional card cards license licence form forms document
+    documents documentation summary report letter record records certificate statement consent
+    release authorization request application attachment attached enclosure file files page section
+    signature services support information details status update updates access verification
+    verified confirmation confirmed occupational therapy therapist social work worker planning
+    reconciliation directive directives code transportation interpreter interpreters vital signs
+    score theft protection brochure printed portal password reset session chart charts
+    fingerprint fingerprints template templates voiceprint biometric biometrics iris retina palm
+    enrolled enrollment enrolment scanned uploaded saved
     """
 )
 

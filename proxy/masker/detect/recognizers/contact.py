@@ -38,7 +38,7 @@ class EmailRecognizer(PatternRecognizer):
 # spaces around it ("jane.roe @ gmail.com").
 _AT = r"(?:[ \t]*@[ \t]*|[ \t]*[(\[{<][ \t]*at[ \t]*[)\]}>][ \t]*)"
 _DOT = r"(?:\.|[ \t]*[(\[{<][ \t]*dot[ \t]*[)\]}>][ \t]*)"
-_LOCAL = r"[a-z0-9][a-z0-9_%+-]*"
+_LOCAL = r"[^\W_][\w%+-]*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 
 

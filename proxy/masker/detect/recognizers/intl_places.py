@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import COMMON_WORDS, COUNTRIES_AND_REGIONS, STOP_WORDS, US_STATES
+from ..lexicon import CALENDAR_WORDS, COMMON_WORDS, COUNTRIES_AND_REGIONS, STOP_WORDS, US_STATES
 from ..recognizer import Doc, Recognizer
 from ..types import Entity, Finding
 
@@ -31,6 +31,8 @@ _PREFIX = (
     r"Plaza|Paseo|Carrer|Carretera|Camino|Via|Viale|Piazza|Corso|Vicolo|Largo|Rua|Travessa|Pra[çc]a|"
     r"Estrada|Rodovia|Ulica|Aleja)"
 )
+_ANY_CAP = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u03ab\u0400-\u042f][\w'\u2019.]*"
+_POSTCODE = r"(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
 _FRENCH = r"(?i:rue|avenue|boulevard|bd|place|chemin|all[ée]e|impasse|quai)"
 _PARTICLE = r"(?i:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|los|las|y|e|l'|d')"
 _STREET = re.compile(
@@ -40,16 +42,17 @@ _STREET = re.compile(
     rf"|(?P<c>{_PREFIX}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}){{0,2}}"
     rf",?[ \t]+{_NUM})"
     rf"|(?P<d>{_NUM},?[ \t]+{_FRENCH}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+{_CAP}){{0,2}})"
+    # Any street name with its number, when a postcode and a city follow ("Furustigen 88, 21587 …").
+    rf"|(?P<e>(?<![\w-]){_ANY_CAP}(?:[ \t-]{_ANY_CAP}){{0,3}}[ \t]+{_NUM}(?=,[ \t]*{_POSTCODE}[ \t]+{_ANY_CAP}))"
     rf")(?![{_L}\d])",
 )
 # Necessary for any street match: its street word, next to a number or a space.
 _STREET_GATE = re.compile(
-    rf"{_GLUED_SUFFIX}[ \t]+\d|{_SEPARATE_SUFFIX}[ \t]+\d|(?<![{_L}]){_PREFIX}[ \t]|\d,?[ \t]+{_FRENCH}[ \t]"
+    rf"\d,[ \t]*{_POSTCODE}[ \t]+[^\W\d_]|{_GLUED_SUFFIX}[ \t]+\d|{_SEPARATE_SUFFIX}[ \t]+\d|(?<![{_L}]){_PREFIX}[ \t]|\d,?[ \t]+{_FRENCH}[ \t]"
 )
 # After a street: ", 10115 Berlin", ", 1100-053 Lisboa", ", 00-950 Warszawa", ", 111 35 Stockholm".
 _POSTCODE_CITY = re.compile(
-    r",?[ \t]*(?:[A-Z]{1,2}-)?(?P<zip>\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5})"
-    rf"[ \t]+(?P<city>{_CAP}(?:[ \t-]{_CAP})?)"
+    rf",?[ \t]*(?:[A-Z]{{1,2}}-)?(?P<zip>{_POSTCODE})[ \t]+(?P<city>{_ANY_CAP}(?:[ \t-]{_ANY_CAP})?)"
 )
 _UK_POSTCODE = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
@@ -90,7 +93,9 @@ class InternationalAddressRecognizer(Recognizer):
         out: list[Finding] = []
         if doc.has_digit:
             for m in _STREET.finditer(text) if doc.found(_STREET_GATE) else ():
-                group = next(g for g in "abcd" if m.group(g))
+                group = next(g for g in "abcde" if m.group(g))
+                if group == "e" and m.group(group).split()[0].lower() in CALENDAR_WORDS:
+                    continue  # "March 3, 2019 Smith …" is a date
                 out.append(Finding(*m.span(group), Entity.ADDRESS, 0.85, self.name))
                 tail = _POSTCODE_CITY.match(text, m.end())
                 if tail is not None:

@@ -46,6 +46,7 @@ _CAP_RUN = re.compile(
 _WORD_IN_RUN = re.compile(_CAP_WORD)
 _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+_NON_LATIN_WORD = re.compile(r"(?<!\w)[\u0386-\u038f\u0391-\u03ab\u0400-\u042f][\u03ac-\u03ce\u0430-\u045f]+(?!\w)")
 
 # Words that end place and organisation names ("Hope Street", "Mason General").
 _PLACE_ORG_TEXT = """
@@ -142,6 +143,10 @@ class NameLexiconRecognizer(Recognizer):
         latin_text = not _NON_LATIN.search(text) or len(_LATIN_WORD.findall(text)) >= 2
         for m in _CAP_RUN.finditer(text):
             self._run(text, m, out, latin_text=latin_text)
+        if latin_text and _NON_LATIN.search(text):
+            # A lone Greek or Cyrillic word, capitalised, in English text ("Dear Χλόη,").
+            for m in _NON_LATIN_WORD.finditer(text):
+                out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
         for m in _SENTENCE_SUBJECT.finditer(text):
             word = m.group("name")
             w = word.casefold()

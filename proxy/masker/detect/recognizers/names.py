@@ -33,7 +33,9 @@ from ..recognizer import (
 from ..types import Entity, Finding
 
 _NOT_NAME = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
-_WORD = r"[A-Za-z][A-Za-z'\u2019-]*"
+# Letters of Latin (with accents), Greek and Cyrillic script: "Dear Åke", "Dr. Ströbel", "Dear Χλόη".
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\u0370-\u03ff\u0400-\u04ff"
+_WORD = rf"[{_LETTER}][{_LETTER}'\u2019-]*"
 _WORD_RX = re.compile(_WORD)  # compiled once: ``re.finditer(_WORD, …)`` pays a cache lookup per call
 _NOT_LETTER = re.compile(r"[^a-zA-Z]")
 _NOT_LOWER = re.compile(r"[^a-z]")
