@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..lexicon import CALENDAR_WORDS, COMMON_WORDS, COUNTRIES_AND_REGIONS, STOP_WORDS, US_STATES
-from ..recognizer import Doc, Recognizer
+from ..recognizer import Doc, Recognizer, gate_regex, text_words
 from ..types import Entity, Finding
 
 _L = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
@@ -47,7 +47,7 @@ _STREET = re.compile(
     rf")(?![{_L}\d])",
 )
 # Necessary for any street match: its street word, next to a number or a space.
-_STREET_GATE = re.compile(
+_STREET_GATE = gate_regex(
     rf"\d,[ \t]*{_POSTCODE}[ \t]+[^\W\d_]|{_GLUED_SUFFIX}[ \t]+\d|{_SEPARATE_SUFFIX}[ \t]+\d|(?<![{_L}]){_PREFIX}[ \t]|\d,?[ \t]+{_FRENCH}[ \t]"
 )
 # After a street: ", 10115 Berlin", ", 1100-053 Lisboa", ", 00-950 Warszawa", ", 111 35 Stockholm".
@@ -59,7 +59,7 @@ _UK_POSTCODE = re.compile(
 )
 # "London NW1 6XE": the post town right before a UK postcode.
 _CITY_BEFORE = re.compile(rf"(?P<city>{_CAP}(?:[ \t]{_CAP})?),?[ \t]+$")
-_CA_POSTCODE = re.compile(
+_CA_POSTCODE = gate_regex(
     r"(?<![A-Za-z0-9])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]?\d[ABCEGHJ-NPRSTV-Z]\d(?![A-Za-z0-9])"
 )
 _CA_CITY = re.compile(
@@ -78,6 +78,11 @@ _LETTERHEAD = re.compile(
     r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\u00b7|\||-))",
     re.MULTILINE,
 )
+_FACILITY_WORDS = text_words(
+    ("Clinic", "Hospital", "Center", "Centre", "Health", "Practice", "Pharmacy", "Associates", "Pediatrics",
+     "Care", "Institute")
+)  # fmt: skip
+_AU_GATE = gate_regex(r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{4}")
 _NOT_CITY = STOP_WORDS | COMMON_WORDS | US_STATES | COUNTRIES_AND_REGIONS
 
 
@@ -114,11 +119,11 @@ class InternationalAddressRecognizer(Recognizer):
                 for m in _CA_CITY.finditer(text):
                     if _city_ok(m.group("city")):
                         out.append(Finding(*m.span("city"), Entity.LOCATION, 0.85, self.name))
-            for m in _AU.finditer(text):
+            for m in _AU.finditer(text) if doc.found(_AU_GATE) else ():
                 out.append(Finding(*m.span("zip"), Entity.ZIP, 0.85, self.name))
                 if _city_ok(m.group("city")):
                     out.append(Finding(*m.span("city"), Entity.LOCATION, 0.85, self.name))
-        for m in _LETTERHEAD.finditer(text):
+        for m in _LETTERHEAD.finditer(text) if doc.text_has_any(_FACILITY_WORDS) else ():
             if _city_ok(m.group("city")):
                 out.append(Finding(*m.span("city"), Entity.LOCATION, 0.8, self.name))
         return out

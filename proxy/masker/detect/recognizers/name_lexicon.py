@@ -33,7 +33,7 @@ from ..lexicon import (
     family_names,
     given_names,
 )
-from ..recognizer import Doc, Recognizer
+from ..recognizer import Doc, Recognizer, gate_regex
 from ..types import Entity, Finding
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff\u0386-\u038f\u0391-\u03ab\u0400-\u042f"
@@ -103,6 +103,15 @@ _FILE = re.compile(
     r"gif|tiff?|heic|dcm|dicom|mp3|mp4|m4a|wav|zip|json|xml|html?|eml|msg)(?![\w])",
     re.IGNORECASE,
 )
+# Prefilters (necessary conditions, answered by the multi-pattern scan): a capitalised pair in an
+# ASCII text, a reporting verb, a file extension.
+_ASCII_PAIR = gate_regex(r"[A-Z][a-z]+[ \t]+(?:[A-Z]\.[ \t]+)?[A-Z][a-z]")
+_VERB = gate_regex(rf"\b(?:{_REPORTING_VERBS})\b")
+_EXTENSION = gate_regex(
+    r"\.(?:pdf|docx?|rtf|txt|csv|xlsx?|jpe?g|png|gif|tiff?|heic|dcm|dicom|mp3|mp4|m4a|wav|zip|json|xml|"
+    r"html?|eml|msg)(?!\w)",
+    re.IGNORECASE,
+)
 _FILE_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
@@ -140,14 +149,16 @@ class NameLexiconRecognizer(Recognizer):
             return self._files(doc, out)
         # Greek or Cyrillic words in an otherwise Latin-script (English) text are names far more often
         # than not; in a text written in that script they are ordinary words.
-        latin_text = not _NON_LATIN.search(text) or len(_LATIN_WORD.findall(text)) >= 2
-        for m in _CAP_RUN.finditer(text):
-            self._run(text, m, out, latin_text=latin_text)
-        if latin_text and _NON_LATIN.search(text):
+        non_latin = not doc.ascii and _NON_LATIN.search(text) is not None
+        latin_text = not non_latin or len(_LATIN_WORD.findall(text)) >= 2
+        if not doc.ascii or doc.found(_ASCII_PAIR):
+            for m in _CAP_RUN.finditer(text):
+                self._run(text, m, out, latin_text=latin_text)
+        if latin_text and non_latin:
             # A lone Greek or Cyrillic word, capitalised, in English text ("Dear Χλόη,").
             for m in _NON_LATIN_WORD.finditer(text):
                 out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
-        for m in _SENTENCE_SUBJECT.finditer(text):
+        for m in _SENTENCE_SUBJECT.finditer(text) if doc.found(_VERB) else ():
             word = m.group("name")
             w = word.casefold()
             if not _is_given(word):
@@ -192,7 +203,7 @@ class NameLexiconRecognizer(Recognizer):
 
     @staticmethod
     def _files(doc: Doc, out: list[Finding]) -> list[Finding]:
-        if "." not in doc.text:
+        if not doc.found(_EXTENSION):
             return out
         for m in _FILE.finditer(doc.text):
             stem_start = m.start("stem")
