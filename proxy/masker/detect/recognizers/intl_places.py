@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ..lexicon import CALENDAR_WORDS, COMMON_WORDS, COUNTRIES_AND_REGIONS, STOP_WORDS, US_STATES
-from ..recognizer import Doc, Recognizer, gate_regex, text_words
+from ..recognizer import Doc, Recognizer, finditer_at, finditer_from, fold_words, gate_regex, text_words
 from ..types import Entity, Finding
 
 _L = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
@@ -35,26 +35,47 @@ _ANY_CAP = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u03ab\u0400-\u04
 _POSTCODE = r"(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
 _FRENCH = r"(?i:rue|avenue|boulevard|bd|place|chemin|all[ée]e|impasse|quai)"
 _PARTICLE = r"(?i:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|los|las|y|e|l'|d')"
-_STREET = re.compile(
-    rf"(?<![{_L}])(?:"
-    rf"(?P<a>{_CAP}{_GLUED_SUFFIX}[ \t]+{_NUM})"
-    rf"|(?P<b>{_CAP}(?:[ \t]+{_CAP})?[ \t]+{_SEPARATE_SUFFIX}[ \t]+{_NUM})"
-    rf"|(?P<c>{_PREFIX}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}){{0,2}}"
-    rf",?[ \t]+{_NUM})"
-    rf"|(?P<d>{_NUM},?[ \t]+{_FRENCH}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+{_CAP}){{0,2}})"
-    # Any street name with its number, when a postcode and a city follow ("Furustigen 88, 21587 …").
-    rf"|(?P<e>(?<![\w-]){_ANY_CAP}(?:[ \t-]{_ANY_CAP}){{0,3}}[ \t]+{_NUM}(?=,[ \t]*{_POSTCODE}[ \t]+{_ANY_CAP}))"
-    rf")(?![{_L}\d])",
+_SUFFIX_STREET = re.compile(
+    rf"(?<![{_L}])(?:(?P<a>{_CAP}{_GLUED_SUFFIX}[ \t]+{_NUM})"
+    rf"|(?P<b>{_CAP}(?:[ \t]+{_CAP})?[ \t]+{_SEPARATE_SUFFIX}[ \t]+{_NUM}))(?![{_L}\d])"
 )
-# Necessary for any street match: its street word, next to a number or a space.
-_STREET_GATE = gate_regex(
-    rf"\d,[ \t]*{_POSTCODE}[ \t]+[^\W\d_]|{_GLUED_SUFFIX}[ \t]+\d|{_SEPARATE_SUFFIX}[ \t]+\d|(?<![{_L}]){_PREFIX}[ \t]|\d,?[ \t]+{_FRENCH}[ \t]"
+_PREFIX_STREET = re.compile(
+    rf"(?<![{_L}])(?P<c>{_PREFIX}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}"
+    rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}){{0,2}},?[ \t]+{_NUM})(?![{_L}\d])"
+)
+_NUMBER_FIRST = re.compile(
+    rf"(?<![{_L}\d])(?P<d>{_NUM},?[ \t]+{_FRENCH}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+{_CAP}){{0,2}})"
+    rf"(?![{_L}\d])"
+)
+# Any street name with its number, when a postcode and a city follow ("Furustigen 88, 21587 …"): found
+# from the number, then the name is read backwards.
+_TAIL = re.compile(rf"(?<![\w-]){_NUM}(?=,[ \t]*{_POSTCODE}[ \t]+{_ANY_CAP})")
+_TAIL_GATE = gate_regex(
+    r"\d,[ \t]*(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
+    r"[ \t]+[A-Z]"
+)
+_NAME_BEFORE = re.compile(rf"(?<![\w-]){_ANY_CAP}(?:[ \t-]{_ANY_CAP}){{0,3}}[ \t]+$")
+# The street words each shape needs (prefilters; lower-case, looked for in ``Doc.fold``).
+_SUFFIX_WORDS = fold_words(
+    ("strasse", "stra\u00dfe", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "gata",
+     "v\u00e4g", "vej", "gade", "veien", "vegen", "straat", "laan", "gracht", "plein", "kade", "singel",
+     "katu", "utca", "\u00fat", "t\u00e9r", "ulica", "ul.")
+)  # fmt: skip
+_PREFIX_WORDS = (
+    "rue", "avenue", "av.", "avda", "boulevard", "bd", "bvd", "place", "chemin", "allee", "all\u00e9e",
+    "impasse", "quai", "calle", "avenida", "plaza", "paseo", "carrer", "carretera", "camino", "via", "viale",
+    "piazza", "corso", "vicolo", "largo", "rua", "travessa", "pra\u00e7a", "praca", "estrada", "rodovia",
+    "ulica", "aleja",
+)  # fmt: skip
+fold_words(_PREFIX_WORDS)
+_FRENCH_WORDS = fold_words(
+    ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allee", "all\u00e9e", "impasse", "quai")
 )
 # After a street: ", 10115 Berlin", ", 1100-053 Lisboa", ", 00-950 Warszawa", ", 111 35 Stockholm".
 _POSTCODE_CITY = re.compile(
     rf",?[ \t]*(?:[A-Z]{{1,2}}-)?(?P<zip>{_POSTCODE})[ \t]+(?P<city>{_ANY_CAP}(?:[ \t-]{_ANY_CAP})?)"
 )
-_UK_POSTCODE = re.compile(
+_UK_POSTCODE = gate_regex(
     r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
 )
 # "London NW1 6XE": the post town right before a UK postcode.
@@ -72,15 +93,15 @@ _AU = re.compile(
 # "Lakeview Family Clinic, Duluth" / "St. Mary's Hospital - Rochester, MN" / "Mercy Medical Center |
 # Cedar Rapids": a facility, a separator, then the city, then the end of the line or a comma.
 _LETTERHEAD = re.compile(
-    r"\b(?:Clinic|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|Health|"
+    r"(?:Clinic|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|Health|"
     r"Healthcare|Medical\s+Group|Practice|Pharmacy|Associates|Pediatrics|Care|Center|Centre|Institute)"
     r"[ \t]*(?:,|-|\u2013|\u2014|\||\u00b7|\u2022)[ \t]*"
     r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\u00b7|\||-))",
     re.MULTILINE,
 )
 _FACILITY_WORDS = text_words(
-    ("Clinic", "Hospital", "Center", "Centre", "Health", "Practice", "Pharmacy", "Associates", "Pediatrics",
-     "Care", "Institute")
+    ("Clinic", "Hospital", "Center", "Centre", "Health", "Medical", "Practice", "Pharmacy", "Associates",
+     "Pediatrics", "Care", "Institute")
 )  # fmt: skip
 _AU_GATE = gate_regex(r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{4}")
 _NOT_CITY = STOP_WORDS | COMMON_WORDS | US_STATES | COUNTRIES_AND_REGIONS
@@ -93,16 +114,39 @@ def _city_ok(city: str) -> bool:
 class InternationalAddressRecognizer(Recognizer):
     name = "intl_address"
 
+    @staticmethod
+    def _streets(doc: Doc) -> list[tuple[int, int]]:
+        """Street spans of every shape, each regex tried only where its street word or number is."""
+        text = doc.text
+        spans: list[tuple[int, int]] = []
+        if doc.has_any(_SUFFIX_WORDS):
+            spans += [m.span("a") if m.group("a") else m.span("b") for m in _SUFFIX_STREET.finditer(text)]
+        if doc.has_any(_PREFIX_WORDS):
+            spans += [
+                m.span("c") for m in finditer_from(_PREFIX_STREET, text, doc.word_starts(_PREFIX_WORDS))
+            ]
+        digit_starts = doc.run_starts(1)
+        if doc.has_any(_FRENCH_WORDS):
+            spans += [m.span("d") for m in finditer_at(_NUMBER_FIRST, text, digit_starts)]
+        if not doc.ascii or doc.found(_TAIL_GATE):
+            for m in finditer_at(_TAIL, text, digit_starts):
+                name = _NAME_BEFORE.search(text, max(0, m.start() - 80), m.start())
+                if name is not None and name.group().split()[0].lower() not in CALENDAR_WORDS:
+                    spans.append((name.start(), m.end()))  # not "March 3, 2019 Smith": a date
+        spans.sort()
+        kept: list[tuple[int, int]] = []
+        for span in spans:
+            if not kept or span[0] >= kept[-1][1]:
+                kept.append(span)
+        return kept
+
     def analyze(self, doc: Doc) -> list[Finding]:
         text = doc.text
         out: list[Finding] = []
         if doc.has_digit:
-            for m in _STREET.finditer(text) if doc.found(_STREET_GATE) else ():
-                group = next(g for g in "abcde" if m.group(g))
-                if group == "e" and m.group(group).split()[0].lower() in CALENDAR_WORDS:
-                    continue  # "March 3, 2019 Smith …" is a date
-                out.append(Finding(*m.span(group), Entity.ADDRESS, 0.85, self.name))
-                tail = _POSTCODE_CITY.match(text, m.end())
+            for span in self._streets(doc):
+                out.append(Finding(*span, Entity.ADDRESS, 0.85, self.name))
+                tail = _POSTCODE_CITY.match(text, span[1])
                 if tail is not None:
                     out.append(Finding(*tail.span("zip"), Entity.ZIP, 0.85, self.name))
                     if _city_ok(tail.group("city")):
@@ -123,7 +167,9 @@ class InternationalAddressRecognizer(Recognizer):
                 out.append(Finding(*m.span("zip"), Entity.ZIP, 0.85, self.name))
                 if _city_ok(m.group("city")):
                     out.append(Finding(*m.span("city"), Entity.LOCATION, 0.85, self.name))
-        for m in _LETTERHEAD.finditer(text) if doc.text_has_any(_FACILITY_WORDS) else ():
-            if _city_ok(m.group("city")):
-                out.append(Finding(*m.span("city"), Entity.LOCATION, 0.8, self.name))
+        if doc.text_has_any(_FACILITY_WORDS):
+            # Tried only where a facility word starts (each alternative begins with one).
+            for m in finditer_at(_LETTERHEAD, text, doc.text_word_starts(_FACILITY_WORDS)):
+                if _city_ok(m.group("city")):
+                    out.append(Finding(*m.span("city"), Entity.LOCATION, 0.8, self.name))
         return out

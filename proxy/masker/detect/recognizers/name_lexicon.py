@@ -19,6 +19,7 @@ mostly places, organisations and headings:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ..lexicon import (
     CALENDAR_WORDS,
@@ -33,7 +34,7 @@ from ..lexicon import (
     family_names,
     given_names,
 )
-from ..recognizer import Doc, Recognizer, gate_regex
+from ..recognizer import Doc, Recognizer, finditer_at, gate_regex
 from ..types import Entity, Finding
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff\u0386-\u038f\u0391-\u03ab\u0400-\u042f"
@@ -46,7 +47,9 @@ _CAP_RUN = re.compile(
 _WORD_IN_RUN = re.compile(_CAP_WORD)
 _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
-_NON_LATIN_WORD = re.compile(r"(?<!\w)[\u0386-\u038f\u0391-\u03ab\u0400-\u042f][\u03ac-\u03ce\u0430-\u045f]+(?!\w)")
+_NON_LATIN_WORD = re.compile(
+    r"(?<!\w)[\u0386-\u038f\u0391-\u03ab\u0400-\u042f][\u03ac-\u03ce\u0430-\u045f]+(?!\w)"
+)
 
 # Words that end place and organisation names ("Hope Street", "Mason General").
 _PLACE_ORG_TEXT = """
@@ -87,16 +90,15 @@ _STRONG_VERBS = frozenset(
     {"said", "says", "called", "reported", "stated", "denies", "denied", "complained", "complains",
      "presented", "told", "asked"}
 )  # fmt: skip
-_SENTENCE_SUBJECT = re.compile(
-    rf"(?:^|(?<=[.!?])[ \t]+|(?<=\n))[ \t]*(?P<name>{_CAP_WORD})[ \t]+(?P<verb>{_REPORTING_VERBS})\b",
-    re.MULTILINE,
-)
-# "Jane Q. Roe\n42 Elm Street" / "Jane Roe\nPO Box 12": the first line of an address block.
+# A sentence's first word and a reporting verb after it; tried only where a sentence starts.
+_SENTENCE_SUBJECT = re.compile(rf"(?P<name>{_CAP_WORD})[ \t]+(?P<verb>{_REPORTING_VERBS})\b")
+_SENTENCE_START = re.compile(r"[.!?][ \t]+|\n[ \t]*")
+# "Jane Q. Roe\n42 Elm Street" / "Jane Roe\nPO Box 12": the first line of an address block; tried
+# only at line starts.
 _ADDRESS_BLOCK = re.compile(
-    rf"(?:^|(?<=\n))[ \t]*(?P<name>{_CAP_WORD}(?:[ \t]+(?:[A-Z]\.?[ \t]+)?{_CAP_WORD}){{1,2}})"
+    rf"[ \t]*(?P<name>{_CAP_WORD}(?:[ \t]+(?:[A-Z]\.?[ \t]+)?{_CAP_WORD}){{1,2}})"
     r"[ \t]*,?[ \t]*\r?\n"
     r"[ \t]*(?:\d{1,6}[A-Za-z]?[ \t]+[A-Za-z]|P\.?[ \t]*O\.?[ \t]+Box|Apt|Unit|Suite)",
-    re.MULTILINE,
 )
 _FILE = re.compile(
     r"(?<![\w.])(?P<stem>[A-Za-z0-9][A-Za-z0-9_.-]{2,120})\.(?:pdf|docx?|rtf|txt|csv|xlsx?|jpe?g|png|"
@@ -113,6 +115,15 @@ _EXTENSION = gate_regex(
     re.IGNORECASE,
 )
 _FILE_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _line_starts(text: str) -> list[int]:
+    out = [0]
+    i = text.find("\n")
+    while i >= 0:
+        out.append(i + 1)
+        i = text.find("\n", i + 1)
+    return out
 
 
 def _is_given(word: str) -> bool:
@@ -158,7 +169,11 @@ class NameLexiconRecognizer(Recognizer):
             # A lone Greek or Cyrillic word, capitalised, in English text ("Dear Χλόη,").
             for m in _NON_LATIN_WORD.finditer(text):
                 out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
-        for m in _SENTENCE_SUBJECT.finditer(text) if doc.found(_VERB) else ():
+        subjects: Iterable[re.Match[str]] = ()
+        if doc.found(_VERB):
+            starts = [0, *(m.end() for m in _SENTENCE_START.finditer(text))]
+            subjects = finditer_at(_SENTENCE_SUBJECT, text, starts)
+        for m in subjects:
             word = m.group("name")
             w = word.casefold()
             if not _is_given(word):
@@ -167,7 +182,8 @@ class NameLexiconRecognizer(Recognizer):
                 continue
             out.append(Finding(*m.span("name"), Entity.PERSON, 0.6, self.name))
         if "\n" in text:
-            for m in _ADDRESS_BLOCK.finditer(text):
+            lines = _line_starts(text)
+            for m in finditer_at(_ADDRESS_BLOCK, text, lines):
                 words = _WORD_IN_RUN.findall(m.group("name"))
                 if words and not any(_excluded(w) for w in words):
                     out.append(Finding(*m.span("name"), Entity.PERSON, 0.75, self.name))
