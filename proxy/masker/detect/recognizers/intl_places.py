@@ -56,20 +56,20 @@ _TAIL_GATE = gate_regex(
 )
 _NAME_BEFORE = re.compile(rf"(?<![\w-]){_ANY_CAP}(?:[ \t-]{_ANY_CAP}){{0,3}}[ \t]+$")
 # The street words each shape needs (prefilters; lower-case, looked for in ``Doc.fold``).
+# ASCII ones are answered by the multi-pattern scan; the others can only occur in a non-ASCII text.
 _SUFFIX_WORDS = fold_words(
-    ("strasse", "stra\u00dfe", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "gata",
-     "v\u00e4g", "vej", "gade", "veien", "vegen", "straat", "laan", "gracht", "plein", "kade", "singel",
-     "katu", "utca", "\u00fat", "t\u00e9r", "ulica", "ul.")
+    ("strasse", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "gata", "vej", "gade",
+     "veien", "vegen", "straat", "laan", "gracht", "plein", "kade", "singel", "katu", "utca", "ulica", "ul.")
 )  # fmt: skip
-_PREFIX_WORDS = (
-    "rue", "avenue", "av.", "avda", "boulevard", "bd", "bvd", "place", "chemin", "allee", "all\u00e9e",
-    "impasse", "quai", "calle", "avenida", "plaza", "paseo", "carrer", "carretera", "camino", "via", "viale",
-    "piazza", "corso", "vicolo", "largo", "rua", "travessa", "pra\u00e7a", "praca", "estrada", "rodovia",
-    "ulica", "aleja",
+_SUFFIX_WORDS_NON_ASCII = ("stra\u00dfe", "v\u00e4g", "\u00fat", "t\u00e9r")
+_PREFIX_WORDS = fold_words(
+    ("rue", "avenue", "av.", "avda", "boulevard", "bd", "bvd", "place", "chemin", "allee", "impasse", "quai",
+     "calle", "avenida", "plaza", "paseo", "carrer", "carretera", "camino", "via", "viale", "piazza", "corso",
+     "vicolo", "largo", "rua", "travessa", "praca", "estrada", "rodovia", "ulica", "aleja")
 )  # fmt: skip
-fold_words(_PREFIX_WORDS)
+_PREFIX_WORDS_NON_ASCII = ("all\u00e9e", "pra\u00e7a")
 _FRENCH_WORDS = fold_words(
-    ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allee", "all\u00e9e", "impasse", "quai")
+    ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allee", "impasse", "quai")
 )
 # After a street: ", 10115 Berlin", ", 1100-053 Lisboa", ", 00-950 Warszawa", ", 111 35 Stockholm".
 _POSTCODE_CITY = re.compile(
@@ -119,17 +119,17 @@ class InternationalAddressRecognizer(Recognizer):
         """Street spans of every shape, each regex tried only where its street word or number is."""
         text = doc.text
         spans: list[tuple[int, int]] = []
-        if doc.has_any(_SUFFIX_WORDS):
+        other = not doc.ascii
+        if doc.has_any(_SUFFIX_WORDS) or (other and doc.has_any(_SUFFIX_WORDS_NON_ASCII)):
             spans += [m.span("a") if m.group("a") else m.span("b") for m in _SUFFIX_STREET.finditer(text)]
-        if doc.has_any(_PREFIX_WORDS):
-            spans += [
-                m.span("c") for m in finditer_from(_PREFIX_STREET, text, doc.word_starts(_PREFIX_WORDS))
-            ]
-        digit_starts = doc.run_starts(1)
-        if doc.has_any(_FRENCH_WORDS):
-            spans += [m.span("d") for m in finditer_at(_NUMBER_FIRST, text, digit_starts)]
-        if not doc.ascii or doc.found(_TAIL_GATE):
-            for m in finditer_at(_TAIL, text, digit_starts):
+        prefixes = doc.has_any(_PREFIX_WORDS)
+        if prefixes or (other and doc.has_any(_PREFIX_WORDS_NON_ASCII)):
+            starts = doc.word_starts(_PREFIX_WORDS) if prefixes and not other else None
+            spans += [m.span("c") for m in finditer_from(_PREFIX_STREET, text, starts)]
+        if doc.has_any(_FRENCH_WORDS) or (other and doc.has_any(_PREFIX_WORDS_NON_ASCII)):
+            spans += [m.span("d") for m in finditer_at(_NUMBER_FIRST, text, doc.run_starts(1))]
+        if other or doc.found(_TAIL_GATE):
+            for m in finditer_at(_TAIL, text, doc.run_starts(1)):
                 name = _NAME_BEFORE.search(text, max(0, m.start() - 80), m.start())
                 if name is not None and name.group().split()[0].lower() not in CALENDAR_WORDS:
                     spans.append((name.start(), m.end()))  # not "March 3, 2019 Smith": a date
