@@ -28,7 +28,13 @@ from masker.detect.engine import DetectionEngine
 from masker.detect.inprocess import InProcessNer
 from masker.detect.types import DetectOptions, Entity
 
-from .corpus import Sample, generate_class_corpus, generate_corpus, generate_dev_corpus, generate_heldout_corpus
+from .corpus import (
+    Sample,
+    generate_class_corpus,
+    generate_corpus,
+    generate_dev_corpus,
+    generate_heldout_corpus,
+)
 
 # Scoring treats these as the same thing said two ways; everything else must match its type.
 _GROUPS = [{Entity.PHONE, Entity.FAX}, {Entity.ACCOUNT_NUMBER, Entity.BANK_ACCOUNT}]
@@ -354,7 +360,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.corpus in ("classes", "issue20"):
         corpora["classes"] = generate_class_corpus(args.seed + 13, n_notes=int(200 * k), n_calls=int(120 * k))
     if args.corpus in ("heldout", "issue20"):
-        corpora["heldout"] = generate_heldout_corpus(args.seed + 2013, n_notes=int(200 * k), n_calls=int(120 * k))
+        corpora["heldout"] = generate_heldout_corpus(
+            args.seed + 2013, n_notes=int(200 * k), n_calls=int(120 * k)
+        )
     samples = [s for group in corpora.values() for s in group]
 
     masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples))

@@ -5,4 +5,10 @@ from .dev import generate_dev_corpus
 from .generate import Sample, generate_corpus
 from .heldout import generate_heldout_corpus
 
-__all__ = ["Sample", "generate_class_corpus", "generate_corpus", "generate_dev_corpus", "generate_heldout_corpus"]
+__all__ = [
+    "Sample",
+    "generate_class_corpus",
+    "generate_corpus",
+    "generate_dev_corpus",
+    "generate_heldout_corpus",
+]

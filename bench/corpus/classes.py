@@ -70,6 +70,15 @@ TRAPS = [
 _KEY_NAMES = ["twilioAuthToken", "password", "client_secret", "stripeSecretKey", "DB_PASSWORD", "apiKey"]
 _FILE_KINDS = ["MRI", "labs", "CT", "discharge", "consent", "xray"]
 _FILE_EXT = ["pdf", "docx", "jpg", "dcm"]
+_NICKS = ["Sunny", "Bunny", "Pip", "Boo", "Ziggy", "Tink", "Dolly"]
+
+
+def _letters(r: random.Random, k: int) -> str:
+    return "".join(r.choices(string.ascii_uppercase, k=k))
+
+
+def _token(r: random.Random, k: int, extra: str = "") -> str:
+    return "".join(r.choices(string.ascii_letters + string.digits + extra, k=k))
 
 
 class _Locales:
@@ -102,7 +111,7 @@ def _slots(g: _Locales) -> dict[str, Slot]:
         "FIRST_LOWER": lambda: (us.first_name().lower(), E.PERSON, True),
         "LAST_LOWER": lambda: (us.last_name().lower(), E.PERSON, True),
         "CAPS_NAME": lambda: (f"{us.first_name()} {us.last_name()}".upper(), E.PERSON, False),
-        "NICK": lambda: (r.choice(["Sunny", "Bunny", "Pip", "Boo", "Ziggy", "Tink", "Dolly"]), E.PERSON, False),
+        "NICK": lambda: (r.choice(_NICKS), E.PERSON, False),
         "US_STREET": lambda: (us.street_address(), E.ADDRESS, False),
         "US_CITY": lambda: (us.city(), E.LOCATION, False),
         "STATE": lambda: (us.state_abbr(), None, False),
@@ -116,8 +125,12 @@ def _slots(g: _Locales) -> dict[str, Slot]:
         "FAX": lambda: (us.numerify("###-555-####"), E.FAX, False),
         "MRN_DIGITS": lambda: ("".join(r.choices(string.digits, k=8)), E.MRN, False),
         "MRN": lambda: (vals.mrn(r), E.MRN, False),
-        "ID_VALUE": lambda: (f"{r.randrange(1000, 9999)}-{r.choice(string.ascii_uppercase)}{r.choice(string.ascii_uppercase)}-{r.randrange(1000, 9999)}", E.ID_NUMBER, False),
-        "BIO_ID": lambda: (f"FP-{r.randrange(10000, 99999)}-{''.join(r.choices(string.ascii_uppercase, k=2))}", E.ID_NUMBER, False),
+        "ID_VALUE": lambda: (
+            f"{r.randrange(1000, 9999)}-{_letters(r, 2)}-{r.randrange(1000, 9999)}",
+            E.ID_NUMBER,
+            False,
+        ),
+        "BIO_ID": lambda: (f"FP-{r.randrange(10000, 99999)}-{_letters(r, 2)}", E.ID_NUMBER, False),
         "FILE_NAME": file_name,
         "EMAIL_OBF": lambda: (
             r.choice(["{u} @ {d}.com", "{u}(at){d}(dot)com", "{u} [at] {d} [dot] org"]).format(
@@ -130,9 +143,9 @@ def _slots(g: _Locales) -> dict[str, Slot]:
         "INTL_STREET": lambda: (f"{intl.street_name()} {intl.building_number()}", E.ADDRESS, False),
         "INTL_POSTCODE": lambda: (intl.postcode(), E.ZIP, False),
         "INTL_CITY": lambda: (intl.city(), E.LOCATION, False),
-        "AWS_SECRET": lambda: ("".join(r.choices(string.ascii_letters + string.digits + "/+", k=40)), E.SECRET, False),
+        "AWS_SECRET": lambda: (_token(r, 40, "/+"), E.SECRET, False),
         "KEY_NAME": lambda: (r.choice(_KEY_NAMES), None, False),
-        "KEY_VALUE": lambda: ("".join(r.choices(string.ascii_letters + string.digits, k=r.randrange(12, 33))), E.SECRET, False),
+        "KEY_VALUE": lambda: (_token(r, r.randrange(12, 33)), E.SECRET, False),
         "CVV": lambda: (str(r.randrange(100, 999)), E.CREDIT_CARD, False),
         "EXPIRY": lambda: (f"{r.randrange(1, 13):02d}/{r.randrange(26, 33)}", E.CREDIT_CARD, False),
     }

@@ -18,7 +18,20 @@ from .generate import Sample, _Builder
 E = Entity
 Piece = tuple[str, Entity | None]
 
-LOCALES = ["nl_NL", "pl_PL", "it_IT", "pt_PT", "da_DK", "fi_FI", "cs_CZ", "ru_RU", "tr_TR", "en_IN", "en_CA", "en_AU"]
+LOCALES = [
+    "nl_NL",
+    "pl_PL",
+    "it_IT",
+    "pt_PT",
+    "da_DK",
+    "fi_FI",
+    "cs_CZ",
+    "ru_RU",
+    "tr_TR",
+    "en_IN",
+    "en_CA",
+    "en_AU",
+]
 TRAPS = [
     "Occupational Therapy consulted for Activities of Daily Living.",
     "Medication Reconciliation completed by Pharmacy.",
@@ -52,54 +65,98 @@ def _note_pieces(g: _Gen) -> list[Callable[[], list[Piece]]]:
     def letter() -> list[Piece]:
         f = us
         return [
-            (f"{f.first_name()} {r.choice(string.ascii_uppercase)}. {f.last_name()}", E.PERSON), ("\n", None),
-            (f.street_address(), E.ADDRESS), ("\n", None), (f.city(), E.LOCATION), (", ", None),
-            (f.state_abbr(), None), (" ", None), (f.zipcode(), E.ZIP), ("\n", None),
-        ]  # fmt: skip
+            (f"{f.first_name()} {r.choice(string.ascii_uppercase)}. {f.last_name()}", E.PERSON),
+            ("\n", None),
+            (f.street_address(), E.ADDRESS),
+            ("\n", None),
+            (f.city(), E.LOCATION),
+            (", ", None),
+            (f.state_abbr(), None),
+            (" ", None),
+            (f.zipcode(), E.ZIP),
+            ("\n", None),
+        ]
 
     def foreign_visitor() -> list[Piece]:
         f = g.loc()
-        return [("Visitor ", None), (f"{f.first_name()} {f.last_name()}", E.PERSON), (" signed the log.", None)]
+        return [
+            ("Visitor ", None),
+            (f"{f.first_name()} {f.last_name()}", E.PERSON),
+            (" signed the log.", None),
+        ]
 
     def subject() -> list[Piece]:
-        return [(g.loc().first_name(), E.PERSON), (r.choice([" says", " reported", " denies"]), None),
-                (" dizziness since Tuesday.", None)]  # fmt: skip
+        return [
+            (g.loc().first_name(), E.PERSON),
+            (r.choice([" says", " reported", " denies"]), None),
+            (" dizziness since Tuesday.", None),
+        ]
 
     def abroad() -> list[Piece]:
         f = g.loc()
-        return [("Lives abroad at ", None), (f"{f.street_name()} {f.building_number()}", E.ADDRESS), (", ", None),
-                (f.postcode(), E.ZIP), (" ", None), (f.city(), E.LOCATION), ("; phone ", None),
-                (f.phone_number(), E.PHONE), (".", None)]  # fmt: skip
+        return [
+            ("Lives abroad at ", None),
+            (f"{f.street_name()} {f.building_number()}", E.ADDRESS),
+            (", ", None),
+            (f.postcode(), E.ZIP),
+            (" ", None),
+            (f.city(), E.LOCATION),
+            ("; phone ", None),
+            (f.phone_number(), E.PHONE),
+            (".", None),
+        ]
 
     def letterhead() -> list[Piece]:
-        return [(f"{us.last_name()} {r.choice(['Clinic', 'Medical Center', 'Pediatrics'])}", E.ORGANIZATION),
-                (r.choice([" \u2013 ", " | ", ", "]), None), (us.city(), E.LOCATION), ("\n", None)]  # fmt: skip
+        return [
+            (f"{us.last_name()} {r.choice(['Clinic', 'Medical Center', 'Pediatrics'])}", E.ORGANIZATION),
+            (r.choice([" \u2013 ", " | ", ", "]), None),
+            (us.city(), E.LOCATION),
+            ("\n", None),
+        ]
 
     def glued() -> list[Piece]:
         label = r.choice(["MRN", "Acct#", "MRN#"])
         entity = E.MRN if label.startswith("MRN") else E.ACCOUNT_NUMBER
-        return [(f"Chart {label}", None), ("".join(r.choices(string.digits, k=r.randrange(7, 10))), entity),
-                (" reviewed.", None)]  # fmt: skip
+        return [
+            (f"Chart {label}", None),
+            ("".join(r.choices(string.digits, k=r.randrange(7, 10))), entity),
+            (" reviewed.", None),
+        ]
 
     def slash_id() -> list[Piece]:
         value = f"{r.randrange(10, 99)}/{r.randrange(1000, 9999)}/{r.choice(string.ascii_uppercase)}"
-        return [(r.choice(["Case number ", "Verified with ", "Reference "]), None), (value, E.ID_NUMBER),
-                (".", None)]  # fmt: skip
+        return [
+            (r.choice(["Case number ", "Verified with ", "Reference "]), None),
+            (value, E.ID_NUMBER),
+            (".", None),
+        ]
 
     def biometric() -> list[Piece]:
         value = f"{r.choice(['VP', 'IRS', 'FT'])}{r.randrange(100000, 999999)}"
-        return [(r.choice(["Voiceprint id ", "Iris template ", "Biometric template id "]), None),
-                (value, E.ID_NUMBER), (" stored.", None)]  # fmt: skip
+        return [
+            (r.choice(["Voiceprint id ", "Iris template ", "Biometric template id "]), None),
+            (value, E.ID_NUMBER),
+            (" stored.", None),
+        ]
 
     def file_name() -> list[Piece]:
         f, lname = us.first_name(), us.last_name()
         name = r.choice([f"{f}-{lname}", f"{lname}{f}", f"{f.lower()}.{lname.lower()}"])
-        return [("Uploaded ", None), (name, E.PERSON), (f"-{r.choice(['echo', 'referral', 'ekg'])}.pdf", None)]
+        return [
+            ("Uploaded ", None),
+            (name, E.PERSON),
+            (f"-{r.choice(['echo', 'referral', 'ekg'])}.pdf", None),
+        ]
 
     def email() -> list[Piece]:
         u = f"{us.first_name().lower()}.{us.last_name().lower()}"
-        value = r.choice([f"{u} (at) {r.choice(['gmail', 'hotmail'])} (dot) com", f"{u} @ protonmail.com",
-                          f"{u}{{at}}icloud{{dot}}com"])  # fmt: skip
+        value = r.choice(
+            [
+                f"{u} (at) {r.choice(['gmail', 'hotmail'])} (dot) com",
+                f"{u} @ protonmail.com",
+                f"{u}{{at}}icloud{{dot}}com",
+            ]
+        )
         return [("Personal e-mail ", None), (value, E.EMAIL), (".", None)]
 
     def secret() -> list[Piece]:
@@ -110,37 +167,68 @@ def _note_pieces(g: _Gen) -> list[Callable[[], list[Piece]]]:
         return [(f"{key}{sep}{quote}", None), (value, E.SECRET), (quote, None)]
 
     def card() -> list[Piece]:
-        return [("Security code ", None), (str(r.randrange(100, 9999)), E.CREDIT_CARD), (", valid thru ", None),
-                (f"{r.randrange(1, 13):02d}/{r.randrange(2026, 2033)}", E.CREDIT_CARD), (".", None)]  # fmt: skip
+        return [
+            ("Security code ", None),
+            (str(r.randrange(100, 9999)), E.CREDIT_CARD),
+            (", valid thru ", None),
+            (f"{r.randrange(1, 13):02d}/{r.randrange(2026, 2033)}", E.CREDIT_CARD),
+            (".", None),
+        ]
 
     def glued_phone() -> list[Piece]:
         return [("Office ", None), (us.numerify("(###) 555-####"), E.PHONE), ("-Main line.", None)]
 
     def nickname() -> list[Piece]:
-        return [('Goes by "', None), (r.choice(["Skip", "Junie", "Cookie", "Bubba", "Mimi"]), E.PERSON),
-                ('" on the unit.', None)]  # fmt: skip
+        return [
+            ('Goes by "', None),
+            (r.choice(["Skip", "Junie", "Cookie", "Bubba", "Mimi"]), E.PERSON),
+            ('" on the unit.', None),
+        ]
 
-    return [letter, foreign_visitor, subject, abroad, letterhead, glued, slash_id, biometric, file_name,
-            email, secret, card, glued_phone, nickname]  # fmt: skip
+    return [
+        letter,
+        foreign_visitor,
+        subject,
+        abroad,
+        letterhead,
+        glued,
+        slash_id,
+        biometric,
+        file_name,
+        email,
+        secret,
+        card,
+        glued_phone,
+        nickname,
+    ]
 
 
 def _call_pieces(g: _Gen) -> list[Callable[[], list[Piece]]]:
     r, us = g.rng, g.us
 
     def its() -> list[Piece]:
-        return [(r.choice(["uh its ", "yes it's ", "hi its "]), None),
-                (f"{us.first_name().lower()} {us.last_name().lower()}", E.PERSON)]  # fmt: skip
+        return [
+            (r.choice(["uh its ", "yes it's ", "hi its "]), None),
+            (f"{us.first_name().lower()} {us.last_name().lower()}", E.PERSON),
+        ]
 
     def names() -> list[Piece]:
         return [("the name's ", None), (us.last_name().lower(), E.PERSON), (" with two ls", None)]
 
     def first() -> list[Piece]:
-        return [("ok first name ", None), (us.first_name().lower(), E.PERSON), (" and the last is ", None),
-                (us.last_name().lower(), E.PERSON)]  # fmt: skip
+        return [
+            ("ok first name ", None),
+            (us.first_name().lower(), E.PERSON),
+            (" and the last is ", None),
+            (us.last_name().lower(), E.PERSON),
+        ]
 
     def relative() -> list[Piece]:
-        return [(r.choice(["my son ", "my wife ", "my mom "]), None), (us.first_name().lower(), E.PERSON),
-                (r.choice([" wants a callback", " missed her dose", " is at the pharmacy"]), None)]  # fmt: skip
+        return [
+            (r.choice(["my son ", "my wife ", "my mom "]), None),
+            (us.first_name().lower(), E.PERSON),
+            (r.choice([" wants a callback", " missed her dose", " is at the pharmacy"]), None),
+        ]
 
     return [its, names, first, relative]
 
