@@ -102,6 +102,10 @@ IDENTIFIERS: list[Case] = [
     ("Tel 415-555-4959-Fax 415-555-4960", {(E.PHONE, "415-555-4959"), (E.FAX, "415-555-4960")}),
     ("ring me on +44 161 496 0734", {(E.PHONE, "+44 161 496 0734")}),
     ("mobile +49 151 23456789", {(E.PHONE, "+49 151 23456789")}),
+    # national groupings, with a phone word near
+    ("tel (0306) 9990074", {(E.PHONE, "(0306) 9990074")}),
+    ("landline 0612 34 56 78", {(E.PHONE, "0612 34 56 78")}),
+    ("ring 07700 900123 after six", {(E.PHONE, "07700 900123")}),
     ("write to wilma.h @ gmail.com", {(E.EMAIL, "wilma.h @ gmail.com")}),
     ("wq(at)example(dot)org", {(E.EMAIL, "wq(at)example(dot)org")}),
     (
@@ -154,6 +158,8 @@ TRAPS = [
     "discharge_summary_final.docx",
     "My daughter needs a refill.",
     "PATIENT EDUCATION PROVIDED",
+    "BP 120/80 HR 72, call if worse",
+    "call if pain 7 / 10 or more",
     "PT INSTRUCTED ON HOME EXERCISES",
     "its raining again",
     "my son wants to know",

@@ -73,6 +73,7 @@ class PhoneRecognizer(PatternRecognizer):
     CONTEXT = (
         "phone", "call", "called", "calling", "cell", "mobile", "tel", "telephone", "number", "reach",
         "contact", "text", "fax", "callback", "call back", "home", "work", "pager", "ph", "dial",
+        "landline", "whatsapp", "ring", "office",
     )  # fmt: skip
     CONTEXT_BOOST = 0.3
     CONTEXT_AFTER = 20  # "… is my cell"
@@ -139,6 +140,16 @@ class PhoneRecognizer(PatternRecognizer):
             starts=("+",),
         ),
         Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True, run=3),
+        # A national number in its country's own grouping ("(0306) 9990074", "030 1234 5678",
+        # "46/364 8597", "0612 34 56 78"): any grouping of 7-15 digits, when a phone word is near.
+        Pattern(
+            "national-with-context",
+            r"(?<![\w+/.-])\(?\d{1,8}\)?(?:[ /.-]{1,2}\(?\d{1,8}\)?){1,5}(?![\w/-]|\.\d)",
+            0.3,
+            needs_context=True,
+            run=1,
+            starts=("(",),
+        ),
     )
     _fax = re.compile(r"(?<![a-z])fax")
 
