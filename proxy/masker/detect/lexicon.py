@@ -402,6 +402,7 @@ COMMON_WORDS: frozenset[str] = _words(
 # Clinical and pharmacy vocabulary that NER likes to call PERSON or ORG in notes.
 CLINICAL_WORDS: frozenset[str] = _words(
     """
+    chest shortness dizziness swelling palpitations numbness weakness tingling stiffness soreness
     a1c abdomen ace acetaminophen acute advil albuterol allergies allergy alprazolam amlodipine
     amoxicillin anemia angina anxiety aspirin assessment asthma atenolol ativan atorvastatin
     augmentin azithromycin bid biopsy bmi bmp bp bpm bun cabg cardiology carvedilol cbc cefazolin
@@ -499,7 +500,7 @@ LABEL_AND_PAYER_WORDS: frozenset[str] = _words(
     npi dea caller agent patient pt aetna cigna humana unitedhealthcare united healthcare anthem
     kaiser permanente blue cross shield advantage wellcare centene molina ambetter bcbs hmo ppo
     portal chart record referral pharmacy copay deductible customer representative rep operator
-    speaker interpreter transcript
+    speaker interpreter transcript zip zipcode postcode postal
     """
 )
 
