@@ -105,7 +105,7 @@ IDENTIFIERS: list[Case] = [
     # national groupings, with a phone word near
     ("tel (0306) 9990074", {(E.PHONE, "(0306) 9990074")}),
     ("landline 0612 34 56 78", {(E.PHONE, "0612 34 56 78")}),
-    ("ring 07700 900123 after six", {(E.PHONE, "07700 900123")}),
+    ("whatsapp 07700 900123 after six", {(E.PHONE, "07700 900123")}),
     ("write to wilma.h @ gmail.com", {(E.EMAIL, "wilma.h @ gmail.com")}),
     ("wq(at)example(dot)org", {(E.EMAIL, "wq(at)example(dot)org")}),
     (

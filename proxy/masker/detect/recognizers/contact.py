@@ -73,7 +73,7 @@ class PhoneRecognizer(PatternRecognizer):
     CONTEXT = (
         "phone", "call", "called", "calling", "cell", "mobile", "tel", "telephone", "number", "reach",
         "contact", "text", "fax", "callback", "call back", "home", "work", "pager", "ph", "dial",
-        "landline", "whatsapp", "ring", "office",
+        "landline", "whatsapp",
     )  # fmt: skip
     CONTEXT_BOOST = 0.3
     CONTEXT_AFTER = 20  # "… is my cell"
@@ -144,7 +144,9 @@ class PhoneRecognizer(PatternRecognizer):
         # "46/364 8597", "0612 34 56 78"): any grouping of 7-15 digits, when a phone word is near.
         Pattern(
             "national-with-context",
-            r"(?<![\w+/.-])\(?\d{1,8}\)?(?:[ /.-]{1,2}\(?\d{1,8}\)?){1,5}(?![\w/-]|\.\d)",
+            # (the lookahead wants seven digits before any work: most digit runs are not phones)
+            r"(?<![\w+/.-])(?=\(?(?:\d[ /().-]{0,3}){6}\d)\(?\d{1,8}\)?(?:[ /.-]{1,2}\(?\d{1,8}\)?){1,5}"
+            r"(?![\w/-]|\.\d)",
             0.3,
             needs_context=True,
             run=1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Doc, Recognizer, lowercase_variant, word_alternation
+from ..recognizer import Doc, Recognizer, gate_regex, lowercase_variant, word_alternation
 from ..types import Entity, Finding
 from ..validators import aba_ok
 
@@ -147,6 +147,7 @@ _GLUED = re.compile(
     rf"(?<![A-Za-z0-9])(?P<label>{'|'.join(sorted(_GLUED_LABELS, key=len, reverse=True))})#?"
     r"(?P<v>\d[0-9A-Z]{3,}(?:[-/][0-9A-Z]+)*)(?![A-Za-z0-9])"
 )
+_GLUED_GATE = gate_regex(rf"(?:{'|'.join(sorted(_GLUED_LABELS))})#?\d")  # answered by the multi-pattern scan
 _SPACES = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
@@ -187,7 +188,7 @@ class LabelledIdRecognizer(Recognizer):
             if entity is Entity.ROUTING_NUMBER and not aba_ok(compact):
                 score = min(score, 0.7)
             out.append(Finding(start, end, entity, score, f"{self.name}:{entity.value.lower()}"))
-        for m in _GLUED.finditer(text) if not doc.gated or doc.max_run >= 2 else ():
+        for m in _GLUED.finditer(text) if not doc.gated or doc.found(_GLUED_GATE) else ():
             start, end = m.span("v")
             if sum(c.isdigit() for c in m.group("v")) >= 4:
                 entity = _GLUED_LABELS[m.group("label")]

@@ -52,7 +52,7 @@ _TITLE_LOWER = re.compile(
 )
 _STRONG = re.compile(
     rf"\b(?:my\s+name\s+is|my\s+name's|name's|name\s+is|names\s+is|last\s+name\s+is|first\s+name\s+is|"
-    rf"(?:first|last|middle|given|family)\s+name|nicknamed|known\s+as|aka|a\.k\.a\.|"
+    rf"(?:first|last|middle|given|family)\s+name|nicknamed|known\s+as|aka|"
     rf"full\s+name\s+is|surname\s+is|patient\s+name\s*:?|name\s*:|called|named|goes\s+by|"
     rf"spelled|the\s+patient\s+is|pt\s+is|patient|caller\s+is|signed|sincerely|regards|thanks|"
     rf"emergency\s+contact\s+is|emergency\s+contact\s*:?|contact\s+person\s+is|pt|"
@@ -72,7 +72,7 @@ _WEAK = re.compile(
 # Prefilters for the cue regexes: words every match contains (case-sensitive ones in the text,
 # IGNORECASE ones in ``Doc.fold``).
 _STRONG_WORDS = fold_words((
-    "name", "call", "known", "aka", "a.k.a", "goes", "spelled", "patient", "pt", "signed", "sincerely",
+    "name", "call", "known", "aka", "goes", "spelled", "patient", "pt", "signed", "sincerely",
     "regards", "thanks",
     "contact", "next", "nok", "guardian", "power", "poa", "health", "accompanied", "brought", "spoke",
     "per", "cc",
@@ -121,7 +121,7 @@ _STRONG_LEADS = frozenset(
         "my", "name", "names", "last", "first", "full", "surname", "patient", "called", "named",
         "goes", "spelled", "the", "pt", "caller", "signed", "sincerely", "regards", "thanks",
         "emergency", "contact", "next", "nok", "guardian", "power", "poa", "health", "accompanied",
-        "brought", "spoke", "per", "cc", "middle", "given", "family", "nicknamed", "known", "aka", "a",
+        "brought", "spoke", "per", "cc", "middle", "given", "family", "nicknamed", "known", "aka",
     }
 )  # fmt: skip
 _TITLE_LOWER_LEADS = frozenset({"dr", "doctor", "mr", "mrs", "ms", "miss", "nurse"})
@@ -468,7 +468,7 @@ class CueNameRecognizer(Recognizer):
                 w in cue
                 for w in (
                     "patient", "called", "named", "thanks", "regards", "sincerely", "signed", "pt", "per",
-                    "spoke", "accompanied", "brought", "known", "aka", "a.k.a", "nicknamed",
+                    "spoke", "accompanied", "brought", "known", "aka", "nicknamed",
                 )
             )  # fmt: skip
             span = _name_tokens(m.start("name"), text[m.start("name") : m.end("name")], strict=weak)
