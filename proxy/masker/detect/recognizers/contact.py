@@ -144,8 +144,10 @@ class PhoneRecognizer(PatternRecognizer):
         # "46/364 8597", "0612 34 56 78"): any grouping of 7-15 digits, when a phone word is near.
         Pattern(
             "national-with-context",
-            # (the lookahead wants seven digits before any work: most digit runs are not phones)
-            r"(?<![\w+/.-])(?=\(?(?:\d[ /().-]{0,3}){6}\d)\(?\d{1,8}\)?(?:[ /.-]{1,2}\(?\d{1,8}\)?){1,5}"
+            # (the lookaheads want seven digits before any work, and leave NANP shapes to the patterns
+            # above: most digit runs are not national phones)
+            r"(?<![\w+/.-])(?=\(?(?:\d[ /().-]{0,3}){6}\d)(?!\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}(?!\d))"
+            r"\(?\d{1,8}\)?(?:[ /.-]{1,2}\(?\d{1,8}\)?){1,5}"
             r"(?![\w/-]|\.\d)",
             0.3,
             needs_context=True,
