@@ -23,6 +23,8 @@ NAMES_WITHOUT_CUE: list[Case] = [
     ("Oluwaseun Adeyemi will bring the forms.", {(E.PERSON, "Oluwaseun Adeyemi")}),
     ("Consent signed with Nguyễn Thị Lan present.", {(E.PERSON, "Nguyễn Thị Lan")}),
     ("Álvaro Domínguez reported chest pain.", {(E.PERSON, "Álvaro Domínguez")}),
+    # an accented spelling of a name the lexicon holds unaccented
+    ("Émile called about the refill.", {(E.PERSON, "Émile")}),
     # a known given name with a rare family name
     ("Priyanka Venkataramanan drove to the pharmacy.", {(E.PERSON, "Priyanka Venkataramanan")}),
     # Greek and Cyrillic script inside English text
@@ -45,6 +47,7 @@ VOICE_PHRASINGS: list[Case] = [
     ("first name jane", {(E.PERSON, "jane")}),
     ("last name okonkwo thanks", {(E.PERSON, "okonkwo")}),
     ("PATIENT WILMA HAVERFORD MRN 55512", {(E.PERSON, "WILMA HAVERFORD"), (E.MRN, "55512")}),
+    ("PATIENT JOHNATHAN HAMILTON MRN 55512", {(E.PERSON, "JOHNATHAN HAMILTON"), (E.MRN, "55512")}),
     ("She prefers to be called 'Sunny' on the ward.", {(E.PERSON, "Sunny")}),
     ('He goes by "Buzz" these days.', {(E.PERSON, "Buzz")}),
     ("nicknamed Pookie by the family", {(E.PERSON, "Pookie")}),

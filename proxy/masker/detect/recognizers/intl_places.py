@@ -32,6 +32,7 @@ _PREFIX = (
     r"Estrada|Rodovia|Ulica|Aleja)"
 )
 _ANY_CAP = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u03ab\u0400-\u042f][\w'\u2019.]*"
+_CITY_WORD = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u03ab\u0400-\u042f][\w'\u2019]*"
 _POSTCODE = r"(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
 _FRENCH = r"(?i:rue|avenue|boulevard|bd|place|chemin|all[ée]e|impasse|quai)"
 _PARTICLE = r"(?i:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|los|las|y|e|l'|d')"
@@ -71,9 +72,9 @@ _PREFIX_WORDS_NON_ASCII = ("all\u00e9e", "pra\u00e7a")
 _FRENCH_WORDS = fold_words(
     ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allee", "impasse", "quai")
 )
-# After a street: ", 10115 Berlin", ", 1100-053 Lisboa", ", 00-950 Warszawa", ", 111 35 Stockholm".
+# After a street: ", 10115 Berlin", "150., H-2982 Kunhátváros", ", 1100-053 Lisboa", ", 111 35 Stockholm".
 _POSTCODE_CITY = re.compile(
-    rf",?[ \t]*(?:[A-Z]{{1,2}}-)?(?P<zip>{_POSTCODE})[ \t]+(?P<city>{_ANY_CAP}(?:[ \t-]{_ANY_CAP})?)"
+    rf"\.?,?[ \t]*(?P<zip>(?:[A-Z]{{1,2}}-)?{_POSTCODE})[ \t]+(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?)"
 )
 _UK_POSTCODE = gate_regex(
     r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"

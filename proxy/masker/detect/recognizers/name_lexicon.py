@@ -19,6 +19,7 @@ mostly places, organisations and headings:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from ..lexicon import (
@@ -126,19 +127,30 @@ def _line_starts(text: str) -> list[int]:
     return out
 
 
+def _in(names: frozenset[str], w: str) -> bool:
+    """``w`` (case-folded) or, for an accented spelling the lexicon lacks, ``w`` without accents
+    ("émile" -> "emile")."""
+    if w in names:
+        return True
+    if w.isascii():
+        return False
+    bare = "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+    return bare != w and bare in names
+
+
 def _is_given(word: str) -> bool:
     w = word.casefold()
-    return w in given_names() and w not in _NEVER
+    return w not in _NEVER and _in(given_names(), w)
 
 
 def _is_family(word: str) -> bool:
     w = word.casefold()
-    return w in family_names() and w not in _NEVER
+    return w not in _NEVER and _in(family_names(), w)
 
 
 def _is_known(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and (w in given_names() or w in family_names())
+    return w not in _NEVER and (_in(given_names(), w) or _in(family_names(), w))
 
 
 def _excluded(word: str) -> bool:

@@ -417,10 +417,11 @@ class CueNameRecognizer(Recognizer):
                 if first in _FUNCTION or first in CLINICAL_WORDS:
                     continue
                 # A caps header without a colon ("PATIENT EDUCATION PROVIDED") is a heading unless it
-                # opens with a given name and no word of it is vocabulary.
+                # opens with a given name or ends with a family name, and no word of it is vocabulary.
                 if recognizer == "name_field" and ":" not in m.group("colon"):
                     field_words = text[start:end].lower().split()
-                    if field_words[0] not in given_names() or any(
+                    named = field_words[0] in given_names() or field_words[-1] in family_names()
+                    if not named or any(
                         _known_word(w) or w in CLINICAL_WORDS or w in LABEL_AND_PAYER_WORDS
                         for w in field_words
                     ):
