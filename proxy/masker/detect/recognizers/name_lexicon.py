@@ -203,9 +203,9 @@ class NameLexiconRecognizer(Recognizer):
 
     @staticmethod
     def _run(text: str, m: re.Match[str], out: list[Finding], *, latin_text: bool) -> None:
-        given, family = given_names(), family_names()
+        given_set, family_set = given_names(), family_names()
         if m.group().isascii() and not any(
-            w.casefold() in given or w.casefold() in family for w in m.group().split()
+            w.casefold() in given_set or w.casefold() in family_set for w in m.group().split()
         ):
             return  # no word of it is a name (most capitalised pairs): nothing to weigh
         words = list(_WORD_IN_RUN.finditer(text, m.start(), m.end()))
