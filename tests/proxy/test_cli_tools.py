@@ -88,9 +88,12 @@ def test_redact_unknown_policy_is_a_clear_error() -> None:
 
 
 def test_redact_with_ner_finds_an_uncued_name() -> None:
-    out = as_json(masker("redact", "--json", "Yesterday Maria Garcia drove to the pharmacy."))
-    assert "Garcia" not in out["upstream"]
+    # no cue and not in the name lexicon: only the model can find it, and only without --no-ner
+    text = "Yesterday Zorblax Quimbo drove to the pharmacy."
+    out = as_json(masker("redact", "--json", text))
+    assert "Quimbo" not in out["upstream"]
     assert any(f["recognizer"].startswith("ner") for f in out["findings"])
+    assert as_json(masker("redact", "--json", "--no-ner", text))["upstream"] == text
 
 
 def test_redact_with_ner_keeps_words_the_model_needs() -> None:
