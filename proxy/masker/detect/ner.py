@@ -19,6 +19,8 @@ from .lexicon import (
     NAME_LIKE_WORDS,
     STOP_WORDS,
     US_STATES,
+    family_names,
+    given_names,
 )
 from .types import Entity, Finding, NerSpan
 
@@ -92,13 +94,26 @@ _EPONYM_AFTER = re.compile(
 _LOWER_TAIL = re.compile(r"(?:\s+[a-z][\w'-]*)+$")
 
 
+_LAST_LOWER_WORD = re.compile(r"\s+([a-z][\w'-]*)$")
+# A word ending like an inflected verb or adverb ("needs", "called", "going", "really").
+_INFLECTED = re.compile(r"(?:s|ed|ing|ly)$")
+
+
 def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
     """ "Maria Carter drove" -> "Maria Carter": in cased text a capitalised entity does not end in a
-    lower-case word (the small model sometimes swallows the next verb)."""
-    if not text[start : start + 1].isupper():
-        return end
-    tail = _LOWER_TAIL.search(text, start, end)
-    return tail.start() if tail else end
+    lower-case word (the small model sometimes swallows the next verb). In lower-case text
+    ("my daughter emily needs …") trailing words that are everyday words, or look like an inflected
+    verb and are no known name, are dropped."""
+    if text[start : start + 1].isupper():
+        tail = _LOWER_TAIL.search(text, start, end)
+        return tail.start() if tail else end
+    while (last := _LAST_LOWER_WORD.search(text, start, end)) is not None:
+        word = last.group(1).lower()
+        named = word in given_names() or word in family_names()
+        if word not in _KNOWN and (named or not _INFLECTED.search(word)):
+            break
+        end = last.start()
+    return end
 
 
 _KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
