@@ -6,10 +6,13 @@ synthetic; several per class, in different shapes, because each fix is for the c
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from masker.detect.engine import DetectionEngine
 from masker.detect.lexicon import family_names, given_names
+from masker.detect.types import DetectOptions
 from masker.detect.types import Entity as E
 
 from .conftest import spans_of
@@ -194,3 +197,20 @@ def test_name_lexicon_is_shipped_and_folded() -> None:
     assert {"zoltán", "søren", "priyanka", "oluwaseun"} <= given
     assert {"kovács", "lindqvist", "nguyễn"} <= family
     assert all(w == w.casefold() for w in ("zoltán", "søren"))
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "expected"),
+    [
+        # Found with no cue by the lexicon, then repeated in lower case and without accents.
+        ("Results were sent to Kovács Zsófia yesterday.", "did kovacs zsofia call back?", "kovacs zsofia"),
+        ("Søren Lindqvist attended the session.", "ok, SØREN  LINDQVIST again", "SØREN  LINDQVIST"),
+        # Written with look-alike letters and a zero-width space: folded, then found.
+        ("Andr\u0430\u200bssy \u00fat 22, 1061 Budapest", "is Andrassy ut 22 right?", "Andrassy ut 22"),
+    ],
+)
+def test_recall_findings_propagate_through_folding(
+    patterns: DetectionEngine, first: str, later: str, expected: str
+) -> None:
+    result = asyncio.run(patterns.detect([first, later], DetectOptions()))
+    assert [later[f.start : f.end] for f in result.findings[1]] == [expected]

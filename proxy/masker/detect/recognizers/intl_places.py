@@ -64,7 +64,7 @@ _NAME_BEFORE = re.compile(rf"(?<![\w-]){_ANY_CAP}(?:[ \t-]{_ANY_CAP}){{0,3}}[ \t
 _SUFFIX_WORDS = fold_words(
     ("strasse", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "gata", "vej", "gade",
      "veien", "vegen", "straat", "laan", "gracht", "plein", "kade", "singel", "katu", "utca", "ulica", "ul.",
-     "ut", "utja", "ter", "korut")
+     "ut", "utja", "ter", "korut", "vag")
 )  # fmt: skip
 _SUFFIX_WORDS_NON_ASCII = ("stra\u00dfe", "v\u00e4g", "\u00fat", "t\u00e9r")
 _PREFIX_WORDS = fold_words(
