@@ -62,7 +62,7 @@ class Client:
         self.url = url
         self.stream = scenario == "stream"
         self.headers = {"content-type": "application/json"}
-        if scenario in ("voice", "stream"):
+        if scenario in ("voice", "stream", "voice_ner"):
             self.headers["x-masker-conversation-id"] = CONVERSATION_ID
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, force_close=False),

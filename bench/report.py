@@ -49,7 +49,7 @@ def _added(results: dict[str, Any], cfg: dict[str, Any], scenario: str, q: str,
 
 def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     head = ["configuration", "workers", "voice p50", "voice p95", "voice p99", "voice cold p50", "short p50",
-            "note p50",
+            "note p50", "voice (needs NER) p50",
             "TTFT Δ p50", "stream total Δ p50", "req/s c=32", "errors", "CPU ms/req", "RSS MiB (peak)"]
     out: list[list[str]] = []
     for cfg in results["configs"]:
@@ -70,11 +70,11 @@ def rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         mem = res.get("memory") or {}
         errors = tp.get("error_count")
         lat_errors = sum(sum((res.get(s) or {}).get("errors", {}).values()) for s in
-                         ("voice", "voice_cold", "short", "note", "stream"))
+                         ("voice", "voice_cold", "short", "note", "stream", "voice_ner"))
         out.append([
             cfg["label"], str(cfg["workers"]),
             add("voice", "p50"), add("voice", "p95"), add("voice", "p99"), add("voice_cold", "p50"),
-            add("short", "p50"), add("note", "p50"),
+            add("short", "p50"), add("note", "p50"), add("voice_ner", "p50"),
             add("stream", "p50", "ttft_ms"), add("stream", "p50"),
             _f(tp.get("rps"), 0) if tp else "—",
             "—" if errors is None else f"{errors}" + (f" (+{lat_errors} seq)" if lat_errors else ""),
@@ -91,7 +91,7 @@ def stage_rows(results: dict[str, Any]) -> list[list[str]]:
     """Server-side stage means (ms) from the proxy's own histograms, per scenario, per config."""
     out: list[list[str]] = []
     for cfg in results["configs"]:
-        for scenario in ("voice", "voice_cold", "short", "note", "stream"):
+        for scenario in ("voice", "voice_cold", "short", "note", "stream", "voice_ner"):
             stages = (cfg["results"].get(scenario) or {}).get("stages_ms")
             if stages:
                 out.append([cfg["label"], scenario, *(_f(stages.get(k)) for k in STAGES)])
@@ -140,6 +140,7 @@ def targets(results: dict[str, Any]) -> list[list[str]]:
             check(f"voice p50 overhead / {floor_label} overhead", ratio, 1.5, "x")
         check("short utterance added p50", _added(results, cfg, "short", "p50"), 3)
         check("4,000-char note added p50", _added(results, cfg, "note", "p50"), 30)
+        check("voice turn that needs the model added p50", _added(results, cfg, "voice_ner", "p50"), 3)
         check("streaming TTFT delta p50", _added(results, cfg, "stream", "p50", "ttft_ms"), 3)
     for name, workers in (("inproc", 1), ("inproc", 2)):
         cfg = _find(results, name, workers)

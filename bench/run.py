@@ -41,7 +41,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PY = sys.executable
 AGENT_ID = "agt_01JD8X3Q4R5S6T7V8W9XAYBZC0"
-SCENARIOS = ("voice", "short", "note", "stream")
+SCENARIOS = ("voice", "short", "note", "stream", "voice_ner")
 
 
 def free_port() -> int:

@@ -7,6 +7,9 @@
 * ``note``   — a ~4,000-character clinical note never seen before (fresh per request).
 * ``stream`` — the voice turn with ``"stream": true``; the fake LLM answers 200 words, one event
   each, 1 ms apart, with tokens of the request mixed in, so the proxy rehydrates mid-stream.
+* ``voice_ner`` — the voice turn, but the new utterance names someone with no cue a pattern knows
+  ("Wednesday works, Ana Diaz will drive me"): only the model can find the name, so this is what a
+  turn costs when NER must run (``voice`` utterances mostly end on cue fast paths).
 
 Bodies are generated before the clock starts (``bodies(name, n)``), so generation never counts.
 """
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 
 from faker import Faker
 
-SCENARIOS = ("voice", "short", "note", "stream")
+SCENARIOS = ("voice", "short", "note", "stream", "voice_ner")
 CONVERSATION_ID = "bench-call-0001"
 STREAM_EVENT_MS = 1.0  # fake LLM pacing between SSE events for the stream scenario (1,000 events/s)
 
@@ -103,6 +106,26 @@ class Generator:
         email = name.lower().replace(" ", ".").replace("'", "") + f"{self.counter}@example.com"
         return rng.choice(forms).format(name=name, phone=_phone(rng), email=email, date=_date(rng))
 
+    def utterance_needing_ner(self) -> str:
+        self.counter += 1
+        rng, p = self.rng, self.people
+        forms = (
+            "Wednesday at 3 works, {name} will drive me over.",
+            "Tuesday is fine. {name} from next door is coming along too.",
+            "Okay, and please tell {name} that I said thanks for the reminder.",
+            "Either day is good, but {name} has the car on Tuesdays.",
+        )
+        # A counter-derived middle initial keeps every utterance new to the findings cache.
+        name = rng.choice(p.names).replace(" ", f" {chr(65 + self.counter % 26)}. ", 1)
+        return rng.choice(forms).format(name=name)
+
+    def voice_ner(self) -> dict[str, object]:
+        return {
+            "model": "bench",
+            "messages": [*self.history, {"role": "user", "content": self.utterance_needing_ner()}],
+            "temperature": 0.3,
+        }
+
     def voice(self, stream: bool = False) -> dict[str, object]:
         body: dict[str, object] = {
             "model": "bench",
@@ -157,6 +180,8 @@ class Generator:
             return self.short()
         if scenario == "note":
             return self.note()
+        if scenario == "voice_ner":
+            return self.voice_ner()
         raise ValueError(f"unknown scenario {scenario!r}")
 
 

@@ -14,6 +14,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("masker.http.serve:main", "run the proxy (Hypercorn)"),
     "ner": ("masker_ner.cli:main", "NER inference service (`masker ner serve`)"),
     "audit": ("masker.observability.audit_cli:main", "audit log tools (`masker audit verify`)"),
+    "redact": ("masker.cli_tools:redact_main", "show what the upstream would see, and each finding"),
+    "policy": ("masker.cli_tools:policy_main", "policy tools (`masker policy check FILE`)"),
 }
 
 

@@ -124,6 +124,55 @@ def _adoption(
     return adopt
 
 
+_MAX_MEMO_VALUES = 256  # more values than this: detecting the whole request is the cheaper check
+
+
+def _memo_stale(
+    texts: list[str], findings: list[list[Finding]], replayed: list[Slot], results: tuple[SlotResult, ...]
+) -> bool:
+    """Whether the replayed turns and the new texts disagree about a value: one found now (or found
+    now as another type) stands in a replayed turn, or one the replayed turns replaced stands in a
+    new text without being found there. Either way the memo would send an occurrence raw."""
+    seeds = {
+        (entity, slot.text[start:end].lower())
+        for slot, result in zip(replayed, results, strict=True)
+        for start, end, entity, _ in result.tokens
+        if end - start >= 3
+    }
+    found = {
+        (f.entity, text[f.start : f.end].lower())
+        for text, fs in zip(texts, findings, strict=True)
+        for f in fs
+        if f.end - f.start >= 3
+    }
+    new = {value for _, value in found - seeds}
+    if len(new) > _MAX_MEMO_VALUES or len(seeds) > _MAX_MEMO_VALUES:
+        return True
+    for slot, result in zip(replayed, results, strict=True):
+        spans = [(start, end) for start, end, _, _ in result.tokens]
+        if new and _uncovered(slot.text.lower(), new, spans):
+            return True
+    for text, fs in zip(texts, findings, strict=True):
+        for entity in {e for e, _ in seeds}:
+            values = {v for e, v in seeds if e is entity}
+            typed = [(f.start, f.end) for f in fs if f.entity is entity]
+            if _uncovered(text.lower(), values, typed):
+                return True
+    return False
+
+
+def _uncovered(low: str, values: set[str], spans: list[tuple[int, int]]) -> bool:
+    """Whether one of ``values`` occurs in ``low`` outside every one of ``spans``."""
+    for value in values:
+        pos = low.find(value)
+        while pos >= 0:
+            end = pos + len(value)
+            if not any(s <= pos and end <= e for s, e in spans):
+                return True
+            pos = low.find(value, pos + len(value))
+    return False
+
+
 async def redact_request(
     body: dict[str, Any],
     *,
@@ -162,6 +211,12 @@ async def redact_request(
     texts = [s.text.replace("_", " ") if s.identifier else s.text for s in fresh]
     try:
         result = await detector.detect(texts, options, roles=roles[len(known) :])
+        if known and _memo_stale(texts, result.findings, slots[: len(known)], known):
+            # A value occurs both in a replayed turn and in a new text, where the two readings
+            # disagree: detect the whole request, so that every occurrence is replaced alike.
+            known, fresh = (), slots
+            texts = [s.text.replace("_", " ") if s.identifier else s.text for s in fresh]
+            result = await detector.detect(texts, options, roles=roles)
     except (NerUnavailable, Exception):
         if fail_mode != "open":
             raise

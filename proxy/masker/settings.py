@@ -118,6 +118,9 @@ class LimitSettings:
     """MASKER_MAX_MESSAGES: more messages get 413."""
     max_json_depth: int = 64
     """MASKER_MAX_JSON_DEPTH: deeper JSON gets 400."""
+    detect_budget_seconds: float = 30.0
+    """MASKER_DETECT_BUDGET_SECONDS: time one request's detection may take; past it the request
+    ends in the policy's failure outcome (fail-closed: 503 ``redaction_failed``), never a freeze."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,7 @@ class Settings:
                 max_body_bytes=env.integer("MASKER_MAX_BODY_BYTES", 4 * 1024 * 1024, minimum=1),
                 max_messages=env.integer("MASKER_MAX_MESSAGES", 1000, minimum=1),
                 max_json_depth=env.integer("MASKER_MAX_JSON_DEPTH", 64, minimum=1),
+                detect_budget_seconds=env.number("MASKER_DETECT_BUDGET_SECONDS", 30.0, positive=True),
             ),
             access=AccessSettings(
                 policies_dir=_policies_dir(env),

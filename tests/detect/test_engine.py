@@ -25,7 +25,7 @@ class CountingNer:
         self.seen.extend(texts)
         out: list[list[NerSpan]] = []
         for text in texts:
-            idx = text.find("Ann Lee")
+            idx = text.find("Qzx Vrb")
             out.append([NerSpan(idx, idx + 7, "PERSON")] if idx >= 0 else [])
         return out
 
@@ -65,7 +65,7 @@ async def test_history_is_served_from_cache_and_only_new_text_is_analysed() -> N
     # "How can I help?" is everyday vocabulary only, and "Ann Lee" is already found by its cue
     # ("… here"): nothing left for NER there, so it is not asked.
     assert ner.seen == ["My MRN is 00123456 at Lakeside."]
-    new = "Also call Bo Ng at 415-555-2671."
+    new = "Also call Zorblax Quimbo at 415-555-2671."  # no cue, not in the name lexicon: NER decides
     second = await engine.detect([*history, new], DetectOptions())
     assert ner.seen == ["My MRN is 00123456 at Lakeside.", new]
     assert second.findings[:3] == first.findings
@@ -85,8 +85,8 @@ async def test_everyday_vocabulary_skips_ner() -> None:
 async def test_cache_is_keyed_by_options_too() -> None:
     ner = CountingNer()
     engine = DetectionEngine(ner=ner)
-    await engine.detect(["Ann Lee."], DetectOptions())
-    result = await engine.detect(["Ann Lee."], DetectOptions(use_ner=False))
+    await engine.detect(["Qzx Vrb."], DetectOptions())
+    result = await engine.detect(["Qzx Vrb."], DetectOptions(use_ner=False))
     assert result.findings == [[]]
 
 
@@ -129,13 +129,13 @@ async def test_per_entity_threshold() -> None:
 async def test_ner_failure_raises_by_default() -> None:
     engine = DetectionEngine(ner=BrokenNer())
     with pytest.raises(NerUnavailable):
-        await engine.detect(["Ann Lee, SSN 900-12-3456"], DetectOptions())
+        await engine.detect(["Qzx Vrb, SSN 900-12-3456"], DetectOptions())
 
 
 @pytest.mark.parametrize("backend", [BrokenNer, CrashingNer])
 async def test_ner_failure_degrades_to_patterns_and_is_not_cached(backend: type[BrokenNer]) -> None:
     engine = DetectionEngine(ner=backend())
-    text = "Ann Lee, SSN 900-12-3456"
+    text = "Qzx Vrb, SSN 900-12-3456"
     result = await engine.detect([text], DetectOptions(on_ner_failure="degrade"))
     assert result.degraded
     assert _values(text, result.findings[0]) == {(Entity.SSN, "900-12-3456")}
@@ -184,8 +184,8 @@ async def test_in_process_backend_that_cannot_load_its_model_is_unavailable() ->
     ner = InProcessNer(model_name="masker_no_such_model")
     engine = DetectionEngine(ner=ner)
     with pytest.raises(NerUnavailable):
-        await engine.detect(["Ann Lee, SSN 900-12-3456"], DetectOptions())
-    degraded = await engine.detect(["Ann Lee, SSN 900-12-3456"], DetectOptions(on_ner_failure="degrade"))
+        await engine.detect(["Qzx Vrb, SSN 900-12-3456"], DetectOptions())
+    degraded = await engine.detect(["Qzx Vrb, SSN 900-12-3456"], DetectOptions(on_ner_failure="degrade"))
     assert degraded.degraded
     await engine.close()
 

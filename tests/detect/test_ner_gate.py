@@ -22,9 +22,25 @@ def test_calendar_and_everyday_words_skip_ner(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "I will call you on Tuesday, may I?",  # given names that are everyday words stay skipped
+        "BP and HR stable, CBC pending.",
+        "The grace period ends Friday, we will bill you in May.",
+    ],
+)
+def test_everyday_words_that_are_also_names_skip_ner(text: str) -> None:
+    assert not worth_ner(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Wednesday at 3 works. Oh and my wife Priya Raman might call to confirm.",
         "Let's ask Dr. Okafor on Tuesday.",
         "my daughter june will bring me",  # June is a given name: months that are names stay unknown
+        # Cased text, but the name is not capitalised, or is in short capitals like an abbreviation.
+        "Yes, I spoke with alice about the Results yesterday.",
+        "PT ANNA ROE seen today, BP stable.",
+        "Follow-up: ANA to call back on Monday.",
     ],
 )
 def test_possible_names_still_go_to_ner(text: str) -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from masker.detect.engine import DetectionEngine
 from masker.detect.inprocess import InProcessNer
-from masker.detect.types import DetectOptions
+from masker.detect.ner import ner_findings
+from masker.detect.types import DetectOptions, NerSpan
 from masker.detect.types import Entity as E
 
 pytestmark = pytest.mark.slow
@@ -64,3 +65,19 @@ def test_clinical_language_is_not_flagged(engine: DetectionEngine, text: str) ->
 )
 def test_names_and_places(engine: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
     assert _spans(engine, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "kept"),
+    [
+        ("my daughter emily needs a refill", "emily needs", "emily"),
+        ("my son dmitri wants to know", "dmitri wants", "dmitri"),
+        ("talked to emily jones today", "emily jones", "emily jones"),
+        ("ask james williams to call", "james williams", "james williams"),
+        ("his wife Maria Carter drove him", "Maria Carter drove", "Maria Carter"),
+    ],
+)
+def test_a_model_span_does_not_swallow_the_next_verb(text: str, span: str, kept: str) -> None:
+    start = text.index(span)
+    found = ner_findings(text, [NerSpan(start, start + len(span), "PERSON")])
+    assert [text[f.start : f.end] for f in found] == [kept]

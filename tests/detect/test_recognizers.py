@@ -31,7 +31,10 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     ("social security number 536 22 1234", {(E.SSN, "536 22 1234")}),
     ("ssn 000-12-3456 on file", {(E.SSN, "000-12-3456")}),  # strong context keeps even invalid areas
     # cards, bank
-    ("card 4111-1111-1111-1111 exp 04/27", {(E.CREDIT_CARD, "4111-1111-1111-1111")}),
+    (
+        "card 4111-1111-1111-1111 exp 04/27",
+        {(E.CREDIT_CARD, "4111-1111-1111-1111"), (E.CREDIT_CARD, "04/27")},
+    ),
     ("visa 4012 8888 8888 1881", {(E.CREDIT_CARD, "4012 8888 8888 1881")}),
     ("amex 378282246310005", {(E.CREDIT_CARD, "378282246310005")}),
     ("IBAN GB82 WEST 1234 5698 7654 32", {(E.IBAN, "GB82 WEST 1234 5698 7654 32")}),

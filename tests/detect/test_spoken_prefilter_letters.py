@@ -11,12 +11,40 @@ from hypothesis import strategies as st
 
 from masker.detect.spoken import digit_view
 
-_PIECES = ["a", "i", "o", "x", "b", "I'm", "it's", "5x", "x1", "7", "42", "one", "dash", "-", "'", "\u2019s"]
+_PIECES = [
+    "a",
+    "i",
+    "o",
+    "x",
+    "b",
+    "I'm",
+    "it's",
+    "5x",
+    "x1",
+    "7",
+    "42",
+    "one",
+    "dash",
+    "-",
+    "slash",
+    "oh",
+    "'",
+    "\u2019s",
+]
 
 
 @pytest.mark.parametrize(
     "text",
-    ["5x a 7", "it's 5 b", "I'm 4 x 2", "x1 a 9", "let's go 12 b 3", "son\u2019s c 4 4", "q dash 5 5"],
+    [
+        "5x a 7",
+        "it's 5 b",
+        "I'm 4 x 2",
+        "x1 a 9",
+        "let's go 12 b 3",
+        "son\u2019s c 4 4",
+        "q dash 5 5",
+        "x1 dash o",
+    ],
 )
 def test_letters_beside_digits_view_the_same_gated_or_not(text: str) -> None:
     assert digit_view(text) == digit_view(text, gated=False)

@@ -38,10 +38,15 @@ class CountingEngine:
         self.calls: list[int] = []
 
     async def detect(
-        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        options: DetectOptions,
+        *,
+        roles: Sequence[str] | None = None,
+        known: Sequence[tuple[Entity, str]] = (),
     ) -> DetectionResult:
         self.calls.append(len(texts))
-        return await self.engine.detect(texts, options, roles=roles)
+        return await self.engine.detect(texts, options, roles=roles, known=known)
 
     async def close(self) -> None:
         return None

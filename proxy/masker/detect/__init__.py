@@ -9,6 +9,7 @@ from .inprocess import InProcessNer
 from .types import (
     ENTITY_BY_LABEL,
     LABELS,
+    DetectionBudgetExceeded,
     DetectionResult,
     DetectOptions,
     Detector,
@@ -23,6 +24,7 @@ __all__ = [
     "ENTITY_BY_LABEL",
     "LABELS",
     "DetectOptions",
+    "DetectionBudgetExceeded",
     "DetectionEngine",
     "DetectionResult",
     "Detector",

@@ -1,34 +1,63 @@
 """The detection engine: pattern recognizers + spoken-form view + NER, cached per message.
 
-Request path, per text: cache lookup (digest of text + options) → on a miss, pattern recognizers over
-the text and over its spoken-number digit view → NER for the misses in one batch → thresholds,
-allow/deny lists → overlap resolution → cache. Then numbers split across two consecutive user turns
-are looked for across each boundary that ends and starts with something numeric.
+Request path, per text: cache lookup (digest of text + options) → on a miss, Unicode folding
+(``normalize``), pattern recognizers over the folded text and over its spoken-number digit view →
+NER for the misses in one batch → thresholds, allow/deny lists → overlap resolution → offsets back
+to the original → cache. Then numbers split across two consecutive user turns are looked for across
+each boundary that ends and starts with something numeric, and every value found (or seeded as
+``known``) is looked for again in every text (``propagate``).
+
+Bounded: every step is linear in the input. A request whose texts are large (``offload_from``
+characters) is analysed on a worker thread, so the event loop keeps serving other requests and
+``/health``, under a time budget (``budget_seconds``): past it, ``DetectionBudgetExceeded`` is
+raised (the policy's failure outcome: 503 when fail-closed) and the worker gives up at its next
+checkpoint. Small texts (a voice turn) stay on the event loop, where a thread hop would cost more
+than the work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import concurrent.futures
+import heapq
 import re
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from .cache import FindingsCache, digest
 from .ner import ner_findings, ner_segments, shift, truecase
+from .normalize import Normalized, normalize
+from .propagate import collect
 from .recognizer import Doc
 from .registry import Registry
 from .resolve import resolve
 from .spoken import digit_view
-from .types import DetectionResult, DetectOptions, Entity, Finding, NerBackend, NerSpan, NerUnavailable
+from .types import (
+    DetectionBudgetExceeded,
+    DetectionResult,
+    DetectOptions,
+    Entity,
+    Finding,
+    NerBackend,
+    NerSpan,
+    NerUnavailable,
+)
+
+_T = TypeVar("_T")
 
 _HAS_LETTER = re.compile(r"[A-Za-z]{2}")
 # A turn boundary is worth joining only if a number (digits or number words) touches it.
 _NUMERIC_TAIL = re.compile(
-    r"(?:\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|"
+    r"(?:\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w{3,5}teen|"
     r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|double|triple))[\s.,;:!?-]*$",
     re.I,
 )
 _NUMERIC_HEAD = re.compile(
     r"^[\s.,;:-]*(?:\d|(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"\w+teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|double|triple)\b)",
+    r"\w{3,5}teen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|double|triple)\b)",
     re.I,
 )
 _JOIN_WINDOW = 64
@@ -38,6 +67,43 @@ _MAX_CHAIN = 4  # turns
 _MAX_MIDDLE = 200  # a middle turn longer than this is a message, not a fragment of a number
 _STRIDE = 1 << 32  # virtual offset space for cached chain pieces
 _EMPTY: list[Finding] = []
+_TAIL_REACH = 64  # characters at the end of a turn a number may sit in ("... is four one five.")
+OFFLOAD_FROM = 8192  # characters per request; below this detection runs on the event loop
+BUDGET_SECONDS = 30.0
+_NER_SLICE = 32_768  # characters of NER input per backend call on the budgeted path
+_CHUNK = 65_536  # characters the pattern recognizers read at once in a long text
+_OVERLAP = 1_024  # characters of context either side of a chunk (no value or cue is longer)
+
+
+def _cut(text: str, pos: int) -> int:
+    """A position near ``pos`` at a line break or space (within 256 characters back), else ``pos``."""
+    if pos <= 0:
+        return 0
+    if pos >= len(text):
+        return len(text)
+    floor = max(0, pos - 256)
+    cut = text.rfind("\n", floor, pos)
+    if cut < 0:
+        cut = text.rfind(" ", floor, pos)
+    return cut + 1 if cut >= 0 else pos
+
+
+class _Budget:
+    """A deadline, and an abort flag set when the waiting request has gone (timed out, cancelled,
+    engine closed): the worker checks it between steps and stops."""
+
+    __slots__ = ("aborted", "deadline")
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.aborted = threading.Event()
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        if self.aborted.is_set() or time.monotonic() > self.deadline:
+            raise DetectionBudgetExceeded("detection exceeded its time budget")
 
 
 def _above_threshold(candidates: list[Finding], options: DetectOptions) -> list[Finding]:
@@ -57,13 +123,24 @@ class DetectionEngine:
         *,
         registry: Registry | None = None,
         cache: FindingsCache | None = None,
+        budget_seconds: float = BUDGET_SECONDS,
+        offload_from: int = OFFLOAD_FROM,
     ) -> None:
         self._ner = ner
         self._registry = registry or Registry()
         self.cache = cache if cache is not None else FindingsCache()
         self._option_regex: dict[frozenset[str], re.Pattern[str] | None] = {}
+        self.budget_seconds = budget_seconds
+        self.offload_from = offload_from
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._budgets: set[_Budget] = set()
 
     async def close(self) -> None:
+        for budget in self._budgets:
+            budget.aborted.set()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
         if self._ner is not None:
             await self._ner.close()
 
@@ -75,9 +152,12 @@ class DetectionEngine:
         options: DetectOptions,
         *,
         roles: Sequence[str] | None = None,
+        known: Sequence[tuple[Entity, str]] = (),
     ) -> DetectionResult:
         """Findings per text. ``roles`` (one per text, e.g. "user"/"assistant") restricts cross-turn
-        joining to consecutive *user* turns; without it any two consecutive texts may be joined."""
+        joining to consecutive *user* turns; without it any two consecutive texts may be joined.
+        ``known``: values of this conversation the caller already knows to be PHI (a voice
+        platform's patient name, the caller's number), replaced wherever they occur."""
         results: list[list[Finding] | None] = []
         keys: list[tuple[bytes, DetectOptions]] = []
         pending: list[int] = []
@@ -89,38 +169,179 @@ class DetectionEngine:
             if hit is None:
                 pending.append(i)
 
-        degraded = False
-        if pending:
-            candidates = {i: self.pattern_candidates(texts[i]) for i in pending}
-            if options.use_ner and self._ner is not None:
-                # (text index, offset, segment): only the words no confident pattern finding already
-                # covers can add anything, and long texts send only the words around those.
-                ner_targets = [
-                    (i, offset, segment)
-                    for i in pending
-                    if _HAS_LETTER.search(texts[i])
-                    for offset, segment in ner_segments(texts[i], self._claimed(candidates[i], options))
-                ]
-                try:
-                    spans = await self._analyze_ner([truecase(seg) for _, _, seg in ner_targets])
-                except NerUnavailable:
-                    if options.on_ner_failure != "degrade":
-                        raise
-                    degraded = True
-                else:
-                    for (i, offset, _), seg_spans in zip(ner_targets, spans, strict=True):
-                        candidates[i].extend(ner_findings(texts[i], shift(seg_spans, offset)))
-            for i in pending:
-                final = self.finalize(texts[i], candidates[i], options)
-                results[i] = final
-                if not degraded:  # a degraded answer must not outlive the outage
-                    self.cache.put(keys[i], final)
-
-        out: list[list[Finding]] = [r if r is not None else [] for r in results]
-        self._add_cross_turn(texts, keys, roles, options, out)
+        size = sum(len(t) for t in texts)
+        budget = _Budget(self.budget_seconds) if size >= self.offload_from else None
+        if budget is not None:
+            self._budgets.add(budget)
+        try:
+            degraded = False
+            if pending:
+                degraded = await self._detect_pending(texts, pending, options, results, keys, budget)
+            out: list[list[Finding]] = [r if r is not None else [] for r in results]
+            self._add_cross_turn(texts, keys, roles, options, out)
+            if known or any(out):
+                out = await self._on_worker(budget, self._propagate, texts, out, known, budget)
+        finally:
+            if budget is not None:
+                self._budgets.discard(budget)
         return DetectionResult(findings=out, degraded=degraded)
 
-    def pattern_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:
+    async def _detect_pending(
+        self,
+        texts: Sequence[str],
+        pending: list[int],
+        options: DetectOptions,
+        results: list[list[Finding] | None],
+        keys: list[tuple[bytes, DetectOptions]],
+        budget: _Budget | None,
+    ) -> bool:
+        """Detects the texts not in the cache; fills ``results``. True when NER was skipped."""
+        prepared = await self._on_worker(budget, self._prepare, texts, pending, options, budget)
+        degraded = False
+        ner_targets = [(i, offset, seg) for i, (_, _, segs) in prepared.items() for offset, seg in segs]
+        if ner_targets:
+            try:
+                spans = await self._ner_spans([seg for _, _, seg in ner_targets], budget)
+            except NerUnavailable:
+                if options.on_ner_failure != "degrade":
+                    raise
+                degraded = True
+            else:
+                for (i, offset, _), seg_spans in zip(ner_targets, spans, strict=True):
+                    norm, candidates, _ = prepared[i]
+                    candidates.extend(ner_findings(norm.text, shift(seg_spans, offset)))
+        finals = await self._on_worker(budget, self._finish, prepared, options, budget)
+        for i, final in finals.items():
+            results[i] = final
+            if not degraded:  # a degraded answer must not outlive the outage
+                self.cache.put(keys[i], final)
+        return degraded
+
+    def _prepare(
+        self, texts: Sequence[str], pending: list[int], options: DetectOptions, budget: _Budget | None
+    ) -> dict[int, tuple[Normalized, list[Finding], list[tuple[int, str]]]]:
+        """Per text: the folded text, its pattern candidates, and the segments NER should see."""
+        out: dict[int, tuple[Normalized, list[Finding], list[tuple[int, str]]]] = {}
+        use_ner = options.use_ner and self._ner is not None
+        for i in pending:
+            norm = normalize(texts[i])
+            candidates = self._chunked_candidates(norm.text, budget)
+            segments: list[tuple[int, str]] = []
+            if use_ner and _HAS_LETTER.search(norm.text):
+                # Only the words no confident pattern finding already covers can add anything, and
+                # long texts send only the words around those.
+                segments = [
+                    (offset, truecase(seg))
+                    for offset, seg in ner_segments(norm.text, self._claimed(candidates, options))
+                ]
+            out[i] = (norm, candidates, segments)
+            if budget is not None:
+                budget.check()
+        return out
+
+    def _chunked_candidates(self, text: str, budget: _Budget | None) -> list[Finding]:
+        """``pattern_candidates`` over a long text in pieces of ``_CHUNK`` characters, each read with
+        ``_OVERLAP`` characters of context either side and owning the findings that start in it.
+        One regex call over megabytes holds the GIL for as long as it runs (the event loop thread
+        included) and cannot be interrupted; over a piece, it is milliseconds."""
+        if len(text) <= _CHUNK:
+            return self.pattern_candidates(text, budget=budget)
+        out: list[Finding] = []
+        start = 0
+        while start < len(text):
+            end = _cut(text, start + _CHUNK)
+            lo = _cut(text, start - _OVERLAP) if start else 0
+            hi = _cut(text, end + _OVERLAP)
+            for f in self.pattern_candidates(text[lo:hi], budget=budget):
+                if start <= f.start + lo < end:
+                    out.append(Finding(f.start + lo, f.end + lo, f.entity, f.score, f.recognizer))
+            start = end
+        return out
+
+    def _finish(
+        self,
+        prepared: dict[int, tuple[Normalized, list[Finding], list[tuple[int, str]]]],
+        options: DetectOptions,
+        budget: _Budget | None,
+    ) -> dict[int, list[Finding]]:
+        out: dict[int, list[Finding]] = {}
+        for i, (norm, candidates, _) in prepared.items():
+            final = self.finalize(norm.text, candidates, options)
+            if not norm.identity:
+                final = [
+                    Finding(*norm.to_original(f.start, f.end), f.entity, f.score, f.recognizer) for f in final
+                ]
+            out[i] = final
+            if budget is not None:
+                budget.check()
+        return out
+
+    def _propagate(
+        self,
+        texts: Sequence[str],
+        found: list[list[Finding]],
+        known: Sequence[tuple[Entity, str]],
+        budget: _Budget | None,
+    ) -> list[list[Finding]]:
+        values = collect(texts, found, known)
+        if not values:
+            return found
+        out: list[list[Finding]] = []
+        for text, fs in zip(texts, found, strict=True):
+            extra = values.find(text) if text else []
+            if extra:
+                # Most of what is found again is where it was found in the first place.
+                spans = {(f.start, f.end) for f in fs}
+                extra = [f for f in extra if (f.start, f.end) not in spans]
+            out.append(resolve([*fs, *extra], text) if extra else fs)
+            if budget is not None:
+                budget.check()
+        return out
+
+    async def _on_worker(self, budget: _Budget | None, fn: Callable[..., _T], *args: object) -> _T:
+        """``fn(*args)`` inline without a budget; with one, on the detection thread, awaited no
+        longer than the budget allows."""
+        if budget is None:
+            return fn(*args)
+        if self._executor is None:
+            # One thread: detection is pure Python and holds the GIL; a second thread would only
+            # split the same core between two large requests.
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="masker-detect"
+            )
+        job = self._executor.submit(fn, *args)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(job), max(0.0, budget.remaining()))
+        except TimeoutError:
+            raise DetectionBudgetExceeded("detection exceeded its time budget") from None
+        finally:
+            if not job.done():
+                job.cancel()
+                budget.aborted.set()
+
+    async def _ner_spans(self, segments: list[str], budget: _Budget | None) -> list[list[NerSpan]]:
+        """NER over the segments; on the budgeted path in slices, so that a long request neither
+        holds the model for seconds in one call nor outlives its budget."""
+        if budget is None:
+            return await self._analyze_ner(segments)
+        out: list[list[NerSpan]] = []
+        start = 0
+        while start < len(segments):
+            end, size = start, 0
+            while end < len(segments) and (end == start or size + len(segments[end]) <= _NER_SLICE):
+                size += len(segments[end])
+                end += 1
+            budget.check()
+            try:
+                out.extend(await asyncio.wait_for(self._analyze_ner(segments[start:end]), budget.remaining()))
+            except TimeoutError:
+                raise DetectionBudgetExceeded("detection exceeded its time budget") from None
+            start = end
+        return out
+
+    def pattern_candidates(
+        self, text: str, *, gated: bool = True, budget: _Budget | None = None
+    ) -> list[Finding]:
         """Unfiltered candidates from the pattern recognizers (text + spoken digit view).
         ``gated=False`` turns the recognizers' prefilters off: same findings, slower (for tests)."""
         doc = Doc(text, gated=gated)
@@ -128,6 +349,8 @@ class DetectionEngine:
         for recognizer in self._registry.recognizers:
             if recognizer.applies(doc):
                 out.extend(recognizer.analyze(doc))
+            if budget is not None:
+                budget.check()
         out.extend(self._spoken_candidates(text, gated=gated))
         return out
 
@@ -206,11 +429,21 @@ class DetectionEngine:
         rx = self._values_regex(deny)
         if rx is None:
             return []
+        # Matches come in order and do not overlap, so one sweep finds the strongest finding over
+        # each: a heap of the findings begun before the match ends, dropped once they end before it.
+        by_start = sorted(kept, key=lambda f: f.start)
+        active: list[tuple[float, int, Finding]] = []
+        nxt = 0
         out: list[Finding] = []
         for m in rx.finditer(text):
             start, end = m.span()
-            typed = [f for f in kept if f.start < end and start < f.end]
-            entity = max(typed, key=lambda f: f.score).entity if typed else Entity.ID_NUMBER
+            while nxt < len(by_start) and by_start[nxt].start < end:
+                f = by_start[nxt]
+                heapq.heappush(active, (-f.score, nxt, f))
+                nxt += 1
+            while active and active[0][2].end <= start:
+                heapq.heappop(active)
+            entity = active[0][2].entity if active else Entity.ID_NUMBER
             out.append(Finding(start, end, entity, 1.0, "deny_list"))
         return out
 
@@ -218,6 +451,7 @@ class DetectionEngine:
         allowed_lower = {v.strip().lower() for v in allow}
         rx = self._values_regex(allow)
         zones = [m.span() for m in rx.finditer(text)] if rx is not None else []
+        zone_starts = [s for s, _ in zones]
         out = []
         for f in kept:
             if f.recognizer == "deny_list":
@@ -225,7 +459,8 @@ class DetectionEngine:
                 continue
             if text[f.start : f.end].strip().lower() in allowed_lower:
                 continue
-            if any(s <= f.start and f.end <= e for s, e in zones):
+            k = bisect.bisect_right(zone_starts, f.start) - 1  # zones are disjoint and in order
+            if k >= 0 and f.end <= zones[k][1]:
                 continue
             out.append(f)
         return out
@@ -276,7 +511,7 @@ class DetectionEngine:
         return (
             bool(a)
             and bool(b)
-            and _NUMERIC_TAIL.search(a) is not None
+            and _NUMERIC_TAIL.search(a, max(0, len(a) - _TAIL_REACH)) is not None
             and _NUMERIC_HEAD.search(b) is not None
         )
 

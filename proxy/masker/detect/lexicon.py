@@ -1,10 +1,17 @@
 """Word lists the recognizers and the NER filter share: what is *not* a name, and what is not a place.
 
-Kept as plain frozensets in code (no data files, no downloads). The stop-word list is spaCy's English
-list (MIT), vendored because spaCy may only be imported by the NER model wrapper.
+Kept as plain frozensets in code; the one exception is the given- and family-name lexicon of 100+
+countries (``given_names``/``family_names``), shipped as package data built by
+``scripts/build_name_lexicon.py`` from the pinned ``names-dataset`` wheel and loaded on first use (no
+downloads). The stop-word list is spaCy's English list (MIT), vendored because spaCy may only be
+imported by the NER model wrapper.
 """
 
 from __future__ import annotations
+
+import functools
+import gzip
+from importlib import resources
 
 
 def _words(block: str) -> frozenset[str]:
@@ -380,12 +387,22 @@ COMMON_WORDS: frozenset[str] = _words(
     ultrasound ekg ecg echo stress procedure surgery biopsy results called call back message left
     voicemail prescription refill refills pharmacy insurance coverage copay bill billing payment
     line station practitioner manager advice desk team staff assistant supervisor department
+    copy copies identity identification professional card cards license licence form forms document
+    documents documentation summary report letter record records certificate statement consent
+    release authorization request application attachment attached enclosure file files page section
+    signature services support information details status update updates access verification
+    verified confirmation confirmed occupational therapy therapist social work worker planning
+    reconciliation directive directives code transportation interpreter interpreters vital signs
+    score theft protection brochure printed portal password reset session chart charts
+    fingerprint fingerprints template templates voiceprint biometric biometrics iris retina palm
+    enrolled enrollment enrolment scanned uploaded saved
     """
 )
 
 # Clinical and pharmacy vocabulary that NER likes to call PERSON or ORG in notes.
 CLINICAL_WORDS: frozenset[str] = _words(
     """
+    chest shortness dizziness swelling palpitations numbness weakness tingling stiffness soreness
     a1c abdomen ace acetaminophen acute advil albuterol allergies allergy alprazolam amlodipine
     amoxicillin anemia angina anxiety aspirin assessment asthma atenolol ativan atorvastatin
     augmentin azithromycin bid biopsy bmi bmp bp bpm bun cabg cardiology carvedilol cbc cefazolin
@@ -483,7 +500,7 @@ LABEL_AND_PAYER_WORDS: frozenset[str] = _words(
     npi dea caller agent patient pt aetna cigna humana unitedhealthcare united healthcare anthem
     kaiser permanente blue cross shield advantage wellcare centene molina ambetter bcbs hmo ppo
     portal chart record referral pharmacy copay deductible customer representative rep operator
-    speaker interpreter transcript
+    speaker interpreter transcript zip zipcode postcode postal
     """
 )
 
@@ -601,3 +618,20 @@ COMMON_FIRST_NAMES: frozenset[str] = _words(
     abigail jose luis carlos juan pedro maria elena rosa isabel diego pablo manuel
     """
 )
+
+
+def _name_file(name: str) -> frozenset[str]:
+    data = resources.files(__package__).joinpath("data", name).read_bytes()
+    return frozenset(gzip.decompress(data).decode("utf-8").split())
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Case-folded given names ranked in the top 1,000 of any of 100+ countries (~55k)."""
+    return _name_file("given_names.txt.gz")
+
+
+@functools.cache
+def family_names() -> frozenset[str]:
+    """Case-folded family names ranked in the top 1,000 of any of 100+ countries (~67k)."""
+    return _name_file("family_names.txt.gz")

@@ -24,6 +24,7 @@ corpora. Without the ``hyperscan`` wheel nothing is filled in and everything run
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -84,6 +85,9 @@ class MultiScan:
         self._db.compile(
             expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=flags
         )
+        # A scratch space serves one scan at a time, and detection runs both on the event loop and
+        # on the detection thread: one scratch per thread.
+        self._local = threading.local()
 
     def _add(
         self,
@@ -107,7 +111,10 @@ class MultiScan:
         if not text.isascii() or _PCRE_SPACE_GAP.search(text) is not None:
             return None
         hits: list[int] = []
-        self._db.scan(text.encode("ascii"), match_event_handler=lambda i, *_: hits.append(i))
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._db)
+        self._db.scan(text.encode("ascii"), match_event_handler=lambda i, *_: hits.append(i), scratch=scratch)
         gates, lower_gates, fold_words, text_words = memos = [t.copy() for t in self._templates]
         for i in hits:
             memo, key, exact = self._atoms[i]

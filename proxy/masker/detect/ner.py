@@ -3,6 +3,7 @@ shredding clinical text ("Metformin" as ORG, "Will" as PERSON, "BP" as ORG, stat
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
@@ -18,6 +19,8 @@ from .lexicon import (
     NAME_LIKE_WORDS,
     STOP_WORDS,
     US_STATES,
+    family_names,
+    given_names,
 )
 from .types import Entity, Finding, NerSpan
 
@@ -91,16 +94,31 @@ _EPONYM_AFTER = re.compile(
 _LOWER_TAIL = re.compile(r"(?:\s+[a-z][\w'-]*)+$")
 
 
+_LAST_LOWER_WORD = re.compile(r"\s+([a-z][\w'-]*)$")
+# A word ending like an inflected verb or adverb ("needs", "called", "going", "really").
+_INFLECTED = re.compile(r"(?:s|ed|ing|ly)$")
+
+
 def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
     """ "Maria Carter drove" -> "Maria Carter": in cased text a capitalised entity does not end in a
-    lower-case word (the small model sometimes swallows the next verb)."""
-    if not text[start : start + 1].isupper():
-        return end
-    tail = _LOWER_TAIL.search(text, start, end)
-    return tail.start() if tail else end
+    lower-case word (the small model sometimes swallows the next verb). In lower-case text
+    ("my daughter emily needs …") trailing words that are everyday words, or look like an inflected
+    verb and are no known name, are dropped."""
+    if text[start : start + 1].isupper():
+        tail = _LOWER_TAIL.search(text, start, end)
+        return tail.start() if tail else end
+    while (last := _LAST_LOWER_WORD.search(text, start, end)) is not None:
+        word = last.group(1).lower()
+        named = word in given_names() or word in family_names()
+        if word not in _KNOWN and (named or not _INFLECTED.search(word)):
+            break
+        end = last.start()
+    return end
 
 
 _KNOWN = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
+# Given names that are not also everyday words ("will", "grace", "bill" are left out).
+_GIVEN_NAMES = COMMON_FIRST_NAMES - _KNOWN - NAME_LIKE_WORDS
 # Digits are part of the word so that "SpO2", "HbA1c" or "B12" are seen whole: no name has digits.
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'\u2019]*")
 Span = tuple[int, int]
@@ -112,10 +130,13 @@ def _candidates(text: str, cased: bool, start: int = 0, end: int | None = None) 
     out: list[Span] = []
     for m in _TOKEN.finditer(text, start, len(text) if end is None else end):
         word = m.group()
-        if cased and not word[0].isupper():
-            continue  # lower-case words in cased text are not names
-        if cased and word.isupper() and len(word) <= 5:
-            continue  # abbreviations: "BP", "HTN", "CBC"
+        if len(word) > _MAX_WORD:
+            continue
+        # Lower-case words in cased text are not names, short capitals are abbreviations ("BP", "HTN",
+        # "CBC") — unless the word is a given name: "spoke with alice", "PT ANNA ROE".
+        unlikely = not word[0].isupper() or (word.isupper() and len(word) <= 5)
+        if cased and unlikely and word.lower() not in _GIVEN_NAMES:
+            continue
         if any(c.isdigit() for c in word):
             continue  # "SpO2", "HbA1c", "B12"
         low = word.lower().replace("\u2019", "'")
@@ -149,13 +170,36 @@ SEGMENT_FROM = 240  # characters; shorter texts go to NER whole
 # encoder sees four tokens each way and its parser a few more: eight words is the whole of what it
 # can use, so cutting there changes what NER sees, not what it finds.
 WINDOW_WORDS = 8
+REACH = 160  # characters of context at most, each side of a candidate word
+MAX_SEGMENT = 2000  # characters; far below spaCy's max_length, and a window is rarely this long
+_MAX_WORD = 40  # a "word" longer than this is a code or an encoded blob, not part of a name
 _SPACE_RUN = re.compile(r"\S+")
 
 
-def _unclaimed(spans: list[Span], claimed: Sequence[Span]) -> list[Span]:
-    if not claimed:
+class _Claims:
+    """Claimed spans, for "is this word inside one of them?" in O(log n): a word [a, b) lies inside
+    some claimed span iff the furthest end among spans starting at or before a reaches b."""
+
+    __slots__ = ("reach", "starts")
+
+    def __init__(self, claimed: Sequence[Span]) -> None:
+        spans = sorted(claimed)
+        self.starts = [s for s, _ in spans]
+        self.reach: list[int] = []
+        best = -1
+        for _, e in spans:
+            best = max(best, e)
+            self.reach.append(best)
+
+    def covers(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1
+        return i >= 0 and self.reach[i] >= end
+
+
+def _unclaimed(spans: list[Span], claims: _Claims | None) -> list[Span]:
+    if claims is None:
         return spans
-    return [w for w in spans if not any(s <= w[0] and w[1] <= e for s, e in claimed)]
+    return [w for w in spans if not claims.covers(*w)]
 
 
 def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str]]:
@@ -164,17 +208,38 @@ def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str
     Only unknown words can be names NER adds, and only if no confident pattern finding already
     covers them (``claimed``: "this is Sarah Chen" was found by its cue). A short text goes whole
     when one such word is left; a long one sends, per sentence (or line) holding one, the words
-    around it."""
+    around it. No segment is longer than ``MAX_SEGMENT`` characters, whatever the input (a
+    whitespace-free run of a million characters must not push the model past its ``max_length``),
+    and the letters inside such a run (base64, a hex dump) are not words: the patterns read it."""
     cased = any(c.isupper() for c in text) and not text.isupper()
+    claims = _Claims(claimed) if claimed else None
     if len(text) < SEGMENT_FROM:
-        return [(0, text)] if _unclaimed(_candidates(text, cased), claimed) else []
+        return [(0, text)] if _unclaimed(_candidates(text, cased), claims) else []
+    blobs = [m.span() for m in _BLOB.finditer(text)]
     out: list[tuple[int, str]] = []
     for s_start, s_end in _sentences(text):
-        words = _unclaimed(_candidates(text, cased, s_start, s_end), claimed)
+        words = _unclaimed(_candidates(text, cased, s_start, s_end), claims)
+        if blobs:
+            words = _outside(words, blobs)
         if not words:
             continue
         for start, end in _windows(text, s_start, s_end, words):
             out.append((start, text[start:end]))
+    return out
+
+
+# A run this long with no space or list separator is an encoded blob or a code, not prose.
+_BLOB = re.compile(r"[^\s,;|]{257,}")
+
+
+def _outside(words: list[Span], blobs: list[Span]) -> list[Span]:
+    ends = [e for _, e in blobs]
+    out: list[Span] = []
+    for w in words:
+        k = bisect.bisect_right(ends, w[0])  # the first blob ending after the word starts
+        if k < len(blobs) and blobs[k][0] <= w[0]:
+            continue
+        out.append(w)
     return out
 
 
@@ -192,25 +257,41 @@ def _sentences(text: str) -> list[Span]:
 
 def _windows(text: str, start: int, end: int, words: list[Span]) -> list[Span]:
     """Spans of ``text[start:end]`` reaching ``WINDOW_WORDS`` words either side of each candidate,
-    merged where they touch; the whole sentence when that is no shorter."""
-    tokens = [m.span() for m in _SPACE_RUN.finditer(text, start, end)]
-    if len(tokens) <= 2 * WINDOW_WORDS + 1:
+    merged where they touch; the whole sentence when that is no shorter. Context is looked for at
+    most ``REACH`` characters from the candidate and no window grows past ``MAX_SEGMENT``: a
+    neighbouring "word" thousands of characters long (base64, a whitespace-free run) is cut off."""
+    if end - start <= MAX_SEGMENT and _few_tokens(text, start, end):
         return [(start, end)]
     out: list[Span] = []
-    i = 0
     for ws, we in words:
-        while i < len(tokens) and tokens[i][1] <= ws:
+        lo_lim, hi_lim = max(start, ws - REACH), min(end, we + REACH)
+        tokens = [m.span() for m in _SPACE_RUN.finditer(text, lo_lim, hi_lim)]
+        # A token cut by the limit is a fragment of a longer one: not context.
+        cut_before = lo_lim > start and not text[lo_lim - 1].isspace()
+        if tokens and cut_before and tokens[0][0] == lo_lim and tokens[0][1] <= ws:
+            tokens.pop(0)
+        if tokens and tokens[-1][1] == hi_lim < end and tokens[-1][0] >= we and not text[hi_lim].isspace():
+            tokens.pop()
+        i = 0
+        while i < len(tokens) - 1 and tokens[i][1] <= ws:
             i += 1
         j = i
         while j < len(tokens) - 1 and tokens[j][1] < we:
             j += 1
-        lo = tokens[max(0, i - WINDOW_WORDS)][0]
-        hi = tokens[min(len(tokens) - 1, j + WINDOW_WORDS)][1]
-        if out and lo <= out[-1][1]:
+        lo = min(ws, tokens[max(0, i - WINDOW_WORDS)][0]) if tokens else ws
+        hi = max(we, tokens[min(len(tokens) - 1, j + WINDOW_WORDS)][1]) if tokens else we
+        if out and lo <= out[-1][1] and hi - out[-1][0] <= MAX_SEGMENT:
             out[-1] = (out[-1][0], max(hi, out[-1][1]))
         else:
             out.append((lo, hi))
     return out
+
+
+def _few_tokens(text: str, start: int, end: int) -> bool:
+    for count, _ in enumerate(_SPACE_RUN.finditer(text, start, end), 1):
+        if count > 2 * WINDOW_WORDS + 1:
+            return False
+    return True
 
 
 _NAME_TOKEN = re.compile(r"[a-z][a-z'\u2019-]*")

@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .recognizer import Recognizer, install_multiscan
-from .recognizers.contact import EmailRecognizer, IpAddressRecognizer, PhoneRecognizer, UrlRecognizer
+from .recognizers.contact import (
+    EmailRecognizer,
+    IpAddressRecognizer,
+    ObfuscatedEmailRecognizer,
+    PhoneRecognizer,
+    UrlRecognizer,
+)
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
+from .recognizers.intl_places import InternationalAddressRecognizer
 from .recognizers.labelled import LabelledIdRecognizer
+from .recognizers.name_lexicon import NameLexiconRecognizer
 from .recognizers.names import CueNameRecognizer
 from .recognizers.numbers import (
     CreditCardRecognizer,
@@ -23,6 +31,7 @@ from .recognizers.numbers import (
 )
 from .recognizers.organizations import OrganizationRecognizer
 from .recognizers.partial import PartialNumberRecognizer
+from .recognizers.payment import CardDetailsRecognizer
 from .recognizers.places import (
     AddressCityRecognizer,
     CountyRecognizer,
@@ -39,6 +48,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         SecretRecognizer(),
         TwilioSidRecognizer(),
         EmailRecognizer(),
+        ObfuscatedEmailRecognizer(),
         SpokenEmailRecognizer(),
         UrlRecognizer(),
         SpokenUrlRecognizer(),
@@ -46,6 +56,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         PhoneRecognizer(),
         SsnRecognizer(),
         CreditCardRecognizer(),
+        CardDetailsRecognizer(),
         IbanRecognizer(),
         RoutingNumberRecognizer(),
         NpiRecognizer(),
@@ -61,7 +72,9 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         AddressCityRecognizer(),
         LocationCueRecognizer(),
         CountyRecognizer(),
+        InternationalAddressRecognizer(),
         CueNameRecognizer(),
+        NameLexiconRecognizer(),
         OrganizationRecognizer(),
         PartialNumberRecognizer(),
         LongNumberRecognizer(),

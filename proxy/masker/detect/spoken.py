@@ -56,12 +56,12 @@ _WORDS_NOT_OH = frozenset(_NUMBER_WORDS - {"o", "oh"})
 _BETWEEN = r"[^A-Za-z\d]*"  # what separates two consecutive tokens
 # Each alternative starts with a character class, so the regex engine scans for it quickly.
 _OH = r"[Oo](?<![A-Za-z][Oo])[Hh]?(?![A-Za-z])"
-_OH_THEN_DIGIT = re.compile(rf"{_OH}{_BETWEEN}\d")
-_DIGIT_THEN_OH = re.compile(rf"\d{_BETWEEN}{_OH}")
-_SPELLED = r"[A-Za-z](?<![A-Za-z0-9'\u2019][A-Za-z])(?![A-Za-z0-9'\u2019])"
 _SEPARATED = rf"{_BETWEEN}(?:(?i:dash|hyphen|slash){_BETWEEN})?"
+_OH_THEN_DIGIT = re.compile(rf"{_OH}{_SEPARATED}\d")
+_DIGIT_THEN_OH = re.compile(rf"\d{_SEPARATED}{_OH}")
+_SPELLED = r"[A-Za-z](?<![A-Za-z0-9'\u2019][A-Za-z])(?![A-Za-z0-9'\u2019])"
 _LETTER_THEN_DIGIT = re.compile(rf"{_SPELLED}{_SEPARATED}\d")
-_DIGIT_THEN_LETTER = re.compile(rf"\d{_BETWEEN}{_SPELLED}")
+_DIGIT_THEN_LETTER = re.compile(rf"\d{_SEPARATED}{_SPELLED}")
 _SPELLABLE = frozenset("bcdefghjklmnpqrstuvwxyz")  # "a"/"i" need one of these beside them
 # One letter standing alone as ``_SPELLED`` wants it, per letter: both regexes above need one. Most
 # one-letter words are the tails of contractions ("it's", "I'm"), which these rule out with a quick
@@ -81,6 +81,7 @@ _MONTHS = frozenset(
     }
 )  # fmt: skip
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
+_MONTH_REACH = 40  # characters: "september.   the   " and then some
 # What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
 _GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen|slash)[ \t]+", re.IGNORECASE)
 # A pause between groups: comma, period, slash, a spaced dash or the word "dash". A hyphen glued to
@@ -363,7 +364,8 @@ def digit_view(text: str, *, gated: bool = True) -> DigitView | None:
         whole = "".join(seg[0] for seg in segs)
         is_year = len(whole) == 4 and whole[:2] in ("19", "20")  # "july nineteen sixty two"
         if len(segs) >= 2 and segs[0][0].isdigit() and 1 <= int(segs[0][0]) <= 31 and not is_year:
-            m = _MONTH_BEFORE.search(text, 0, run[0].start)
+            # A bounded look-back: searching from 0 made every run rescan the text before it.
+            m = _MONTH_BEFORE.search(text, max(0, run[0].start - _MONTH_REACH), run[0].start)
             day_split = m is not None and m.group(1).lower() in _MONTHS
         rendered: list[str] = []
         spans: list[tuple[int, int]] = []

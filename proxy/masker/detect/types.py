@@ -104,6 +104,12 @@ class NerUnavailable(Exception):
     """The NER backend could not answer (timeout, circuit open, service down)."""
 
 
+class DetectionBudgetExceeded(Exception):
+    """Detection of one request took longer than its budget. Not an NER outage: a "degrade" policy
+    does not forward the text with patterns only; the request ends in the policy's failure outcome
+    (fail-closed: 503)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DetectOptions:
     """Per-request knobs that come from the policy."""
@@ -131,11 +137,19 @@ class Detector(Protocol):
     a number split across two consecutive user turns can be recognised across the boundary; each
     finding is reported against the text it lies in. ``roles`` (optional, one per text: "user",
     "assistant", ...) limits that joining to consecutive *user* texts; without it any two
-    consecutive texts whose boundary is numeric on both sides may be joined.
+    consecutive texts whose boundary is numeric on both sides may be joined. ``known`` seeds values
+    the caller knows to be PHI in this conversation ((entity, value) pairs): each is reported wherever
+    it occurs in any text, with or without a cue. Every value found in one text is also reported
+    wherever it recurs in the others.
     """
 
     async def detect(
-        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        options: DetectOptions,
+        *,
+        roles: Sequence[str] | None = None,
+        known: Sequence[tuple[Entity, str]] = (),
     ) -> DetectionResult: ...
 
     async def close(self) -> None: ...

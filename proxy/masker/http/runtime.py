@@ -71,7 +71,9 @@ def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -
         from ..detect.inprocess import InProcessNer
 
         backend = InProcessNer()
-    return DetectionEngine(ner=TimedNer(backend, on_ner_call))
+    return DetectionEngine(
+        ner=TimedNer(backend, on_ner_call), budget_seconds=settings.limits.detect_budget_seconds
+    )
 
 
 @dataclass

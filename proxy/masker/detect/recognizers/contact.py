@@ -34,6 +34,35 @@ class EmailRecognizer(PatternRecognizer):
     )
 
 
+# "(at)", "[at]", "{at}", "<at>" and "(dot)" written to dodge address harvesters, and an "@" with
+# spaces around it ("jane.roe @ gmail.com").
+_AT = r"(?:[ \t]*@[ \t]*|[ \t]*[(\[{<][ \t]*at[ \t]*[)\]}>][ \t]*)"
+_DOT = r"(?:\.|[ \t]*[(\[{<][ \t]*dot[ \t]*[)\]}>][ \t]*)"
+_LOCAL = r"[^\W_][\w%+-]*"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+
+
+class ObfuscatedEmailRecognizer(PatternRecognizer):
+    """E-mail addresses written so that naive patterns miss them."""
+
+    name = "email_obfuscated"
+    ENTITY = Entity.EMAIL
+    triggers = ("(at)", "[at]", "{at}", "<at>", " @", "@ ", "( at )", "[ at ]")
+    PATTERNS = (
+        Pattern(
+            "written-out",
+            rf"(?<![\w.+-]){_LOCAL}(?:{_DOT}{_LOCAL})*{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,24}}(?![\w-])",
+            0.9,
+            flags=IGNORE,
+            lowercase=True,
+        ),
+    )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        # A plain address is the other recognizer's; this one needs a disguise to report.
+        return "@" not in value or " " in value or "\t" in value
+
+
 class PhoneRecognizer(PatternRecognizer):
     """NANP and international numbers; reported as FAX when "fax" is said just before."""
 
@@ -44,6 +73,7 @@ class PhoneRecognizer(PatternRecognizer):
     CONTEXT = (
         "phone", "call", "called", "calling", "cell", "mobile", "tel", "telephone", "number", "reach",
         "contact", "text", "fax", "callback", "call back", "home", "work", "pager", "ph", "dial",
+        "landline", "whatsapp",
     )  # fmt: skip
     CONTEXT_BOOST = 0.3
     CONTEXT_AFTER = 20  # "… is my cell"
@@ -51,7 +81,8 @@ class PhoneRecognizer(PatternRecognizer):
         Pattern(
             "nanp-grouped",
             r"(?<![\w+])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2})\d{3}[\s.-]\d{4}"
-            r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\w-])",
+            # Glued to a following word ("…-4959-Fax"), but not to more digits.
+            r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?!\w|-\d)",
             0.7,
             flags=IGNORE,
             gate=r"\d\d\d[\s.-]\d{4}",  # not ``\d{3}``: a leading repeat defeats ``re``'s quick scan
@@ -109,6 +140,20 @@ class PhoneRecognizer(PatternRecognizer):
             starts=("+",),
         ),
         Pattern("seven-digit", r"(?<![\w-])\d{3}-\d{4}(?![\w-])", 0.2, needs_context=True, run=3),
+        # A national number in its country's own grouping ("(0306) 9990074", "030 1234 5678",
+        # "46/364 8597", "0612 34 56 78"): any grouping of 7-15 digits, when a phone word is near.
+        Pattern(
+            "national-with-context",
+            # (the lookaheads want seven digits before any work, and leave NANP shapes to the patterns
+            # above: most digit runs are not national phones)
+            r"(?<![\w+/.-])(?=\(?(?:\d[ /().-]{0,3}){6}\d)(?!\(?\d{3}\)?[ .-]{1,2}\d{3}[ .-]\d{4}(?!\d))"
+            r"\(?\d{1,8}\)?(?:[ /.-]{1,2}\(?\d{1,8}\)?){1,5}"
+            r"(?![\w/-]|\.\d)",
+            0.3,
+            needs_context=True,
+            run=1,
+            starts=("(",),
+        ),
     )
     _fax = re.compile(r"(?<![a-z])fax")
 
@@ -122,7 +167,7 @@ class PhoneRecognizer(PatternRecognizer):
         return 7 <= len(d) <= 15 and len(set(d)) > 1
 
     def entity_for(self, doc: Doc, start: int, end: int) -> Entity:
-        if "fax" in doc.lower and self._fax.search(doc.lower, max(0, start - 24), start):
+        if self._fax.search(doc.lower, max(0, start - 24), start):  # bounded: not a whole-text scan
             return Entity.FAX
         return Entity.PHONE
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..recognizer import Doc, Recognizer, lowercase_variant, word_alternation
+from ..recognizer import Doc, Recognizer, gate_regex, lowercase_variant, word_alternation
 from ..types import Entity, Finding
 from ..validators import aba_ok
 
@@ -69,6 +69,11 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "lab accession", "accession number", "accession", "specimen id", "encounter number", "visit number",
         "encounter", "encounter id", "visit id", "csn", "fin number", "har number",
         "file number", "docket number", "membership number", "voucher number", "certificate id",
+        "confirmed with", "verified with", "verified by", "verified using", "matched with",
+        "biometric id", "biometric template", "biometric template id", "template id", "template",
+        "fingerprint id", "fingerprint template", "fingerprint", "voiceprint", "voiceprint id",
+        "voice print id", "face id", "faceprint", "facial template", "iris template", "iris scan id",
+        "retina scan id", "palm print id", "palmprint", "enrollment id", "enrolment id",
     ),
 }  # fmt: skip
 
@@ -80,7 +85,8 @@ _LOOSE = frozenset(
         "routing", "lic", "certificate", "license", "licence", "plate", "plates", "serial", "claim",
         "case", "ticket", "reference", "ref", "confirmation", "invoice", "authorization", "id",
         "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter", "group", "grp",
-        "sn", "pcn",
+        "sn", "pcn", "confirmed with", "verified with", "verified by", "verified using", "matched with",
+        "template", "fingerprint", "voiceprint", "palmprint", "faceprint",
     }
 )  # fmt: skip
 
@@ -126,6 +132,22 @@ def _value_span(text: str, pos: int) -> tuple[int, int] | None:
     return start, end
 
 
+# A label glued to its value with no separator at all ("MRN00482913", "Acct#55102"): only the
+# short written labels, as written (upper case or capitalised), and the value must start with a digit.
+_GLUED_LABELS: dict[str, Entity] = {
+    "MRN": Entity.MRN, "Mrn": Entity.MRN, "MR": Entity.MRN, "PID": Entity.MRN, "ACCT": Entity.ACCOUNT_NUMBER,
+    "Acct": Entity.ACCOUNT_NUMBER, "ACC": Entity.ACCOUNT_NUMBER, "MBI": Entity.HEALTH_PLAN_ID,
+    "MEM": Entity.HEALTH_PLAN_ID, "POL": Entity.HEALTH_PLAN_ID, "DL": Entity.DRIVER_LICENSE,
+    "SN": Entity.DEVICE_ID, "NPI": Entity.LICENSE_NUMBER, "DEA": Entity.LICENSE_NUMBER,
+    "LIC": Entity.LICENSE_NUMBER, "FIN": Entity.ID_NUMBER, "CSN": Entity.ID_NUMBER, "HAR": Entity.ID_NUMBER,
+    "ENC": Entity.ID_NUMBER, "CLM": Entity.ID_NUMBER, "REF": Entity.ID_NUMBER, "INV": Entity.ID_NUMBER,
+    "ID": Entity.ID_NUMBER, "EMP": Entity.ID_NUMBER, "SSN": Entity.SSN,
+}  # fmt: skip
+_GLUED = re.compile(
+    rf"(?<![A-Za-z0-9])(?P<label>{'|'.join(sorted(_GLUED_LABELS, key=len, reverse=True))})#?"
+    r"(?P<v>\d[0-9A-Z]{3,}(?:[-/][0-9A-Z]+)*)(?![A-Za-z0-9])"
+)
+_GLUED_GATE = gate_regex(rf"(?:{'|'.join(sorted(_GLUED_LABELS))})#?\d")  # answered by the multi-pattern scan
 _SPACES = re.compile(r"\s+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
 
@@ -166,6 +188,11 @@ class LabelledIdRecognizer(Recognizer):
             if entity is Entity.ROUTING_NUMBER and not aba_ok(compact):
                 score = min(score, 0.7)
             out.append(Finding(start, end, entity, score, f"{self.name}:{entity.value.lower()}"))
+        for m in _GLUED.finditer(text) if not doc.gated or doc.found(_GLUED_GATE) else ():
+            start, end = m.span("v")
+            if sum(c.isdigit() for c in m.group("v")) >= 4:
+                entity = _GLUED_LABELS[m.group("label")]
+                out.append(Finding(start, end, entity, 0.85, f"{self.name}:{entity.value.lower()}"))
         return out
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..lexicon import CLINICAL_WORDS, COMMON_FIRST_NAMES, COMMON_WORDS, STOP_WORDS
+from ..lexicon import (
+    CLINICAL_WORDS,
+    COMMON_FIRST_NAMES,
+    COMMON_WORDS,
+    LABEL_AND_PAYER_WORDS,
+    STOP_WORDS,
+    family_names,
+    given_names,
+)
 from ..recognizer import (
     Doc,
     Recognizer,
@@ -25,7 +33,9 @@ from ..recognizer import (
 from ..types import Entity, Finding
 
 _NOT_NAME = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
-_WORD = r"[A-Za-z][A-Za-z'\u2019-]*"
+# Letters of Latin (with accents), Greek and Cyrillic script: "Dear Åke", "Dr. Ströbel", "Dear Χλόη".
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff\u0370-\u03ff\u0400-\u04ff"
+_WORD = rf"[{_LETTER}][{_LETTER}'\u2019-]*"
 _WORD_RX = re.compile(_WORD)  # compiled once: ``re.finditer(_WORD, …)`` pays a cache lookup per call
 _NOT_LETTER = re.compile(r"[^a-zA-Z]")
 _NOT_LOWER = re.compile(r"[^a-z]")
@@ -41,13 +51,14 @@ _TITLE_LOWER = re.compile(
     re.I,
 )
 _STRONG = re.compile(
-    rf"\b(?:my\s+name\s+is|my\s+name's|name\s+is|names\s+is|last\s+name\s+is|first\s+name\s+is|"
+    rf"\b(?:my\s+name\s+is|my\s+name's|name's|name\s+is|names\s+is|last\s+name\s+is|first\s+name\s+is|"
+    rf"(?:first|last|middle|given|family)\s+name|nicknamed|known\s+as|aka|"
     rf"full\s+name\s+is|surname\s+is|patient\s+name\s*:?|name\s*:|called|named|goes\s+by|"
     rf"spelled|the\s+patient\s+is|pt\s+is|patient|caller\s+is|signed|sincerely|regards|thanks|"
     rf"emergency\s+contact\s+is|emergency\s+contact\s*:?|contact\s+person\s+is|pt|"
     rf"next\s+of\s+kin\s*:?|nok\s*:|guardian\s*:?|power\s+of\s+attorney\s*:?|poa\s*:|health\s+care\s+proxy\s*:?|"
     rf"accompanied\s+by|brought\s+in\s+by|spoke\s+with|spoke\s+to|per|cc\s*:)"
-    rf"(?=[ \t,:]+(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}}))",
+    rf"(?=[ \t,:]+[\"'\u201c\u2018]?(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,2}}))",
     re.I,
 )
 _WEAK = re.compile(
@@ -61,7 +72,8 @@ _WEAK = re.compile(
 # Prefilters for the cue regexes: words every match contains (case-sensitive ones in the text,
 # IGNORECASE ones in ``Doc.fold``).
 _STRONG_WORDS = fold_words((
-    "name", "call", "goes", "spelled", "patient", "pt", "signed", "sincerely", "regards", "thanks",
+    "name", "call", "known", "aka", "goes", "spelled", "patient", "pt", "signed", "sincerely",
+    "regards", "thanks",
     "contact", "next", "nok", "guardian", "power", "poa", "health", "accompanied", "brought", "spoke",
     "per", "cc",
 ))  # fmt: skip
@@ -109,7 +121,7 @@ _STRONG_LEADS = frozenset(
         "my", "name", "names", "last", "first", "full", "surname", "patient", "called", "named",
         "goes", "spelled", "the", "pt", "caller", "signed", "sincerely", "regards", "thanks",
         "emergency", "contact", "next", "nok", "guardian", "power", "poa", "health", "accompanied",
-        "brought", "spoke", "per", "cc",
+        "brought", "spoke", "per", "cc", "middle", "given", "family", "nicknamed", "known", "aka",
     }
 )  # fmt: skip
 _TITLE_LOWER_LEADS = frozenset({"dr", "doctor", "mr", "mrs", "ms", "miss", "nurse"})
@@ -246,35 +258,65 @@ _FUNCTION |= frozenset(
 _PARTICLES = frozenset({"de", "van", "von", "da", "del", "della", "la", "le", "bin", "al", "du", "di"})
 
 
+def _fold(raw: str) -> str:
+    w = raw.lower().replace("\u2019", "'").strip("'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    return w.replace("'", "")  # "i'm" -> "im", "it's" -> "its": contractions are function words
+
+
+# An unknown lower-case word ending like an inflected verb or adverb ("needs", "called", "going",
+# "really") ends a lower-case name rather than continuing it: "my daughter emily needs …".
+_INFLECTED = re.compile(r"(?:s|ed|ing|ly)$")
+
+
 def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | None:
     """Trim the captured words to the leading run that looks like a name.
 
     Capitalised words are trusted ("Dr. Will Hope") unless they are function words or clinical
     vocabulary; lower-case words must not be common words, and under ``strict`` (weak cues) the first
-    must be a known given name.
+    must be a known given name (a common one, or any given name followed by a family name). A
+    lower-case word after the first continues the name only if it is a known name or does not look
+    like an inflected verb.
     """
     kept_end = -1
     count = 0
     first_cap = False
-    for m in _WORD_RX.finditer(value):
+    words = list(_WORD_RX.finditer(value))
+    for i, m in enumerate(words):
         raw = m.group()
-        w = raw.lower().replace("\u2019", "'").strip("'")
-        if w.endswith("'s"):
-            w = w[:-2]
-        w = w.replace("'", "")  # "i'm" -> "im", "it's" -> "its": contractions are function words
+        w = _fold(raw)
         cap = (raw[0].isupper() and not raw.isupper()) or (raw.isupper() and len(raw) > 1 and count > 0)
-        if len(w) < 2 or w in _FUNCTION or w in CLINICAL_WORDS:
+        if len(w) < 2 or w in _FUNCTION or w in CLINICAL_WORDS or w in LABEL_AND_PAYER_WORDS:
             break
         if not cap and w in _NOT_NAME:
             break
         if strict and count == 0 and not cap and w not in COMMON_FIRST_NAMES:
-            break
+            after = _fold(words[i + 1].group()) if i + 1 < len(words) else ""
+            # Any given name of the lexicon when a family name or a verb follows ("its jane roe",
+            # "my son dmitri wants …"), or nothing does.
+            known = w in given_names() and (
+                (after in family_names() and after not in _NOT_NAME)
+                or (not after and not raw.isupper())
+                or _INFLECTED.search(after)
+            )
+            if not known:
+                break
         # Cased text: after "Maria" only capitalised words (or name particles) continue the name.
         if count > 0 and first_cap and not cap and w not in _PARTICLES:
             break
+        if (
+            count > 0
+            and not cap
+            and w not in _PARTICLES
+            and w not in family_names()
+            and w not in given_names()
+            and _INFLECTED.search(w)
+        ):
+            break
         if count == 0:
             first_cap = cap
-        kept_end = m.end()
+        kept_end = m.start() + len(raw.rstrip("'\u2019-"))
         count += 1
     if count == 0:
         return None
@@ -290,7 +332,8 @@ _INVERTED = re.compile(
 )
 # "PATIENT: KRISTA WHITE" (forms and headers are often upper-case)
 _CAPS_FIELD = re.compile(
-    r"\b(?:PATIENT|PT|NAME|PATIENT NAME|RESIDENT|MEMBER|SUBSCRIBER|GUARANTOR|INSURED)\s*:\s*"
+    r"\b(?:PATIENT|PT|NAME|PATIENT NAME|RESIDENT|MEMBER|SUBSCRIBER|GUARANTOR|INSURED)"
+    r"(?P<colon>\s*:\s*|[ \t]+)"
     r"(?P<name>[A-Z][A-Z'-]+(?:[ ][A-Z]\.?)?"
     r"(?:[ ](?!(?:MRN|DOB|SSN|ID|DOS|MR|AGE|SEX|DX)\b)[A-Z][A-Z'-]+){1,2})"
     r"(?![A-Za-z])"
@@ -351,7 +394,7 @@ class CueNameRecognizer(Recognizer):
         # whether they are case-sensitive)
         for rx, recognizer, gate, needles, leads, cased in (
             (_INVERTED, "name_inverted", ":", _COMMA, _INVERTED_WORDS, False),
-            (_CAPS_FIELD, "name_field", ":", _FIELD_WORDS, _FIELD_WORDS, True),
+            (_CAPS_FIELD, "name_field", "", _FIELD_WORDS, _FIELD_WORDS, True),
             (_CREDENTIAL, "name_credential", "", _CREDENTIAL_WORDS, (), True),
             (_BY, "name_by", " by", (), _BY_WORDS, True),
         ):  # fmt: skip
@@ -373,6 +416,16 @@ class CueNameRecognizer(Recognizer):
                 first = text[start:end].split()[0].strip(",").lower()
                 if first in _FUNCTION or first in CLINICAL_WORDS:
                     continue
+                # A caps header without a colon ("PATIENT EDUCATION PROVIDED") is a heading unless it
+                # opens with a given name or ends with a family name, and no word of it is vocabulary.
+                if recognizer == "name_field" and ":" not in m.group("colon"):
+                    field_words = text[start:end].lower().split()
+                    named = field_words[0] in given_names() or field_words[-1] in family_names()
+                    if not named or any(
+                        _known_word(w) or w in CLINICAL_WORDS or w in LABEL_AND_PAYER_WORDS
+                        for w in field_words
+                    ):
+                        continue
                 out.append(Finding(start, end, Entity.PERSON, 0.9, recognizer))
         if fast:
             hits = [(m.start(), m.group()) for m in _LEADS.finditer(lower)]
@@ -416,7 +469,7 @@ class CueNameRecognizer(Recognizer):
                 w in cue
                 for w in (
                     "patient", "called", "named", "thanks", "regards", "sincerely", "signed", "pt", "per",
-                    "spoke", "accompanied", "brought",
+                    "spoke", "accompanied", "brought", "known", "aka", "nicknamed",
                 )
             )  # fmt: skip
             span = _name_tokens(m.start("name"), text[m.start("name") : m.end("name")], strict=weak)

@@ -180,7 +180,7 @@ class AddressCityRecognizer(Recognizer):
 
     name = "address_city"
     _rx = re.compile(
-        rf"(?:^|(?<=,\s)|(?<=\n)|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s))"
+        rf"(?:^|(?<=,\s)|(?<=\n)|(?<=[-\u2013\u2014|\u00b7\u2022]\s)|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s))"
         rf"(?P<city>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|la|del)){{0,2}})"
         rf"(?:,\s*(?:(?:{_STATE_CODES})\b(?!\.\w)|(?:{_STATE_TITLES})\b)"
         rf"|\s+(?:{_STATE_CODES})\s+\d{{5}}(?!\d))",
@@ -199,12 +199,14 @@ class AddressCityRecognizer(Recognizer):
             matches = finditer_at(self._rx, text, [0, *starts] if text[:1].isupper() else starts)
         for m in matches:
             city = m.group("city")
-            if city.lower() in US_STATES:
+            # "Indiana, PA 15701": a city named like a state counts only in a full "City, ST ZIP".
+            if city.lower() in US_STATES and not _ZIP_AFTER.match(text, m.end()):
                 continue
             out.append(Finding(m.start("city"), m.end("city"), Entity.LOCATION, 0.9, self.name))
         return out
 
 
+_ZIP_AFTER = re.compile(r"(?<=\d{5})|,?\s*\d{5}(?!\d)")
 _NOT_PLACE = frozenset(
     {"january", "february", "march", "april", "may", "june", "july", "august", "september",
      "october", "november", "december", "the", "my", "our", "his", "her"}

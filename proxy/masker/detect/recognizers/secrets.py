@@ -9,6 +9,14 @@ from ..recognizer import Doc, Pattern, PatternRecognizer
 from ..types import Entity
 
 IGNORE = re.IGNORECASE
+# A credential's key name, also inside a longer identifier in any case convention ("twilioAuthToken",
+# "STRIPE_SECRET_KEY", "db.password", "x-api-key"): the name may start anywhere in the identifier.
+_KEY_NAME = (
+    r"(?i:(?<![A-Za-z0-9])[A-Za-z0-9_.-]{0,40}?(?:api[_-]?key|apikey|api[_-]?secret|access[_-]?token|"
+    r"auth[_-]?token|secret[_-]?key|client[_-]?secret|private[_-]?key|refresh[_-]?token|"
+    r"session[_-]?token|signing[_-]?key|webhook[_-]?secret|password|passwd|passphrase|pwd|token|secret)"
+    r"(?:[_-]?(?:value|str|string))?)"
+)
 
 
 class SecretRecognizer(PatternRecognizer):
@@ -78,9 +86,15 @@ class SecretRecognizer(PatternRecognizer):
         ),
         Pattern(
             "assignment",
-            r"(?i:\b(?:api[_-]?key|apikey|api[_-]?secret|access[_-]?token|auth[_-]?token|secret[_-]?key|"
-            r"client[_-]?secret|private[_-]?key|password|passwd|pwd|token|secret))"
-            r"(?:\"|')?\s*(?::|=|=>|\bis\b)\s*(?:\"|')?(?P<v>(?=[A-Za-z0-9_\-./+=!@#$%^&*]*[0-9_\-/+=!@#$%^&*])[A-Za-z0-9_\-./+=!@#$%^&*]{8,})",
+            rf"{_KEY_NAME}(?:\"|')?\s*(?::|=|=>|\bis\b)\s*(?:\"|')?(?P<v>(?=[A-Za-z0-9_\-./+=!@#$%^&*]*[0-9_\-/+=!@#$%^&*])[A-Za-z0-9_\-./+=!@#$%^&*]{{8,}})",
+            0.85,
+            group="v",
+        ),
+        # A quoted value under a credential's key name ("twilioAuthToken": "…", password='…'): the
+        # key name is the only clue, and a quoted value may be letters only.
+        Pattern(
+            "quoted-assignment",
+            rf"{_KEY_NAME}[\"']?\s*(?::|=|=>)\s*(?P<q>[\"'])(?P<v>[^\s\"']{{6,200}})(?P=q)",
             0.85,
             group="v",
         ),

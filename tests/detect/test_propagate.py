@@ -1,0 +1,109 @@
+"""Propagation: a value found in one text of a request is replaced wherever it recurs, in any text,
+whatever its case, spacing or punctuation; values seeded as ``known`` are replaced with no cue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from masker.detect.engine import DetectionEngine
+from masker.detect.types import DetectOptions, Entity
+
+SYSTEM = "You are the front desk assistant. The caller is patient Derek Olsen, SSN 512-44-7781."
+
+
+def _found(
+    engine: DetectionEngine, texts: Sequence[str], known: Sequence[tuple[Entity, str]] = ()
+) -> list[set[tuple[Entity, str]]]:
+    result = asyncio.run(engine.detect(list(texts), DetectOptions(), known=known))
+    return [
+        {(f.entity, t[f.start : f.end]) for f in fs} for t, fs in zip(texts, result.findings, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("later", "value"),
+    [
+        ("yes this is derek olsen again", "derek olsen"),  # lower case, no cue the recognizers know
+        ("DEREK OLSEN calling back", "DEREK OLSEN"),
+        ("it's derek  olsen", "derek  olsen"),  # two spaces
+        ("file saved as derek_olsen_notes.txt", "derek_olsen"),
+        ("login DerekOlsen failed", "DerekOlsen"),
+        ("tell olsen the results are in", "olsen"),  # a part of the name on its own
+        ("my social is 512 44 7781", "512 44 7781"),
+        ("ref 512447781 closed", "512447781"),
+        ("der\u200bek olsen again", "der\u200bek olsen"),  # folded before matching
+    ],
+)
+def test_value_from_the_system_prompt_is_found_in_a_later_message(
+    patterns: DetectionEngine, later: str, value: str
+) -> None:
+    found = _found(patterns, [SYSTEM, "hello", later])
+    assert any(v == value for _, v in found[2]), found[2]
+
+
+def test_first_mention_without_cue_is_found_from_the_second(patterns: DetectionEngine) -> None:
+    text = "Derek Olsen arrived at nine. Patient name: Derek Olsen. Olsen was seen by the nurse."
+    found = _found(patterns, [text])[0]
+    assert {v for _, v in found} >= {"Derek Olsen", "Olsen"}
+    result = asyncio.run(patterns.detect([text], DetectOptions()))
+    covered = [(f.start, f.end) for f in result.findings[0]]
+    for needle in ("Derek Olsen arrived", "name: Derek Olsen", "Olsen was"):
+        pos = text.index(needle) + (needle.index("Olsen") if needle != "Olsen was" else 0)
+        assert any(s <= pos < e for s, e in covered), needle
+
+
+def test_value_found_in_another_field_is_found_in_the_messages(patterns: DetectionEngine) -> None:
+    # Conversation order, then other fields of the body (e.g. ``metadata``).
+    texts = ["please reschedule for margarethe vulpius", "patient name: Margarethe Vulpius"]
+    found = _found(patterns, texts)
+    assert (Entity.PERSON, "margarethe vulpius") in found[0]
+
+
+@pytest.mark.parametrize(
+    ("known", "text", "value"),
+    [
+        ((Entity.PERSON, "Jane Roe"), "jane wants to move her appointment", "jane"),
+        ((Entity.PERSON, "Jane Roe"), "ok roe, got it", "roe"),
+        ((Entity.PERSON, "Jane Roe"), "JANE ROE here", "JANE ROE"),
+        ((Entity.PHONE, "+1 415 555 2671"), "call back on (415) 555-2671", "415) 555-2671"),
+        ((Entity.PHONE, "+14155552671"), "my number is 14155552671", "14155552671"),
+        ((Entity.MRN, "MRN00417732"), "chart mrn00417732 updated", "mrn00417732"),
+    ],
+)
+def test_known_values_are_found_with_no_cue(
+    patterns: DetectionEngine, known: tuple[Entity, str], text: str, value: str
+) -> None:
+    found = _found(patterns, [text], known=[known])[0]
+    assert any(v.endswith(value) for e, v in found if e is known[0]), found
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        # A value the recognizers found must not turn everyday words into findings elsewhere.
+        ("I am 95 years old.", "I walked 95 steps"),
+        ("Dr. Will Smith called.", "I will call back tomorrow"),
+        ("Dr. Will Smith called.", "Will you call back tomorrow?"),
+        ("Patient: May Chen", "may I ask a question"),
+        ("Patient: Grace Lee", "There is a grace period. Grace periods are short."),
+        ("Patient: Mark Price", "Is the price right?"),  # a name part, lower case in cased text
+        ("Account 4417 is closed", "take 4417 steps"),  # a short number
+    ],
+)
+def test_propagation_does_not_spread_everyday_words(
+    patterns: DetectionEngine, first: str, later: str
+) -> None:
+    found = _found(patterns, [first, later])
+    assert found[1] == set(), found[1]
+
+
+def test_propagation_is_linear_in_the_number_of_values(patterns: DetectionEngine) -> None:
+    # Thousands of distinct values and a long text: answered (no quadratic blow-up to wait for).
+    names = [f"Zq{i:05d}x Vr{i:05d}y" for i in range(3000)]
+    known = [(Entity.PERSON, n) for n in names]
+    text = " and ".join(n.lower() for n in names[::7])
+    found = _found(patterns, [text], known=known)[0]
+    assert len(found) == len(names[::7])
