@@ -62,6 +62,8 @@ class Publisher:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._excluded: tuple[tuple[Key, ...], tuple[Key, ...]] = ((), ())
+        self._changes = 0  # bumped by every change of the members
+        self._written = -1  # the change count the last successful write covered
         self.flushes = 0
         self.writes = 0
 
@@ -73,6 +75,7 @@ class Publisher:
             self._members[member.key] = member  # an update keeps its place: incumbency order
             if old is not None and old.same_content(member):
                 return
+            self._changes += 1
         self._wake.set()
 
     def remove(self, key: Key, uid: str | None = None) -> None:
@@ -81,11 +84,18 @@ class Publisher:
             if old is None or (uid and old.uid and old.uid != uid):
                 return  # already gone, or a re-created agent of the same name now holds the key
             del self._members[key]
+            self._changes += 1
         self._wake.set()
 
     def members(self) -> list[Member]:
         with self._lock:
             return list(self._members.values())
+
+    @property
+    def settled(self) -> bool:
+        """Every change so far is written (what the proxy mounts is current)."""
+        with self._lock:
+            return self._written == self._changes
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -142,9 +152,13 @@ class Publisher:
 
     def flush(self) -> AggregatePlan:
         """Write every shard that differs from what the members give; returns the plan."""
-        plan = plan_aggregate(self.members(), self._settings.shards, self._settings.shard_budget_bytes)
+        with self._lock:
+            members, changes = list(self._members.values()), self._changes
+        plan = plan_aggregate(members, self._settings.shards, self._settings.shard_budget_bytes)
         for shard in plan.shards:
             self._write_shard(shard)
+        with self._lock:
+            self._written = changes
         self.flushes += 1
         excluded = (plan.overflow, plan.duplicates)
         if excluded != self._excluded:
