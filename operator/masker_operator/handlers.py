@@ -304,11 +304,10 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
         def stop_publisher(**_: Any) -> None:
             central.stop()
 
-        @kopf.on.event(*resource, id="central-removal", registry=registry)
-        def stop_serving_deleted(event: kopf.RawEvent, meta: kopf.Meta, **_: Any) -> None:
-            # The moment deletion starts, not when finalizers are done: it stops being served.
-            if event.get("type") == "DELETED" or meta.get("deletionTimestamp"):
-                central.remove((meta["namespace"], meta["name"]), meta.get("uid"))
+        # Optional: no finalizer of its own. The publisher's resync also drops agents that are gone.
+        @kopf.on.delete(*resource, id="central-removal", optional=True, registry=registry)
+        def stop_serving_deleted(meta: kopf.Meta, **_: Any) -> None:
+            central.remove((meta["namespace"], meta["name"]), meta.get("uid"))
 
     if settings.webhook.enabled:
 

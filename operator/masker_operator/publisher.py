@@ -129,6 +129,15 @@ class Publisher:
         log.info("central aggregate: %d agents recovered, %d deleted meanwhile", len(recovered) - gone, gone)
         self._wake.set()  # one pass at start: repairs drift and drops the deleted
 
+    def _drop_gone(self) -> None:
+        """Resync: forget agents that no longer exist (a deletion the handlers did not see)."""
+        live = self._kube.list_agent_keys(self._watched)
+        with self._lock:
+            gone = [key for key in self._members if key not in live]
+            for key in gone:
+                del self._members[key]
+            self._changes += bool(gone)
+
     def _run(self) -> None:
         next_resync = time.monotonic() + self._resync
         while True:
@@ -138,6 +147,8 @@ class Publisher:
                 self._stopping.wait(self._settings.batch_seconds)
             self._wake.clear()
             try:
+                if not woke:
+                    self._drop_gone()
                 self.flush()
                 next_resync = time.monotonic() + self._resync
             except OperatorError as exc:
