@@ -146,11 +146,13 @@ class Publisher:
                 # Let the rest of a burst arrive: one write per object per window.
                 self._stopping.wait(self._settings.batch_seconds)
             self._wake.clear()
+            resync = time.monotonic() >= next_resync
             try:
-                if not woke:
+                if resync:  # also under constant churn, once per interval
                     self._drop_gone()
                 self.flush()
-                next_resync = time.monotonic() + self._resync
+                if resync:
+                    next_resync = time.monotonic() + self._resync
             except OperatorError as exc:
                 log.warning("central aggregate not written, retrying: %s", exc)
                 if not self._stopping.wait(RETRY_SECONDS):

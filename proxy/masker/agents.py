@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,14 +196,26 @@ def _read_agents_file(path: Path) -> list[Any]:
     return agents
 
 
+def _snapshot(settings: Settings) -> Settings:
+    """Read a kubelet volume through its current ``..data`` target, not the visible links: the
+    kubelet adds links for new names only after the swap, and a pinned payload never changes."""
+    view = settings
+    if settings.secrets_dir is not None and (settings.secrets_dir / KUBELET_DATA_LINK).is_symlink():
+        view = replace(view, secrets_dir=(settings.secrets_dir / KUBELET_DATA_LINK).resolve())
+    if settings.resolved_agents_file.is_symlink():
+        view = replace(view, agents_file=settings.resolved_agents_file.resolve())
+    return view
+
+
 def load_agent_table(settings: Settings) -> AgentTable:
     """Parse and validate everything; raise ``ConfigError`` rather than return a partial table."""
     fingerprint = file_fingerprint(settings)
-    fallback = default_keyring(settings)
+    view = _snapshot(settings)
+    fallback = default_keyring(view)
     agents: dict[str, Agent] = {}
-    for path in agents_files(settings.resolved_agents_file):
+    for path in agents_files(view.resolved_agents_file):
         for raw in _read_agents_file(path):
-            agent = _agent_from_mapping(raw, settings, fallback)
+            agent = _agent_from_mapping(raw, view, fallback)
             if agent.id in agents:
                 raise ConfigError(f"agents file: duplicate agent {agent.name!r}")
             agents[agent.id] = agent

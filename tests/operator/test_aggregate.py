@@ -32,6 +32,7 @@ from masker_operator.aggregate import (
 )
 from masker_operator.render import AgentRef, agent_entry, decode_secret_data, new_agent_id, secret_body
 from masker_operator.spec import parse_spec
+from tests.kubelet_volumes import project
 
 SPEC = parse_spec(
     {
@@ -230,3 +231,29 @@ def test_the_proxy_reads_a_directory_of_agents_files(tmp_path: Path) -> None:
     (agents_dir / "copy.json").write_text((agents_dir / "operator-0.json").read_text())
     with pytest.raises(ConfigError, match="duplicate"):
         load_agent_table(Settings.from_env(env))
+
+
+def test_the_proxy_reads_a_kubelet_volume_through_its_current_payload(tmp_path: Path) -> None:
+    """The kubelet links new names only after swapping ``..data``: a load in between must still
+    find every file of the new payload (and never mix two payloads)."""
+    a, b = make_member("clinic-a", "front-desk"), make_member("clinic-b", "front-desk")
+    plan = plan_aggregate([a, b], 1, BUDGET)
+    volume = tmp_path / "volume"
+    files = {"agents.d/operator-0.json": plan.shards[0].agents_json, **plan.shards[0].secrets}
+    project(volume, files)
+    for name in b.secrets:  # the swap happened, the links for b's files are not there yet
+        (volume / name).unlink()
+    settings = Settings.from_env(
+        {
+            "MASKER_AGENTS_FILE": str(volume / "agents.d"),
+            "MASKER_SECRETS_DIR": str(volume),
+            "MASKER_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    table = load_agent_table(settings)
+    assert table.agents[b.agent_id].api_key == "sk-test"
+    # The fingerprint of a kubelet volume is its ..data link: one readlink, whatever the size.
+    before = table.fingerprint
+    project(volume, {**files, "agents.d/operator-0.json": agents_json([a.entry])})
+    assert load_agent_table(settings).fingerprint != before
+    assert set(load_agent_table(settings).agents) == {a.agent_id}

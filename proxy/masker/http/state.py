@@ -105,6 +105,9 @@ class ProxyState:
                 self.reloads += 1
                 log.info("agents reloaded", extra={"agents": len(self.table.agents)})
             except ConfigError as exc:
+                if file_fingerprint(self.settings) != pending:  # the files moved while being read
+                    pending = None
+                    continue
                 self.reload_failures += 1
                 log.error("agents file rejected; keeping the previous table: %s", exc)
                 # Remember the bad fingerprint so the same broken file is not re-parsed every tick.
