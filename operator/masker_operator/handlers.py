@@ -8,7 +8,9 @@ All decisions live in render.py / sidecar.py; this module only wires them to Kop
 * conflict/transient API errors -> Ready unchanged or ApiError, ``kopf.TemporaryError``
 
 Create, update and resume reconcile the same way; a timer repeats it to repair drift (someone
-edited or deleted the ConfigMap/Secret, or the referenced upstream-key Secret changed).
+edited or deleted the ConfigMap/Secret, or the referenced upstream-key Secret changed). With a
+central proxy, each reconcile also hands the agent to the aggregate publisher (publisher.py),
+which writes the proxy's shards in batches; deletion takes it out again.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ import kopf
 import yaml
 from ulid import ULID
 
+from .aggregate import member
 from .errors import ApiConflictError, ApiNotFoundError, OperatorError, SpecError
 from .kube import Kube
 from .names import AGENTS_KEY, ROTATION_TOKEN_ANNOTATION, owned_object_name
+from .publisher import Publisher
 from .render import (
     AGENT_ID_RE,
     AgentRef,
+    agent_entry,
     configmap_body,
     decode_secret_data,
     needs_update,
@@ -115,6 +120,7 @@ def reconcile(
     status: Mapping[str, Any],
     patch: kopf.Patch,
     from_timer: bool = False,
+    publisher: Publisher | None = None,
 ) -> None:
     agent = AgentRef(
         name=meta["name"],
@@ -178,6 +184,13 @@ def reconcile(
         _set_ready(patch, status, gen, ready=False, reason="ApiError", message=str(exc))
         raise kopf.TemporaryError(str(exc), delay=5) from exc
 
+    central = publisher is not None and agent_spec.central
+    if publisher is not None:
+        if central:
+            entry = agent_entry(agent, agent_spec, agent_id, plan.key_names)
+            publisher.put(member(agent, entry, decode_secret_data(plan.body["data"])))
+        else:
+            publisher.remove((agent.namespace, agent.name))
     if from_timer and (wrote_secret or wrote_cm):
         log.info("repaired drift of %s/%s", agent.namespace, name)
     if plan.rotated:
@@ -187,7 +200,7 @@ def reconcile(
         status,
         {
             "agentId": agent_id,
-            "proxyUrl": proxy_url(settings.public_url, settings.sidecar.port, agent_id),
+            "proxyUrl": proxy_url(settings.public_url, settings.sidecar.port, agent_id, central=central),
             "configMapName": name,
             "secretName": name,
             "keys": list(plan.key_names),
@@ -222,6 +235,11 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
     registry = kopf.OperatorRegistry()
     resource = (GROUP, VERSION, PLURAL)
     operator_settings = settings
+    publisher = (
+        Publisher(kube, settings.aggregate, settings.namespaces, settings.drift_interval)
+        if settings.aggregate.enabled
+        else None
+    )
 
     @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -247,7 +265,9 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
     def reconcile_agent(
         meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any
     ) -> None:
-        reconcile(kube, operator_settings, meta=meta, spec=spec, status=status, patch=patch)
+        reconcile(
+            kube, operator_settings, meta=meta, spec=spec, status=status, patch=patch, publisher=publisher
+        )
 
     @kopf.timer(
         *resource,
@@ -259,7 +279,35 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
     def repair_drift(
         meta: kopf.Meta, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any
     ) -> None:
-        reconcile(kube, operator_settings, meta=meta, spec=spec, status=status, patch=patch, from_timer=True)
+        reconcile(
+            kube,
+            operator_settings,
+            meta=meta,
+            spec=spec,
+            status=status,
+            patch=patch,
+            from_timer=True,
+            publisher=publisher,
+        )
+
+    if publisher is not None:
+        central = publisher
+
+        @kopf.on.startup(id="central-aggregate", registry=registry)
+        def start_publisher(**_: Any) -> None:
+            try:
+                central.start()
+            except OperatorError as exc:
+                raise kopf.TemporaryError(f"central aggregate: {exc}", delay=5) from exc
+
+        @kopf.on.cleanup(id="central-aggregate", registry=registry)
+        def stop_publisher(**_: Any) -> None:
+            central.stop()
+
+        # Optional: no finalizer of its own. The publisher's resync also drops agents that are gone.
+        @kopf.on.delete(*resource, id="central-removal", optional=True, registry=registry)
+        def stop_serving_deleted(meta: kopf.Meta, **_: Any) -> None:
+            central.remove((meta["namespace"], meta["name"]), meta.get("uid"))
 
     if settings.webhook.enabled:
 
@@ -282,6 +330,11 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
                 # Refuse rather than start an app that would talk to the LLM unprotected.
                 raise kopf.AdmissionError(
                     f"MaskerAgent {agent_name!r} not found in namespace {namespace!r}", code=400
+                )
+            if (agent.get("spec") or {}).get("servedBy") == "central":
+                raise kopf.AdmissionError(
+                    f"MaskerAgent {agent_name!r} is served by the central proxy only (spec.servedBy)",
+                    code=400,
                 )
             agent_id = (agent.get("status") or {}).get("agentId")
             if agent_id is None and wants_base_url(pod, operator_settings.sidecar.base_url_env_default):

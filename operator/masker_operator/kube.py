@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import urllib3
@@ -112,6 +113,22 @@ class Kube:
         except ApiNotFoundError:
             return None
         return dict(obj)
+
+    def list_agent_keys(self, namespaces: tuple[str, ...]) -> set[tuple[str, str]]:
+        """(namespace, name) of every MaskerAgent in ``namespaces`` (empty = all namespaces)."""
+        calls = [
+            (
+                f"list maskeragents in {ns}",
+                partial(self.custom.list_namespaced_custom_object, GROUP, VERSION, ns, PLURAL),
+            )
+            for ns in namespaces
+        ] or [("list maskeragents", partial(self.custom.list_cluster_custom_object, GROUP, VERSION, PLURAL))]
+        pages = [_call(what, partial(fn, _request_timeout=REQUEST_TIMEOUT)) for what, fn in calls]
+        return {
+            (item["metadata"]["namespace"], item["metadata"]["name"])
+            for page in pages
+            for item in page.get("items") or []
+        }
 
     # --- writes ----------------------------------------------------------------------------
 

@@ -219,9 +219,10 @@ def needs_update(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> boo
     return not all(ref["uid"] in owner_uids for ref in want.get("ownerReferences", []))
 
 
-def proxy_url(public_url: str | None, sidecar_port: int, agent_id: str) -> str:
-    """Where callers point their OpenAI base URL: the public proxy, else the injected sidecar."""
-    base = public_url.rstrip("/") if public_url else f"http://127.0.0.1:{sidecar_port}"
+def proxy_url(public_url: str | None, sidecar_port: int, agent_id: str, *, central: bool = True) -> str:
+    """Where callers point their OpenAI base URL: the central proxy when it serves the agent and
+    has a public URL, else the injected sidecar."""
+    base = public_url.rstrip("/") if public_url and central else f"http://127.0.0.1:{sidecar_port}"
     return f"{base}/proxy/{agent_id}/v1"
 
 

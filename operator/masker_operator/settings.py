@@ -85,6 +85,28 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class AggregateSettings:
+    """Central serving: where the operator writes the agents the chart's proxy Deployment mounts.
+
+    ``namespace`` None = no central proxy: agents are rendered for sidecars only, and
+    ``status.proxyUrl`` names the sidecar.
+    """
+
+    namespace: str | None = None
+    # Objects <name>-<i>, i < shards: a ConfigMap (agents.json) and a Secret each.
+    name: str = "masker-central-agents"
+    shards: int = 4
+    # Changes within this window go out together: one write per shard object, not per agent.
+    batch_seconds: float = 1.0
+    # Per object, below the API server's 1 MiB limit; an agent that does not fit is not served.
+    shard_budget_bytes: int = 900 * 1024
+
+    @property
+    def enabled(self) -> bool:
+        return self.namespace is not None
+
+
+@dataclass(frozen=True)
 class OperatorSettings:
     """Everything the operator needs, read once at start-up."""
 
@@ -94,6 +116,7 @@ class OperatorSettings:
     standalone: bool = True
     sidecar: SidecarSettings = SidecarSettings()
     webhook: WebhookSettings = WebhookSettings()
+    aggregate: AggregateSettings = AggregateSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -132,6 +155,18 @@ class OperatorSettings:
             timeout_seconds=_int(env, p + "WEBHOOK_TIMEOUT_SECONDS", WebhookSettings.timeout_seconds),
             cert_dir=env.get(p + "WEBHOOK_CERT_DIR") or None,
         )
+        shards = _int(env, p + "AGGREGATE_SHARDS", AggregateSettings.shards)
+        if not 1 <= shards <= 64:
+            raise OperatorError(f"{p}AGGREGATE_SHARDS must be between 1 and 64")
+        batch = _float(env, p + "AGGREGATE_BATCH_SECONDS", AggregateSettings.batch_seconds)
+        if not 0 <= batch <= 60:
+            raise OperatorError(f"{p}AGGREGATE_BATCH_SECONDS must be between 0 and 60")
+        aggregate = AggregateSettings(
+            namespace=env.get(p + "AGGREGATE_NAMESPACE", "").strip() or None,
+            name=env.get(p + "AGGREGATE_NAME", "").strip() or AggregateSettings.name,
+            shards=shards,
+            batch_seconds=batch,
+        )
         return cls(
             public_url=public_url.rstrip("/") if public_url else None,
             namespaces=namespaces,
@@ -139,4 +174,5 @@ class OperatorSettings:
             standalone=_bool(env, p + "STANDALONE", True),
             sidecar=sidecar,
             webhook=webhook,
+            aggregate=aggregate,
         )

@@ -19,6 +19,8 @@ from .names import ROTATE_ANNOTATION
 ACTIONS = frozenset({"tokenize", "mask", "placeholder", "hash", "drop", "keep"})
 TOKENIZATION_MODES = frozenset({"vault", "reversible-aead"})
 FAIL_MODES = frozenset({"closed", "open"})
+# Where an agent is served: the chart's central proxy, injected sidecars, or both.
+SERVED_BY = frozenset({"both", "central", "sidecar"})
 # Fields the proxy needs to do its job; stripping them would silently break every request.
 PROTECTED_FIELDS = frozenset({"model", "messages"})
 _ENTITY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -50,6 +52,11 @@ class AgentSpec:
     redaction_metadata: bool = False
     strip_fields: tuple[str, ...] = ()
     rotation_token: str = ""
+    served_by: str = "both"
+
+    @property
+    def central(self) -> bool:
+        return self.served_by in ("both", "central")
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -163,6 +170,9 @@ def parse_spec(spec: Mapping[str, Any], annotations: Mapping[str, str] | None = 
     protected = sorted(PROTECTED_FIELDS.intersection(strip))
     if protected:
         raise SpecError("stripFields", f"must not include {protected}: the proxy needs them")
+    served_by = _str(spec.get("servedBy"), "servedBy", "both") or "both"
+    if served_by not in SERVED_BY:
+        raise SpecError("servedBy", f"must be one of {sorted(SERVED_BY)}")
     rotation = _mapping(spec.get("keyRotation"), "keyRotation")
     spec_token = _str(rotation.get("token"), "keyRotation.token", "") or ""
     annotation_token = (annotations or {}).get(ROTATE_ANNOTATION, "")
@@ -182,4 +192,5 @@ def parse_spec(spec: Mapping[str, Any], annotations: Mapping[str, str] | None = 
         redaction_metadata=redaction,
         strip_fields=strip,
         rotation_token=rotation_token,
+        served_by=served_by,
     )

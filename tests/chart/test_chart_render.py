@@ -321,9 +321,18 @@ def test_operator_rbac_is_least_privilege() -> None:
     cluster = _rules(one(docs, "ClusterRole"))
     assert not any(r in {"secrets", "configmaps", "maskeragents"} for _, r, _ in cluster)
     assert ("", "namespaces", "watch") in cluster  # Kopf observes namespaces in namespaced mode
-    roles = by_kind(docs, "Role")
+    roles = [r for r in by_kind(docs, "Role") if not r["metadata"]["name"].endswith("-operator-central")]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["clinic-a", "clinic-b"]
     assert ("", "secrets", "create") in _rules(roles[0])
+    # Central serving: in the release namespace only the aggregate shards, by name.
+    central = one(docs, "Role", "-operator-central")
+    assert central["metadata"]["namespace"] == "masker"
+    named = [r for r in central["rules"] if r.get("resourceNames")]
+    assert _rules(central) == {
+        (g, r, v) for g in [""] for r in ("configmaps", "secrets") for v in ("create", "get", "update")
+    }
+    assert [tuple(r["verbs"]) for r in named] == [("get", "update")]
+    assert named[0]["resourceNames"] == [f"masker-central-agents-{i}" for i in range(4)]
     operator = one(docs, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"][0]
     assert [a for a in operator["args"] if a.startswith("--namespace")] == [
         "--namespace=clinic-a",

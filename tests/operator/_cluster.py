@@ -49,6 +49,8 @@ PUBLIC_URL = "https://masker.example.test"
 TEST_SUFFIX = "-operator-tests"
 # Not manifests/masker.yaml's "masker-sidecar-injector": a leftover could never be patched into it.
 WEBHOOK_CONFIGURATION = "masker-sidecar-injector" + TEST_SUFFIX
+CENTRAL_NAME = "masker-central-agents" + TEST_SUFFIX
+CENTRAL_SHARDS = 2
 CLEANUP_TIMEOUT = 90.0  # namespaces: the controller-manager deletes their contents first
 T = TypeVar("T")
 
@@ -143,6 +145,20 @@ def cluster_objects(api: Any) -> Iterator[None]:
                     partial(core.read_namespaced_service_account, OPERATOR_SA_NAME, sa_ns),
                 )
             )
+            for index in range(CENTRAL_SHARDS):  # and the central aggregate the operator wrote
+                shard = f"{CENTRAL_NAME}-{index}"
+                steps += [
+                    (
+                        f"ConfigMap {sa_ns}/{shard}",
+                        partial(core.delete_namespaced_config_map, shard, sa_ns),
+                        partial(core.read_namespaced_config_map, shard, sa_ns),
+                    ),
+                    (
+                        f"Secret {sa_ns}/{shard}",
+                        partial(core.delete_namespaced_secret, shard, sa_ns),
+                        partial(core.read_namespaced_secret, shard, sa_ns),
+                    ),
+                ]
         created = sorted(_namespaces(core) - namespaces_before)
         for name in created:
             _drop_finalizers(api, name)
@@ -209,6 +225,11 @@ def operator(
     env = {
         **k8s_testbed.env(k8s_testbed.operator_kubeconfig),
         "MASKER_OPERATOR_PUBLIC_URL": PUBLIC_URL,
+        # Central serving on, as the chart runs it: the aggregate in the operator's namespace.
+        "MASKER_OPERATOR_AGGREGATE_NAMESPACE": OPERATOR_SA_NAMESPACE,
+        "MASKER_OPERATOR_AGGREGATE_NAME": CENTRAL_NAME,
+        "MASKER_OPERATOR_AGGREGATE_SHARDS": str(CENTRAL_SHARDS),
+        "MASKER_OPERATOR_AGGREGATE_BATCH_SECONDS": "0.3",
         "MASKER_OPERATOR_DRIFT_INTERVAL": "1",
         "MASKER_OPERATOR_WEBHOOK_URL_HOST": "127.0.0.1",
         "MASKER_OPERATOR_WEBHOOK_LISTEN_ADDR": "127.0.0.1",

@@ -247,6 +247,11 @@ def test_names() -> None:
         == f"https://masker.example.test/proxy/{AGENT_ID}/v1"
     )
     assert proxy_url(None, 8080, AGENT_ID) == f"http://127.0.0.1:8080/proxy/{AGENT_ID}/v1"
+    # Not served centrally (servedBy: sidecar, or no central proxy): the URL names the sidecar.
+    assert (
+        proxy_url("https://masker.example.test", 8080, AGENT_ID, central=False)
+        == f"http://127.0.0.1:8080/proxy/{AGENT_ID}/v1"
+    )
 
 
 def test_the_proxy_reader_accepts_what_the_operator_renders(tmp_path: Path) -> None:

@@ -100,3 +100,17 @@ def test_rotation_token_from_spec_and_annotation(
     spec: dict[str, Any] = {"keyRotation": {"token": spec_token}} if spec_token else {}
     annotations = {"masker.dev/rotate-keys": annotation} if annotation else {}
     assert parse_spec(spec, annotations).rotation_token == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "central"), [(None, True), ("both", True), ("central", True), ("sidecar", False)]
+)
+def test_served_by_chooses_central_serving(value: str | None, central: bool) -> None:
+    spec = parse_spec({"upstream": {}, **({"servedBy": value} if value else {})})
+    assert spec.central is central
+    assert spec.served_by == (value or "both")
+
+
+def test_served_by_rejects_unknown_places() -> None:
+    with pytest.raises(SpecError, match=r"spec.servedBy: must be one of \['both', 'central', 'sidecar'\]"):
+        parse_spec({"upstream": {}, "servedBy": "edge"})

@@ -97,6 +97,16 @@ app.kubernetes.io/part-of: masker
 {{- default (include "masker.componentName" (list . "agents")) .Values.proxy.agents.secretName -}}
 {{- end -}}
 
+{{/* Prefix of the operator's aggregate shards (<prefix>-<i>) the central proxy mounts. */}}
+{{- define "masker.agents.centralName" -}}
+{{- include "masker.componentName" (list . "central-agents") -}}
+{{- end -}}
+
+{{/* Central serving: the operator writes the aggregate only where the chart's proxy reads it. */}}
+{{- define "masker.central.enabled" -}}
+{{- if and .Values.proxy.enabled .Values.operator.enabled -}}true{{- end -}}
+{{- end -}}
+
 {{/* Name of the MutatingWebhookConfiguration; the operator keeps this one object current. */}}
 {{- define "masker.webhook.configurationName" -}}
 {{- include "masker.componentName" (list . "sidecar-injector") -}}
