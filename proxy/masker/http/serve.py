@@ -12,16 +12,18 @@ import uvloop
 from hypercorn.config import Config
 from hypercorn.typing import ASGIFramework
 
-from ..agents import ensure_demo_agent, load_agent_table
+from ..agents import AgentTable, ensure_demo_agent, load_agent_table
 from ..errors import ConfigError
 from ..policy import load_policies
 from ..settings import Settings
 
 
-def _banner(settings: Settings, demo_agent: str | None) -> str:
+def _banner(settings: Settings, demo_agent: str | None, table: AgentTable | None = None) -> str:
     base = settings.public_url or f"http://{settings.listen_addr}"
     lines = [f"Masker listening on http://{settings.listen_addr}"]
-    if settings.echo_upstream:
+    # Agents with their own base_url (every operator-rendered one with an upstream) never echo.
+    agents = table.agents.values() if table is not None else ()
+    if settings.echo_upstream and (not agents or any(a.base_url is None for a in agents)):
         lines.append(
             "No upstream configured (MASKER_OPENAI_BASE_URL / MASKER_OPENAI_API_KEY): using the built-in "
             "echo upstream. Its answer repeats your last message; 'echo_upstream.received' shows exactly "
@@ -56,11 +58,11 @@ def main(argv: list[str]) -> int:
         demo = ensure_demo_agent(settings)
         # Fail before binding, with one clear line, rather than in Hypercorn's lifespan traceback.
         load_policies(settings.policies_dir)
-        load_agent_table(settings)
+        table = load_agent_table(settings)
     except ConfigError as exc:
         print(f"masker: configuration error: {exc}", file=sys.stderr)
         return 2
-    print(_banner(settings, demo), flush=True)
+    print(_banner(settings, demo, table), flush=True)
 
     config = hypercorn_config(settings)
     if settings.workers > 1:
