@@ -378,7 +378,7 @@ def test_operator_env_names_exist_in_the_operator_settings() -> None:
 def test_self_signed_webhook_tls_is_consistent() -> None:
     docs = render()
     hook = one(docs, "MutatingWebhookConfiguration")["webhooks"][0]
-    assert hook["failurePolicy"] == "Ignore" and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
     assert hook["objectSelector"] == {"matchLabels": {"masker.dev/inject": "true"}}
     assert hook["namespaceSelector"]["matchExpressions"] == [
         {"key": "masker.dev/injection", "operator": "NotIn", "values": ["disabled"]}
