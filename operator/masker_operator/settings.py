@@ -75,7 +75,7 @@ class WebhookSettings:
     # URL mode (tests, out-of-cluster): the API server calls https://<url_host>:<port>/<path>.
     url_host: str | None = None
     # Service mode (in-cluster): the API server calls the operator's Service.
-    service_name: str = "masker-operator-webhook"
+    service_name: str = "masker-webhook"  # the Service the chart creates for release "masker"
     service_namespace: str = "masker-system"
     service_port: int = 443
     configuration_name: str = "masker-sidecar-injector"

@@ -15,7 +15,7 @@ def test_service_mode_in_cluster() -> None:
     (hook,) = body["webhooks"]
     assert hook["clientConfig"] == {
         "service": {
-            "name": "masker-operator-webhook",
+            "name": "masker-webhook",
             "namespace": "masker",
             "port": 443,
             "path": "/inject-sidecar",
