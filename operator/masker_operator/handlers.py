@@ -233,7 +233,13 @@ def reconcile(
     if from_timer and (wrote_secret or wrote_cm):
         log.info("repaired drift of %s/%s", agent.namespace, name)
     if plan.rotated:
-        log.info("rotated token key of %s/%s: now %s", agent.namespace, agent.name, plan.key_names[0])
+        log.info(
+            "rotated token key of %s/%s: now %s%s",
+            agent.namespace,
+            agent.name,
+            plan.key_names[0],
+            " (noticed by the drift timer)" if from_timer else "",
+        )
     _set_status(
         patch,
         status,
@@ -265,6 +271,22 @@ def tombstone_agent_config(kube: Kube, namespace: str, agent_name: str) -> None:
     except OperatorError as exc:
         raise kopf.TemporaryError(str(exc), delay=5) from exc
     log.info("agent %s/%s deleted: its sidecars now refuse it", namespace, agent_name)
+
+
+class _ProgressStorage(kopf.AnnotationsProgressStorage):
+    """Kopf's annotation progress storage, except the rotate annotation stays in the diff.
+
+    ``clear`` drops every ``masker.dev/*`` annotation from the essences Kopf compares, since its
+    own progress records live there; the rotate annotation shares the prefix and must survive.
+    """
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        annotations = (essence.get("metadata") or {}).get("annotations") or {}
+        rotate = annotations.get(ROTATE_ANNOTATION)
+        cleared = super().clear(essence=essence)
+        if rotate is not None:
+            cleared.setdefault("metadata", {}).setdefault("annotations", {})[ROTATE_ANNOTATION] = rotate
+        return cleared
 
 
 class NamespaceFillingWebhookServer(kopf.WebhookServer):
@@ -300,7 +322,7 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
     @kopf.on.startup(id="configure", registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         # Progress and diff-base in annotations under our domain, keeping .status ours alone.
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="masker.dev")
+        settings.persistence.progress_storage = _ProgressStorage(prefix="masker.dev")
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
             prefix="masker.dev", key="last-handled-configuration"
         )
@@ -318,8 +340,9 @@ def build_registry(settings: OperatorSettings, kube: Kube) -> kopf.OperatorRegis
     ) -> None:
         reconcile(kube, operator_settings, meta=meta, spec=spec, status=status, patch=patch)
 
-    # Kopf's diff base leaves out annotations under its own prefix (masker.dev), so an update
-    # handler never sees the rotate annotation change; a field handler adds it to the diff base.
+    # Kopf leaves annotations under its storage prefix (masker.dev) out of the diff, so an update
+    # handler never sees the rotate annotation change: a field handler puts it back in the diff
+    # base, and _ProgressStorage keeps it when Kopf strips its progress annotations.
     @kopf.on.field(
         *resource, id="rotate-keys", field=("metadata", "annotations", ROTATE_ANNOTATION), registry=registry
     )

@@ -46,6 +46,9 @@ RBAC = ROOT / "operator" / "masker_operator" / "rbac.yaml"
 GROUP, VERSION, PLURAL = "masker.dev", "v1alpha1", "maskeragents"
 CRD_NAME = f"{PLURAL}.{GROUP}"
 PUBLIC_URL = "https://masker.example.test"
+# Long enough that a change noticed within 2 s was not noticed by the timer (rotation test),
+# short enough for the drift tests.
+DRIFT_INTERVAL = 5.0
 TEST_SUFFIX = "-operator-tests"
 # Not manifests/masker.yaml's "masker-sidecar-injector": a leftover could never be patched into it.
 WEBHOOK_CONFIGURATION = "masker-sidecar-injector" + TEST_SUFFIX
@@ -209,7 +212,7 @@ def operator(
     env = {
         **k8s_testbed.env(k8s_testbed.operator_kubeconfig),
         "MASKER_OPERATOR_PUBLIC_URL": PUBLIC_URL,
-        "MASKER_OPERATOR_DRIFT_INTERVAL": "1",
+        "MASKER_OPERATOR_DRIFT_INTERVAL": str(DRIFT_INTERVAL),
         "MASKER_OPERATOR_WEBHOOK_URL_HOST": "127.0.0.1",
         "MASKER_OPERATOR_WEBHOOK_LISTEN_ADDR": "127.0.0.1",
         "MASKER_OPERATOR_WEBHOOK_PORT": str(webhook_port),
@@ -287,10 +290,16 @@ def secret_data(api: Any, namespace: str, name: str) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
 
 
-def make_upstream_secret(api: Any, namespace: str, value: str, name: str = "openai") -> None:
+def make_upstream_secret(
+    api: Any, namespace: str, value: str, name: str = "openai", *, opt_in: bool = True
+) -> None:
+    """The user's upstream-key Secret; ``opt_in`` = labelled for use by MaskerAgents."""
+    labels = {"masker.dev/upstream-credentials": "true"} if opt_in else None
     client.CoreV1Api(api).create_namespaced_secret(
         namespace,
-        client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"apiKey": value}),
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name=name, labels=labels), string_data={"apiKey": value}
+        ),
     )
 
 
