@@ -73,7 +73,9 @@ def test_apply_renders_configmap_secret_and_ready_within_2s(
         "allowed_models": ["gpt-4o-mini"],
     }
     assert entry["policy"] == "healthcare"
-    assert entry["tokenization"] == "vault"
+    # The CRD default is vault; a sidecar has no shared vault database here, so it must not keep
+    # the only copy in its pod (issue 21): the sidecar's file says reversible-aead.
+    assert entry["tokenization"] == "reversible-aead"
     assert entry["rate_limit"] == {"rps": 100, "burst": 200}  # CRD defaults
     assert entry["keys"] == ["FRONT_DESK_1"]
 
