@@ -4,11 +4,13 @@ All decisions live in render.py / sidecar.py; this module only wires them to Kop
 (kube.py). Outcomes map onto Kopf like this:
 
 * SpecError        -> Ready=False/InvalidSpec, ``kopf.PermanentError`` (retried only on change)
+* CredentialsNotAllowedError (a referenced Secret did not opt in) -> the same, InvalidSpec
 * ApiNotFoundError -> Ready=False/SecretNotFound, ``kopf.TemporaryError`` (the user may add it)
 * conflict/transient API errors -> Ready unchanged or ApiError, ``kopf.TemporaryError``
 
-Create, update and resume reconcile the same way; a timer repeats it to repair drift (someone
-edited or deleted the ConfigMap/Secret, or the referenced upstream-key Secret changed).
+Create, update and resume reconcile the same way (and a change of the rotate annotation); a
+timer repeats it to repair drift (someone edited or deleted the ConfigMap/Secret, or the
+referenced upstream-key Secret changed). Deletion turns the ConfigMap into a tombstone.
 """
 
 from __future__ import annotations

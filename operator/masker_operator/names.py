@@ -33,7 +33,6 @@ SIDECAR_NAME = "masker-proxy"
 AGENTS_KEY = "agents.yaml"  # ConfigMap key, the file the proxy reads (docs/agents-file.md)
 CONFIG_MOUNT = "/etc/masker/agent"
 SECRETS_MOUNT = "/etc/masker/secrets"
-POLICIES_MOUNT = "/etc/masker/policies"  # the proxy image's MASKER_POLICIES_DIR
 DATABASE_URL_KEY = "MASKER_DATABASE_URL"  # in the owned Secret: the agent's vault database URL
 DATA_MOUNT = "/data"  # the proxy image's MASKER_DATA_DIR (Dockerfile.proxy)
 

@@ -49,6 +49,7 @@ PUBLIC_URL = "https://masker.example.test"
 # Long enough that a change noticed within 2 s was not noticed by the timer (rotation test),
 # short enough for the drift tests.
 DRIFT_INTERVAL = 5.0
+CUSTOM_POLICY = "dental"  # in the operator's MASKER_OPERATOR_POLICIES_DIR
 TEST_SUFFIX = "-operator-tests"
 # Not manifests/masker.yaml's "masker-sidecar-injector": a leftover could never be patched into it.
 WEBHOOK_CONFIGURATION = "masker-sidecar-injector" + TEST_SUFFIX
@@ -209,6 +210,11 @@ def operator(
     # last operator test is done, not at the end of the session after the chart tests.
     webhook_port, liveness_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("operator") / "operator.log"
+    # The chart's custom policies, as its ConfigMap is mounted into the operator.
+    policies = tmp_path_factory.mktemp("custom-policies")
+    (policies / f"{CUSTOM_POLICY}.yaml").write_text(
+        "version: 1\ndefault_action: tokenize\ncategories: {PHONE: mask, EMAIL: hash}\n"
+    )
     env = {
         **k8s_testbed.env(k8s_testbed.operator_kubeconfig),
         "MASKER_OPERATOR_PUBLIC_URL": PUBLIC_URL,
@@ -218,6 +224,7 @@ def operator(
         "MASKER_OPERATOR_WEBHOOK_PORT": str(webhook_port),
         "MASKER_OPERATOR_WEBHOOK_CONFIGURATION_NAME": WEBHOOK_CONFIGURATION,
         "MASKER_OPERATOR_PROXY_IMAGE": "registry.example.test/masker:test",
+        "MASKER_OPERATOR_POLICIES_DIR": str(policies),
     }
     with cluster_objects(k8s_api):
         with log.open("wb") as fh:

@@ -17,6 +17,7 @@ from masker_operator.settings import WebhookSettings
 from masker_operator.webhook_config import mutating_webhook_configuration
 from tests.k8s_testbed import free_port, wait_for
 from tests.operator._cluster import (
+    CUSTOM_POLICY,
     DRIFT_INTERVAL,
     GROUP,
     PLURAL,
@@ -112,8 +113,20 @@ def test_unknown_policy_name_is_invalid_spec(operator: Operator, k8s_api: Any, k
     create_agent(k8s_api, ns, "typo", {"upstream": {}, "policy": {"name": "healthcar"}})
     cond = _condition(k8s_api, ns, "typo", "InvalidSpec")
     assert "spec.policy.name" in cond["message"]
-    assert "['default', 'healthcare']" in cond["message"]
+    assert "['default', 'dental', 'healthcare']" in cond["message"]
     assert get_or_none(lambda: agents_file(k8s_api, ns, "typo")) is None
+
+
+def test_custom_policy_is_known_and_reaches_the_sidecar(
+    operator: Operator, k8s_api: Any, k8s_namespace: str
+) -> None:
+    ns = k8s_namespace
+    create_agent(k8s_api, ns, "dentist", {"upstream": {}, "policy": {"name": CUSTOM_POLICY}})
+    _condition(k8s_api, ns, "dentist", "Reconciled")
+    (entry,) = agents_file(k8s_api, ns, "dentist")["agents"]
+    assert entry["policy"] == CUSTOM_POLICY
+    # The sidecar's proxy has only the built-in policies on disk: the custom one comes inline.
+    assert entry["policy_inline"]["categories"] == {"PHONE": "mask", "EMAIL": "hash"}
 
 
 def test_rotation_by_annotation_takes_effect_within_2s(
