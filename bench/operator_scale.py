@@ -154,7 +154,10 @@ def main() -> int:
             core.create_namespaced_secret(
                 ns,
                 client.V1Secret(
-                    metadata=client.V1ObjectMeta(name="openai"), string_data={"apiKey": "sk-test"}
+                    metadata=client.V1ObjectMeta(
+                        name="openai", labels={"masker.dev/upstream-credentials": "true"}
+                    ),
+                    string_data={"apiKey": "sk-test"},
                 ),
             )
 

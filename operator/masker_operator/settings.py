@@ -75,11 +75,13 @@ class WebhookSettings:
     # URL mode (tests, out-of-cluster): the API server calls https://<url_host>:<port>/<path>.
     url_host: str | None = None
     # Service mode (in-cluster): the API server calls the operator's Service.
-    service_name: str = "masker-operator-webhook"
+    service_name: str = "masker-webhook"  # the Service the chart creates for release "masker"
     service_namespace: str = "masker-system"
     service_port: int = 443
     configuration_name: str = "masker-sidecar-injector"
-    failure_policy: str = "Ignore"
+    # Fail: a pod that asked for a sidecar (the objectSelector's label) is never admitted without
+    # one; every other pod never reaches the webhook, so a down operator blocks only those.
+    failure_policy: str = "Fail"
     timeout_seconds: int = 5
     cert_dir: str | None = None  # tls.crt/tls.key/ca.crt from outside (e.g. cert-manager)
 
@@ -114,6 +116,13 @@ class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty = all namespaces
     drift_interval: float = 30.0
     standalone: bool = True
+    # Custom policy YAMLs (the chart's policies ConfigMap, mounted as a directory); their names
+    # are valid MaskerAgent policy names next to the built-in ones, and sidecars get them inline.
+    policies_dir: str | None = None
+    # Default vault database for sidecars of agents without vault.databaseSecretRef: a Secret of
+    # this name (and key) in the agent's namespace. None = sidecars fall back to reversible-aead.
+    vault_database_secret: str | None = None
+    vault_database_key: str = "url"
     sidecar: SidecarSettings = SidecarSettings()
     webhook: WebhookSettings = WebhookSettings()
     aggregate: AggregateSettings = AggregateSettings()
@@ -126,7 +135,7 @@ class OperatorSettings:
         if public_url and not public_url.startswith(("http://", "https://")):
             raise OperatorError(f"{p}PUBLIC_URL must be an http(s) URL")
         namespaces = tuple(n.strip() for n in env.get(p + "NAMESPACES", "").split(",") if n.strip())
-        failure_policy = env.get(p + "WEBHOOK_FAILURE_POLICY", "Ignore").strip() or "Ignore"
+        failure_policy = env.get(p + "WEBHOOK_FAILURE_POLICY", "Fail").strip() or "Fail"
         if failure_policy not in {"Ignore", "Fail"}:
             raise OperatorError(f"{p}WEBHOOK_FAILURE_POLICY must be Ignore or Fail")
         sidecar = SidecarSettings(
@@ -172,6 +181,9 @@ class OperatorSettings:
             namespaces=namespaces,
             drift_interval=_float(env, p + "DRIFT_INTERVAL", 30.0),
             standalone=_bool(env, p + "STANDALONE", True),
+            policies_dir=env.get(p + "POLICIES_DIR", "").strip() or None,
+            vault_database_secret=env.get(p + "VAULT_DATABASE_SECRET", "").strip() or None,
+            vault_database_key=env.get(p + "VAULT_DATABASE_SECRET_KEY", "").strip() or "url",
             sidecar=sidecar,
             webhook=webhook,
             aggregate=aggregate,

@@ -304,14 +304,14 @@ def test_operator_rbac_is_least_privilege() -> None:
     assert not any("*" in part for rule in rules for part in rule)
     assert not {r for _, r, _ in rules} & {"pods", "rolebindings", "clusterroles", "namespaces"}
     assert ("", "secrets", "list") not in rules and ("", "secrets", "delete") not in rules
-    # Webhook configurations: create, and get/update of our one object only.
+    # Webhook configurations: create, and get/update/patch (caBundle only) of our one object only.
     hook_rules = [
         r for r in one(docs, "ClusterRole")["rules"] if "admissionregistration.k8s.io" in r["apiGroups"]
     ]
     name = one(docs, "MutatingWebhookConfiguration")["metadata"]["name"]
     assert {(tuple(r["verbs"]), tuple(r.get("resourceNames", ()))) for r in hook_rules} == {
         (("create",), ()),
-        (("get", "update"), (name,)),
+        (("get", "update", "patch"), (name,)),
     }
     assert not [
         r for r in _rules(one(render(sets=["webhook.enabled=false"]), "ClusterRole")) if "webhook" in r[1]
@@ -387,7 +387,7 @@ def test_operator_env_names_exist_in_the_operator_settings() -> None:
 def test_self_signed_webhook_tls_is_consistent() -> None:
     docs = render()
     hook = one(docs, "MutatingWebhookConfiguration")["webhooks"][0]
-    assert hook["failurePolicy"] == "Ignore" and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
     assert hook["objectSelector"] == {"matchLabels": {"masker.dev/inject": "true"}}
     assert hook["namespaceSelector"]["matchExpressions"] == [
         {"key": "masker.dev/injection", "operator": "NotIn", "values": ["disabled"]}

@@ -148,7 +148,10 @@ def test_readme_walk_central_proxy_serves_every_agent(
                 core.create_namespaced_secret(
                     tenant,
                     client.V1Secret(
-                        metadata=client.V1ObjectMeta(name="openai"),
+                        # Labelled for MaskerAgents, as the README's `kubectl label` step does.
+                        metadata=client.V1ObjectMeta(
+                            name="openai", labels={"masker.dev/upstream-credentials": "true"}
+                        ),
                         string_data={"apiKey": f"sk-test-{tenant}"},
                     ),
                 )

@@ -113,7 +113,8 @@ def test_a_scoped_agent_never_reads_unscoped_or_other_tenants_files(tmp_path: Pa
     # not fall back to either (nor to a's file), it is refused.
     (settings.vault.secrets_dir / f"{b.agent_id}.UPSTREAM_API_KEY_FRONT_DESK").unlink()
     (settings.vault.secrets_dir / "UPSTREAM_API_KEY_FRONT_DESK").write_text("sk-someone-else")
-    env_settings = Settings.from_env({**settings.vault.secret_env, "UPSTREAM_API_KEY_FRONT_DESK": "sk-from-env"})
+    env = {**settings.vault.secret_env, "UPSTREAM_API_KEY_FRONT_DESK": "sk-from-env"}
+    env_settings = Settings.from_env(env)
     with pytest.raises(ConfigError, match="api_key_ref is not available"):
         load_agent_table(env_settings)
 

@@ -93,7 +93,19 @@ def test_agents_of_two_tenants_are_served_centrally_and_apart(
         make_upstream_secret(k8s_api, k8s_namespace, "sk-test-tenant-a")
         make_upstream_secret(k8s_api, other, "sk-test-tenant-b")
         create_agent(k8s_api, k8s_namespace, "front-desk", BASE_SPEC)
-        create_agent(k8s_api, other, "front-desk", BASE_SPEC)
+        # Tenant b's sidecars share a vault database; that URL is theirs, not the central proxy's.
+        client.CoreV1Api(k8s_api).create_namespaced_secret(
+            other,
+            client.V1Secret(
+                metadata=client.V1ObjectMeta(
+                    name="vault-db", labels={"masker.dev/upstream-credentials": "true"}
+                ),
+                string_data={"url": "postgresql://vault.clinic-b.test/masker"},
+            ),
+        )
+        create_agent(
+            k8s_api, other, "front-desk", {**BASE_SPEC, "vault": {"databaseSecretRef": {"name": "vault-db"}}}
+        )
         a, b = ready_agent(k8s_api, k8s_namespace, "front-desk"), ready_agent(k8s_api, other, "front-desk")
         id_a, id_b = a["status"]["agentId"], b["status"]["agentId"]
         assert id_a != id_b
@@ -110,6 +122,11 @@ def test_agents_of_two_tenants_are_served_centrally_and_apart(
         assert files_a[f"{id_a}.UPSTREAM_API_KEY_FRONT_DESK"] == "sk-test-tenant-a"
         assert files_b[f"{id_b}.UPSTREAM_API_KEY_FRONT_DESK"] == "sk-test-tenant-b"
         assert files_a[f"{id_a}.MASKER_KEY_K_FRONT_DESK_1"] != files_b[f"{id_b}.MASKER_KEY_K_FRONT_DESK_1"]
+        # The central proxy has its own vault: the entry keeps the spec's tokenization (a's sidecar,
+        # with no vault database, falls back to reversible-aead) and no tenant's database URL.
+        assert a["status"]["sidecarTokenization"] == "reversible-aead"
+        assert entry_a["tokenization"] == entry_b["tokenization"] == "vault"
+        assert not [name for name in (*files_a, *files_b) if name.endswith("MASKER_DATABASE_URL")]
         # The same material the sidecar gets from the agent's own Secret.
         own = client.CoreV1Api(k8s_api).read_namespaced_secret("masker-agent-front-desk", k8s_namespace)
         assert (
