@@ -258,7 +258,8 @@ def test_delete_leaves_a_tombstone_configmap(operator: Operator, k8s_api: Any, k
     # kubelet would keep the last content of a deleted ConfigMap) stop serving the agent.
     wait_for(
         lambda: get_or_none(lambda: core.read_namespaced_secret("masker-agent-shortlived", ns)) is None,
-        timeout=30,
+        # The garbage collector learns a new CRD's kind on its 30 s discovery resync, then backs off.
+        timeout=90,
         what="garbage collection of the Secret",
     )
     cm = core.read_namespaced_config_map("masker-agent-shortlived", ns)
