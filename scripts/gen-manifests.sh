@@ -31,20 +31,16 @@ render() {  # render <out-dir>
   {
     echo "$header"
     echo "# Masker in namespace \"$NAMESPACE\" (chart defaults + manifests/values.yaml)."
-    echo "# Needs cert-manager for the webhook certificate; see docs/helm.md."
-    echo "---"
-    echo "apiVersion: v1"
-    echo "kind: Namespace"
-    echo "metadata:"
-    echo "  name: $NAMESPACE"
-    echo "  labels:"
-    echo "    app.kubernetes.io/part-of: masker"
+    echo "# The namespace is yours (kubectl create namespace $NAMESPACE): deleting these manifests"
+    echo "# never deletes it, nor the Secrets you keep there. The operator makes the webhook"
+    echo "# certificate itself; no cert-manager needed. See docs/helm.md."
     "$HELM" template "$RELEASE" "$CHART" \
       --namespace "$NAMESPACE" \
       --kube-version "$KUBE_VERSION" \
       --api-versions cert-manager.io/v1 \
       --values "$ROOT/manifests/values.yaml" \
-      --skip-crds
+      --skip-crds \
+      --skip-tests
   } >"$out/masker.yaml"
 }
 

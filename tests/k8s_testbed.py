@@ -258,8 +258,13 @@ def binaries_present() -> bool:
 
 
 @contextlib.contextmanager
-def start_testbed(workdir: Path, *, controller_manager: bool = True) -> Iterator[K8sTestbed]:
-    """Start etcd, kube-apiserver (and kube-controller-manager); stop them in reverse order."""
+def start_testbed(
+    workdir: Path, *, controller_manager: bool = True, apiserver_args: tuple[str, ...] = ()
+) -> Iterator[K8sTestbed]:
+    """Start etcd, kube-apiserver (and kube-controller-manager); stop them in reverse order.
+
+    ``apiserver_args`` are appended to the API server's flags (e.g. an audit log for a benchmark).
+    """
     if not binaries_present():
         raise RuntimeError(
             f"Kubernetes test binaries missing under {BIN_DIR} or no {ETCD}: "
@@ -364,6 +369,7 @@ def start_testbed(workdir: Path, *, controller_manager: bool = True) -> Iterator
                 "MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
                 "--profiling=false",
                 "--v=1",
+                *apiserver_args,
             ],
             workdir / "kube-apiserver.log",
         )

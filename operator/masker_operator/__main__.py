@@ -7,6 +7,7 @@ the command line only chooses namespaces, logging and the liveness endpoint.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import kopf
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"masker-operator: {exc}", file=sys.stderr)
         return 2
     namespaces = tuple(args.namespace) or settings.namespaces
+    settings = dataclasses.replace(settings, namespaces=namespaces)
     kopf.configure(verbose=args.verbose, quiet=args.quiet)
     kopf.run(
         registry=build_registry(settings, kube),

@@ -3,6 +3,7 @@
     OperatorError
     ├── SpecError            the MaskerAgent spec is invalid: a permanent failure until it changes
     ├── ApiNotFoundError     a referenced object (e.g. the upstream-key Secret) does not exist (yet)
+    ├── CredentialsNotAllowedError  a referenced Secret did not opt in to being read for agents
     ├── ApiConflictError     optimistic-concurrency clash (409); retry with fresh state
     └── TransientApiError    any other API failure worth retrying (5xx, timeouts, connection)
 
@@ -26,6 +27,10 @@ class SpecError(OperatorError):
 
 class ApiNotFoundError(OperatorError):
     """A referenced Kubernetes object does not exist."""
+
+
+class CredentialsNotAllowedError(OperatorError):
+    """A MaskerAgent names a Secret that does not carry the opt-in label (confused-deputy guard)."""
 
 
 class ApiConflictError(OperatorError):

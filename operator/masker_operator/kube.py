@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import urllib3
@@ -17,7 +18,13 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from .errors import ApiConflictError, ApiNotFoundError, OperatorError, TransientApiError
+from .errors import (
+    ApiConflictError,
+    ApiNotFoundError,
+    CredentialsNotAllowedError,
+    OperatorError,
+    TransientApiError,
+)
 from .settings import GROUP, PLURAL, VERSION
 
 T = TypeVar("T")
@@ -93,14 +100,6 @@ class Kube:
         except ApiNotFoundError:
             return None
 
-    def get_secret_value(self, namespace: str, name: str, key: str) -> str:
-        """One decoded value of a user's Secret; ApiNotFoundError if the Secret or key is missing."""
-        secret = self.get_secret(namespace, name)
-        data: Mapping[str, str] = (secret or {}).get("data") or {}
-        if secret is None or key not in data:
-            raise ApiNotFoundError(f"secret {namespace}/{name} or its key {key!r} does not exist")
-        return base64.b64decode(data[key]).decode()
-
     def get_agent(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
             obj = _call(
@@ -112,6 +111,22 @@ class Kube:
         except ApiNotFoundError:
             return None
         return dict(obj)
+
+    def list_agent_keys(self, namespaces: tuple[str, ...]) -> set[tuple[str, str]]:
+        """(namespace, name) of every MaskerAgent in ``namespaces`` (empty = all namespaces)."""
+        calls = [
+            (
+                f"list maskeragents in {ns}",
+                partial(self.custom.list_namespaced_custom_object, GROUP, VERSION, ns, PLURAL),
+            )
+            for ns in namespaces
+        ] or [("list maskeragents", partial(self.custom.list_cluster_custom_object, GROUP, VERSION, PLURAL))]
+        pages = [_call(what, partial(fn, _request_timeout=REQUEST_TIMEOUT)) for what, fn in calls]
+        return {
+            (item["metadata"]["namespace"], item["metadata"]["name"])
+            for page in pages
+            for item in page.get("items") or []
+        }
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -152,33 +167,63 @@ class Kube:
             ),
         )
 
-    def apply_mutating_webhook_configuration(self, body: Mapping[str, Any]) -> None:
-        """Create the configuration, or replace it keeping its resourceVersion."""
+    def create_mutating_webhook_configuration(self, body: Mapping[str, Any]) -> None:
         name = body["metadata"]["name"]
-        what = f"mutatingwebhookconfiguration {name}"
-        try:
-            _call(
-                what,
-                lambda: self.admission.create_mutating_webhook_configuration(
-                    body, _request_timeout=REQUEST_TIMEOUT
-                ),
-            )
-            return
-        except ApiConflictError:
-            pass
-        current = _call(
-            what,
-            lambda: self.admission.read_mutating_webhook_configuration(
-                name, _request_timeout=REQUEST_TIMEOUT
-            ),
-        )
-        replacement = {
-            **body,
-            "metadata": {**body["metadata"], "resourceVersion": current.metadata.resource_version},
-        }
         _call(
-            what,
-            lambda: self.admission.replace_mutating_webhook_configuration(
-                name, replacement, _request_timeout=REQUEST_TIMEOUT
+            f"create mutatingwebhookconfiguration {name}",
+            lambda: self.admission.create_mutating_webhook_configuration(
+                body, _request_timeout=REQUEST_TIMEOUT
             ),
         )
+
+    def get_mutating_webhook_configuration(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self._dict(
+                _call(
+                    f"mutatingwebhookconfiguration {name}",
+                    lambda: self.admission.read_mutating_webhook_configuration(
+                        name, _request_timeout=REQUEST_TIMEOUT
+                    ),
+                )
+            )
+        except ApiNotFoundError:
+            return None
+
+    def replace_mutating_webhook_configuration(self, body: Mapping[str, Any]) -> None:
+        """Replace with the resourceVersion in ``body`` (409 on a race)."""
+        name = body["metadata"]["name"]
+        _call(
+            f"replace mutatingwebhookconfiguration {name}",
+            lambda: self.admission.replace_mutating_webhook_configuration(
+                name, body, _request_timeout=REQUEST_TIMEOUT
+            ),
+        )
+
+    def json_patch_mutating_webhook_configuration(self, name: str, ops: list[dict[str, Any]]) -> None:
+        _call(
+            f"patch mutatingwebhookconfiguration {name}",
+            lambda: self.admission.patch_mutating_webhook_configuration(
+                name,
+                ops,
+                _request_timeout=REQUEST_TIMEOUT,
+                _content_type="application/json-patch+json",
+            ),
+        )
+
+    def get_credential(self, namespace: str, name: str, key: str, *, opt_in_label: str) -> str:
+        """A decoded value of a user's Secret that opted in to being read for MaskerAgents.
+
+        ApiNotFoundError if the Secret or key is missing; CredentialsNotAllowedError (naming the
+        Secret and label, never a value) if the Secret lacks ``<opt_in_label>: "true"``.
+        """
+        secret = self.get_secret(namespace, name)
+        data: Mapping[str, str] = (secret or {}).get("data") or {}
+        if secret is None or key not in data:
+            raise ApiNotFoundError(f"secret {namespace}/{name} or its key {key!r} does not exist")
+        labels = (secret.get("metadata") or {}).get("labels") or {}
+        if labels.get(opt_in_label) != "true":
+            raise CredentialsNotAllowedError(
+                f'secret {namespace}/{name} is not labelled {opt_in_label}="true"; '
+                "MaskerAgents may only use Secrets that opted in"
+            )
+        return base64.b64decode(data[key]).decode()

@@ -22,12 +22,18 @@ NAMESPACE_OPT_OUT_LABEL = f"{DOMAIN}/injection"  # namespace label "disabled" = 
 ROTATE_ANNOTATION = f"{DOMAIN}/rotate-keys"  # change the value to add a new token key
 ROTATION_TOKEN_ANNOTATION = f"{DOMAIN}/rotation-token"  # on the Secret: last rotation honoured
 AGENT_LABEL = f"{DOMAIN}/agent"  # on owned objects: which MaskerAgent they belong to
+# On a user's Secret, value "true": MaskerAgents may reference it (upstream key, Vapi secret, vault
+# database URL). Without it, anyone allowed to create a MaskerAgent could make the operator copy any
+# Secret of the namespace and send it to an upstream of their choosing.
+CREDENTIALS_LABEL = f"{DOMAIN}/upstream-credentials"
+DELETED_ANNOTATION = f"{DOMAIN}/deleted"  # on a tombstoned ConfigMap: its agent was deleted
 MANAGED_BY = {"app.kubernetes.io/managed-by": "masker-operator", "app.kubernetes.io/name": "masker"}
 
 SIDECAR_NAME = "masker-proxy"
 AGENTS_KEY = "agents.yaml"  # ConfigMap key, the file the proxy reads (docs/agents-file.md)
 CONFIG_MOUNT = "/etc/masker/agent"
 SECRETS_MOUNT = "/etc/masker/secrets"
+DATABASE_URL_KEY = "MASKER_DATABASE_URL"  # in the owned Secret: the agent's vault database URL
 DATA_MOUNT = "/data"  # the proxy image's MASKER_DATA_DIR (Dockerfile.proxy)
 
 _PREFIX = "masker-agent-"

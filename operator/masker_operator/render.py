@@ -21,6 +21,8 @@ import yaml
 from .names import (
     AGENT_LABEL,
     AGENTS_KEY,
+    DATABASE_URL_KEY,
+    DELETED_ANNOTATION,
     MANAGED_BY,
     ROTATION_TOKEN_ANNOTATION,
     owned_object_name,
@@ -100,8 +102,20 @@ def _metadata(agent: AgentRef, annotations: Mapping[str, str] | None = None) -> 
     return meta
 
 
-def agent_entry(agent: AgentRef, spec: AgentSpec, agent_id: str, key_names: Sequence[str]) -> dict[str, Any]:
-    """One entry of ``agents:`` in docs/agents-file.md."""
+def agent_entry(
+    agent: AgentRef,
+    spec: AgentSpec,
+    agent_id: str,
+    key_names: Sequence[str],
+    *,
+    custom_policy: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One entry of ``agents:`` in docs/agents-file.md.
+
+    ``custom_policy``: the content of the named policy when it is one of the chart's custom
+    policies, which a sidecar's proxy does not have on disk; it is rendered inline (the spec's
+    categories and default action still win over it).
+    """
     upstream: dict[str, Any] = {}
     if spec.base_url:
         upstream["base_url"] = spec.base_url
@@ -115,8 +129,14 @@ def agent_entry(agent: AgentRef, spec: AgentSpec, agent_id: str, key_names: Sequ
         "upstream": upstream,
         "policy": spec.policy,
     }
-    if spec.policy_categories is not None or spec.policy_default_action is not None:
-        inline: dict[str, Any] = {"version": 1, "categories": dict(spec.policy_categories or {})}
+    if custom_policy is not None:
+        inline: dict[str, Any] = {**custom_policy, "version": 1}
+        inline["categories"] = {**(custom_policy.get("categories") or {}), **(spec.policy_categories or {})}
+        if spec.policy_default_action is not None:
+            inline["default_action"] = spec.policy_default_action
+        entry["policy_inline"] = inline
+    elif spec.policy_categories is not None or spec.policy_default_action is not None:
+        inline = {"version": 1, "categories": dict(spec.policy_categories or {})}
         if spec.policy_default_action is not None:
             inline["default_action"] = spec.policy_default_action
         entry["policy_inline"] = inline
@@ -141,14 +161,55 @@ def agents_yaml(entries: Sequence[Mapping[str, Any]]) -> str:
 
 
 def configmap_body(
-    agent: AgentRef, spec: AgentSpec, agent_id: str, key_names: Sequence[str]
+    agent: AgentRef,
+    spec: AgentSpec,
+    agent_id: str,
+    key_names: Sequence[str],
+    *,
+    custom_policy: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    entry = agent_entry(agent, spec, agent_id, key_names, custom_policy=custom_policy)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(agent),
-        "data": {AGENTS_KEY: agents_yaml([agent_entry(agent, spec, agent_id, key_names)])},
+        "data": {AGENTS_KEY: agents_yaml([entry])},
     }
+
+
+def tombstone_configmap_body(existing: Mapping[str, Any]) -> dict[str, Any]:
+    """The agent's ConfigMap after the agent was deleted: no agents, and no owner.
+
+    Running sidecars keep serving whatever their mounted file says, and the kubelet keeps the
+    last content of a mount whose ConfigMap is gone. So the file must change to "no agents"
+    (the proxy then answers 404) rather than disappear; without an owner reference the garbage
+    collector leaves it in place. A MaskerAgent created again under the same name adopts it.
+    """
+    meta = existing.get("metadata") or {}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "labels": dict(meta.get("labels") or {}),
+            "annotations": {**(meta.get("annotations") or {}), DELETED_ANNOTATION: "true"},
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+        "data": {AGENTS_KEY: agents_yaml([])},
+    }
+
+
+def sidecar_tokenization(spec: AgentSpec, *, has_database: bool) -> str:
+    """What a sidecar's proxy uses: a vault only when it is shared, else reversible-aead.
+
+    A sidecar's own vault would live in the pod's emptyDir and die with the pod, after which the
+    caller hears tokens instead of the values they stood for. reversible-aead needs no storage:
+    the encrypted original travels in the token, under keys kept in the agent's Secret.
+    """
+    if spec.tokenization == "vault" and not has_database:
+        return "reversible-aead"
+    return spec.tokenization
 
 
 def key_names_in(data: Mapping[str, str], agent: AgentRef) -> tuple[str, ...]:
@@ -166,6 +227,7 @@ def secret_body(
     existing_rotation_token: str | None,
     upstream_key: str | None,
     vapi_secret: str | None,
+    database_url: str | None = None,
     fresh_key: Callable[[], str] = generate_key,
 ) -> SecretPlan:
     """The desired Secret. ``existing_data`` is the current Secret's data, already decoded.
@@ -189,6 +251,8 @@ def secret_body(
         values[upstream_key_ref(agent)] = upstream_key
     if vapi_secret is not None:
         values[vapi_secret_ref(agent)] = vapi_secret
+    if database_url is not None:
+        values[DATABASE_URL_KEY] = database_url
     body = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -219,9 +283,10 @@ def needs_update(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> boo
     return not all(ref["uid"] in owner_uids for ref in want.get("ownerReferences", []))
 
 
-def proxy_url(public_url: str | None, sidecar_port: int, agent_id: str) -> str:
-    """Where callers point their OpenAI base URL: the public proxy, else the injected sidecar."""
-    base = public_url.rstrip("/") if public_url else f"http://127.0.0.1:{sidecar_port}"
+def proxy_url(public_url: str | None, sidecar_port: int, agent_id: str, *, central: bool = True) -> str:
+    """Where callers point their OpenAI base URL: the central proxy when it serves the agent and
+    has a public URL, else the injected sidecar."""
+    base = public_url.rstrip("/") if public_url and central else f"http://127.0.0.1:{sidecar_port}"
     return f"{base}/proxy/{agent_id}/v1"
 
 

@@ -75,13 +75,37 @@ class WebhookSettings:
     # URL mode (tests, out-of-cluster): the API server calls https://<url_host>:<port>/<path>.
     url_host: str | None = None
     # Service mode (in-cluster): the API server calls the operator's Service.
-    service_name: str = "masker-operator-webhook"
+    service_name: str = "masker-webhook"  # the Service the chart creates for release "masker"
     service_namespace: str = "masker-system"
     service_port: int = 443
     configuration_name: str = "masker-sidecar-injector"
-    failure_policy: str = "Ignore"
+    # Fail: a pod that asked for a sidecar (the objectSelector's label) is never admitted without
+    # one; every other pod never reaches the webhook, so a down operator blocks only those.
+    failure_policy: str = "Fail"
     timeout_seconds: int = 5
     cert_dir: str | None = None  # tls.crt/tls.key/ca.crt from outside (e.g. cert-manager)
+
+
+@dataclass(frozen=True)
+class AggregateSettings:
+    """Central serving: where the operator writes the agents the chart's proxy Deployment mounts.
+
+    ``namespace`` None = no central proxy: agents are rendered for sidecars only, and
+    ``status.proxyUrl`` names the sidecar.
+    """
+
+    namespace: str | None = None
+    # Objects <name>-<i>, i < shards: a ConfigMap (agents.json) and a Secret each.
+    name: str = "masker-central-agents"
+    shards: int = 4
+    # Changes within this window go out together: one write per shard object, not per agent.
+    batch_seconds: float = 1.0
+    # Per object, below the API server's 1 MiB limit; an agent that does not fit is not served.
+    shard_budget_bytes: int = 900 * 1024
+
+    @property
+    def enabled(self) -> bool:
+        return self.namespace is not None
 
 
 @dataclass(frozen=True)
@@ -92,8 +116,16 @@ class OperatorSettings:
     namespaces: tuple[str, ...] = ()  # empty = all namespaces
     drift_interval: float = 30.0
     standalone: bool = True
+    # Custom policy YAMLs (the chart's policies ConfigMap, mounted as a directory); their names
+    # are valid MaskerAgent policy names next to the built-in ones, and sidecars get them inline.
+    policies_dir: str | None = None
+    # Default vault database for sidecars of agents without vault.databaseSecretRef: a Secret of
+    # this name (and key) in the agent's namespace. None = sidecars fall back to reversible-aead.
+    vault_database_secret: str | None = None
+    vault_database_key: str = "url"
     sidecar: SidecarSettings = SidecarSettings()
     webhook: WebhookSettings = WebhookSettings()
+    aggregate: AggregateSettings = AggregateSettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> OperatorSettings:
@@ -103,7 +135,7 @@ class OperatorSettings:
         if public_url and not public_url.startswith(("http://", "https://")):
             raise OperatorError(f"{p}PUBLIC_URL must be an http(s) URL")
         namespaces = tuple(n.strip() for n in env.get(p + "NAMESPACES", "").split(",") if n.strip())
-        failure_policy = env.get(p + "WEBHOOK_FAILURE_POLICY", "Ignore").strip() or "Ignore"
+        failure_policy = env.get(p + "WEBHOOK_FAILURE_POLICY", "Fail").strip() or "Fail"
         if failure_policy not in {"Ignore", "Fail"}:
             raise OperatorError(f"{p}WEBHOOK_FAILURE_POLICY must be Ignore or Fail")
         sidecar = SidecarSettings(
@@ -132,11 +164,27 @@ class OperatorSettings:
             timeout_seconds=_int(env, p + "WEBHOOK_TIMEOUT_SECONDS", WebhookSettings.timeout_seconds),
             cert_dir=env.get(p + "WEBHOOK_CERT_DIR") or None,
         )
+        shards = _int(env, p + "AGGREGATE_SHARDS", AggregateSettings.shards)
+        if not 1 <= shards <= 64:
+            raise OperatorError(f"{p}AGGREGATE_SHARDS must be between 1 and 64")
+        batch = _float(env, p + "AGGREGATE_BATCH_SECONDS", AggregateSettings.batch_seconds)
+        if not 0 <= batch <= 60:
+            raise OperatorError(f"{p}AGGREGATE_BATCH_SECONDS must be between 0 and 60")
+        aggregate = AggregateSettings(
+            namespace=env.get(p + "AGGREGATE_NAMESPACE", "").strip() or None,
+            name=env.get(p + "AGGREGATE_NAME", "").strip() or AggregateSettings.name,
+            shards=shards,
+            batch_seconds=batch,
+        )
         return cls(
             public_url=public_url.rstrip("/") if public_url else None,
             namespaces=namespaces,
             drift_interval=_float(env, p + "DRIFT_INTERVAL", 30.0),
             standalone=_bool(env, p + "STANDALONE", True),
+            policies_dir=env.get(p + "POLICIES_DIR", "").strip() or None,
+            vault_database_secret=env.get(p + "VAULT_DATABASE_SECRET", "").strip() or None,
+            vault_database_key=env.get(p + "VAULT_DATABASE_SECRET_KEY", "").strip() or "url",
             sidecar=sidecar,
             webhook=webhook,
+            aggregate=aggregate,
         )

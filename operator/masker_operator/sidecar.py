@@ -22,6 +22,7 @@ from .names import (
     BASE_URL_ENV_ANNOTATION,
     CONFIG_MOUNT,
     DATA_MOUNT,
+    DATABASE_URL_KEY,
     INJECT_LABEL,
     INJECTED_ANNOTATION,
     SECRETS_MOUNT,
@@ -76,8 +77,26 @@ def wants_base_url(pod: Mapping[str, Any], default: bool) -> bool:
     return default
 
 
-def sidecar_container(settings: SidecarSettings) -> dict[str, Any]:
+def sidecar_container(settings: SidecarSettings, agent_name: str | None = None) -> dict[str, Any]:
     probe_common = {"timeoutSeconds": 2, "periodSeconds": 10, "failureThreshold": 3}
+    database_env = (
+        # The agent's shared vault, when the operator put one in its Secret; absent = the agent
+        # is rendered with reversible-aead and /data holds nothing that must outlive the pod.
+        [
+            {
+                "name": DATABASE_URL_KEY,
+                "valueFrom": {
+                    "secretKeyRef": {
+                        "name": owned_object_name(agent_name),
+                        "key": DATABASE_URL_KEY,
+                        "optional": True,
+                    }
+                },
+            }
+        ]
+        if agent_name
+        else []
+    )
     return {
         "name": SIDECAR_NAME,
         "image": settings.image,
@@ -90,6 +109,7 @@ def sidecar_container(settings: SidecarSettings) -> dict[str, Any]:
             {"name": "MASKER_AGENTS_FILE", "value": f"{CONFIG_MOUNT}/{AGENTS_KEY}"},
             {"name": "MASKER_SECRETS_DIR", "value": SECRETS_MOUNT},
             {"name": "MASKER_DATA_DIR", "value": DATA_MOUNT},
+            *database_env,
         ],
         "readinessProbe": {
             "httpGet": {"path": settings.ready_path, "port": PORT_NAME},
@@ -161,7 +181,7 @@ def inject(
     taken = {v.get("name") for v in spec.get("volumes") or []}
     new_volumes = [v for v in sidecar_volumes(agent_name) if v["name"] not in taken]
     return PodChanges(
-        containers=[*containers, sidecar_container(settings)],
+        containers=[*containers, sidecar_container(settings, agent_name)],
         volumes=[*(copy.deepcopy(dict(v)) for v in spec.get("volumes") or []), *new_volumes],
         annotations={INJECTED_ANNOTATION: "true"},
     )

@@ -9,7 +9,7 @@ field, never a value that could be sensitive.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,8 @@ from .names import ROTATE_ANNOTATION
 ACTIONS = frozenset({"tokenize", "mask", "placeholder", "hash", "drop", "keep"})
 TOKENIZATION_MODES = frozenset({"vault", "reversible-aead"})
 FAIL_MODES = frozenset({"closed", "open"})
+# Where an agent is served: the chart's central proxy, injected sidecars, or both.
+SERVED_BY = frozenset({"both", "central", "sidecar"})
 # Fields the proxy needs to do its job; stripping them would silently break every request.
 PROTECTED_FIELDS = frozenset({"model", "messages"})
 _ENTITY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -50,6 +52,12 @@ class AgentSpec:
     redaction_metadata: bool = False
     strip_fields: tuple[str, ...] = ()
     rotation_token: str = ""
+    served_by: str = "both"
+    vault_database_ref: SecretRef | None = None
+
+    @property
+    def central(self) -> bool:
+        return self.served_by in ("both", "central")
 
 
 def _mapping(value: Any, where: str) -> Mapping[str, Any]:
@@ -132,8 +140,17 @@ def _categories(value: Any, where: str) -> Mapping[str, Any] | None:
     return out
 
 
-def parse_spec(spec: Mapping[str, Any], annotations: Mapping[str, str] | None = None) -> AgentSpec:
-    """Validate a MaskerAgent spec; raises :class:`SpecError` naming the first bad field."""
+def parse_spec(
+    spec: Mapping[str, Any],
+    annotations: Mapping[str, str] | None = None,
+    *,
+    known_policies: Collection[str] | None = None,
+) -> AgentSpec:
+    """Validate a MaskerAgent spec; raises :class:`SpecError` naming the first bad field.
+
+    ``known_policies``: the policy names the proxy will have (built-in plus the chart's custom
+    ones); a name outside it is refused rather than silently served as ``default``.
+    """
     upstream = _mapping(spec.get("upstream"), "upstream")
     base_url = _str(upstream.get("baseUrl"), "upstream.baseUrl")
     if base_url is not None and not _URL_RE.match(base_url):
@@ -142,6 +159,8 @@ def parse_spec(spec: Mapping[str, Any], annotations: Mapping[str, str] | None = 
     policy_name = _str(policy.get("name"), "policy.name", "default") or "default"
     if not _POLICY_NAME_RE.match(policy_name):
         raise SpecError("policy.name", "must be a plain policy name (letters, digits, . _ -)")
+    if known_policies is not None and policy_name not in known_policies:
+        raise SpecError("policy.name", f"unknown policy; known policies are {sorted(known_policies)}")
     default_action = _str(policy.get("defaultAction"), "policy.defaultAction")
     if default_action is not None and default_action not in ACTIONS:
         raise SpecError("policy.defaultAction", f"unknown action; use one of {sorted(ACTIONS)}")
@@ -163,10 +182,14 @@ def parse_spec(spec: Mapping[str, Any], annotations: Mapping[str, str] | None = 
     protected = sorted(PROTECTED_FIELDS.intersection(strip))
     if protected:
         raise SpecError("stripFields", f"must not include {protected}: the proxy needs them")
+    served_by = _str(spec.get("servedBy"), "servedBy", "both") or "both"
+    if served_by not in SERVED_BY:
+        raise SpecError("servedBy", f"must be one of {sorted(SERVED_BY)}")
     rotation = _mapping(spec.get("keyRotation"), "keyRotation")
     spec_token = _str(rotation.get("token"), "keyRotation.token", "") or ""
     annotation_token = (annotations or {}).get(ROTATE_ANNOTATION, "")
     rotation_token = "|".join(t for t in (spec_token, annotation_token) if t)
+    vault = _mapping(spec.get("vault"), "vault")
     return AgentSpec(
         base_url=base_url,
         allowed_models=_str_list(upstream.get("allowedModels"), "upstream.allowedModels"),
@@ -182,4 +205,6 @@ def parse_spec(spec: Mapping[str, Any], annotations: Mapping[str, str] | None = 
         redaction_metadata=redaction,
         strip_fields=strip,
         rotation_token=rotation_token,
+        served_by=served_by,
+        vault_database_ref=_secret_ref(vault.get("databaseSecretRef"), "vault.databaseSecretRef", "url"),
     )

@@ -4,15 +4,21 @@ The operator applies it itself (instead of Kopf's managed mode) so that in-clust
 at a Service (``clientConfig.service``; API servers do not resolve cluster DNS for URL configs)
 while tests point at ``https://127.0.0.1:<port>`` (``clientConfig.url``). Scope: only pods with
 ``masker.dev/inject=true``, never in namespaces labelled ``masker.dev/injection=disabled``;
-``failurePolicy: Ignore`` by default so a down operator never blocks pod creation.
+``failurePolicy: Fail`` by default: a pod that asked for a sidecar is never admitted without one,
+and the object selector keeps every other pod away from the webhook.
+
+One owner per object: when the configuration exists and is not the operator's (the Helm chart
+renders it), the operator only keeps its ``caBundle`` in step with the certificate it serves
+(a JSON patch of that one field), never its labels, selectors or policy.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
-from .names import INJECT_LABEL, NAMESPACE_OPT_OUT_LABEL
+from .names import INJECT_LABEL, MANAGED_BY, NAMESPACE_OPT_OUT_LABEL
 from .settings import WebhookSettings
 
 HANDLER_ID = "inject-sidecar"  # also the URL path Kopf's webhook server routes on
@@ -39,7 +45,7 @@ def mutating_webhook_configuration(settings: WebhookSettings, ca_bundle: bytes) 
         "kind": "MutatingWebhookConfiguration",
         "metadata": {
             "name": settings.configuration_name,
-            "labels": {"app.kubernetes.io/name": "masker", "app.kubernetes.io/component": "operator"},
+            "labels": {**MANAGED_BY, "app.kubernetes.io/component": "operator"},
         },
         "webhooks": [
             {
@@ -69,3 +75,24 @@ def mutating_webhook_configuration(settings: WebhookSettings, ca_bundle: bytes) 
             }
         ],
     }
+
+
+def owned_by_operator(current: Mapping[str, Any]) -> bool:
+    labels = (current.get("metadata") or {}).get("labels") or {}
+    return bool(labels.get("app.kubernetes.io/managed-by") == MANAGED_BY["app.kubernetes.io/managed-by"])
+
+
+def ca_bundle_patch(current: Mapping[str, Any], ca_bundle: bytes) -> list[dict[str, Any]]:
+    """JSON-patch operations setting every webhook's caBundle; empty when they already match.
+
+    Each operation is guarded by a ``test`` of the webhook's name, so a concurrent reorder of the
+    list fails the patch instead of writing into the wrong webhook.
+    """
+    ca = base64.b64encode(ca_bundle).decode("ascii")
+    ops: list[dict[str, Any]] = []
+    for index, hook in enumerate(current.get("webhooks") or []):
+        if (hook.get("clientConfig") or {}).get("caBundle") == ca:
+            continue
+        ops.append({"op": "test", "path": f"/webhooks/{index}/name", "value": hook.get("name")})
+        ops.append({"op": "add", "path": f"/webhooks/{index}/clientConfig/caBundle", "value": ca})
+    return ops

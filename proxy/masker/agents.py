@@ -1,9 +1,10 @@
 """Agents and tenants: who is calling, where their requests go, and under which policy and keys.
 
 Agents come from the agents file (docs/agents-file.md) — hand-written, or rendered by the operator
-into a ConfigMap — and are swapped atomically when the file or a referenced secret changes. A
-request keeps the ``AgentTable`` it started with, so a reload never disturbs requests in flight.
-API-key tenants (``MASKER_API_KEYS``) become agents with the process defaults.
+into ConfigMaps — or from a directory of such files (the central proxy mounts one file per
+operator shard), and are swapped atomically when a file or a referenced secret changes. A request
+keeps the ``AgentTable`` it started with, so a reload never disturbs requests in flight. API-key
+tenants (``MASKER_API_KEYS``) become agents with the process defaults.
 
 Every policy name an agent refers to (``policy``, ``allowed_policies``) must exist: an unknown name
 rejects the whole file (``ConfigError``), at start-up and on reload, instead of meaning ``default``.
@@ -12,9 +13,11 @@ rejects the whole file (``ConfigError``), at start-up and on reload, instead of 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,6 +31,10 @@ from .tokens.codec import MODES, VAULT
 from .tokens.keys import KeyRing, available_key_names, load_keyring, local_key, read_secret
 
 AGENT_ID = re.compile(r"^agt_[0-9A-HJKMNP-TV-Z]{26}$")
+SECRETS_SCOPE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+AGENTS_SUFFIXES = (".yaml", ".yml", ".json")
+# The kubelet's atomic writer: every visible file is a link through this one, swapped on update.
+KUBELET_DATA_LINK = "..data"
 
 
 @dataclass(frozen=True)
@@ -80,14 +87,20 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
     upstream = raw.get("upstream") or {}
     if not isinstance(upstream, Mapping):
         raise ConfigError(f"{where}: upstream must be a mapping")
+    # A scoped agent's secrets are the files "<scope>.<name>" in the secrets dir and nothing
+    # else: agents of different tenants may share names, never key material or credentials.
+    scope = raw.get("secrets_scope")
+    if scope is not None and not (isinstance(scope, str) and SECRETS_SCOPE.match(scope)):
+        raise ConfigError(f"{where}: secrets_scope must be letters, digits, _ or -")
+    file_prefix, secret_env = (f"{scope}.", {}) if scope else ("", secret_env)
     api_key = None
     if upstream.get("api_key_ref"):
-        api_key = read_secret(str(upstream["api_key_ref"]), secrets_dir, secret_env)
+        api_key = read_secret(file_prefix + str(upstream["api_key_ref"]), secrets_dir, secret_env)
         if api_key is None:
             raise ConfigError(f"{where}: upstream api_key_ref is not available")
     vapi_secret = None
     if raw.get("vapi_secret_ref"):
-        vapi_secret = read_secret(str(raw["vapi_secret_ref"]), secrets_dir, secret_env)
+        vapi_secret = read_secret(file_prefix + str(raw["vapi_secret_ref"]), secrets_dir, secret_env)
         if vapi_secret is None:
             raise ConfigError(f"{where}: vapi_secret_ref is not available")
     tokenization = str(raw.get("tokenization", VAULT))
@@ -103,9 +116,14 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
     if not isinstance(allowed, list) or not all(isinstance(p, str) for p in allowed):
         raise ConfigError(f"{where}: allowed_policies must be a list of policy names")
     keys = raw.get("keys") or []
-    keyring = (
-        load_keyring([str(k) for k in keys], secrets_dir, secret_env) if keys else fallback_keys
-    )
+    if keys:
+        keyring = load_keyring(
+            [str(k) for k in keys], secrets_dir, secret_env, file_prefix=file_prefix
+        )
+    elif scope:
+        raise ConfigError(f"{where}: an agent with secrets_scope needs its own keys")
+    else:
+        keyring = fallback_keys
     rate = raw.get("rate_limit") or {}
     inline = raw.get("policy_inline")
     try:
@@ -137,25 +155,76 @@ def _agent_from_mapping(raw: Any, settings: Settings, fallback_keys: KeyRing) ->
     )
 
 
+def agents_files(path: Path) -> list[Path]:
+    """The agents file, or every agents file in a directory (sorted; hidden entries skipped)."""
+    if not path.is_dir():
+        return [path] if path.exists() else []
+    return sorted(
+        p
+        for p in path.iterdir()
+        if not p.name.startswith(".") and p.suffix in AGENTS_SUFFIXES and p.is_file()
+    )
+
+
+def _stat(path: Path) -> tuple[Any, ...]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (path.name, None)
+    return (path.name, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _dir_fingerprint(path: Path) -> tuple[Any, ...]:
+    link = path / KUBELET_DATA_LINK
+    if link.is_symlink():  # a kubelet volume: one readlink covers every file in it
+        try:
+            return (str(path), os.readlink(link))
+        except OSError:
+            return (str(path), None)
+    try:
+        children = sorted(path.iterdir())
+    except OSError:
+        return (str(path), None)
+    return (str(path), *(_stat(child) for child in children))
+
+
 def file_fingerprint(settings: Settings) -> tuple[Any, ...]:
-    """Cheap change detector: stat of the agents file (through symlinks) and the secrets dir."""
+    """Cheap change detector: stat of the agents file(s) (through symlinks) and the secrets dir."""
     parts: list[Any] = []
     for path in (settings.agents_file, settings.vault.secrets_dir):
         if path is None:
             continue
-        try:
-            st = path.stat()
-            parts.append((str(path), st.st_ino, st.st_mtime_ns, st.st_size))
-        except OSError:
-            parts.append((str(path), None))
-        if path.is_dir():
-            for child in sorted(path.iterdir()):
-                try:
-                    st = child.stat()
-                    parts.append((child.name, st.st_ino, st.st_mtime_ns, st.st_size))
-                except OSError:
-                    continue
+        parts.append(_dir_fingerprint(path) if path.is_dir() else (str(path), *_stat(path)))
     return tuple(parts)
+
+
+def _read_agents_file(path: Path) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"agents file {path.name}: cannot be parsed") from exc
+    data = data or {}
+    if not isinstance(data, Mapping) or data.get("version", 1) != 1:
+        raise ConfigError(f"agents file {path.name}: expected a mapping with version: 1")
+    agents = data.get("agents") or []
+    if not isinstance(agents, list):
+        raise ConfigError(f"agents file {path.name}: agents must be a list")
+    return agents
+
+
+def _snapshot(settings: Settings) -> Settings:
+    """Read a kubelet volume through its current ``..data`` target, not the visible links: the
+    kubelet adds links for new names only after the swap, and a pinned payload never changes."""
+    view = settings
+    secrets_dir = settings.vault.secrets_dir
+    if secrets_dir is not None and (secrets_dir / KUBELET_DATA_LINK).is_symlink():
+        vault = replace(settings.vault, secrets_dir=(secrets_dir / KUBELET_DATA_LINK).resolve())
+        view = replace(view, vault=vault)
+    if settings.agents_file.is_symlink():
+        access = replace(settings.access, agents_file=settings.agents_file.resolve())
+        view = replace(view, access=access)
+    return view
 
 
 def load_agent_table(settings: Settings, policies: Mapping[str, Policy] | None = None) -> AgentTable:
@@ -164,20 +233,12 @@ def load_agent_table(settings: Settings, policies: Mapping[str, Policy] | None =
     if policies is None:
         policies = load_policies(settings.policies_dir)
     fingerprint = file_fingerprint(settings)
-    fallback = default_keyring(settings)
+    view = _snapshot(settings)
+    fallback = default_keyring(view)
     agents: dict[str, Agent] = {}
-    path = settings.agents_file
-    if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
-            raise ConfigError("agents file: cannot be parsed") from exc
-        data = data or {}
-        if not isinstance(data, Mapping) or data.get("version", 1) != 1:
-            raise ConfigError("agents file: expected a mapping with version: 1")
-        for raw in data.get("agents") or []:
-            agent = _agent_from_mapping(raw, settings, fallback)
+    for path in agents_files(view.agents_file):
+        for raw in _read_agents_file(path):
+            agent = _agent_from_mapping(raw, view, fallback)
             if agent.id in agents:
                 raise ConfigError(f"agents file: duplicate agent {agent.name!r}")
             _check_policy_names(f"agents file: agent {agent.name!r}", agent, policies)

@@ -47,7 +47,7 @@ def _stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
 
 
 def _inputs_hash(dockerfile: Path, build: list[tuple[str, str]]) -> str:
-    """Hash of the install's inputs: Dockerfile, the scripts it runs, pyproject, the proto, Python.
+    """Hash of the install's inputs: Dockerfile, the scripts it runs, the build files, the proto, Python.
 
     Source code is left out on purpose: the rest of the suite tests it, and a re-install on every
     edit would cost minutes for nothing the smoke check adds."""
@@ -57,6 +57,8 @@ def _inputs_hash(dockerfile: Path, build: list[tuple[str, str]]) -> str:
         ROOT / "scripts" / "image-install.sh",
         ROOT / "scripts" / "gen_proto.sh",
         ROOT / "pyproject.toml",
+        ROOT / "setup.py",
+        ROOT / "MANIFEST.in",
         *sorted((ROOT / "ner" / "masker_ner" / "proto").rglob("*.proto")),
     ):
         h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())

@@ -289,9 +289,13 @@ def _service_account_kubeconfig(bed: K8sTestbed, api: Any, namespace: str, name:
 
 @contextlib.contextmanager
 def _operator_from_deployment(
-    deployment: Any, kubeconfig: Path, namespace: str, log: Path
+    deployment: Any, kubeconfig: Path, namespace: str, log: Path, cert_dir: Path | None = None
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """Run `python -m masker_operator` with the Deployment's args and env, reachable on loopback."""
+    """Run `python -m masker_operator` with the Deployment's args and env, reachable on loopback.
+
+    ``cert_dir``: the chart's webhook TLS Secret as files, as the pod mounts it; without it the
+    operator makes its own certificate for 127.0.0.1 so the API server can call it here.
+    """
     container = deployment.spec.template.spec.containers[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASKER_")}
     for var in container.env:
@@ -303,7 +307,9 @@ def _operator_from_deployment(
     webhook_port, liveness_port = free_port(), free_port()
     # Out of cluster the API server reaches the webhook by URL, with a certificate for 127.0.0.1
     # that the operator makes itself; everything else is exactly what the chart configured.
-    env.pop("MASKER_OPERATOR_WEBHOOK_CERT_DIR")
+    env.pop("MASKER_OPERATOR_WEBHOOK_CERT_DIR", None)
+    if cert_dir is not None:
+        env["MASKER_OPERATOR_WEBHOOK_CERT_DIR"] = str(cert_dir)
     env.update(
         KUBECONFIG=str(kubeconfig),
         MASKER_OPERATOR_WEBHOOK_URL_HOST="127.0.0.1",
@@ -350,10 +356,18 @@ def test_operator_runs_with_the_chart_rbac(
         core = client.CoreV1Api(k8s_api)
         core.create_namespaced_secret(
             ns,
-            client.V1Secret(metadata=client.V1ObjectMeta(name="openai"), string_data={"apiKey": "sk-test"}),
+            client.V1Secret(
+                metadata=client.V1ObjectMeta(
+                    name="openai", labels={"masker.dev/upstream-credentials": "true"}
+                ),
+                string_data={"apiKey": "sk-test"},
+            ),
         )
         custom = client.CustomObjectsApi(k8s_api)
-        with _operator_from_deployment(deployment, kubeconfig, ns, tmp_path / "operator.log"):
+        with _operator_from_deployment(deployment, kubeconfig, ns, tmp_path / "operator.log") as (
+            _,
+            webhook_port,
+        ):
             custom.create_namespaced_custom_object(
                 "masker.dev", "v1alpha1", ns, "maskeragents",
                 {
@@ -381,11 +395,29 @@ def test_operator_runs_with_the_chart_rbac(
             assert agent["status"]["proxyUrl"].startswith("https://masker.example.test/proxy/agt_")
             assert core.read_namespaced_config_map("masker-agent-front-desk", ns).data["agents.yaml"]
 
-            # The operator re-applied the chart's webhook configuration (RBAC: that name only).
-            hook = client.AdmissionregistrationV1Api(k8s_api).read_mutating_webhook_configuration(
-                f"{release}-masker-sidecar-injector"
+            # Helm owns the webhook configuration: the operator patched only the caBundle to the
+            # CA it serves with (RBAC: that name only), never labels or the Service reference.
+            admission = client.AdmissionregistrationV1Api(k8s_api)
+            hook_name = f"{release}-masker-sidecar-injector"
+            hook = admission.read_mutating_webhook_configuration(hook_name)
+            assert hook.metadata.labels["app.kubernetes.io/managed-by"] == "Helm"
+            assert hook.webhooks[0].client_config.service.name == f"{release}-masker-webhook"
+            chart_ca = core.read_namespaced_secret(f"{release}-masker-webhook-tls", ns).data["ca.crt"]
+            assert hook.webhooks[0].client_config.ca_bundle != chart_ca
+            # The test bed routes no Services (no kube-proxy, no pods): point the configuration at
+            # the operator on loopback, as the Service would in a cluster.
+            admission.patch_mutating_webhook_configuration(
+                hook_name,
+                [
+                    {"op": "remove", "path": "/webhooks/0/clientConfig/service"},
+                    {
+                        "op": "add",
+                        "path": "/webhooks/0/clientConfig/url",
+                        "value": f"https://127.0.0.1:{webhook_port}/inject-sidecar",
+                    },
+                ],
+                _content_type="application/json-patch+json",
             )
-            assert hook.webhooks[0].client_config.url.startswith("https://127.0.0.1:")
 
             pod = core.create_namespaced_pod(
                 ns,
@@ -409,3 +441,64 @@ def test_operator_runs_with_the_chart_rbac(
             assert sidecar.security_context.read_only_root_filesystem is True
     finally:
         helm("uninstall", release, "--namespace", ns)
+
+
+def test_helm_upgrade_after_operator_restarts(
+    k8s_testbed: K8sTestbed, k8s_api: Any, helm: Helm, k8s_namespace: str, release: str, tmp_path: Path
+) -> None:
+    """One owner per object: the operator (started twice, as after a restart) never takes the
+    webhook configuration from Helm, so `helm upgrade` (server-side apply) still succeeds."""
+    ns = k8s_namespace
+    admission = client.AdmissionregistrationV1Api(k8s_api)
+    hook_name = f"{release}-masker-sidecar-injector"
+    try:
+        for mode in ("self-signed", "operator"):
+            helm(
+                "upgrade", "--install", release, CHART, "--namespace", ns,
+                "--set", f"operator.watchNamespaces={{{ns}}}",
+                "--set", f"webhook.tls.mode={mode}",
+            )  # fmt: skip
+            deployment = client.AppsV1Api(k8s_api).read_namespaced_deployment(
+                f"{release}-masker-operator", ns
+            )
+            sa = deployment.spec.template.spec.service_account_name
+            kubeconfig = _service_account_kubeconfig(
+                k8s_testbed, k8s_api, ns, sa, tmp_path / f"{mode}.kubeconfig"
+            )
+            cert_dir = None
+            if mode == "self-signed":  # the pod mounts the chart's TLS Secret
+                cert_dir = tmp_path / "webhook-tls"
+                cert_dir.mkdir()
+                secret = client.CoreV1Api(k8s_api).read_namespaced_secret(f"{release}-masker-webhook-tls", ns)
+                for key, value in (secret.data or {}).items():
+                    (cert_dir / key).write_bytes(base64.b64decode(value))
+            labels = admission.read_mutating_webhook_configuration(hook_name).metadata.labels
+            for start in range(2):
+                log = tmp_path / f"operator-{mode}-{start}.log"
+                with _operator_from_deployment(deployment, kubeconfig, ns, log, cert_dir):
+                    hook = wait_for(
+                        lambda: (
+                            (h := admission.read_mutating_webhook_configuration(hook_name))
+                            .webhooks[0]
+                            .client_config.ca_bundle
+                            and h
+                        ),
+                        what="caBundle present",
+                    )
+            assert hook.metadata.labels == labels
+            assert hook.webhooks[0].client_config.service.name == f"{release}-masker-webhook"
+            if mode == "operator":  # the operator's own CA, patched in at each start
+                assert "caBundle updated" in log.read_text()
+            else:  # the chart's CA: nothing to patch
+                assert "caBundle updated" not in log.read_text()
+            upgraded = helm(
+                "upgrade", release, CHART, "--namespace", ns, "--reuse-values",
+                "--set", "proxy.upstream.timeoutSeconds=31",
+            )  # fmt: skip
+            assert "conflict" not in upgraded.stderr.lower()
+            after = admission.read_mutating_webhook_configuration(hook_name)
+            assert after.metadata.labels == labels
+            if mode == "operator":  # Helm does not own caBundle in this mode: the operator's stays
+                assert after.webhooks[0].client_config.ca_bundle == hook.webhooks[0].client_config.ca_bundle
+    finally:
+        helm("uninstall", release, "--namespace", ns, check=False)

@@ -43,8 +43,19 @@ def test_crds_file_is_the_chart_crd() -> None:
 
 def test_manifests_validate_and_hold_no_generated_secrets() -> None:
     docs = [d for d in yaml.safe_load_all((ROOT / "manifests" / "masker.yaml").read_text()) if d]
-    assert docs[0]["kind"] == "Namespace"
+    # The namespace is the user's: `kubectl delete -f` must never take their Secrets with it.
+    assert not [d for d in docs if d["kind"] == "Namespace"]
     assert {d["metadata"].get("namespace", "masker") for d in docs} == {"masker"}
+    # No cert-manager: the operator makes its certificate and patches the caBundle in.
+    assert not [d for d in docs if d["kind"] in {"Certificate", "Issuer"}]
+    (hook,) = next(d for d in docs if d["kind"] == "MutatingWebhookConfiguration")["webhooks"]
+    assert "caBundle" not in hook["clientConfig"] and hook["failurePolicy"] == "Fail"
+    operator = next(
+        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "masker-operator"
+    )
+    env = {e["name"] for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "MASKER_OPERATOR_WEBHOOK_CERT_DIR" not in env
+    assert not [d for d in docs if (d["metadata"].get("annotations") or {}).get("helm.sh/hook")]
     # Deterministic and shareable: no key material (the chart would generate some on install).
     assert not [d for d in docs if d["kind"] == "Secret"]
     for doc in docs:

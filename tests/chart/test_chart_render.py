@@ -304,14 +304,14 @@ def test_operator_rbac_is_least_privilege() -> None:
     assert not any("*" in part for rule in rules for part in rule)
     assert not {r for _, r, _ in rules} & {"pods", "rolebindings", "clusterroles", "namespaces"}
     assert ("", "secrets", "list") not in rules and ("", "secrets", "delete") not in rules
-    # Webhook configurations: create, and get/update of our one object only.
+    # Webhook configurations: create, and get/update/patch (caBundle only) of our one object only.
     hook_rules = [
         r for r in one(docs, "ClusterRole")["rules"] if "admissionregistration.k8s.io" in r["apiGroups"]
     ]
     name = one(docs, "MutatingWebhookConfiguration")["metadata"]["name"]
     assert {(tuple(r["verbs"]), tuple(r.get("resourceNames", ()))) for r in hook_rules} == {
         (("create",), ()),
-        (("get", "update"), (name,)),
+        (("get", "update", "patch"), (name,)),
     }
     assert not [
         r for r in _rules(one(render(sets=["webhook.enabled=false"]), "ClusterRole")) if "webhook" in r[1]
@@ -321,9 +321,18 @@ def test_operator_rbac_is_least_privilege() -> None:
     cluster = _rules(one(docs, "ClusterRole"))
     assert not any(r in {"secrets", "configmaps", "maskeragents"} for _, r, _ in cluster)
     assert ("", "namespaces", "watch") in cluster  # Kopf observes namespaces in namespaced mode
-    roles = by_kind(docs, "Role")
+    roles = [r for r in by_kind(docs, "Role") if not r["metadata"]["name"].endswith("-operator-central")]
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["clinic-a", "clinic-b"]
     assert ("", "secrets", "create") in _rules(roles[0])
+    # Central serving: in the release namespace only the aggregate shards, by name.
+    central = one(docs, "Role", "-operator-central")
+    assert central["metadata"]["namespace"] == "masker"
+    named = [r for r in central["rules"] if r.get("resourceNames")]
+    assert _rules(central) == {
+        (g, r, v) for g in [""] for r in ("configmaps", "secrets") for v in ("create", "get", "update")
+    }
+    assert [tuple(r["verbs"]) for r in named] == [("get", "update")]
+    assert named[0]["resourceNames"] == [f"masker-central-agents-{i}" for i in range(4)]
     operator = one(docs, "Deployment", "-operator")["spec"]["template"]["spec"]["containers"][0]
     assert [a for a in operator["args"] if a.startswith("--namespace")] == [
         "--namespace=clinic-a",
@@ -378,7 +387,7 @@ def test_operator_env_names_exist_in_the_operator_settings() -> None:
 def test_self_signed_webhook_tls_is_consistent() -> None:
     docs = render()
     hook = one(docs, "MutatingWebhookConfiguration")["webhooks"][0]
-    assert hook["failurePolicy"] == "Ignore" and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Fail" and hook["sideEffects"] == "None"
     assert hook["objectSelector"] == {"matchLabels": {"masker.dev/inject": "true"}}
     assert hook["namespaceSelector"]["matchExpressions"] == [
         {"key": "masker.dev/injection", "operator": "NotIn", "values": ["disabled"]}

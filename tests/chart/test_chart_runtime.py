@@ -26,6 +26,7 @@ import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from helm_tools import CI_VALUES, ROOT, one, render
 
+from tests.kubelet_volumes import project, volume_files
 from tests.proxy_process import free_port, start_proxy
 
 pytestmark = pytest.mark.slow
@@ -94,20 +95,29 @@ def test_proxy_runs_with_the_chart_configuration(
     for path, mount in mounts.items():
         if mount["name"] == "policies":
             (policies / Path(path).name).write_text(policy_cm[mount["subPath"]])
-    agents_dir, secrets_dir = tmp_path / "agents", tmp_path / "secrets"
-    agents_dir.mkdir()
-    secrets_dir.mkdir()
+    # The agents volume as the kubelet projects it: the chart's agents ConfigMap and the Secret
+    # with the key material the operator (or you) put there; the operator's shards are absent.
     agents_yaml = one(docs, "ConfigMap", "-agents")["data"]["agents.yaml"]
-    (agents_dir / "agents.yaml").write_text(agents_yaml)
     agents = yaml.safe_load(agents_yaml)["agents"]
-    for agent in agents:  # the operator (or you) put the key material into the agents Secret
-        for key in agent.get("keys", []):
-            (secrets_dir / f"MASKER_KEY_K_{key}").write_text(base64.b64encode(os.urandom(32)).decode())
+    key_files = {
+        f"MASKER_KEY_K_{key}": base64.b64encode(base64.b64encode(os.urandom(32))).decode()
+        for agent in agents
+        for key in agent.get("keys", [])
+    }
+    objects = {
+        ("ConfigMap", "masker-agents"): one(docs, "ConfigMap", "-agents"),
+        ("Secret", "masker-agents"): {"data": key_files},
+    }
+    volume = next(v for v in deployment["volumes"] if v["name"] == mounts["/etc/masker/agents"]["name"])
+    files = volume_files(
+        volume, lambda n: objects.get(("ConfigMap", n)), lambda n: objects.get(("Secret", n))
+    )
+    assert files["agents.d/agents.yaml"] == agents_yaml and set(key_files) < set(files)
+    project(tmp_path / "agents", files)
     paths = {
         "/data": tmp_path / "data",
         "/etc/masker/policies": policies,
-        "/etc/masker/agents": agents_dir,
-        "/etc/masker/secrets": secrets_dir,
+        "/etc/masker/agents": tmp_path / "agents",
     }
     assert set(paths) <= set(mounts) | {"/etc/masker/policies"}
     for name, value in list(env.items()):

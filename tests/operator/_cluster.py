@@ -46,9 +46,15 @@ RBAC = ROOT / "operator" / "masker_operator" / "rbac.yaml"
 GROUP, VERSION, PLURAL = "masker.dev", "v1alpha1", "maskeragents"
 CRD_NAME = f"{PLURAL}.{GROUP}"
 PUBLIC_URL = "https://masker.example.test"
+# Long enough that a change noticed within 2 s was not noticed by the timer (rotation test),
+# short enough for the drift tests.
+DRIFT_INTERVAL = 5.0
+CUSTOM_POLICY = "dental"  # in the operator's MASKER_OPERATOR_POLICIES_DIR
 TEST_SUFFIX = "-operator-tests"
 # Not manifests/masker.yaml's "masker-sidecar-injector": a leftover could never be patched into it.
 WEBHOOK_CONFIGURATION = "masker-sidecar-injector" + TEST_SUFFIX
+CENTRAL_NAME = "masker-central-agents" + TEST_SUFFIX
+CENTRAL_SHARDS = 2
 CLEANUP_TIMEOUT = 90.0  # namespaces: the controller-manager deletes their contents first
 T = TypeVar("T")
 
@@ -143,6 +149,20 @@ def cluster_objects(api: Any) -> Iterator[None]:
                     partial(core.read_namespaced_service_account, OPERATOR_SA_NAME, sa_ns),
                 )
             )
+            for index in range(CENTRAL_SHARDS):  # and the central aggregate the operator wrote
+                shard = f"{CENTRAL_NAME}-{index}"
+                steps += [
+                    (
+                        f"ConfigMap {sa_ns}/{shard}",
+                        partial(core.delete_namespaced_config_map, shard, sa_ns),
+                        partial(core.read_namespaced_config_map, shard, sa_ns),
+                    ),
+                    (
+                        f"Secret {sa_ns}/{shard}",
+                        partial(core.delete_namespaced_secret, shard, sa_ns),
+                        partial(core.read_namespaced_secret, shard, sa_ns),
+                    ),
+                ]
         created = sorted(_namespaces(core) - namespaces_before)
         for name in created:
             _drop_finalizers(api, name)
@@ -206,15 +226,26 @@ def operator(
     # last operator test is done, not at the end of the session after the chart tests.
     webhook_port, liveness_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("operator") / "operator.log"
+    # The chart's custom policies, as its ConfigMap is mounted into the operator.
+    policies = tmp_path_factory.mktemp("custom-policies")
+    (policies / f"{CUSTOM_POLICY}.yaml").write_text(
+        "version: 1\ndefault_action: tokenize\ncategories: {PHONE: mask, EMAIL: hash}\n"
+    )
     env = {
         **k8s_testbed.env(k8s_testbed.operator_kubeconfig),
         "MASKER_OPERATOR_PUBLIC_URL": PUBLIC_URL,
-        "MASKER_OPERATOR_DRIFT_INTERVAL": "1",
+        # Central serving on, as the chart runs it: the aggregate in the operator's namespace.
+        "MASKER_OPERATOR_AGGREGATE_NAMESPACE": OPERATOR_SA_NAMESPACE,
+        "MASKER_OPERATOR_AGGREGATE_NAME": CENTRAL_NAME,
+        "MASKER_OPERATOR_AGGREGATE_SHARDS": str(CENTRAL_SHARDS),
+        "MASKER_OPERATOR_AGGREGATE_BATCH_SECONDS": "0.3",
+        "MASKER_OPERATOR_DRIFT_INTERVAL": str(DRIFT_INTERVAL),
         "MASKER_OPERATOR_WEBHOOK_URL_HOST": "127.0.0.1",
         "MASKER_OPERATOR_WEBHOOK_LISTEN_ADDR": "127.0.0.1",
         "MASKER_OPERATOR_WEBHOOK_PORT": str(webhook_port),
         "MASKER_OPERATOR_WEBHOOK_CONFIGURATION_NAME": WEBHOOK_CONFIGURATION,
         "MASKER_OPERATOR_PROXY_IMAGE": "registry.example.test/masker:test",
+        "MASKER_OPERATOR_POLICIES_DIR": str(policies),
     }
     with cluster_objects(k8s_api):
         with log.open("wb") as fh:
@@ -287,10 +318,16 @@ def secret_data(api: Any, namespace: str, name: str) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
 
 
-def make_upstream_secret(api: Any, namespace: str, value: str, name: str = "openai") -> None:
+def make_upstream_secret(
+    api: Any, namespace: str, value: str, name: str = "openai", *, opt_in: bool = True
+) -> None:
+    """The user's upstream-key Secret; ``opt_in`` = labelled for use by MaskerAgents."""
+    labels = {"masker.dev/upstream-credentials": "true"} if opt_in else None
     client.CoreV1Api(api).create_namespaced_secret(
         namespace,
-        client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={"apiKey": value}),
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name=name, labels=labels), string_data={"apiKey": value}
+        ),
     )
 
 

@@ -16,7 +16,16 @@ ALLOWED = {
     "kopf": {"handlers.py", "__main__.py"},
     "masker": set(),  # the proxy is another deployable: share formats (docs), not code
 }
-PURE = ["spec.py", "render.py", "sidecar.py", "webhook_config.py", "tls.py", "names.py", "settings.py"]
+PURE = [
+    "aggregate.py",
+    "spec.py",
+    "render.py",
+    "sidecar.py",
+    "webhook_config.py",
+    "tls.py",
+    "names.py",
+    "settings.py",
+]
 
 
 def imported_roots(path: Path) -> set[str]:

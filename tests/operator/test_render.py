@@ -29,6 +29,8 @@ from masker_operator.render import (
     proxy_url,
     ready_condition,
     secret_body,
+    sidecar_tokenization,
+    tombstone_configmap_body,
 )
 from masker_operator.spec import parse_spec
 
@@ -247,6 +249,11 @@ def test_names() -> None:
         == f"https://masker.example.test/proxy/{AGENT_ID}/v1"
     )
     assert proxy_url(None, 8080, AGENT_ID) == f"http://127.0.0.1:8080/proxy/{AGENT_ID}/v1"
+    # Not served centrally (servedBy: sidecar, or no central proxy): the URL names the sidecar.
+    assert (
+        proxy_url("https://masker.example.test", 8080, AGENT_ID, central=False)
+        == f"http://127.0.0.1:8080/proxy/{AGENT_ID}/v1"
+    )
 
 
 def test_the_proxy_reader_accepts_what_the_operator_renders(tmp_path: Path) -> None:
@@ -283,3 +290,79 @@ def test_the_proxy_reader_accepts_what_the_operator_renders(tmp_path: Path) -> N
     assert agent.policy == "healthcare" and agent.policy_inline is not None
     assert agent.strip_fields == frozenset({"user"})
     assert agent.tenant == "clinic-a"
+
+
+def _proxy_table(tmp_path: Path, agents_yaml: str, secret_data: dict[str, str]) -> Any:
+    config_dir, secrets_dir = tmp_path / "agent", tmp_path / "secrets"
+    config_dir.mkdir(exist_ok=True)
+    secrets_dir.mkdir(exist_ok=True)
+    (config_dir / "agents.yaml").write_text(agents_yaml)
+    for name, value in secret_data.items():
+        (secrets_dir / name).write_text(value)
+    settings = Settings.from_env(
+        {
+            "MASKER_AGENTS_FILE": str(config_dir / "agents.yaml"),
+            "MASKER_SECRETS_DIR": str(secrets_dir),
+            "MASKER_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    return load_agent_table(settings)
+
+
+def test_a_custom_policy_reaches_the_sidecar_inline(tmp_path: Path) -> None:
+    spec = parse_spec({"policy": {"name": "dental", "categories": {"PHONE": "mask"}}})
+    custom = {"version": 1, "default_action": "placeholder", "categories": {"PHONE": "drop", "EMAIL": "hash"}}
+    plan = secret_body(
+        AGENT, spec, existing_data={}, existing_rotation_token=None, upstream_key=None, vapi_secret=None
+    )
+    cm = configmap_body(AGENT, spec, AGENT_ID, plan.key_names, custom_policy=custom)
+    (entry,) = yaml.safe_load(cm["data"]["agents.yaml"])["agents"]
+    # The spec's own categories still win over the named policy's.
+    assert entry["policy_inline"] == {
+        "version": 1,
+        "default_action": "placeholder",
+        "categories": {"PHONE": "mask", "EMAIL": "hash"},
+    }
+    table = _proxy_table(tmp_path, cm["data"]["agents.yaml"], decode_secret_data(plan.body["data"]))
+    assert table.agents[AGENT_ID].policy_inline is not None
+
+
+def test_a_tombstone_leaves_the_proxy_with_no_agents(tmp_path: Path) -> None:
+    cm = configmap_body(AGENT, SPEC, AGENT_ID, ["FRONT_DESK_1"])
+    cm["metadata"]["resourceVersion"] = "42"
+    tomb = tombstone_configmap_body(cm)
+    assert "ownerReferences" not in tomb["metadata"]  # or the garbage collector deletes it
+    assert tomb["metadata"]["annotations"]["masker.dev/deleted"] == "true"
+    assert tomb["metadata"]["resourceVersion"] == "42"
+    assert _proxy_table(tmp_path, tomb["data"]["agents.yaml"], {}).agents == {}
+
+
+@pytest.mark.parametrize(
+    ("tokenization", "has_database", "expected"),
+    [
+        ("vault", False, "reversible-aead"),
+        ("vault", True, "vault"),
+        ("reversible-aead", False, "reversible-aead"),
+        ("reversible-aead", True, "reversible-aead"),
+    ],
+)
+def test_sidecars_never_keep_the_only_copy_of_a_vault(
+    tokenization: str, has_database: bool, expected: str
+) -> None:
+    spec = parse_spec({"tokenization": tokenization})
+    assert sidecar_tokenization(spec, has_database=has_database) == expected
+
+
+def test_the_vault_database_url_goes_to_the_secret_only() -> None:
+    url = "postgresql://vault@db.example.test:5432/vault"
+    plan = secret_body(
+        AGENT,
+        SPEC,
+        existing_data={},
+        existing_rotation_token=None,
+        upstream_key=None,
+        vapi_secret=None,
+        database_url=url,
+    )
+    assert decode_secret_data(plan.body["data"])["MASKER_DATABASE_URL"] == url
+    assert url not in configmap_body(AGENT, SPEC, AGENT_ID, plan.key_names)["data"]["agents.yaml"]

@@ -12,7 +12,7 @@ def test_defaults() -> None:
     settings = OperatorSettings.from_env({})
     assert settings.public_url is None
     assert settings.namespaces == ()
-    assert settings.webhook.failure_policy == "Ignore"
+    assert settings.webhook.failure_policy == "Fail"
     assert settings.webhook.url_host is None
     assert settings.sidecar.port == 8080
 

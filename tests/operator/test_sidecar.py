@@ -61,7 +61,7 @@ def test_injection_adds_a_locked_down_sidecar_and_mounts() -> None:
     assert sc["capabilities"] == {"drop": ["ALL"]}
     assert sidecar["livenessProbe"]["httpGet"] == {"path": "/health", "port": "masker-http"}
     assert sidecar["resources"]["limits"]["memory"] == "512Mi"
-    env = {e["name"]: e["value"] for e in sidecar["env"]}
+    env = {e["name"]: e.get("value") for e in sidecar["env"]}
     assert env["MASKER_AGENTS_FILE"] == "/etc/masker/agent/agents.yaml"
     assert env["MASKER_SECRETS_DIR"] == "/etc/masker/secrets"
     assert env["MASKER_LISTEN_ADDR"] == "0.0.0.0:8181"
@@ -121,3 +121,12 @@ def test_user_volume_with_our_name_is_kept() -> None:
     assert [v for v in changes.volumes if v["name"] == "masker-tmp"] == [
         {"name": "masker-tmp", "emptyDir": {"medium": ""}}
     ]
+
+
+def test_sidecar_takes_the_vault_database_from_the_agents_secret_when_there() -> None:
+    changes = inject(pod(LABEL, AGENT), agent_name="front-desk", agent_id=None, settings=SETTINGS)
+    env = {e["name"]: e for e in changes.containers[-1]["env"]}
+    # Optional: without a database the operator renders the agent as reversible-aead instead.
+    assert env["MASKER_DATABASE_URL"]["valueFrom"] == {
+        "secretKeyRef": {"name": "masker-agent-front-desk", "key": "MASKER_DATABASE_URL", "optional": True}
+    }

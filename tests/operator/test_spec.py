@@ -100,3 +100,36 @@ def test_rotation_token_from_spec_and_annotation(
     spec: dict[str, Any] = {"keyRotation": {"token": spec_token}} if spec_token else {}
     annotations = {"masker.dev/rotate-keys": annotation} if annotation else {}
     assert parse_spec(spec, annotations).rotation_token == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "central"), [(None, True), ("both", True), ("central", True), ("sidecar", False)]
+)
+def test_served_by_chooses_central_serving(value: str | None, central: bool) -> None:
+    spec = parse_spec({"upstream": {}, **({"servedBy": value} if value else {})})
+    assert spec.central is central
+    assert spec.served_by == (value or "both")
+
+
+def test_served_by_rejects_unknown_places() -> None:
+    with pytest.raises(SpecError, match=r"spec.servedBy: must be one of \['both', 'central', 'sidecar'\]"):
+        parse_spec({"upstream": {}, "servedBy": "edge"})
+
+
+def test_unknown_policy_names_are_refused_with_the_known_ones_listed() -> None:
+    known = {"default", "healthcare", "dental"}
+    assert parse_spec({"policy": {"name": "dental"}}, known_policies=known).policy == "dental"
+    with pytest.raises(SpecError) as info:
+        parse_spec({"policy": {"name": "healthcar"}}, known_policies=known)
+    assert info.value.field == "policy.name"
+    assert "['default', 'dental', 'healthcare']" in str(info.value)
+
+
+def test_vault_database_secret_ref() -> None:
+    parsed = parse_spec({"vault": {"databaseSecretRef": {"name": "vault-db"}}})
+    assert parsed.vault_database_ref is not None
+    assert (parsed.vault_database_ref.name, parsed.vault_database_ref.key) == ("vault-db", "url")
+    assert parse_spec({}).vault_database_ref is None
+    with pytest.raises(SpecError) as info:
+        parse_spec({"vault": {"databaseSecretRef": {}}})
+    assert info.value.field == "vault.databaseSecretRef.name"

@@ -89,12 +89,34 @@ app.kubernetes.io/part-of: masker
 {{- default (include "masker.proxy.fullname" .) .Values.proxy.secret.existingSecret -}}
 {{- end -}}
 
+{{/* Secret a proxy env key comes from: the audit key stays in the chart's "-audit" Secret when
+     the user brings their own (unless auditHmacKeyInExistingSecret). (list . KEY) */}}
+{{- define "masker.proxy.secretNameFor" -}}
+{{- $root := index . 0 -}}
+{{- $s := $root.Values.proxy.secret -}}
+{{- if and (eq (index . 1) "MASKER_AUDIT_HMAC_KEY") $s.existingSecret (not $s.auditHmacKeyInExistingSecret) -}}
+{{- include "masker.componentName" (list $root "audit") -}}
+{{- else -}}
+{{- include "masker.proxy.secretName" $root -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "masker.agents.configMapName" -}}
 {{- default (include "masker.componentName" (list . "agents")) .Values.proxy.agents.configMapName -}}
 {{- end -}}
 
 {{- define "masker.agents.secretName" -}}
 {{- default (include "masker.componentName" (list . "agents")) .Values.proxy.agents.secretName -}}
+{{- end -}}
+
+{{/* Prefix of the operator's aggregate shards (<prefix>-<i>) the central proxy mounts. */}}
+{{- define "masker.agents.centralName" -}}
+{{- include "masker.componentName" (list . "central-agents") -}}
+{{- end -}}
+
+{{/* Central serving: the operator writes the aggregate only where the chart's proxy reads it. */}}
+{{- define "masker.central.enabled" -}}
+{{- if and .Values.proxy.enabled .Values.operator.enabled -}}true{{- end -}}
 {{- end -}}
 
 {{/* Name of the MutatingWebhookConfiguration; the operator keeps this one object current. */}}
@@ -161,4 +183,13 @@ the existing Secret is reused (lookup), so the CA bundle does not change under r
 {{- if and (include "masker.webhook.enabled" .) (eq .Values.webhook.tls.mode "secret") (not .Values.webhook.tls.caBundle) -}}
 {{- fail "webhook.tls.mode=secret needs webhook.tls.caBundle (base64 PEM of the CA that signed the Secret's certificate)" -}}
 {{- end -}}
+{{- end -}}
+
+{{/* Egress rule for cluster DNS (any address: node-local caches differ between clusters). */}}
+{{- define "masker.netpol.dnsEgress" -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
 {{- end -}}

@@ -183,16 +183,33 @@ class Runtime:
             await asyncio.sleep(interval)
 
     async def watch_config(self) -> None:
-        """Poll the agents file and secrets; swap the table whole, or keep the old one."""
+        """Poll the agents file(s) and secrets; swap the table whole, or keep the old one.
+
+        A change is loaded only once its stat has held still for one poll, and a read during which
+        the files moved is thrown away: a file written in place is never seen half-written.
+        """
+        pending: tuple[Any, ...] | None = None
         while True:
             await asyncio.sleep(self.settings.server.reload_interval)
             try:
-                if file_fingerprint(self.settings) == self.table.fingerprint:
+                current = file_fingerprint(self.settings)
+                if current == self.table.fingerprint:
+                    pending = None
                     continue
-                self.table = load_agent_table(self.settings, self.policies)
+                if current != pending:
+                    pending = current
+                    continue
+                table = load_agent_table(self.settings, self.policies)
+                if table.fingerprint != current or file_fingerprint(self.settings) != current:
+                    pending = None
+                    continue
+                self.table = table
                 self.reloads += 1
                 log.info("agents reloaded", extra={"agents": len(self.table.agents)})
             except ConfigError as exc:
+                if file_fingerprint(self.settings) != pending:  # the files moved while being read
+                    pending = None
+                    continue
                 self.reload_failures += 1
                 log.error("agents file rejected; keeping the previous table: %s", exc)
                 # Remember the bad fingerprint so the same broken file is not re-parsed every tick.

@@ -13,18 +13,20 @@ import uvloop
 from hypercorn.config import Config
 from hypercorn.typing import ASGIFramework
 
-from ..agents import ensure_demo_agent, load_agent_table
+from ..agents import AgentTable, ensure_demo_agent, load_agent_table
 from ..errors import ConfigError
 from ..policy import load_policies
 from ..settings import Settings
 from .observe import Observability
 
 
-def _banner(settings: Settings, demo_agent: str | None) -> str:
+def _banner(settings: Settings, demo_agent: str | None, table: AgentTable | None = None) -> str:
     server = settings.server
     base = server.public_url or f"http://{server.listen_addr}"
     lines = [f"Masker listening on http://{server.listen_addr}"]
-    if settings.upstream.echo:
+    # Agents with their own base_url (every operator-rendered one with an upstream) never echo.
+    agents = table.agents.values() if table is not None else ()
+    if settings.upstream.echo and (not agents or any(a.base_url is None for a in agents)):
         lines.append(
             "No upstream configured (MASKER_OPENAI_BASE_URL / MASKER_OPENAI_API_KEY): using the built-in "
             "echo upstream. Its answer repeats your last message; 'echo_upstream.received' shows exactly "
@@ -59,12 +61,12 @@ def main(argv: list[str]) -> int:
         # code 2, rather than a traceback from Hypercorn's lifespan after the banner.
         settings = Settings.from_env(env)
         demo = ensure_demo_agent(settings)
-        load_agent_table(settings, load_policies(settings.policies_dir))
+        table = load_agent_table(settings, load_policies(settings.policies_dir))
         Observability.check(settings)
     except ConfigError as exc:
         print(f"masker: configuration error: {exc}", file=sys.stderr)
         return 2
-    print(_banner(settings, demo), flush=True)
+    print(_banner(settings, demo, table), flush=True)
 
     config = hypercorn_config(settings)
     if settings.server.workers > 1:

@@ -96,10 +96,13 @@ def available_key_names(secrets_dir: Path | None, env: Mapping[str, str]) -> lis
     return sorted(names, reverse=True)
 
 
-def load_keyring(names: Sequence[str], secrets_dir: Path | None, env: Mapping[str, str]) -> KeyRing:
+def load_keyring(
+    names: Sequence[str], secrets_dir: Path | None, env: Mapping[str, str], *, file_prefix: str = ""
+) -> KeyRing:
+    """Keys by name; ``file_prefix`` scopes the files (the key name, and so its kid, stays)."""
     keys = []
     for name in names:
-        raw = read_secret(KEY_ENV_PREFIX + name, secrets_dir, env)
+        raw = read_secret(file_prefix + KEY_ENV_PREFIX + name, secrets_dir, env)
         if raw is None:
             raise ConfigError(f"key {name}: {KEY_ENV_PREFIX}{name} is not set")
         keys.append(Key(name, decode_key(name, raw)))
