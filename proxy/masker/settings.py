@@ -38,6 +38,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
 
+def _memory_budget(env: Mapping[str, str]) -> float:
+    mb = _float(env, "MASKER_MEMORY_BUDGET_MB", 64.0)
+    if mb <= 0:
+        raise ConfigError("MASKER_MEMORY_BUDGET_MB must be positive")
+    return mb
+
+
 @dataclass(frozen=True)
 class Settings:
     listen_addr: str = "127.0.0.1:8080"
@@ -64,6 +71,12 @@ class Settings:
     workers: int = 1
     reload_interval: float = 1.0
     vault_ttl_seconds: float | None = None  # None = vault rows never expire
+    # Bytes (in MiB) every cache of the process may hold together: findings, history memo, token
+    # bodies, vault-written marks, scope keys — all agents and tenants (MASKER_MEMORY_BUDGET_MB).
+    memory_budget_mb: float = 64.0
+    # Longest an in-process NER call may wait in the model's queue before it is shed and the
+    # policy's NER-failure outcome applies (MASKER_NER_MAX_WAIT_MS).
+    ner_max_wait_ms: float = 250.0
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -115,5 +128,7 @@ class Settings:
             workers=_int(env, "MASKER_WORKERS", 1),
             reload_interval=_float(env, "MASKER_RELOAD_INTERVAL", 1.0),
             vault_ttl_seconds=_float(env, "MASKER_VAULT_TTL_SECONDS", 0.0) or None,
+            memory_budget_mb=_memory_budget(env),
+            ner_max_wait_ms=_float(env, "MASKER_NER_MAX_WAIT_MS", 250.0),
             env=env,
         )

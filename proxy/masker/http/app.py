@@ -16,13 +16,17 @@ import httpx
 from quart import Quart, Response
 from werkzeug.exceptions import HTTPException
 
+from .. import __version__
 from ..agents import load_agent_table
 from ..detect.types import DetectOptions, Detector
-from ..errors import MaskerError
+from ..errors import ConfigError, MaskerError
 from ..heap import freeze_startup_heap
+from ..memory import MemoryBudget
 from ..pipeline import ChatPipeline, Upstreams
 from ..policy import load_policies
+from ..redaction_memo import PrefixMemo
 from ..settings import Settings
+from ..tokens.keys import local_secret
 from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
@@ -33,9 +37,13 @@ from .routes import bp
 from .state import ProxyState
 
 
-def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -> Detector:
+def default_detector(
+    settings: Settings, on_ner_call: Callable[[float], None], budget: MemoryBudget | None = None
+) -> Detector:
     """Patterns + NER (over gRPC when ``MASKER_NER_ADDR`` is set, else in-process), each NER call
-    timed into ``on_ner_call``."""
+    timed into ``on_ner_call``; findings cached within ``budget`` and, with ``MASKER_REDIS_URL``,
+    shared with the other workers and replicas."""
+    from ..detect.cache import FindingsCache, SharedFindings
     from ..detect.engine import DetectionEngine
     from ..detect.timed import TimedNer
     from ..detect.types import NerBackend
@@ -48,8 +56,36 @@ def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -
     else:
         from ..detect.inprocess import InProcessNer
 
-        backend = InProcessNer()
-    return DetectionEngine(ner=TimedNer(backend, on_ner_call))
+        backend = InProcessNer(max_wait_ms=settings.ner_max_wait_ms)
+    shared = None
+    if settings.redis_url:
+        shared = SharedFindings.from_url(
+            settings.redis_url, findings_key(settings), generation=f"{__version__}:{backend_name(settings)}"
+        )
+    cache = FindingsCache(budget=budget, shared=shared)
+    return DetectionEngine(ner=TimedNer(backend, on_ner_call), cache=cache)
+
+
+def backend_name(settings: Settings) -> str:
+    """Which model answered: findings from another detector build are not shared with this one."""
+    return "grpc" if settings.ner_addr else "inprocess"
+
+
+def findings_key(settings: Settings) -> bytes:
+    """The HMAC key of the shared findings store: ``MASKER_FINDINGS_HMAC_KEY`` (base64 or text, from
+    the secret), else one generated in the data dir (shared by workers that share it)."""
+    import base64
+    import binascii
+
+    name = "MASKER_FINDINGS_HMAC_KEY"
+    raw = settings.env.get(name) or local_secret(settings.data_dir, name)
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        key = raw.encode()
+    if len(key) < 16:
+        raise ConfigError("MASKER_FINDINGS_HMAC_KEY must hold at least 16 bytes")
+    return key
 
 
 def create_app(
@@ -81,7 +117,10 @@ def create_app(
             echo_default=settings.echo_upstream,
         )
         observability = Observability.start(settings)
-        the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
+        budget = MemoryBudget(int(settings.memory_budget_mb * 1024 * 1024))
+        the_detector = detector or default_detector(
+            settings, observability.metrics.ner_latency.observe, budget
+        )
         # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER service
         # that is down must not stop the proxy from starting: requests then follow the policy.
         with contextlib.suppress(Exception):
@@ -92,6 +131,7 @@ def create_app(
             upstreams=upstreams,
             default_fail_mode=settings.default_fail_mode,
             max_messages=settings.max_messages,
+            history=PrefixMemo(budget=budget),
         )
         state = ProxyState(
             settings=settings,
@@ -100,6 +140,7 @@ def create_app(
             pipeline=pipeline,
             policies=policies,
             table=table,
+            budget=budget,
         )
         state.extras["upstreams"] = upstreams
         state.observability = observability
@@ -107,6 +148,7 @@ def create_app(
         loop = asyncio.get_running_loop()
         state.extras["watcher"] = loop.create_task(state.watch_config())
         state.extras["vault-maintenance"] = loop.create_task(state.maintain_vault())
+        state.extras["memory-sweep"] = loop.create_task(budget.sweep_forever())
         app.extensions["masker"] = state
         freeze_startup_heap()
 
@@ -115,7 +157,7 @@ def create_app(
         state: ProxyState | None = app.extensions.get("masker")
         if state is None:
             return
-        for name in ("watcher", "vault-maintenance"):
+        for name in ("watcher", "vault-maintenance", "memory-sweep"):
             task = state.extras.pop(name, None)
             if task is not None:
                 task.cancel()

@@ -12,6 +12,7 @@ from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
 from ..detect.types import Detector
 from ..errors import ConfigError
 from ..input_limits import InputLimits
+from ..memory import MemoryBudget
 from ..pipeline import ChatPipeline
 from ..policy import Policy
 from ..settings import Settings
@@ -30,6 +31,7 @@ class ProxyState:
     pipeline: ChatPipeline
     policies: dict[str, Policy]
     table: AgentTable
+    budget: MemoryBudget = field(default_factory=MemoryBudget)
     codecs: dict[tuple[str, str, tuple[str, ...]], Codec] = field(default_factory=dict)
     reload_failures: int = 0
     reloads: int = 0
@@ -52,6 +54,7 @@ class ProxyState:
                 mode=agent.tokenization,
                 store=self.store,
                 ttl_seconds=self.settings.vault_ttl_seconds,
+                budget=self.budget,
             )
             self.codecs[key] = codec
         return codec
