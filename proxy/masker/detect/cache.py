@@ -45,7 +45,9 @@ def digest(text: str) -> bytes:
 
 
 def flatten(findings: Sequence[Finding]) -> tuple[FlatFinding, ...]:
-    return tuple((f.start, f.end, _ENTITY_INDEX[f.entity], f.score, f.recognizer) for f in findings)
+    # From a list: the outer tuple is then allocated after its items, and the collector's first
+    # pass over it (which goes in allocation order) can already stop tracking it.
+    return tuple([(f.start, f.end, _ENTITY_INDEX[f.entity], f.score, f.recognizer) for f in findings])
 
 
 def unflatten(flat: tuple[FlatFinding, ...]) -> list[Finding]:
@@ -166,7 +168,7 @@ def _decode(blob: bytes) -> tuple[FlatFinding, ...]:
         if kind >= len(_ENTITIES):
             raise ValueError("unknown entity index")
         out.append((start, end, kind, score, name))
-    return tuple(out)
+    return tuple(out)  # (from a list: see ``flatten``)
 
 
 class SharedFindings:

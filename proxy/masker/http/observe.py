@@ -22,6 +22,8 @@ from ..tokens.keys import local_secret
 
 log = logging.getLogger("masker.observe")
 _AUDIT_KEY_FILE = "MASKER_AUDIT_HMAC_KEY"
+# Set by ``masker serve`` for its workers when the parent process runs the metrics exporter.
+MULTIPROC_EXPORTER_ENV = "MASKER_METRICS_EXPORTED_BY_PARENT"
 
 
 def _audit_key(settings: Settings) -> bytes:
@@ -42,7 +44,14 @@ class Observability:
     @classmethod
     def start(cls, settings: Settings, *, tracing: Tracing | None = None) -> Observability:
         metrics = create_metrics()
-        server = start_metrics_server(settings.metrics_addr, metrics) if settings.metrics_addr else None
+        # A worker of a multi-process server writes its metrics to PROMETHEUS_MULTIPROC_DIR; the
+        # parent process serves them (``serve.serve_workers``), so workers do not bind the port.
+        exported_by_parent = bool(settings.env.get(MULTIPROC_EXPORTER_ENV))
+        server = (
+            start_metrics_server(settings.metrics_addr, metrics)
+            if settings.metrics_addr and not exported_by_parent
+            else None
+        )
         audit_dir: Path | None = settings.audit_dir
         if audit_dir is None and settings.env.get("MASKER_AUDIT_ENABLED", "true").lower() != "false":
             audit_dir = settings.data_dir / "audit"

@@ -20,6 +20,11 @@ Ours, for the failure modes a security review asks about:
     masker_ratelimit_fallbacks_total{reason}     Redis limiter unusable, local limiter used
     masker_audit_dropped_total                   audit records dropped (queue full / write error)
 
+**Several worker processes** (``MASKER_WORKERS`` > 1) share one scrape: ``masker serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the workers start, so each worker's
+metrics go to files there, and serves them summed from the parent process
+(:func:`start_multiprocess_metrics_server`): one port, one exporter, whatever the worker count.
+
 **No PHI in labels.** ``agent`` is the agent's configured *name* (or tenant), never its id: the id
 is the secret in the proxy URL and anyone who can scrape would learn it. Label values go through
 :func:`agent_label` / :func:`kind_label`, which replace anything not shaped like a configured name
@@ -52,6 +57,7 @@ __all__ = [
     "kind_label",
     "parse_addr",
     "start_metrics_server",
+    "start_multiprocess_metrics_server",
 ]
 
 _K = TypeVar("_K", bound=str)  # str or an Entity (StrEnum) key
@@ -159,8 +165,9 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         ),
         vault_size_bytes=Gauge(
             "masker_vault_size_bytes",
-            "Approximate size of the token vault in bytes, as last reported by the vault.",
+            "On-disk size of the token vault in bytes, from the database's own statistics.",
             registry=reg,
+            multiprocess_mode="max",  # every worker reports the same vault
         ),
         ner_latency=Histogram(
             "masker_ner_latency_seconds",
@@ -243,4 +250,16 @@ def start_metrics_server(addr: str, metrics: Metrics) -> MetricsServer:
     """
     host, port = parse_addr(addr)
     server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return MetricsServer(host=host, port=int(server.server_port), _server=server, _thread=thread)
+
+
+def start_multiprocess_metrics_server(addr: str, directory: str) -> MetricsServer:
+    """Serve the metrics every worker process writes under ``directory`` (``PROMETHEUS_MULTIPROC_DIR``),
+    summed, on ``addr``: the exporter of a multi-worker server, run by its parent process."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    host, port = parse_addr(addr)
+    server, thread = start_http_server(port, addr=host, registry=registry)
     return MetricsServer(host=host, port=int(server.server_port), _server=server, _thread=thread)
