@@ -100,10 +100,10 @@ def test_findings_entries_are_flat_and_out_of_the_collectors_way() -> None:
     key = (b"0123456789abcdef", DetectOptions())
     cache.put(key, found)
     assert cache.get(key) == found
-    # CPython stops tracking a tuple of atoms when a collection passes over it; nested tuples take
-    # one pass per level. The gen-2 walk, the long one, then no longer sees them.
-    gc.collect()
-    gc.collect()
+    # CPython stops tracking a tuple of atoms when a collection passes over it, one nesting level
+    # per pass: by the time an entry reaches the oldest generation (the long walk) it is out of it.
+    for _ in range(3):
+        gc.collect()
     region = cache._region
     entries = [item for item in region._data.values()]
     assert entries and not any(gc.is_tracked(entry) for entry in entries)
