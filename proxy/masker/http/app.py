@@ -20,7 +20,7 @@ from .. import __version__
 from ..agents import load_agent_table
 from ..detect.types import DetectOptions, Detector
 from ..errors import ConfigError, MaskerError
-from ..heap import freeze_startup_heap
+from ..heap import PauseWatch, freeze_startup_heap
 from ..memory import MemoryBudget
 from ..pipeline import ChatPipeline, Upstreams
 from ..policy import load_policies
@@ -151,6 +151,9 @@ def create_app(
         state.extras["memory-sweep"] = loop.create_task(budget.sweep_forever())
         app.extensions["masker"] = state
         freeze_startup_heap()
+        gc_pause = observability.metrics.gc_pause
+        pauses = [gc_pause.labels(generation=str(g)) for g in range(3)]
+        state.extras["gc-pauses"] = PauseWatch(lambda g, s: pauses[g].observe(s)).install()
 
     @app.after_serving
     async def close_state() -> None:
@@ -163,6 +166,9 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        watch: PauseWatch | None = state.extras.pop("gc-pauses", None)
+        if watch is not None:
+            watch.remove()
         upstreams: Upstreams = state.extras["upstreams"]
         await upstreams.real.close()
         await upstreams.echo.close()

@@ -19,6 +19,7 @@ Ours, for the failure modes a security review asks about:
     masker_rate_limited_total{agent}             requests answered 429 rate_limited
     masker_ratelimit_fallbacks_total{reason}     Redis limiter unusable, local limiter used
     masker_audit_dropped_total                   audit records dropped (queue full / write error)
+    masker_gc_pause_seconds{generation}          each garbage collection's pause (0, 1, 2 = full)
 
 **Several worker processes** (``MASKER_WORKERS`` > 1) share one scrape: ``masker serve`` points
 ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the workers start, so each worker's
@@ -68,6 +69,7 @@ UNKNOWN_AGENT: Final = "_unknown"
 INVALID_LABEL: Final = "_invalid"
 
 # Seconds. Detection/tokenize sit in the low milliseconds, upstream calls in seconds.
+_GC_BUCKETS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 _BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -101,6 +103,7 @@ class Metrics:
     rate_limited: Counter
     ratelimit_fallbacks: Counter
     audit_dropped: Counter
+    gc_pause: Histogram
 
     # Labelled children by (metric, label values): ``labels()`` costs microseconds per call and a
     # request makes a dozen of them with the same few values.
@@ -208,6 +211,13 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         audit_dropped=Counter(
             "masker_audit_dropped_total",
             "Audit records that could not be written (queue full or I/O error).",
+            registry=reg,
+        ),
+        gc_pause=Histogram(
+            "masker_gc_pause_seconds",
+            "Pause of each cyclic garbage collection, by generation (2 is a full collection).",
+            ["generation"],
+            buckets=_GC_BUCKETS,
             registry=reg,
         ),
     )
