@@ -465,4 +465,9 @@ def test_ner_scales_out_with_its_own_hpa() -> None:
     assert hpa["spec"]["scaleTargetRef"]["name"] == one(docs, "Deployment", "-ner")["metadata"]["name"]
     assert hpa["spec"]["maxReplicas"] == 6 and hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
     assert "replicas" not in one(docs, "Deployment", "-ner")["spec"]  # the HPA owns it
+    # Calls spread over every pod: the proxy resolves them through a headless Service.
+    headless = one(docs, "Service", "-ner-headless")
+    assert headless["spec"]["clusterIP"] == "None"
+    cm = one(docs, "ConfigMap", "-proxy")["data"]
+    assert cm["MASKER_NER_ADDR"] == f"dns:///{headless['metadata']['name']}.masker.svc:50051"
     assert not by_kind(render(), "HorizontalPodAutoscaler")  # off by default
