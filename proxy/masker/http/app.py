@@ -31,7 +31,7 @@ from ..tokens.store import store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
 from .chat_asgi import BODY_TIMEOUT_SECONDS, ChatEndpoints
-from .observe import Observability
+from .observe import Observability, publish_memory
 from .responses import error_response, internal_error, status_error
 from .routes import bp
 from .state import ProxyState
@@ -149,6 +149,9 @@ def create_app(
         state.extras["watcher"] = loop.create_task(state.watch_config())
         state.extras["vault-maintenance"] = loop.create_task(state.maintain_vault())
         state.extras["memory-sweep"] = loop.create_task(budget.sweep_forever())
+        state.extras["memory-books"] = loop.create_task(
+            publish_memory(observability.metrics, budget, the_detector)
+        )
         app.extensions["masker"] = state
         freeze_startup_heap()
         gc_pause = observability.metrics.gc_pause
@@ -160,7 +163,7 @@ def create_app(
         state: ProxyState | None = app.extensions.get("masker")
         if state is None:
             return
-        for name in ("watcher", "vault-maintenance", "memory-sweep"):
+        for name in ("watcher", "vault-maintenance", "memory-sweep", "memory-books"):
             task = state.extras.pop(name, None)
             if task is not None:
                 task.cancel()

@@ -7,11 +7,14 @@ Records carry counts, names and timings only, so nothing here can see request te
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..detect.cache import FindingsCache
 from ..errors import ConfigError
+from ..memory import MemoryBudget
 from ..observability.audit import AuditLog, AuditRecord, load_hmac_key
 from ..observability.metrics import Metrics, MetricsServer, agent_label, create_metrics, start_metrics_server
 from ..observability.tracing import Tracing, TracingConfig, setup_tracing
@@ -116,3 +119,22 @@ class Observability:
                 )
         except Exception as exc:  # accounting must never fail a request; log the type only
             log.error("request accounting failed: %s", type(exc).__name__)
+
+
+async def publish_memory(
+    metrics: Metrics, budget: MemoryBudget, detector: object, interval: float = 1.0
+) -> None:
+    """Copy the memory budget's books and the findings cache's hit counts into gauges, every
+    ``interval`` seconds (counting them on the request path would cost every lookup)."""
+    cache = getattr(detector, "cache", None)
+    while True:
+        for name, (_, used) in budget.stats().items():
+            metrics.memory_budget_bytes.labels(region=name).set(used)
+        if isinstance(cache, FindingsCache):
+            lookups = metrics.findings_lookups
+            lookups.labels(tier="local", result="hit").set(cache.hits)
+            lookups.labels(tier="local", result="miss").set(cache.misses)
+            if cache.shared is not None:
+                lookups.labels(tier="shared", result="hit").set(cache.shared.hits)
+                lookups.labels(tier="shared", result="miss").set(cache.shared.misses)
+        await asyncio.sleep(interval)

@@ -20,6 +20,10 @@ Ours, for the failure modes a security review asks about:
     masker_ratelimit_fallbacks_total{reason}     Redis limiter unusable, local limiter used
     masker_audit_dropped_total                   audit records dropped (queue full / write error)
     masker_gc_pause_seconds{generation}          each garbage collection's pause (0, 1, 2 = full)
+    masker_memory_budget_bytes{region}           bytes each cache region holds (the budget's books)
+    masker_findings_lookups{tier,result}         findings cache lookups since start: tier = local |
+                                                 shared, result = hit | miss (a shared miss is a
+                                                 message detected from scratch)
 
 **Several worker processes** (``MASKER_WORKERS`` > 1) share one scrape: ``masker serve`` points
 ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the workers start, so each worker's
@@ -104,6 +108,8 @@ class Metrics:
     ratelimit_fallbacks: Counter
     audit_dropped: Counter
     gc_pause: Histogram
+    memory_budget_bytes: Gauge
+    findings_lookups: Gauge
 
     # Labelled children by (metric, label values): ``labels()`` costs microseconds per call and a
     # request makes a dozen of them with the same few values.
@@ -219,6 +225,20 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             ["generation"],
             buckets=_GC_BUCKETS,
             registry=reg,
+        ),
+        memory_budget_bytes=Gauge(
+            "masker_memory_budget_bytes",
+            "Bytes each cache region holds, as charged to the process memory budget.",
+            ["region"],
+            registry=reg,
+            multiprocess_mode="livesum",
+        ),
+        findings_lookups=Gauge(
+            "masker_findings_lookups",
+            "Findings cache lookups since start, by tier (local, shared) and result (hit, miss).",
+            ["tier", "result"],
+            registry=reg,
+            multiprocess_mode="livesum",
         ),
     )
 
