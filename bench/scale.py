@@ -53,7 +53,20 @@ AGENT = harness.AGENT_ID
 REDIS_URL = os.environ.get("MASKER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 PG_ADMIN = os.environ.get("MASKER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-FIRST = ["Maria", "James", "Aisha", "Wei", "Olga", "Kofi", "Lucia", "Ravi", "Hannah", "Tomas", "Ines", "Yusuf"]
+FIRST = [
+    "Maria",
+    "James",
+    "Aisha",
+    "Wei",
+    "Olga",
+    "Kofi",
+    "Lucia",
+    "Ravi",
+    "Hannah",
+    "Tomas",
+    "Ines",
+    "Yusuf",
+]
 LAST = ["Lopez", "Okafor", "Nguyen", "Schmidt", "Haddad", "Kowalski", "Silva", "Patel", "Moreau", "Berg"]
 CITIES = ["Springfield", "Riverton", "Fairview", "Lakewood", "Ashford", "Milton"]
 
@@ -115,11 +128,24 @@ class Proxy:
             return str(resp.read().decode())
 
 
-def start_proxy(work: Path, upstream: int, *, workers: int = 1, ner: str | None = None,
-                extra: dict[str, str] | None = None, data: Path | None = None) -> Proxy:
+def start_proxy(
+    work: Path,
+    upstream: int,
+    *,
+    workers: int = 1,
+    ner: str | None = None,
+    extra: dict[str, str] | None = None,
+    data: Path | None = None,
+) -> Proxy:
     cdir = Path(tempfile.mkdtemp(dir=work, prefix=f"proxy-w{workers}-"))
-    env, url = harness.proxy_env(cdir, upstream, policy="default", policies_dir=harness.REPO / "policies",
-                                 workers=workers, ner_addr=ner)
+    env, url = harness.proxy_env(
+        cdir,
+        upstream,
+        policy="default",
+        policies_dir=harness.REPO / "policies",
+        workers=workers,
+        ner_addr=ner,
+    )
     env["MASKER_METRICS_ADDR"] = f"127.0.0.1:{harness.free_port()}"
     if data is not None:
         env["MASKER_DATA_DIR"] = str(data)
@@ -196,8 +222,9 @@ async def relay(targets: list[str]) -> AsyncIterator[str]:
 
 
 # -- the client ------------------------------------------------------------------------------------------
-async def post(session: aiohttp.ClientSession, url: str, messages: list[dict[str, str]],
-               conversation: str) -> tuple[float, int]:
+async def post(
+    session: aiohttp.ClientSession, url: str, messages: list[dict[str, str]], conversation: str
+) -> tuple[float, int]:
     body = {"model": "gpt-4o-mini", "messages": messages}
     started = time.perf_counter()
     async with session.post(url, json=body, headers={"x-masker-conversation-id": conversation}) as resp:
@@ -211,8 +238,10 @@ def connector(limit: int, *, fresh: bool = False) -> aiohttp.TCPConnector:
 
 # -- sections ----------------------------------------------------------------------------------------------
 async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
-    say(f"\n## Soak: one worker, in-process NER, {ns.soak_callers} callers, ever-new conversations, "
-        f"{ns.soak_seconds:.0f} s")
+    say(
+        f"\n## Soak: one worker, in-process NER, {ns.soak_callers} callers, ever-new conversations, "
+        f"{ns.soak_seconds:.0f} s"
+    )
     proxy = start_proxy(work, upstream)
     texts = Texts(1)
     curve: list[tuple[float, float]] = []
@@ -255,14 +284,27 @@ async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, A
     say(f"RSS MiB at start {start_rss:.0f}; over time (s: MiB):")
     step = max(1, len(curve) // 20)
     say("  " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m in curve[::step]))
-    say(f"RSS at end {curve[-1][1]:.0f} MiB, after 6 s idle {idle_rss:.0f} MiB, peak {max(m for _, m in curve):.0f}")
-    say(f"requests {requests}, errors {errors}, vault rows (tokens) {rows}, budget held "
-        f"{metric_sum(metrics, 'masker_memory_budget_bytes') / 2**20:.1f} MiB")
-    say(f"latency p50 {pct(latencies, .5):.1f} ms, p99 {pct(latencies, .99):.1f} ms")
-    say(f"full GC (gen 2) pauses: {count:.0f}, p50 <= {p50:.1f} ms, p99 <= {p99:.1f} ms; "
-        f"gen-0 pauses {young[0]:.0f}, p99 <= {young[2]:.1f} ms")
-    return {"curve": curve, "idle_rss": idle_rss, "rows": rows, "gc2": (count, p50, p99),
-            "p50": pct(latencies, .5), "p99": pct(latencies, .99), "errors": errors}
+    say(
+        f"RSS at end {curve[-1][1]:.0f} MiB, after 6 s idle {idle_rss:.0f} MiB, peak {max(m for _, m in curve):.0f}"
+    )
+    say(
+        f"requests {requests}, errors {errors}, vault rows (tokens) {rows}, budget held "
+        f"{metric_sum(metrics, 'masker_memory_budget_bytes') / 2**20:.1f} MiB"
+    )
+    say(f"latency p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms")
+    say(
+        f"full GC (gen 2) pauses: {count:.0f}, p50 <= {p50:.1f} ms, p99 <= {p99:.1f} ms; "
+        f"gen-0 pauses {young[0]:.0f}, p99 <= {young[2]:.1f} ms"
+    )
+    return {
+        "curve": curve,
+        "idle_rss": idle_rss,
+        "rows": rows,
+        "gc2": (count, p50, p99),
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+        "errors": errors,
+    }
 
 
 async def vault_rows(path: Path) -> int:
@@ -272,8 +314,9 @@ async def vault_rows(path: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM masker_vault").fetchone()[0])
 
 
-async def drive(url: str, callers: int, seconds: float, pool: list[list[dict[str, str]]], texts: Texts,
-                fresh_share: float) -> tuple[list[float], int]:
+async def drive(
+    url: str, callers: int, seconds: float, pool: list[list[dict[str, str]]], texts: Texts, fresh_share: float
+) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     stop = time.monotonic() + seconds
@@ -295,8 +338,10 @@ async def drive(url: str, callers: int, seconds: float, pool: list[list[dict[str
 
 
 async def callers_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
-    say(f"\n## Latency vs concurrent callers (one worker; {ns.level_seconds:.0f} s per level; "
-        "~15 % of requests carry a new message)")
+    say(
+        f"\n## Latency vs concurrent callers (one worker; {ns.level_seconds:.0f} s per level; "
+        "~15 % of requests carry a new message)"
+    )
     levels = [1, 4, 16, 32, 64] if ns.quick else [1, 2, 4, 8, 16, 32, 64]
     texts = Texts(2)
     pool = [texts.history(4) for _ in range(100)]
@@ -315,21 +360,28 @@ async def callers_section(ns: argparse.Namespace, work: Path, upstream: int) -> 
                 await drive(proxy.chat, 8, 3, pool, texts, 0.0)  # warm the pool into the cache
                 for n in levels:
                     lat, errors = await drive(proxy.chat, n, ns.level_seconds, pool, texts, 0.15)
-                    out[f"{label}:{n}"] = (pct(lat, .5), pct(lat, .99), len(lat) / ns.level_seconds, errors)
+                    out[f"{label}:{n}"] = (pct(lat, 0.5), pct(lat, 0.99), len(lat) / ns.level_seconds, errors)
                     err = f" ({errors} err)" if errors else ""
-                    rows[n] += [f"{pct(lat, .5):.1f} / {pct(lat, .99):.1f}{err}", f"{len(lat) / ns.level_seconds:.0f}"]
+                    rows[n] += [
+                        f"{pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f}{err}",
+                        f"{len(lat) / ns.level_seconds:.0f}",
+                    ]
     for n in levels:
         say(f"| {n} | " + " | ".join(rows[n]) + " |")
     return out
 
 
 async def warm_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
-    say("\n## Cold vs warm first turn by history length (median ms; hit % = history messages not "
-        "detected again on the warm turn)")
-    lengths = [10, 50, 200] if not ns.quick else [10, 50, 200]
+    say(
+        "\n## Cold vs warm first turn by history length (median ms; hit % = history messages not "
+        "detected again on the warm turn)"
+    )
+    lengths = [10, 50, 200]
     reps = 4 if ns.quick else 12
-    redis_env = {"MASKER_REDIS_URL": REDIS_URL,
-                 "MASKER_FINDINGS_HMAC_KEY": "c2NhbGUtYmVuY2gtZmluZGluZ3Mta2V5LTMyYnl0ZXM="}
+    redis_env = {
+        "MASKER_REDIS_URL": REDIS_URL,
+        "MASKER_FINDINGS_HMAC_KEY": "c2NhbGUtYmVuY2gtZmluZGluZ3Mta2V5LTMyYnl0ZXM=",
+    }
     configs: list[tuple[str, int, dict[str, str], int]] = [
         ("1 worker", 1, {}, 1),
         ("2 workers, no shared store", 2, {}, 1),
@@ -368,15 +420,20 @@ async def warm_section(ns: argparse.Namespace, work: Path, upstream: int) -> dic
                             # published once a second.
                             await asyncio.sleep(1.2)
                             before = final_misses(started)
-                            turn = [*history, {"role": "assistant", "content": "Anything else?"},
-                                    {"role": "user", "content": texts.fresh()}]
+                            turn = [
+                                *history,
+                                {"role": "assistant", "content": "Anything else?"},
+                                {"role": "user", "content": texts.fresh()},
+                            ]
                             ms, _ = await post(session, url, turn, conversation)
                             warm.append(ms)
                             await asyncio.sleep(1.2)  # the gauges are published once a second
                             redetected += max(0, final_misses(started) - before - 2)  # 2 new messages
                     hit = 100 * (1 - redetected / (reps * length))
                     out[f"{label}:{length}"] = (statistics.median(cold), statistics.median(warm), hit)
-                    cells.append(f"{statistics.median(cold):.1f} / {statistics.median(warm):.1f} ({hit:.0f} %)")
+                    cells.append(
+                        f"{statistics.median(cold):.1f} / {statistics.median(warm):.1f} ({hit:.0f} %)"
+                    )
         say(f"| {label} | " + " | ".join(cells) + " |")
     return out
 
@@ -388,8 +445,11 @@ def final_misses(started: list[Proxy]) -> float:
         text = proxy.scrape()
         shared = metric_sum(text, "masker_findings_lookups", tier="shared", result="miss")
         shared_hits = metric_sum(text, "masker_findings_lookups", tier="shared", result="hit")
-        total += shared if (shared or shared_hits) else metric_sum(text, "masker_findings_lookups", tier="local",
-                                                                     result="miss")
+        total += (
+            shared
+            if (shared or shared_hits)
+            else metric_sum(text, "masker_findings_lookups", tier="local", result="miss")
+        )
     return total
 
 
@@ -402,19 +462,29 @@ async def prefill(url: str, rows: int) -> None:
         now = time.time()
         batch = 5000
         for start in range(0, rows, batch):
-            await store.put_many([
-                VaultRow(f"prefill{(start + i) // 50:08d}", f"K{start + i:09d}", "PHONE", os.urandom(40), now, None,
-                         "prefill")
-                for i in range(min(batch, rows - start))
-            ])
+            await store.put_many(
+                [
+                    VaultRow(
+                        f"prefill{(start + i) // 50:08d}",
+                        f"K{start + i:09d}",
+                        "PHONE",
+                        os.urandom(40),
+                        now,
+                        None,
+                        "prefill",
+                    )
+                    for i in range(min(batch, rows - start))
+                ]
+            )
     finally:
         await store.close()
 
 
 async def vault_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
     sizes = [10_000, 100_000] if ns.quick else [10_000, 100_000, 1_000_000]
-    say("\n## Latency vs vault size (one worker, in-process NER; fresh single-turn conversations, "
-        "sequential)")
+    say(
+        "\n## Latency vs vault size (one worker, in-process NER; fresh single-turn conversations, sequential)"
+    )
     say("| backend | rows | p50 ms | p99 ms | RSS MiB | vault on disk MiB |")
     say("|---|---:|---:|---:|---:|---:|")
     out: dict[str, Any] = {}
@@ -448,9 +518,11 @@ async def vault_section(ns: argparse.Namespace, work: Path, upstream: int) -> di
                     await asyncio.sleep(1)
                     rss = proxy.rss()
                     size = metric_sum(proxy.scrape(), "masker_vault_size_bytes") / 2**20
-                out[f"{backend}:{rows}"] = (pct(latencies, .5), pct(latencies, .99), rss, size)
-                say(f"| {backend} | {rows:,} | {pct(latencies, .5):.1f} | {pct(latencies, .99):.1f} | {rss:.0f} | "
-                    f"{size:.0f} (prefill {fill_s:.0f} s) |")
+                out[f"{backend}:{rows}"] = (pct(latencies, 0.5), pct(latencies, 0.99), rss, size)
+                say(
+                    f"| {backend} | {rows:,} | {pct(latencies, 0.5):.1f} | {pct(latencies, 0.99):.1f} | {rss:.0f} | "
+                    f"{size:.0f} (prefill {fill_s:.0f} s) |"
+                )
             finally:
                 if pg_name:
                     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
@@ -467,7 +539,9 @@ async def main_async(ns: argparse.Namespace) -> None:
     results: dict[str, Any] = {}
     try:
         for section in sections:
-            fn = {"soak": soak, "callers": callers_section, "warm": warm_section, "vault": vault_section}[section]
+            fn = {"soak": soak, "callers": callers_section, "warm": warm_section, "vault": vault_section}[
+                section
+            ]
             results[section] = await fn(ns, work, upstream)
     finally:
         fake.stop()
@@ -477,7 +551,9 @@ async def main_async(ns: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a few minutes instead of the full run")
     parser.add_argument("--only", action="append", choices=["soak", "callers", "warm", "vault"])
     parser.add_argument("--soak-seconds", type=float, help="soak duration (default 1800, quick 60)")

@@ -57,8 +57,11 @@ class Region(Generic[V]):
     def __contains__(self, key: Hashable) -> bool:
         return self.get(key) is not None
 
-    def keys(self) -> Iterator[Hashable]:
+    def __iter__(self) -> Iterator[Hashable]:
         return iter(list(self._data))
+
+    def keys(self) -> Iterator[Hashable]:
+        return iter(self)
 
     def values(self) -> list[V]:
         return [item[2] for item in self._data.values()]

@@ -110,7 +110,7 @@ class InProcessNer:
             # Idle worker: hand this batch over *now* (not on the next loop iteration), so the caller
             # can do its own CPU work while the model runs.
             self._running = True
-            first = self._next_batch()
+            first = self._next_batch(now=True)
             try:
                 job = loop.run_in_executor(
                     self._pool(), self._timed_run, [t for ts, _, _ in first for t in ts]
@@ -128,11 +128,13 @@ class InProcessNer:
         self._per_text = per_text if not self._per_text else 0.8 * self._per_text + 0.2 * per_text
         return result
 
-    def _next_batch(self) -> list[_Item]:
+    def _next_batch(self, *, now: bool = False) -> list[_Item]:
+        """The next pass from the queue; calls that waited past their deadline are failed instead.
+        ``now``: the pass starts as the call arrives (it has not waited)."""
         batch: list[_Item] = []
         late: list[_Item] = []
         count = 0
-        oldest = time.monotonic() - self._max_wait if self._max_wait is not None else None
+        oldest = time.monotonic() - self._max_wait if self._max_wait is not None and not now else None
         while self._queue and (not batch or count + len(self._queue[0][0]) <= self._max_batch):
             item = self._queue.pop(0)
             self._queued_texts -= len(item[0])
