@@ -98,7 +98,8 @@ class Texts:
         if kind == 0:
             return f"Hi, this is {name}, call me back at {phone} about visit {self.n}."
         if kind == 1:
-            return f"My date of birth is {r.randint(1, 12)}/{r.randint(1, 28)}/19{r.randint(40, 99)}, ref {self.n}."
+            born = f"{r.randint(1, 12)}/{r.randint(1, 28)}/19{r.randint(40, 99)}"
+            return f"My date of birth is {born}, ref {self.n}."
         return f"I moved to {r.choice(CITIES)}, my email is p{self.n}@example.org."
 
     def history(self, length: int) -> list[dict[str, str]]:
@@ -285,7 +286,8 @@ async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, A
     step = max(1, len(curve) // 20)
     say("  " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m in curve[::step]))
     say(
-        f"RSS at end {curve[-1][1]:.0f} MiB, after 6 s idle {idle_rss:.0f} MiB, peak {max(m for _, m in curve):.0f}"
+        f"RSS at end {curve[-1][1]:.0f} MiB, after 6 s idle {idle_rss:.0f} MiB, "
+        f"peak {max(m for _, m in curve):.0f}"
     )
     say(
         f"requests {requests}, errors {errors}, vault rows (tokens) {rows}, budget held "
@@ -520,7 +522,8 @@ async def vault_section(ns: argparse.Namespace, work: Path, upstream: int) -> di
                     size = metric_sum(proxy.scrape(), "masker_vault_size_bytes") / 2**20
                 out[f"{backend}:{rows}"] = (pct(latencies, 0.5), pct(latencies, 0.99), rss, size)
                 say(
-                    f"| {backend} | {rows:,} | {pct(latencies, 0.5):.1f} | {pct(latencies, 0.99):.1f} | {rss:.0f} | "
+                    f"| {backend} | {rows:,} | {pct(latencies, 0.5):.1f} | {pct(latencies, 0.99):.1f} "
+                    f"| {rss:.0f} | "
                     f"{size:.0f} (prefill {fill_s:.0f} s) |"
                 )
             finally:
