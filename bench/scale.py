@@ -341,33 +341,35 @@ async def drive(
 
 async def callers_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
     say(
-        f"\n## Latency vs concurrent callers (one worker; {ns.level_seconds:.0f} s per level; "
+        f"\n## Latency vs concurrent callers (one proxy worker; {ns.level_seconds:.0f} s per level; "
         "~15 % of requests carry a new message)"
     )
     levels = [1, 4, 16, 32, 64] if ns.quick else [1, 2, 4, 8, 16, 32, 64]
     texts = Texts(2)
     pool = [texts.history(4) for _ in range(100)]
     out: dict[str, Any] = {}
-    say("| callers | in-process NER p50 / p99 ms | req/s | gRPC NER p50 / p99 ms | req/s |")
-    say("|---:|---:|---:|---:|---:|")
+    say(
+        "| callers | in-process NER p50 / p99 ms (req/s) | gRPC NER p50 / p99 (req/s) "
+        "| gRPC NER x2 replicas p50 / p99 (req/s) |"
+    )
+    say("|---:|---:|---:|---:|")
     rows: dict[int, list[str]] = {n: [] for n in levels}
-    with harness.ner_service(work) as (ner_addr, _):
-        for label, ner in (("inprocess", None), ("grpc", ner_addr)):
-            if label == "grpc" and ner is None:
+    with harness.ner_service(work) as (first, _), harness.ner_service(work) as (second, _):
+        both = f"ipv4:{first},{second}" if first and second else None
+        for label, ner in (("inprocess", None), ("grpc", first), ("grpc-x2", both)):
+            if label != "inprocess" and ner is None:
                 for n in levels:
-                    rows[n] += ["n/a", "n/a"]
+                    rows[n].append("n/a")
                 continue
             proxy = start_proxy(work, upstream, ner=ner)
             with proxies(proxy):
                 await drive(proxy.chat, 8, 3, pool, texts, 0.0)  # warm the pool into the cache
                 for n in levels:
                     lat, errors = await drive(proxy.chat, n, ns.level_seconds, pool, texts, 0.15)
-                    out[f"{label}:{n}"] = (pct(lat, 0.5), pct(lat, 0.99), len(lat) / ns.level_seconds, errors)
-                    err = f" ({errors} err)" if errors else ""
-                    rows[n] += [
-                        f"{pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f}{err}",
-                        f"{len(lat) / ns.level_seconds:.0f}",
-                    ]
+                    rate = len(lat) / ns.level_seconds
+                    out[f"{label}:{n}"] = (pct(lat, 0.5), pct(lat, 0.99), rate, errors)
+                    err = f", {errors} err" if errors else ""
+                    rows[n].append(f"{pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} ({rate:.0f}{err})")
     for n in levels:
         say(f"| {n} | " + " | ".join(rows[n]) + " |")
     return out
@@ -379,7 +381,7 @@ async def warm_section(ns: argparse.Namespace, work: Path, upstream: int) -> dic
         "detected again on the warm turn)"
     )
     lengths = [10, 50, 200]
-    reps = 4 if ns.quick else 12
+    reps = ns.warm_reps or (4 if ns.quick else 12)
     redis_env = {
         "MASKER_REDIS_URL": REDIS_URL,
         "MASKER_FINDINGS_HMAC_KEY": "c2NhbGUtYmVuY2gtZmluZGluZ3Mta2V5LTMyYnl0ZXM=",
@@ -483,7 +485,7 @@ async def prefill(url: str, rows: int) -> None:
 
 
 async def vault_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
-    sizes = [10_000, 100_000] if ns.quick else [10_000, 100_000, 1_000_000]
+    sizes = ns.vault_sizes or ([10_000, 100_000] if ns.quick else [10_000, 100_000, 1_000_000])
     say(
         "\n## Latency vs vault size (one worker, in-process NER; fresh single-turn conversations, sequential)"
     )
@@ -524,7 +526,7 @@ async def vault_section(ns: argparse.Namespace, work: Path, upstream: int) -> di
                 say(
                     f"| {backend} | {rows:,} | {pct(latencies, 0.5):.1f} | {pct(latencies, 0.99):.1f} "
                     f"| {rss:.0f} | "
-                    f"{size:.0f} (prefill {fill_s:.0f} s) |"
+                    f"{size:.1f} (prefill {fill_s:.0f} s) |"
                 )
             finally:
                 if pg_name:
@@ -565,6 +567,8 @@ def main() -> None:
     parser.add_argument("--sample-seconds", type=float, default=5.0)
     parser.add_argument("--level-seconds", type=float, help="seconds per caller level (default 15, quick 5)")
     parser.add_argument("--vault-requests", type=int, default=200)
+    parser.add_argument("--vault-sizes", type=int, nargs="+", help="rows to prefill (default 10k 100k 1M)")
+    parser.add_argument("--warm-reps", type=int, help="conversations per history length (default 12, quick 4)")
     parser.add_argument("--upstream-delay-ms", type=float, default=0.0)
     parser.add_argument("--json", help="also write the figures to this file")
     ns = parser.parse_args()
