@@ -73,3 +73,17 @@ async def test_a_shed_call_follows_the_policy_failure_outcome() -> None:
         assert all(f for o in degraded for f in o.findings)  # the phone number is still found
     finally:
         await engine.close()
+
+
+@pytest.mark.slow
+def test_new_words_do_not_grow_the_model_for_good() -> None:
+    from masker_ner.model import SpacyNer
+
+    model = SpacyNer()
+    model.analyze(["Warm up with Maria Gonzalez in Springfield."])
+    before = model.vocabulary_size()
+    found = model.analyze([f"Patient Zorblat{i} Quxtonian visited ref{i}x{i * 7919}" for i in range(300)])
+    assert len(found) == 300
+    assert model.vocabulary_size() == before  # the batch's new strings were given back
+    spans = model.analyze(["Patient Maria Gonzalez was seen at Boston Medical Center in Springfield."])[0]
+    assert any(s.label == "PERSON" for s in spans)
