@@ -145,6 +145,7 @@ class FindingsCache:
         task.add_done_callback(self._writes.discard)
 
 
+_TAG_BYTES = 16
 _PACK = struct.Struct("<IIBd")  # start, end, entity index, score; then the recognizer name
 
 
@@ -193,7 +194,11 @@ class SharedFindings:
         if len(hmac_key) < 16:
             raise ValueError("the findings key must be at least 16 bytes")
         self._redis = client
-        self._key = hmac_key
+        # Two subkeys: one names entries, one authenticates them. Whoever can write to Redis but
+        # does not hold the key cannot swap in "no findings" for a message (and so unmask it): a
+        # value whose tag does not match its key is a miss, and the message is detected again.
+        self._key = hmac.new(hmac_key, b"masker/findings-id", hashlib.sha256).digest()
+        self._mac_key = hmac.new(hmac_key, b"masker/findings-mac", hashlib.sha256).digest()
         self._generation = generation.encode()
         self._prefix = prefix.encode()
         self._ttl = ttl_seconds
@@ -245,6 +250,18 @@ class SharedFindings:
         mac.update(text.encode("utf-8", "surrogatepass"))
         return self._prefix + mac.digest()
 
+    def _tag(self, key: bytes, blob: bytes) -> bytes:
+        return hmac.new(self._mac_key, key + b"\x00" + blob, hashlib.sha256).digest()[:_TAG_BYTES]
+
+    def _seal(self, key: bytes, blob: bytes) -> bytes:
+        return blob + self._tag(key, blob)
+
+    def _open(self, key: bytes, sealed: bytes) -> bytes:
+        blob, tag = sealed[:-_TAG_BYTES], sealed[-_TAG_BYTES:]
+        if len(sealed) < _TAG_BYTES or not hmac.compare_digest(tag, self._tag(key, blob)):
+            raise ValueError("findings entry failed authentication")
+        return blob
+
     @property
     def available(self) -> bool:
         return time.monotonic() >= self._retry_at
@@ -260,14 +277,15 @@ class SharedFindings:
         if not self.available:
             return [None] * len(texts)
         try:
-            blobs = await self._redis.mget([self.redis_key(t, options) for t in texts])
+            keys = [self.redis_key(t, options) for t in texts]
+            blobs = await self._redis.mget(keys)
         except Exception as exc:
             self._failed(exc)
             return [None] * len(texts)
         out: list[tuple[FlatFinding, ...] | None] = []
-        for blob in blobs:
+        for key, blob in zip(keys, blobs, strict=True):
             try:
-                out.append(None if blob is None else _decode(blob))
+                out.append(None if blob is None else _decode(self._open(key, blob)))
             except (ValueError, struct.error, IndexError, UnicodeDecodeError):
                 out.append(None)  # a corrupt entry is a miss, never a wrong answer
         return out
@@ -280,7 +298,8 @@ class SharedFindings:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for text, flat in zip(texts, flats, strict=True):
-                    pipe.set(self.redis_key(text, options), _encode(flat), ex=self._ttl)
+                    key = self.redis_key(text, options)
+                    pipe.set(key, self._seal(key, _encode(flat)), ex=self._ttl)
                 await pipe.execute()
         except Exception as exc:
             self._failed(exc)
