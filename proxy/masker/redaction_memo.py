@@ -140,7 +140,7 @@ class PrefixMemo:
         self._pin(prefixes.options)
         # Results are shared with the entries of earlier turns; charge the references, and the
         # newest few results in full (they are usually the ones this entry adds).
-        size = 100 + 8 * k + sum(_SLOT_BYTES + 2 * len(r.text) for r in slots[-4:] if r.text is not None)
+        size = 250 + 8 * k + sum(_SLOT_BYTES + 2 * len(r.text) for r in slots[-4:] if r.text is not None)
         self._data.put(self._key(prefixes, k), slots, size)
         while len(self._data) > self.capacity:
             self._data.evict_oldest()
