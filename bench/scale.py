@@ -568,7 +568,9 @@ def main() -> None:
     parser.add_argument("--level-seconds", type=float, help="seconds per caller level (default 15, quick 5)")
     parser.add_argument("--vault-requests", type=int, default=200)
     parser.add_argument("--vault-sizes", type=int, nargs="+", help="rows to prefill (default 10k 100k 1M)")
-    parser.add_argument("--warm-reps", type=int, help="conversations per history length (default 12, quick 4)")
+    parser.add_argument(
+        "--warm-reps", type=int, help="conversations per history length (default 12, quick 4)"
+    )
     parser.add_argument("--upstream-delay-ms", type=float, default=0.0)
     parser.add_argument("--json", help="also write the figures to this file")
     ns = parser.parse_args()
