@@ -66,6 +66,8 @@ class DetectionEngine:
     async def close(self) -> None:
         if self._ner is not None:
             await self._ner.close()
+        if self.cache.shared is not None:
+            await self.cache.shared.close()
 
     # ------------------------------------------------------------------ public API
 
@@ -88,6 +90,15 @@ class DetectionEngine:
             results.append(hit)
             if hit is None:
                 pending.append(i)
+
+        shared = self.cache.shared
+        if pending and shared is not None:  # another worker or replica may have seen them
+            recalled = await self.cache.recall(
+                [texts[i] for i in pending], [keys[i] for i in pending], options
+            )
+            for j, found in recalled.items():
+                results[pending[j]] = found
+            pending = [i for j, i in enumerate(pending) if j not in recalled]
 
         degraded = False
         if pending:
@@ -115,6 +126,8 @@ class DetectionEngine:
                 results[i] = final
                 if not degraded:  # a degraded answer must not outlive the outage
                     self.cache.put(keys[i], final)
+            if shared is not None and not degraded:
+                self.cache.publish([texts[i] for i in pending], [results[i] or [] for i in pending], options)
 
         out: list[list[Finding]] = [r if r is not None else [] for r in results]
         self._add_cross_turn(texts, keys, roles, options, out)
