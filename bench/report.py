@@ -362,9 +362,10 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"Speed-up: **{det['speedup']:.1f}x**.",
             "",
         ]
-    notes = BENCH / "profile_notes.md"
-    if notes.exists():
-        parts += [notes.read_text().rstrip(), ""]
+    for name in ("profile_notes.md", "scale_notes.md"):  # hand-written, kept across re-runs
+        notes = BENCH / name
+        if notes.exists():
+            parts += [notes.read_text().rstrip(), ""]
     return "\n".join(parts)
 
 

@@ -31,15 +31,24 @@ class SpacyNer:
 
     def analyze(self, texts: Sequence[str]) -> list[list[NerSpan]]:
         out: list[list[NerSpan]] = []
-        for doc in self._nlp.pipe(texts, batch_size=self._batch_size):
-            out.append(
-                [
-                    NerSpan(ent.start_char, ent.end_char, ent.label_)
-                    for ent in doc.ents
-                    if ent.label_ in LABELS_KEPT
-                ]
-            )
+        # Every word the model has not seen before (a name, a reference number) becomes a lexeme
+        # and an interned string that spaCy keeps for the process's lifetime: ~500 bytes each,
+        # without bound in a server that reads ever-new conversations. A memory zone gives them back
+        # when the batch is done; nothing here outlives it (spans are copied out as plain values).
+        with self._nlp.memory_zone():
+            for doc in self._nlp.pipe(texts, batch_size=self._batch_size):
+                out.append(
+                    [
+                        NerSpan(ent.start_char, ent.end_char, ent.label_)
+                        for ent in doc.ents
+                        if ent.label_ in LABELS_KEPT
+                    ]
+                )
         return out
+
+    def vocabulary_size(self) -> int:
+        """Strings the model holds (flat across batches: see ``analyze``)."""
+        return len(self._nlp.vocab.strings)
 
 
 def _single_threaded_blas() -> None:

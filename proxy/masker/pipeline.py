@@ -92,13 +92,15 @@ class ChatPipeline:
         on_unresolved: Callable[[str], None] | None = None,
         on_fail_open: Callable[[], None] | None = None,
         tracing: Tracing | None = None,
+        history: PrefixMemo | None = None,
     ) -> None:
         self.tracing = tracing or Tracing(trace.NoOpTracer(), None)
         self.detector = detector
         self.max_messages = max_messages
         self.on_unresolved = on_unresolved
         self.on_fail_open = on_fail_open
-        self.history = PrefixMemo()  # resent conversation history is redacted once
+        # Resent conversation history is redacted once.
+        self.history = history if history is not None else PrefixMemo()
 
     async def handle(
         self,

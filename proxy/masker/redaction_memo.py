@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .detect.types import DetectOptions, Entity
+from .memory import MemoryBudget, Region
 from .policy import Policy
 
 Signature = bytes
+_SLOT_BYTES = 200  # a SlotResult, its token tuples and their bodies
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +41,6 @@ class SlotResult:
 
 
 UNCHANGED = SlotResult(None)
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    # Kept by reference: an identity check is exact and cheap, and while an entry holds the object
-    # its id cannot be reused by a reloaded policy.
-    policy: Policy
-    options: DetectOptions
-    slots: tuple[SlotResult, ...]
 
 
 # Fixed-width lengths ahead of each item keep the encoding unambiguous. A struct header and
@@ -88,44 +80,67 @@ class Prefixes:
     policy: Policy
     options: DetectOptions
 
-    def key(self, k: int) -> tuple[str, int, Signature]:
-        """The memo key of the first ``k`` texts."""
-        return (self.namespace, id(self.policy), self.sigs[k - 1])
+
+_TTL = 1800.0  # seconds an unused history entry lives
+_MAX_PINS = 1024  # distinct (policy, options) objects remembered before the memo starts over
 
 
 class PrefixMemo:
-    """Bounded LRU: (scope and key id, policy, signature of the first k texts) -> what redaction did
-    to them. The policy's id is part of the key so that two policies on one conversation do not
-    evict each other; the entry's identity check makes a reused id harmless."""
+    """LRU with a time to live, charged to the process's ``MemoryBudget`` (a private one unless
+    given): (scope and key id, policy, options, signature of the first k texts) -> what redaction
+    did to them.
 
-    def __init__(self, capacity: int = 20_000) -> None:
+    The policy and options objects are not held by the entries: their ids are part of the key, and
+    ``_pins`` keeps each object alive under its id, so an id in a key can never belong to another
+    object (a reloaded policy gets a new id). Entries are then plain tuples of the results, which
+    the results of earlier turns share.
+    """
+
+    def __init__(self, capacity: int = 1_000_000, *, budget: MemoryBudget | None = None) -> None:
         self.capacity = capacity
-        self._data: OrderedDict[tuple[str, int, Signature], _Entry] = OrderedDict()
+        self._budget = budget if budget is not None else MemoryBudget()
+        self._data: Region[tuple[SlotResult, ...]] = self._budget.region("history", _TTL)
+        self._pins: dict[int, object] = {}
 
     def __len__(self) -> int:
         return len(self._data)
 
+    def _pinned(self, obj: object) -> bool:
+        return self._pins.get(id(obj)) is obj
+
+    def _pin(self, obj: object) -> None:
+        if self._pins.get(id(obj)) is not obj:
+            if len(self._pins) >= _MAX_PINS:  # policies churned a lot: start over
+                self._pins.clear()
+                self._data.clear()
+            self._pins[id(obj)] = obj
+
+    def _key(self, prefixes: Prefixes, k: int) -> tuple[str, int, int, Signature]:
+        return (prefixes.namespace, id(prefixes.policy), id(prefixes.options), prefixes.sigs[k - 1])
+
     def longest(self, prefixes: Prefixes) -> tuple[SlotResult, ...]:
         """Results for the longest remembered prefix that can be reused (possibly empty)."""
+        if not (self._pinned(prefixes.policy) and self._pinned(prefixes.options)):
+            return ()
         for k in range(len(prefixes.sigs), 0, -1):
-            key = prefixes.key(k)
-            entry = self._data.get(key)
-            if entry is None or entry.policy is not prefixes.policy or entry.options is not prefixes.options:
-                continue
             if _joinable(prefixes.roles, k):
                 continue
-            self._data.move_to_end(key)
-            return entry.slots
+            slots = self._data.get(self._key(prefixes, k))
+            if slots is not None:
+                return slots
         return ()
 
     def remember(self, prefixes: Prefixes, slots: tuple[SlotResult, ...]) -> None:
         """Remember the results of the first ``len(slots)`` texts, unless the last of them was
         joined with the text after it (then its result depends on that text too)."""
         k = len(slots)
-        if not k or _joinable(prefixes.roles, k):
+        if not k or _joinable(prefixes.roles, k) or self.capacity <= 0:
             return
-        key = prefixes.key(k)
-        self._data[key] = _Entry(prefixes.policy, prefixes.options, slots)
-        self._data.move_to_end(key)
+        self._pin(prefixes.policy)
+        self._pin(prefixes.options)
+        # Results are shared with the entries of earlier turns; charge the references, and the
+        # newest few results in full (they are usually the ones this entry adds).
+        size = 250 + 8 * k + sum(_SLOT_BYTES + 2 * len(r.text) for r in slots[-4:] if r.text is not None)
+        self._data.put(self._key(prefixes, k), slots, size)
         while len(self._data) > self.capacity:
-            self._data.popitem(last=False)
+            self._data.evict_oldest()

@@ -14,11 +14,14 @@ never looks at the environment itself. Names follow the published configuration 
     ├── access      policies dir, agents file, API-key tenants, fail mode, tenant policy choice
     ├── audit       on/off, directory, HMAC key (decoded and checked here)
     ├── tracing     OTLP endpoint, service name
-    └── rate_limit  Redis URL, default per-agent and per-tenant rate and burst
+    ├── rate_limit  Redis URL, default per-agent and per-tenant rate and burst
+    └── cache       the process's memory budget, the shared findings store's key
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +35,9 @@ DEFAULT_NER_TIMEOUT_MS = 80.0
 DEFAULT_NER_TIMEOUT_PER_KCHAR_MS = 20.0
 DEFAULT_NER_BREAKER_FAILURES = 5
 DEFAULT_NER_BREAKER_COOLDOWN_MS = 5000.0
+DEFAULT_NER_MAX_WAIT_MS = 250.0
+DEFAULT_MEMORY_BUDGET_MB = 64.0
+FINDINGS_KEY_MIN_BYTES = 16
 _REPO_POLICIES = Path(__file__).resolve().parents[2] / "policies"  # a source checkout
 _PACKAGED_POLICIES = Path(__file__).resolve().parent / "_policies"  # a wheel (setup.py copies them)
 
@@ -50,6 +56,9 @@ class ServerSettings:
     """MASKER_METRICS_ADDR: host:port for Prometheus; unset = no metrics listener."""
     reload_interval: float = 1.0
     """MASKER_RELOAD_INTERVAL: seconds between checks of the agents file and secrets."""
+    metrics_exported_by_parent: bool = False
+    """MASKER_METRICS_EXPORTED_BY_PARENT: set by ``masker serve`` for its workers when the parent
+    process serves their multiprocess metrics, so no worker binds the metrics port."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,9 @@ class NerSettings:
     """MASKER_NER_TLS_KEY: client key (mTLS)."""
     tls_server_name: str | None = None
     """MASKER_NER_TLS_SERVER_NAME: name to verify the server certificate against."""
+    max_wait_ms: float = DEFAULT_NER_MAX_WAIT_MS
+    """MASKER_NER_MAX_WAIT_MS: longest an in-process NER call may wait in the model's queue before
+    it is shed and the policy's NER-failure outcome applies."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,16 @@ class RateLimitSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB
+    """MASKER_MEMORY_BUDGET_MB: MiB every cache of the process may hold together (findings, history
+    memo, token bodies, vault-written marks) across all agents and tenants."""
+    findings_hmac_key: bytes | None = field(default=None, repr=False)
+    """MASKER_FINDINGS_HMAC_KEY: key of the findings store shared through MASKER_REDIS_URL (base64
+    or text, at least 16 bytes); unset = a key generated in the data dir (shared by its workers)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -185,6 +207,7 @@ class Settings:
     audit: AuditSettings = AuditSettings()
     tracing: TracingSettings = TracingSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    cache: CacheSettings = CacheSettings()
 
     @property
     def database_url(self) -> str:
@@ -222,6 +245,7 @@ class Settings:
                 data_dir=data_dir,
                 metrics_addr=env.text("MASKER_METRICS_ADDR"),
                 reload_interval=env.number("MASKER_RELOAD_INTERVAL", 1.0, positive=True),
+                metrics_exported_by_parent=env.flag("MASKER_METRICS_EXPORTED_BY_PARENT", False),
             ),
             upstream=UpstreamSettings(
                 base_url=env.text("MASKER_OPENAI_BASE_URL") or env.text("MASKER_UPSTREAM_URL"),
@@ -267,6 +291,12 @@ class Settings:
                 agent_burst=env.integer("MASKER_AGENT_BURST", 200, minimum=1),
                 tenant_rps=env.number("MASKER_TENANT_RPS", 100.0, positive=True),
                 tenant_burst=env.integer("MASKER_TENANT_BURST", 200, minimum=1),
+            ),
+            cache=CacheSettings(
+                memory_budget_mb=env.number(
+                    "MASKER_MEMORY_BUDGET_MB", DEFAULT_MEMORY_BUDGET_MB, positive=True
+                ),
+                findings_hmac_key=_findings_key(env.text("MASKER_FINDINGS_HMAC_KEY")),
             ),
         )
 
@@ -363,6 +393,21 @@ def _hmac_key(raw: str | None) -> bytes | None:
         raise ConfigError(str(exc)) from None
 
 
+def findings_key_bytes(raw: str) -> bytes:
+    """A findings key as written (base64, else the text itself); ``ConfigError`` if too short."""
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        key = raw.encode()
+    if len(key) < FINDINGS_KEY_MIN_BYTES:
+        raise ConfigError(f"MASKER_FINDINGS_HMAC_KEY must hold at least {FINDINGS_KEY_MIN_BYTES} bytes")
+    return key
+
+
+def _findings_key(raw: str | None) -> bytes | None:
+    return None if raw is None else findings_key_bytes(raw)
+
+
 def _ner(env: _Env) -> NerSettings:
     settings = NerSettings(
         addr=env.text("MASKER_NER_ADDR"),
@@ -374,6 +419,7 @@ def _ner(env: _Env) -> NerSettings:
         tls_cert=env.text("MASKER_NER_TLS_CERT"),
         tls_key=env.text("MASKER_NER_TLS_KEY"),
         tls_server_name=env.text("MASKER_NER_TLS_SERVER_NAME"),
+        max_wait_ms=env.number("MASKER_NER_MAX_WAIT_MS", DEFAULT_NER_MAX_WAIT_MS, positive=True),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError("MASKER_NER_TLS_CERT and MASKER_NER_TLS_KEY go together")

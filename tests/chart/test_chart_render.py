@@ -465,3 +465,18 @@ def test_schema_is_valid_json_schema() -> None:
     jsonschema.validate(yaml.safe_load((CHART / "values.yaml").read_text()), schema)
     for path in CI_VALUES:
         assert isinstance(yaml.safe_load(Path(path).read_text()), dict)
+
+
+def test_ner_scales_out_with_its_own_hpa() -> None:
+    docs = render(sets=["ner.autoscaling.enabled=true", "ner.autoscaling.maxReplicas=6"])
+    hpa = one(docs, "HorizontalPodAutoscaler", "-ner")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == one(docs, "Deployment", "-ner")["metadata"]["name"]
+    assert hpa["spec"]["maxReplicas"] == 6 and hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    assert "replicas" not in one(docs, "Deployment", "-ner")["spec"]  # the HPA owns it
+    # Calls spread over every pod: the proxy resolves them through a headless Service.
+    headless = one(docs, "Service", "-ner-headless")
+    assert headless["spec"]["clusterIP"] == "None"
+    cm = one(docs, "ConfigMap", "-proxy")["data"]
+    assert cm["MASKER_NER_ADDR"] == f"dns:///{headless['metadata']['name']}.masker.svc:50051"
+    assert not by_kind(render(), "HorizontalPodAutoscaler")  # off by default

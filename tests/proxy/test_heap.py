@@ -15,3 +15,18 @@ def test_freeze_moves_the_startup_heap_out_of_collections() -> None:
         assert gc.get_freeze_count() >= len(kept)
     finally:
         gc.unfreeze()
+
+
+def test_every_collection_is_timed_by_generation() -> None:
+    from masker_contracts.heap import PauseWatch
+
+    seen: list[tuple[int, float]] = []
+    watch = PauseWatch(lambda generation, seconds: seen.append((generation, seconds))).install()
+    try:
+        gc.collect(0)
+        gc.collect()
+    finally:
+        watch.remove()
+    assert [g for g, _ in seen] == [0, 2] and all(s >= 0 for _, s in seen)
+    gc.collect()
+    assert len(seen) == 2  # removed: no more observations

@@ -138,8 +138,20 @@ app.kubernetes.io/part-of: masker
 {{- end -}}
 
 {{/* In-cluster URL of the NER service (host:port) for MASKER_NER_ADDR. */}}
+{{/*
+More than one NER pod: the proxy resolves every pod through the headless Service and its gRPC
+client balances calls round-robin (one ClusterIP connection would pin all calls to one pod).
+*/}}
+{{- define "masker.ner.spread" -}}
+{{- if or .Values.ner.autoscaling.enabled (gt (int .Values.ner.replicaCount) 1) }}true{{ end -}}
+{{- end -}}
+
 {{- define "masker.ner.addr" -}}
+{{- if include "masker.ner.spread" . -}}
+{{- printf "dns:///%s-headless.%s.svc:%d" (include "masker.ner.fullname" .) .Release.Namespace (int .Values.ner.service.port) -}}
+{{- else -}}
 {{- printf "%s.%s.svc:%d" (include "masker.ner.fullname" .) .Release.Namespace (int .Values.ner.service.port) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

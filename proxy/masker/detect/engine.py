@@ -143,6 +143,8 @@ class DetectionEngine:
             self._executor = None
         if self._ner is not None:
             await self._ner.close()
+        if self.cache.shared is not None:
+            await self.cache.shared.close()
 
     # ------------------------------------------------------------------ public API
 
@@ -168,6 +170,15 @@ class DetectionEngine:
             results.append(hit)
             if hit is None:
                 pending.append(i)
+
+        shared = self.cache.shared
+        if pending and shared is not None:  # another worker or replica may have seen them
+            recalled = await self.cache.recall(
+                [texts[i] for i in pending], [keys[i] for i in pending], options
+            )
+            for j, found in recalled.items():
+                results[pending[j]] = found
+            pending = [i for j, i in enumerate(pending) if j not in recalled]
 
         size = sum(len(t) for t in texts)
         budget = _Budget(self.budget_seconds) if size >= self.offload_from else None
@@ -215,6 +226,8 @@ class DetectionEngine:
             results[i] = final
             if not degraded:  # a degraded answer must not outlive the outage
                 self.cache.put(keys[i], final)
+        if self.cache.shared is not None and not degraded:
+            self.cache.publish([texts[i] for i in finals], list(finals.values()), options)
         return degraded
 
     def _prepare(

@@ -7,11 +7,14 @@ Records carry counts, names and timings only, so nothing here can see request te
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..detect.cache import FindingsCache
 from ..errors import ConfigError
+from ..memory import MemoryBudget
 from ..observability.audit import AuditLog, AuditRecord, load_hmac_key
 from ..observability.metrics import (
     Metrics,
@@ -29,6 +32,8 @@ from ..tokens.keys import local_secret
 
 log = logging.getLogger("masker.observe")
 _AUDIT_KEY_FILE = "MASKER_AUDIT_HMAC_KEY"
+# Set by ``masker serve`` for its workers when the parent process runs the metrics exporter.
+MULTIPROC_EXPORTER_ENV = "MASKER_METRICS_EXPORTED_BY_PARENT"
 
 
 def _audit_key(settings: Settings) -> bytes:
@@ -63,7 +68,10 @@ class Observability:
     def start(cls, settings: Settings, *, tracing: Tracing | None = None) -> Observability:
         metrics = create_metrics()
         addr = settings.server.metrics_addr
-        server = start_metrics_server(addr, metrics) if addr else None
+        # A worker of a multi-process server writes its metrics to PROMETHEUS_MULTIPROC_DIR; the
+        # parent process serves them (``serve.serve_workers``), so workers do not bind the port.
+        exported_by_parent = settings.server.metrics_exported_by_parent
+        server = start_metrics_server(addr, metrics) if addr and not exported_by_parent else None
         audit_dir: Path | None = settings.audit_dir
         audit = (
             AuditLog(audit_dir, _audit_key(settings), on_drop=metrics.audit_dropped.inc)
@@ -125,3 +133,22 @@ class Observability:
                 )
         except Exception as exc:  # accounting must never fail a request; log the type only
             log.error("request accounting failed: %s", type(exc).__name__)
+
+
+async def publish_memory(
+    metrics: Metrics, budget: MemoryBudget, detector: object, interval: float = 1.0
+) -> None:
+    """Copy the memory budget's books and the findings cache's hit counts into gauges, every
+    ``interval`` seconds (counting them on the request path would cost every lookup)."""
+    cache = getattr(detector, "cache", None)
+    while True:
+        for name, (_, used) in budget.stats().items():
+            metrics.memory_budget_bytes.labels(region=name).set(used)
+        if isinstance(cache, FindingsCache):
+            lookups = metrics.findings_lookups
+            lookups.labels(tier="local", result="hit").set(cache.hits)
+            lookups.labels(tier="local", result="miss").set(cache.misses)
+            if cache.shared is not None:
+                lookups.labels(tier="shared", result="hit").set(cache.shared.hits)
+                lookups.labels(tier="shared", result="miss").set(cache.shared.misses)
+        await asyncio.sleep(interval)

@@ -19,31 +19,39 @@ from typing import Any
 
 import httpx
 
-from masker_contracts.heap import freeze_startup_heap
+from masker_contracts.heap import PauseWatch, freeze_startup_heap
 
+from .. import __version__
 from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
 from ..answers import ResponseChains
 from ..context import ContextResolver, Upstreams
 from ..detect.types import DetectOptions, Detector
 from ..errors import ConfigError
 from ..input_limits import InputLimits
+from ..memory import MemoryBudget
 from ..pipeline import ChatPipeline, RequestRecord
 from ..platforms import TurnLedger
 from ..policy import Policy, load_policies
-from ..settings import Settings
+from ..redaction_memo import PrefixMemo
+from ..settings import Settings, findings_key_bytes
 from ..tokens.codec import Codec
+from ..tokens.keys import local_secret
 from ..tokens.store import VaultStore, store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
-from .observe import Observability
+from .observe import Observability, publish_memory
 
 log = logging.getLogger("masker.config")
 EXTENSION = "masker"
 
 
-def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -> Detector:
+def default_detector(
+    settings: Settings, on_ner_call: Callable[[float], None], budget: MemoryBudget | None = None
+) -> Detector:
     """Patterns + NER (over gRPC when ``MASKER_NER_ADDR`` is set, else in-process), each NER call
-    timed into ``on_ner_call``."""
+    timed into ``on_ner_call``; findings cached within ``budget`` and, with ``MASKER_REDIS_URL``,
+    shared with the other workers and replicas (the detector's ``close`` closes that store)."""
+    from ..detect.cache import FindingsCache, SharedFindings
     from ..detect.engine import DetectionEngine
     from ..detect.timed import TimedNer
     from ..detect.types import NerBackend
@@ -70,10 +78,35 @@ def default_detector(settings: Settings, on_ner_call: Callable[[float], None]) -
     else:
         from ..detect.inprocess import InProcessNer
 
-        backend = InProcessNer()
+        backend = InProcessNer(max_wait_ms=ner.max_wait_ms)
+    shared = None
+    if settings.rate_limit.redis_url:
+        shared = SharedFindings.from_url(
+            settings.rate_limit.redis_url,
+            findings_key(settings),
+            generation=f"{__version__}:{backend_name(settings)}",
+        )
     return DetectionEngine(
-        ner=TimedNer(backend, on_ner_call), budget_seconds=settings.limits.detect_budget_seconds
+        ner=TimedNer(backend, on_ner_call),
+        cache=FindingsCache(budget=budget, shared=shared),
+        budget_seconds=settings.limits.detect_budget_seconds,
     )
+
+
+def backend_name(settings: Settings) -> str:
+    """Which model answered: findings from another detector build are not shared with this one."""
+    return "grpc" if settings.ner.addr else "inprocess"
+
+
+def findings_key(settings: Settings) -> bytes:
+    """The shared findings store's HMAC key: ``MASKER_FINDINGS_HMAC_KEY`` (checked by Settings), else
+    one generated in the data dir (shared by the workers that share it)."""
+    if settings.cache.findings_hmac_key is not None:
+        return settings.cache.findings_hmac_key
+    try:
+        return findings_key_bytes(local_secret(settings.server.data_dir, "MASKER_FINDINGS_HMAC_KEY"))
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (the generated key in the data dir is damaged)") from None
 
 
 @dataclass
@@ -88,6 +121,7 @@ class Runtime:
     table: AgentTable
     limits: InputLimits
     observer: Callable[[RequestRecord], None]  # accounts for each finished request, a turn once
+    budget: MemoryBudget  # one byte budget for every cache and codec of the process
     turns: TurnLedger = field(default_factory=TurnLedger)  # logical turns seen (retries, re-posts)
     chains: ResponseChains = field(default_factory=ResponseChains)  # previous_response_id links
     codecs: dict[tuple[str, str, tuple[str, ...]], Codec] = field(default_factory=dict)
@@ -125,7 +159,10 @@ class Runtime:
             )
             resources.push_async_callback(upstreams.real.close)
             resources.push_async_callback(upstreams.echo.close)
-            the_detector = detector or default_detector(settings, observability.metrics.ner_latency.observe)
+            budget = MemoryBudget(int(settings.cache.memory_budget_mb * 1024 * 1024))
+            the_detector = detector or default_detector(
+                settings, observability.metrics.ner_latency.observe, budget
+            )
             resources.push_async_callback(the_detector.close)
             # Load the model now, not on the first caller's turn (~2 s for spaCy). A remote NER
             # service that is down must not stop the proxy from starting: requests then follow the
@@ -141,17 +178,30 @@ class Runtime:
                 observability=observability,
                 resolver=ContextResolver(settings, policies, upstreams),
                 pipeline=ChatPipeline(
-                    tracing=observability.tracing, detector=the_detector, max_messages=limits.max_messages
+                    tracing=observability.tracing,
+                    detector=the_detector,
+                    max_messages=limits.max_messages,
+                    history=PrefixMemo(budget=budget),
                 ),
                 table=table,
                 limits=InputLimits(limits.max_body_bytes, limits.max_messages, limits.max_json_depth),
                 observer=observability.finish,
+                budget=budget,
             )
             runtime.observer = runtime.turns.once(observability.finish)
-            for work in (runtime.watch_config(), runtime.maintain_vault()):
+            for work in (
+                runtime.watch_config(),
+                runtime.maintain_vault(),
+                budget.sweep_forever(),  # entries expire by time, looked up again or not
+                publish_memory(observability.metrics, budget, the_detector),
+            ):
                 resources.push_async_callback(_stop, asyncio.get_running_loop().create_task(work))
             runtime._resources = resources.pop_all()  # opened: from now on ``close`` owns them
         freeze_startup_heap()
+        gc_pause = observability.metrics.gc_pause
+        pauses = [gc_pause.labels(generation=str(g)) for g in range(3)]
+        watch = PauseWatch(lambda g, s: pauses[g].observe(s)).install()
+        runtime._resources.callback(watch.remove)
         return runtime
 
     async def close(self) -> None:
@@ -167,6 +217,7 @@ class Runtime:
                 mode=agent.tokenization,
                 store=self.store,
                 ttl_seconds=self.settings.vault.ttl_seconds,
+                budget=self.budget,
             )
             self.codecs[key] = codec
         return codec

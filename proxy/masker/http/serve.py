@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..policy import load_policies
 from ..settings import Settings
 from .observe import Observability
+from .runtime import findings_key
 
 
 def _banner(settings: Settings, demo_agent: str | None, table: AgentTable | None = None) -> str:
@@ -63,6 +64,9 @@ def main(argv: list[str]) -> int:
         demo = ensure_demo_agent(settings)
         table = load_agent_table(settings, load_policies(settings.policies_dir))
         Observability.check(settings)
+        if settings.rate_limit.redis_url:
+            # Generated (if missing) here, before the workers start, so they all share one key.
+            findings_key(settings)
     except ConfigError as exc:
         print(f"masker: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -71,7 +75,9 @@ def main(argv: list[str]) -> int:
     config = hypercorn_config(settings)
     if settings.server.workers > 1:
         os.environ.update({k: v for k, v in env.items() if k.startswith("MASKER_")})
-        return serve_workers(config, "masker.http.asgi:app", settings.server.workers)
+        return serve_workers(
+            config, "masker.http.asgi:app", settings.server.workers, metrics_addr=settings.server.metrics_addr
+        )
 
     from .app import create_app
 
@@ -95,13 +101,35 @@ def hypercorn_config(settings: Settings) -> Config:
     return config
 
 
-def serve_workers(config: Config, application_path: str, workers: int) -> int:
-    """Hypercorn's own multi-process runner; each worker imports ``application_path``."""
+def serve_workers(
+    config: Config, application_path: str, workers: int, *, metrics_addr: str | None = None
+) -> int:
+    """Hypercorn's own multi-process runner; each worker imports ``application_path``.
+
+    With ``metrics_addr``, the workers write their metrics to a fresh ``PROMETHEUS_MULTIPROC_DIR``
+    and this (parent) process serves them on that one port."""
+    import shutil
+    import tempfile
+
     from hypercorn.run import run
+
+    from ..observability.metrics import start_multiprocess_metrics_server
+    from .observe import MULTIPROC_EXPORTER_ENV
 
     config.application_path = application_path
     config.workers = workers
-    return run(config)
+    if not metrics_addr:
+        return run(config)
+    directory = tempfile.mkdtemp(prefix="masker-metrics-")
+    # Set before the workers are spawned: prometheus-client picks its value store at import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    os.environ[MULTIPROC_EXPORTER_ENV] = "1"
+    server = start_multiprocess_metrics_server(metrics_addr, directory)
+    try:
+        return run(config)
+    finally:
+        server.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def serve_forever(app: ASGIFramework, config: Config) -> None:

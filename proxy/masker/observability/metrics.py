@@ -19,6 +19,16 @@ Ours, for the failure modes a security review asks about:
     masker_rate_limited_total{agent}             requests answered 429 rate_limited
     masker_ratelimit_fallbacks_total{reason}     Redis limiter unusable, local limiter used
     masker_audit_dropped_total                   audit records dropped (queue full / write error)
+    masker_gc_pause_seconds{generation}          each garbage collection's pause (0, 1, 2 = full)
+    masker_memory_budget_bytes{region}           bytes each cache region holds (the budget's books)
+    masker_findings_lookups{tier,result}         findings cache lookups since start: tier = local |
+                                                 shared, result = hit | miss (a shared miss is a
+                                                 message detected from scratch)
+
+**Several worker processes** (``MASKER_WORKERS`` > 1) share one scrape: ``masker serve`` points
+``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory before the workers start, so each worker's
+metrics go to files there, and serves them summed from the parent process
+(:func:`start_multiprocess_metrics_server`): one port, one exporter, whatever the worker count.
 
 **No PHI in labels.** ``agent`` is the agent's configured *name* (or tenant), never its id: the id
 is the secret in the proxy URL and anyone who can scrape would learn it. Label values go through
@@ -52,6 +62,7 @@ __all__ = [
     "kind_label",
     "parse_addr",
     "start_metrics_server",
+    "start_multiprocess_metrics_server",
 ]
 
 _K = TypeVar("_K", bound=str)  # str or an Entity (StrEnum) key
@@ -62,6 +73,7 @@ UNKNOWN_AGENT: Final = "_unknown"
 INVALID_LABEL: Final = "_invalid"
 
 # Seconds. Detection/tokenize sit in the low milliseconds, upstream calls in seconds.
+_GC_BUCKETS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 _BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -95,6 +107,9 @@ class Metrics:
     rate_limited: Counter
     ratelimit_fallbacks: Counter
     audit_dropped: Counter
+    gc_pause: Histogram
+    memory_budget_bytes: Gauge
+    findings_lookups: Gauge
 
     # Labelled children by (metric, label values): ``labels()`` costs microseconds per call and a
     # request makes a dozen of them with the same few values.
@@ -159,8 +174,9 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         ),
         vault_size_bytes=Gauge(
             "masker_vault_size_bytes",
-            "Approximate size of the token vault in bytes, as last reported by the vault.",
+            "On-disk size of the token vault in bytes, from the database's own statistics.",
             registry=reg,
+            multiprocess_mode="max",  # every worker reports the same vault
         ),
         ner_latency=Histogram(
             "masker_ner_latency_seconds",
@@ -203,6 +219,27 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             "Audit records that could not be written (queue full or I/O error).",
             registry=reg,
         ),
+        gc_pause=Histogram(
+            "masker_gc_pause_seconds",
+            "Pause of each cyclic garbage collection, by generation (2 is a full collection).",
+            ["generation"],
+            buckets=_GC_BUCKETS,
+            registry=reg,
+        ),
+        memory_budget_bytes=Gauge(
+            "masker_memory_budget_bytes",
+            "Bytes each cache region holds, as charged to the process memory budget.",
+            ["region"],
+            registry=reg,
+            multiprocess_mode="livesum",
+        ),
+        findings_lookups=Gauge(
+            "masker_findings_lookups",
+            "Findings cache lookups since start, by tier (local, shared) and result (hit, miss).",
+            ["tier", "result"],
+            registry=reg,
+            multiprocess_mode="livesum",
+        ),
     )
 
 
@@ -243,4 +280,16 @@ def start_metrics_server(addr: str, metrics: Metrics) -> MetricsServer:
     """
     host, port = parse_addr(addr)
     server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return MetricsServer(host=host, port=int(server.server_port), _server=server, _thread=thread)
+
+
+def start_multiprocess_metrics_server(addr: str, directory: str) -> MetricsServer:
+    """Serve the metrics every worker process writes under ``directory`` (``PROMETHEUS_MULTIPROC_DIR``),
+    summed, on ``addr``: the exporter of a multi-worker server, run by its parent process."""
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    host, port = parse_addr(addr)
+    server, thread = start_http_server(port, addr=host, registry=registry)
     return MetricsServer(host=host, port=int(server.server_port), _server=server, _thread=thread)

@@ -23,20 +23,24 @@ import hashlib
 import hmac
 import os
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 
 from ..detect.types import LABELS, Entity
+from ..memory import MemoryBudget, Region
 from .grammar import CROCKFORD, VAULT_BODY_LEN, b32decode, b32encode, check_symbol, format_token
 from .keys import KeyRing
 from .store import ScopeKey, VaultRow, VaultStore, VaultUnavailable
 
 _DEK_TTL = 30.0  # seconds a scope's data key stays cached in this process
-_DEK_CACHE = 10_000  # scopes
-_BODY_CACHE = 50_000  # vault token bodies (a few MB)
+_WRITTEN_TTL = 300.0  # seconds a row is taken to be in the vault without asking it
+_BODY_TTL = 3600.0  # seconds an unused token body stays memoised
+# Bytes charged to the memory budget per entry (besides the region's own overhead).
+_WRITTEN_BYTES = 120  # a 40-char str key
+_BODY_BYTES = 150  # a ~60-byte bytes key and a ~10-char str body
+_DEK_BYTES = 500  # the data key, its AESGCM context and fingerprint
 VAULT = "vault"
 AEAD = "reversible-aead"
 MODES = (VAULT, AEAD)
@@ -46,39 +50,6 @@ _PAD = 16  # AEAD plaintexts are padded to a multiple of this so token length le
 
 class ShredUnsupported(Exception):
     """``reversible-aead`` tokens carry their value; there is no per-conversation state to shred."""
-
-
-class _WrittenCache:
-    """Bounded memory of rows already in the vault, so resent history costs no database write.
-
-    Entries are forgotten after ``max_age`` seconds: another replica may have shredded the scope,
-    or the row may have expired, and the next use must then write it again.
-    """
-
-    def __init__(self, capacity: int = 200_000, max_age: float = 300.0) -> None:
-        self._items: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._capacity = capacity
-        self.max_age = max_age
-
-    def __contains__(self, key: tuple[str, str]) -> bool:
-        written = self._items.get(key)
-        if written is None:
-            return False
-        if time.monotonic() - written > self.max_age:
-            del self._items[key]
-            return False
-        self._items.move_to_end(key)
-        return True
-
-    def add(self, key: tuple[str, str]) -> None:
-        self._items[key] = time.monotonic()
-        self._items.move_to_end(key)
-        while len(self._items) > self._capacity:
-            self._items.popitem(last=False)
-
-    def forget_scope(self, scope_id: str) -> None:
-        for key in [k for k in self._items if k[0] == scope_id]:
-            del self._items[key]
 
 
 def _scope_aad(scope_id: str) -> bytes:
@@ -108,12 +79,8 @@ class Codec:
     mode: str = VAULT
     store: VaultStore | None = None
     ttl_seconds: float | None = None
-    _written: _WrittenCache = field(default_factory=_WrittenCache)
-    _deks: OrderedDict[str, tuple[float, DataKey]] = field(default_factory=OrderedDict)
-    # (key id, scope, entity, value digest) -> vault body. A conversation resends its history every
-    # turn; its tokens are deterministic, so they are computed once. Keyed by a digest so this
-    # memory holds no values.
-    _bodies: OrderedDict[tuple[str, str, Entity, bytes], str] = field(default_factory=OrderedDict)
+    # Shared with every other codec of the process when the server passes its budget in.
+    budget: MemoryBudget = field(default_factory=MemoryBudget)
     # False from a failed vault write until one succeeds. ``ChatPipeline`` writes a turn's rows while
     # its upstream call is in flight only while this is True; otherwise it writes them first.
     vault_answering: bool = True
@@ -127,10 +94,20 @@ class Codec:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown tokenization mode {self.mode!r}")
+        if self.ttl_seconds is not None and self.ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        # Rows already in the vault, so resent history costs no database write: ``scope_id +
+        # token_id``. Forgotten after a while even when used (never refreshed by a hit): another
+        # replica may have shredded the scope, or the row may have expired, and the next use must
+        # then write it again.
+        self._written: Region[bool] = self.budget.region("vault-written", _WRITTEN_TTL, refresh_on_hit=False)
         if self.ttl_seconds is not None:
-            if self.ttl_seconds <= 0:
-                raise ValueError("ttl_seconds must be positive")
-            self._written.max_age = min(self._written.max_age, self.ttl_seconds)
+            self._written.ttl = min(self._written.ttl, self.ttl_seconds)
+        # memo key -> vault body. A conversation resends its history every turn; its tokens are
+        # deterministic, so they are computed once. Keyed by a digest so this memory holds no values.
+        self._bodies: Region[str] = self.budget.region("token-bodies", _BODY_TTL)
+        self._deks: Region[DataKey] = self.budget.region("scope-keys", _DEK_TTL, refresh_on_hit=False)
+        self._body_space: dict[str, bytes] = {}  # key id -> digest of this agent's token-id subkey
 
     def session(self, conversation: str | None) -> TokenSession:
         return TokenSession(self, conversation, self.scope_id(conversation))
@@ -167,13 +144,10 @@ class Codec:
         another replica is honoured within that window (rows written meanwhile are sealed under a
         key that no longer exists, so they are unreadable — shredded all the same)."""
         cached = self._deks.get(scope_id)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+        if cached is not None:
+            return cached
         key = DataKey.of(await self._scope_data_key(store, scope_id, expires_at))
-        self._deks[scope_id] = (time.monotonic() + _DEK_TTL, key)
-        self._deks.move_to_end(scope_id)
-        while len(self._deks) > _DEK_CACHE:
-            self._deks.popitem(last=False)
+        self._deks.put(scope_id, key, _DEK_BYTES)
         return key
 
     async def _scope_data_key(self, store: VaultStore, scope_id: str, expires_at: float | None) -> bytes:
@@ -200,8 +174,8 @@ class Codec:
         if self.mode == AEAD:
             raise ShredUnsupported("reversible-aead tokens are self-contained; retire the key instead")
         scope_id = self.scope_id(conversation)
-        self._written.forget_scope(scope_id)
-        self._deks.pop(scope_id, None)
+        self._written.discard_where(lambda key: isinstance(key, str) and key.startswith(scope_id))
+        self._deks.pop(scope_id)
         if self.store is None:
             return 0
         return await self.store.shred_scope(scope_id)
@@ -254,13 +228,25 @@ class TokenSession:
 
     def _write_unless_stored(self, entity: Entity, body: str, value: str) -> None:
         token_id = body[:-1]
-        if (self.scope_id, token_id) not in self.codec._written and self.codec.store is not None:
+        if self.codec.store is not None and self.codec._written.get(self.scope_id + token_id) is None:
             self._pending.append((entity, token_id, value))
 
     def _vault_body(self, entity: Entity, value: str) -> str:
         codec = self.codec
         key = codec.keyring.current
-        memo = (key.kid, self.scope_id, entity, hashlib.blake2b(value.encode(), digest_size=16).digest())
+        space = codec._body_space.get(key.kid)
+        if space is None:
+            # The key's material is part of the memo key: a reloaded keyring may reuse a key id.
+            space = hashlib.blake2b(key.derive("token-id", codec.agent_id), digest_size=8).digest()
+            codec._body_space[key.kid] = space
+        memo = b"\x00".join(
+            (
+                space,
+                self.scope_id.encode(),
+                entity.value.encode(),
+                hashlib.blake2b(value.encode(), digest_size=16).digest(),
+            )
+        )
         body = codec._bodies.get(memo)
         if body is None:
             id_key = key.derive("token-id", codec.agent_id)
@@ -268,9 +254,7 @@ class TokenSession:
             message = "\x00".join((self.scope_id, entity, value)).encode()
             token_id = key.kid + b32encode(hmac.digest(id_key, message, "sha256")[:_ID_BYTES])
             body = token_id + check_symbol(token_id)
-            codec._bodies[memo] = body
-            if len(codec._bodies) > _BODY_CACHE:
-                codec._bodies.popitem(last=False)
+            codec._bodies.put(memo, body, _BODY_BYTES)
         self._write_unless_stored(entity, body, value)
         return body
 
@@ -312,8 +296,9 @@ class TokenSession:
             raise
         self.codec.vault_answering = True
         self._dek = key.dek
+        written = self.codec._written
         for row in rows:
-            self.codec._written.add((row.scope_id, row.token_id))
+            written.put(row.scope_id + row.token_id, True, _WRITTEN_BYTES)
 
     # -- deanonymize -----------------------------------------------------------------------
     async def resolve(self, body: str) -> str | None:

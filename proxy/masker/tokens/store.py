@@ -350,17 +350,13 @@ class SqliteStore:
         return await self._run(purge)
 
     async def size_bytes(self) -> int:
+        """Bytes of the database file, from SQLite's own page count: no table scan."""
+
         def size() -> int:
             db = self._db()
-            rows = db.execute(
-                "SELECT COALESCE(SUM(LENGTH(ciphertext) + LENGTH(scope_id) + LENGTH(token_id)"
-                " + LENGTH(entity) + 16), 0) FROM masker_vault"
-            ).fetchone()
-            keys = db.execute(
-                "SELECT COALESCE(SUM(LENGTH(wrapped) + LENGTH(scope_id) + LENGTH(kid) + 16), 0)"
-                " FROM masker_scope_keys"
-            ).fetchone()
-            return int(rows[0]) + int(keys[0])
+            pages = db.execute("PRAGMA page_count").fetchone()
+            page_size = db.execute("PRAGMA page_size").fetchone()
+            return int(pages[0]) * int(page_size[0])
 
         return await self._run(size)
 
@@ -501,9 +497,9 @@ class PostgresStore:
         return rows
 
     async def size_bytes(self) -> int:
+        # On-disk bytes of both tables with their indexes and TOAST, from the catalog: no scan.
         row = await self._fetch(
-            "SELECT (SELECT COALESCE(SUM(pg_column_size(v.*)), 0) FROM masker_vault v)"
-            " + (SELECT COALESCE(SUM(pg_column_size(k.*)), 0) FROM masker_scope_keys k)",
+            "SELECT pg_total_relation_size('masker_vault') + pg_total_relation_size('masker_scope_keys')",
             (),
         )
         return int(row[0]) if row else 0
