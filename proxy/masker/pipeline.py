@@ -21,7 +21,7 @@ from opentelemetry.context import Context
 
 from . import jsonfast
 from .agents import Agent
-from .context import RequestContext
+from .context import ECHO_BASE_URL, RequestContext
 from .detect.types import Detector
 from .errors import MaskerError, RedactionFailed, UpstreamError
 from .observability.tracing import Tracing
@@ -34,6 +34,7 @@ from .streaming import DONE, StreamRehydration, encode_event, rehydrate_answer
 from .tokens.codec import TokenSession
 from .tokens.rehydrate import AnswerTokens
 from .tokens.response_scan import StreamScanner, scan_completion
+from .upstream.echo import ECHO_FIELD
 
 
 @dataclass
@@ -173,6 +174,9 @@ class ChatPipeline:
             return self._stream(response.lines(client.timeout), tokens, record, agent, policy, started)
         data = await response.json(client.timeout)
         record.upstream_ms = (time.perf_counter() - started) * 1000
+        # The built-in echo upstream (ours, never a real LLM) shows the caller exactly what an
+        # upstream would have received: that diagnostic stays tokenized.
+        echoed = data.pop(ECHO_FIELD, None) if base_url == ECHO_BASE_URL else None
         started = time.perf_counter()
         with self.tracing.stage("rehydrate"):
             if policy.scan_response:
@@ -181,6 +185,8 @@ class ChatPipeline:
                 )
             await rehydrate_completion(data, tokens, self._unresolved_counter(record))
         record.rehydrate_ms = (time.perf_counter() - started) * 1000
+        if echoed is not None:
+            data[ECHO_FIELD] = echoed
         if agent.redaction_metadata:
             data["_redaction"] = record.redaction_metadata()
         if ctx.stream:  # the upstream ignored stream=true; answer in SSE as the caller asked

@@ -152,10 +152,10 @@ def render_sidecar_files(
     return env, tokenization
 
 
-def chat(url: str, text: str) -> str:
+def chat(url: str, text: str, history: list[dict[str, str]] | None = None) -> str:
     response = httpx.post(
         f"{url}/proxy/{AGENT_ID}/v1/chat/completions",
-        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+        json={"model": "gpt-4o-mini", "messages": [*(history or []), {"role": "user", "content": text}]},
         timeout=30,
     )
     assert response.status_code == 200, response.text
@@ -179,11 +179,15 @@ def read_back_by_a_new_pod(tmp_path: Path, env: dict[str, str], upstream: Llm) -
     assert name not in seen_by_llm and phone not in seen_by_llm
     assert seen_by_llm != text
 
-    # The re-created pod: same mounts, empty /data. The LLM repeats what it was sent earlier.
+    # The re-created pod: same mounts, empty /data. The caller's client resends the conversation
+    # in plain, as chat clients do (an answer only resolves tokens its own request issued), and the
+    # LLM repeats the tokens it was sent on the first pod: they resolve only if the new pod issues
+    # the very same tokens for the same values.
     upstream.reply = seen_by_llm
+    history = [{"role": "user", "content": text}, {"role": "assistant", "content": text}]
     second = start_proxy({**env, "MASKER_DATA_DIR": str(tmp_path / "pod-2")}, tmp_path)
     try:
-        return text, chat(second.url, "Can you read my details back to me?")
+        return text, chat(second.url, "Can you read my details back to me?", history)
     finally:
         second.stop()
 
@@ -208,8 +212,13 @@ def test_sidecar_with_a_shared_postgres_vault_survives(tmp_path: Path, upstream:
     assert read_back == said
 
 
-def test_a_sidecar_vault_in_the_pods_data_dir_would_not_survive(tmp_path: Path, upstream: Llm) -> None:
-    """The failure this guards against, shown: vault mode with SQLite in /data loses the tokens."""
+def test_a_resent_conversation_survives_even_a_vault_in_the_pods_data_dir(
+    tmp_path: Path, upstream: Llm
+) -> None:
+    """An answer resolves only the tokens its own request issued, from values the caller sent in
+    plain: a chat conversation resent in full never reads the vault for its answer, so even the
+    SQLite vault that a re-created pod loses gives the caller the values back. (The shared vault
+    still matters for what is not resent; a sidecar therefore never keeps the only copy.)"""
     env, _ = render_sidecar_files(
         tmp_path, {"upstream": {"baseUrl": upstream.base_url}, "policy": {"name": "healthcare"}}, None
     )
@@ -217,4 +226,4 @@ def test_a_sidecar_vault_in_the_pods_data_dir_would_not_survive(tmp_path: Path, 
     agents["agents"][0]["tokenization"] = "vault"
     Path(env["MASKER_AGENTS_FILE"]).write_text(yaml.safe_dump(agents))
     said, read_back = read_back_by_a_new_pod(tmp_path, env, upstream)
-    assert read_back != said
+    assert read_back == said

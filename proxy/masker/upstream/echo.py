@@ -16,6 +16,9 @@ from typing import Any
 
 import httpx
 
+# The answer field that carries the sanitized request back to the caller (kept tokenized).
+ECHO_FIELD = "echo_upstream"
+
 
 def _last_text(payload: dict[str, Any]) -> str:
     messages = payload.get("messages") or []
@@ -83,6 +86,6 @@ class EchoTransport(httpx.AsyncBaseTransport):
                 {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "echo_upstream": {"received": payload},
+            ECHO_FIELD: {"received": payload},
         }
         return httpx.Response(200, json=body)
