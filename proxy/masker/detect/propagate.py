@@ -54,6 +54,11 @@ _NON_DIGIT = re.compile(r"\D")
 _NUMBER_SEPARATORS = re.compile(r"[\s\-+().:/]")
 _MIN_NUMBER_DIGITS = 6
 _MAX_NUMBER_DIGITS = 20
+# Parts of a known name that are not the name on their own ("van", "Dr").
+_NAME_PARTICLES = HONORIFICS | frozenset(
+    {"the", "and", "van", "von", "de", "der", "den", "del", "della", "la", "le", "da", "di", "du"}
+    | {"dos", "das", "bin", "ibn", "al", "el", "st"}
+)
 _KNOWN_MAX_WORDS = 24  # a known address line is matched whole
 _REGEX_FIRSTS = 256  # up to this many distinct first words, one regex finds them
 _KNOWN_WORDS = (
@@ -216,7 +221,7 @@ def _keys(value: str, entity: Entity, known: bool = False) -> tuple[tuple[tuple[
     if len(words) > 1:
         keys.append(("".join(words),))  # "DerekOlsen", "512447781"
         if entity is Entity.PERSON:  # "Olsen" alone later in the conversation
-            keys.extend((w,) for w in words if not (known and (len(w) < 3 or w in HONORIFICS)))
+            keys.extend((w,) for w in words if not (known and (len(w) < 3 or w in _NAME_PARTICLES)))
     out: list[tuple[tuple[str, ...], bool]] = []
     for key in keys:
         if not key or len(key) > (_KNOWN_MAX_WORDS if known else MAX_WORDS):
