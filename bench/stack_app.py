@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from masker.detect.types import DetectionResult, DetectOptions
+from masker.detect.types import DetectionResult, DetectOptions, Entity
 from masker.http.app import create_app
 from masker.http.serve import hypercorn_config, serve_forever, serve_workers
 from masker.settings import Settings
@@ -26,7 +26,12 @@ class NullDetector:
     """Finds nothing, instantly."""
 
     async def detect(
-        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        options: DetectOptions,
+        *,
+        roles: Sequence[str] | None = None,
+        known: Sequence[tuple[Entity, str]] = (),
     ) -> DetectionResult:
         return DetectionResult([[] for _ in texts])
 

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .agents import Agent
-from .detect.types import Detector
 from .errors import BadRequest, Forbidden, Unauthorized, Unprocessable
 from .failmode import FailMode
 from .platforms import OPENAI_CHAT_FIELDS, PlatformTurn, prepare
@@ -83,11 +82,7 @@ class RequestContext:
     stream: bool
     conversation: str | None  # narrows the token scope within the agent
     upstream: UpstreamRoute
-    turn: PlatformTurn  # the platform's profile applied to this body
-
-    def detector(self, inner: Detector) -> Detector:
-        """``inner`` with this conversation's known PHI values (from the platform's fields) added."""
-        return self.turn.detector(inner)
+    turn: PlatformTurn  # the platform's profile applied to this body; ``turn.known`` goes to detection
 
 
 class ContextResolver:

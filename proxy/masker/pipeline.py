@@ -117,13 +117,14 @@ class ChatPipeline:
             with self.tracing.stage("detection"):
                 outcome: RedactionOutcome = await redact_request(
                     body,
-                    detector=ctx.detector(self.detector),
+                    detector=self.detector,
                     policy=policy,
                     session=session,
                     fail_mode=ctx.fail_mode,
                     max_messages=self.max_messages,
                     on_fail_open=self.on_fail_open,
                     memo=self.history,
+                    known=ctx.turn.known,
                 )
             # After a failed vault write nothing is forwarded until a write succeeds again.
             write_first = not session.codec.vault_answering

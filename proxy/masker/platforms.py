@@ -15,7 +15,8 @@ For one request this module decides, in one place:
   that name secrets are dropped from it at any depth (``_drop_secrets``);
 * **the values known to be PHI for this conversation** — the caller's number, ``variableValues``
   such as a patient's name or date of birth — which are tokenized wherever they appear in the
-  conversation, cue or no cue, in any case or spacing (``KnownValueDetector``);
+  conversation, cue or no cue, in any case, spacing or digit grouping (``PlatformTurn.known``, given
+  to detection as its ``known`` values: ``detect.propagate`` matches them);
 * **the logical turn** a request belongs to, so a retry or a barge-in re-post of the same turn is
   audited once (``TurnLedger``).
 """
@@ -27,16 +28,15 @@ import hashlib
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from . import jsonfast
-from .detect.types import DetectionResult, DetectOptions, Detector, Entity, Finding
+from .detect.types import Entity
 from .errors import ConfigError
 
-KNOWN_RECOGNIZER = "platform-known-value"
 _MAX_KNOWN = 64  # values per request; a platform object is small, a hostile one is capped
 _MAX_KNOWN_CHARS = 128  # longer values are prose (a patient's context), left to the detector
 
@@ -187,9 +187,6 @@ class PlatformTurn:
     turn_key: str  # a digest naming the logical turn; equal for a retry or re-post of it
     stripped: tuple[str, ...]  # field names only, for debugging; never values
 
-    def detector(self, inner: Detector) -> Detector:
-        return KnownValueDetector(inner, self.known) if self.known else inner
-
 
 def prepare(
     setting: PlatformSetting,
@@ -292,7 +289,6 @@ _NON_DIGIT = re.compile(r"\D")
 
 # Keys naming the business side of a call (the clinic, the assistant): not the caller's PHI.
 _NOT_THE_CALLER = re.compile(r"clinic|practice|org|company|business|office|assistant|agent|bot|brand", re.I)
-_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "jr", "sr", "the", "and", "von", "van", "de"})
 
 
 _UNTYPED = "untyped"  # a key no pattern names: its value counts only with an identifier's digits
@@ -368,124 +364,6 @@ def _known_values(platform: Platform, body: Mapping[str, Any]) -> tuple[tuple[En
         _scalars(body.get("retell_llm_dynamic_variables"), "value", out)
         _scalars(_get(body, "call_details", "call"), "value", out)
     return tuple(dict.fromkeys(out))[:_MAX_KNOWN]
-
-
-def _value_patterns(entity: Entity, value: str) -> list[str]:
-    """Regex sources matching ``value`` in any case and spacing; digit-bearing values also as
-    their digits with any separators (a number read out, re-typed or reformatted)."""
-    patterns: list[str] = []
-    words = value.split()
-    if words:
-        patterns.append(r"\s+".join(re.escape(w) for w in words))
-    digits = re.sub(r"\D", "", value)
-    if len(digits) >= 6 and len(digits) >= len(re.sub(r"[\s\-+().:/]", "", value)) - 1:
-        if entity is Entity.PHONE and len(digits) == 11 and digits.startswith("1"):
-            digits = digits[1:]  # +1 555... is typed as 555... as often as not
-        patterns.append(r"(?:\+?1[\s\-.]*)?\(?" + r"[\s\-.()/]*".join(digits))
-    if entity is Entity.PERSON and len(words) > 1:
-        # A first or last name on its own ("thanks, derek") is the same person.
-        patterns.extend(re.escape(w) for w in words if len(w) >= 3 and w.lower().strip(".") not in _TITLES)
-    return patterns
-
-
-@dataclass(frozen=True)
-class _KnownPattern:
-    """One known value's pattern, and cheap tests that must pass before it is run: a lower-case
-    word of it in the lower-cased text, or its last four digits in the text's digits."""
-
-    entity: Entity
-    regex: re.Pattern[str]
-    words: tuple[str, ...]
-    digits: str | None
-
-
-def _compile(known: Sequence[tuple[Entity, str]]) -> tuple[_KnownPattern, ...]:
-    return _compile_cached(tuple(known))
-
-
-@functools.lru_cache(maxsize=1024)  # a conversation's known values are the same on every turn
-def _compile_cached(known: tuple[tuple[Entity, str], ...]) -> tuple[_KnownPattern, ...]:
-    out = []
-    for entity, value in known:
-        sources = _value_patterns(entity, value)
-        if sources:
-            body = "|".join(f"(?:{s})" for s in sorted(sources, key=len, reverse=True))
-            digits = _NON_DIGIT.sub("", value)
-            words = tuple(w.lower() for w in value.split() if any(c.isalpha() for c in w))
-            out.append(
-                _KnownPattern(
-                    entity,
-                    re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE),
-                    words,
-                    digits[-4:] if len(digits) >= 6 else None,
-                )
-            )
-    return tuple(out)
-
-
-def find_known(text: str, patterns: Sequence[_KnownPattern]) -> list[Finding]:
-    found: list[Finding] = []
-    lowered: str | None = None
-    digits: str | None = None
-    for pattern in patterns:
-        hit = False
-        if pattern.words:
-            lowered = text.lower() if lowered is None else lowered
-            hit = any(w in lowered for w in pattern.words)
-        if not hit and pattern.digits is not None:
-            digits = _NON_DIGIT.sub("", text) if digits is None else digits
-            hit = pattern.digits in digits
-        if not hit and (pattern.words or pattern.digits is not None):
-            continue
-        for match in pattern.regex.finditer(text):
-            if match.end() > match.start():
-                found.append(Finding(match.start(), match.end(), pattern.entity, 1.0, KNOWN_RECOGNIZER))
-    return found
-
-
-def _merge(detected: list[Finding], known: list[Finding]) -> list[Finding]:
-    """Non-overlapping, sorted; on overlap the longer span wins, and a known value on a tie."""
-    if not known:
-        return detected
-    ranked = sorted(
-        [*known, *detected],
-        key=lambda f: (-(f.end - f.start), f.recognizer != KNOWN_RECOGNIZER, f.start),
-    )
-    kept: list[Finding] = []
-    for finding in ranked:
-        if all(finding.end <= k.start or k.end <= finding.start for k in kept):
-            kept.append(finding)
-    return sorted(kept, key=lambda f: f.start)
-
-
-class KnownValueDetector:
-    """A detector that also reports this conversation's known values wherever they occur.
-
-    The one place known-value seeding lives until the detection engine takes ``known`` values
-    itself; swapping means passing ``PlatformTurn.known`` to it and dropping this wrapper."""
-
-    def __init__(self, inner: Detector, known: Sequence[tuple[Entity, str]]) -> None:
-        self.inner = inner
-        self.patterns: Sequence[_KnownPattern] = _compile(known)
-
-    async def detect(
-        self,
-        texts: Sequence[str],
-        options: DetectOptions,
-        *,
-        roles: Sequence[str] | None = None,
-        known: Sequence[tuple[Entity, str]] = (),
-    ) -> DetectionResult:
-        result = await self.inner.detect(texts, options, roles=roles)
-        patterns = [*self.patterns, *_compile(known)] if known else self.patterns
-        findings = [
-            _merge(found, find_known(text, patterns))
-            for text, found in zip(texts, result.findings, strict=True)
-        ]
-        return DetectionResult(findings, result.degraded)
-
-    async def close(self) -> None:  # the inner detector belongs to the app
-        return None
 
 
 # ---------------------------------------------------------------------------------------------

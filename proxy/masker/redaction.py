@@ -10,9 +10,10 @@ string.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +174,16 @@ def _uncovered(low: str, values: set[str], spans: list[tuple[int, int]]) -> bool
     return False
 
 
+def _known_tag(known: Sequence[tuple[Entity, str]]) -> str:
+    """A digest of the known values, in any order, for the memo's key ("" when there are none)."""
+    if not known:
+        return ""
+    digest = hashlib.sha256()
+    for entity, value in sorted(set(known), key=lambda item: (item[0].value, item[1])):
+        digest.update(f"{entity.value}\x00{value}\x00".encode("utf-8", "surrogatepass"))
+    return ":" + digest.hexdigest()[:32]
+
+
 async def redact_request(
     body: dict[str, Any],
     *,
@@ -184,10 +195,12 @@ async def redact_request(
     on_fail_open: Callable[[], None] | None = None,
     memo: PrefixMemo | None = None,
     shape: Shape = CHAT,
+    known: Sequence[tuple[Entity, str]] = (),
 ) -> RedactionOutcome:
     """Mutates and returns ``body`` with PHI replaced. Raises ``NerUnavailable`` or detector errors
     only when the policy is fail-closed; the caller maps them to 503. With ``memo``, the leading
-    texts redacted on an earlier turn of the same conversation are not detected again."""
+    texts redacted on an earlier turn of the same conversation are not detected again. ``known``:
+    values the caller's platform says are PHI in this conversation, replaced wherever they occur."""
     for name in policy.strip_fields:
         body.pop(name, None)
     walked = shape.request(body, non_text_parts=policy.non_text_parts, max_messages=max_messages)
@@ -197,26 +210,28 @@ async def redact_request(
     started = time.perf_counter()
     options = policy.detect_options()
     roles = [s.role for s in slots]
-    known: tuple[SlotResult, ...] = ()
+    replayed: tuple[SlotResult, ...] = ()
     if memo is not None and conversation:
         prefixes = Prefixes(
-            f"{session.codec.mode}:{session.codec.keyring.current.kid}:{session.scope_id}",
+            # The known values are part of the key: a turn redacted without one of them (a platform
+            # that sent it late) holds it raw, and must not be replayed to a request that knows it.
+            f"{session.codec.mode}:{session.codec.keyring.current.kid}:{session.scope_id}{_known_tag(known)}",
             signatures(session.scope_id, [(s.role, s.identifier, s.text) for s in slots[:conversation]]),
             roles,
             policy,
             options,
         )
-        known = memo.longest(prefixes)
-    fresh = slots[len(known) :]
+        replayed = memo.longest(prefixes)
+    fresh = slots[len(replayed) :]
     texts = [s.text.replace("_", " ") if s.identifier else s.text for s in fresh]
     try:
-        result = await detector.detect(texts, options, roles=roles[len(known) :])
-        if known and _memo_stale(texts, result.findings, slots[: len(known)], known):
+        result = await detector.detect(texts, options, roles=roles[len(replayed) :], known=known)
+        if replayed and _memo_stale(texts, result.findings, slots[: len(replayed)], replayed):
             # A value occurs both in a replayed turn and in a new text, where the two readings
             # disagree: detect the whole request, so that every occurrence is replaced alike.
-            known, fresh = (), slots
+            replayed, fresh = (), slots
             texts = [s.text.replace("_", " ") if s.identifier else s.text for s in fresh]
-            result = await detector.detect(texts, options, roles=roles)
+            result = await detector.detect(texts, options, roles=roles, known=known)
     except (NerUnavailable, Exception):
         if fail_mode != "open":
             raise
@@ -238,17 +253,17 @@ async def redact_request(
     ]
     entities: list[str] = []  # counted once: a Counter update per slot costs ~0.6 us
     replacements: list[tuple[Slot, str]] = []
-    for slot, slot_result in zip(slots[: len(known)], known, strict=True):
+    for slot, slot_result in zip(slots[: len(replayed)], replayed, strict=True):
         _apply(slot, slot_result, entities, replacements)
     for slot, slot_result in zip(fresh, results, strict=True):
         _apply(slot, slot_result, entities, replacements)
-    outcome.settle = _adoption(session, slots[: len(known)], known)
+    outcome.settle = _adoption(session, slots[: len(replayed)], replayed)
     walked.apply(replacements)
     outcome.entities_by_type.update(entities)
     if memo is not None and conversation and not result.degraded:
         # Two prefixes: the whole conversation (the next turn extends it) and all but its newest
         # message (the next request may replace that one: a caller's barge-in, a retried turn).
-        slot_results = (*known, *results[: conversation - len(known)])
+        slot_results = (*replayed, *results[: conversation - len(replayed)])
         memo.remember(prefixes, slot_results)
         memo.remember(prefixes, slot_results[: walked.newest])
     outcome.tokenize_ms = (time.perf_counter() - started) * 1000

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from masker.detect.engine import DetectionEngine
+from masker.detect.propagate import KNOWN
 from masker.detect.types import DetectOptions, Entity
 
 SYSTEM = "You are the front desk assistant. The caller is patient Derek Olsen, SSN 512-44-7781."
@@ -78,6 +79,68 @@ def test_known_values_are_found_with_no_cue(
 ) -> None:
     found = _found(patterns, [text], known=[known])[0]
     assert any(v.endswith(value) for e, v in found if e is known[0]), found
+
+
+_CALLER = [(Entity.PERSON, "Derek Olsen"), (Entity.PHONE, "+15555550148"), (Entity.DATE, "1961-04-12")]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("DEREK\n  OLSEN", "DEREK\n  OLSEN"),  # a known name across a line break
+        ("Thanks, derek. See you.", "derek"),  # a known name part in any case, in cased text
+        ("my number is 555 555 0148", "555 555 0148"),  # a known number regrouped
+        ("call (555) 555-0148 please", "(555) 555-0148"),
+        ("or 555-5550148", "555-5550148"),
+        ("+1 (555) 555 01 48 works", "+1 (555) 555 01 48"),
+        ("1 555 555 0148", "1 555 555 0148"),
+        ("call 555 555 0148 2 times", "555 555 0148"),  # the digits that follow are not part of it
+        ("born 1961 04 12", "1961 04 12"),
+        ("born 19610412", "19610412"),
+    ],
+)
+def test_known_values_in_any_grouping_or_case(patterns: DetectionEngine, text: str, value: str) -> None:
+    found = _found(patterns, [text], known=_CALLER)[0]
+    assert any(value in v for _, v in found), found  # covered (a recognizer may take more)
+
+
+@pytest.mark.parametrize(
+    ("known", "text", "value"),
+    [
+        ((Entity.ID_NUMBER, "4417"), "member 4417 again", "4417"),  # short, but the caller says it is PHI
+        ((Entity.PERSON, "Grace Lee"), "Grace called back", "Grace"),  # everyday part, capitalised
+        ((Entity.PERSON, "Grace Lee"), "this is grace", "grace"),  # ... or in uncased text
+        ((Entity.SSN, "512447781"), "ssn 512-44-7781 on file", "512-44-7781"),  # found as its digits
+    ],
+)
+def test_known_values_need_no_distinctive_words(
+    patterns: DetectionEngine, known: tuple[Entity, str], text: str, value: str
+) -> None:
+    found = _found(patterns, [text], known=[known])[0]
+    assert value in {v for _, v in found}, found
+
+
+@pytest.mark.parametrize(
+    ("known", "text"),
+    [
+        ((Entity.PERSON, "Grace Lee"), "There is a grace period."),  # an everyday part in cased text
+        ((Entity.PERSON, "Mark Price"), "Is the price right?"),
+        ((Entity.PHONE, "+15555550148"), "order 55555501489 shipped"),  # digits inside a longer number
+        ((Entity.PHONE, "+15555550148"), "ref x5555550148"),
+        ((Entity.PERSON, "Dr Jo Li"), "dr jo is in"),  # titles and two-letter parts alone
+    ],
+)
+def test_known_values_do_not_take_everyday_words_or_parts_of_numbers(
+    patterns: DetectionEngine, known: tuple[Entity, str], text: str
+) -> None:
+    result = asyncio.run(patterns.detect([text], DetectOptions(), known=[known]))
+    assert [text[f.start : f.end] for f in result.findings[0] if f.recognizer == KNOWN] == []
+
+
+def test_known_value_is_one_finding_over_its_parts(patterns: DetectionEngine) -> None:
+    text = "Derek Olsen, (555) 555-0148"
+    result = asyncio.run(patterns.detect([text], DetectOptions(), known=_CALLER))
+    assert [text[f.start : f.end] for f in result.findings[0]] == ["Derek Olsen", "(555) 555-0148"]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from masker.detect.propagate import collect
 from masker.detect.types import DetectionResult, DetectOptions, Entity, Finding
 
 
@@ -14,8 +15,15 @@ class PlantedDetector:
         self.planted = planted
 
     async def detect(
-        self, texts: Sequence[str], options: DetectOptions, *, roles: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        options: DetectOptions,
+        *,
+        roles: Sequence[str] | None = None,
+        known: Sequence[tuple[Entity, str]] = (),
     ) -> DetectionResult:
+        # Known values are matched by the engine's own propagation, as in a real run.
+        values = collect(texts, [[] for _ in texts], known) if known else None
         out: list[list[Finding]] = []
         for text in texts:
             found: list[Finding] = []
@@ -24,6 +32,8 @@ class PlantedDetector:
                 while start >= 0:
                     found.append(Finding(start, start + len(value), entity, 0.99, "planted"))
                     start = text.find(value, start + len(value))
+            if values is not None:
+                found.extend(values.find(text))
             found.sort(key=lambda f: f.start)
             out.append(found)
         return DetectionResult(out)

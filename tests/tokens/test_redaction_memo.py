@@ -248,3 +248,30 @@ def test_signatures_tell_apart_boundaries_roles_identifiers_and_scopes() -> None
     assert signatures("other", base)[0] != signed[0]
     for items in variants:
         assert signatures("scope", items)[-1] != signed[-1]
+
+
+async def test_a_turn_redacted_before_a_value_was_known_is_not_replayed_raw() -> None:
+    # A platform that sends the patient's name only from the second turn on: the first turn was
+    # redacted without it (no cue, so kept), and must not come back raw from the memo.
+    memo = PrefixMemo()
+    codec = Codec("agent-known", make_ring("K1"))
+    engine = DetectionEngine(ner=None)
+    first = [{"role": "user", "content": "hey it's derek again"}]
+    outcome, _ = await _turn(first, engine, codec, memo)
+    assert "derek" in json.dumps(outcome.body)
+    second = [
+        *first,
+        {"role": "assistant", "content": "Hello! How can I help?"},
+        {"role": "user", "content": "about my appointment"},
+    ]
+    body = {"model": "m", "messages": copy.deepcopy(second), "metadata": {"note": "turn"}}
+    await redact_request(
+        body,
+        detector=engine,
+        policy=POLICIES["default"],
+        session=codec.session("call-1"),
+        fail_mode="closed",
+        memo=memo,
+        known=[(Entity.PERSON, "Derek Olsen")],
+    )
+    assert "derek" not in json.dumps(body).lower()

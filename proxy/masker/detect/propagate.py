@@ -8,8 +8,15 @@ every text, case-, space- and punctuation-insensitively: "Derek Olsen", "derek  
 Derek" is not the same sequence and is not matched, "derek_olsen", "DerekOlsen" and
 "512 44 7781" for "512-44-7781" are.
 
-Matching is one pass over each text's words with a dictionary keyed by a value's first word, so the
-cost is linear in the text whatever the number of values; the values are bounded in number.
+A value that is a number (a phone number, a date, an SSN: six digits or more and little else) is
+also looked for as its digits whatever their grouping: "+1 555 555 0148", "(555) 555-0148",
+"5555550148" and "555-5550148" are one number. A known value is the caller's word that it is PHI, so
+it is matched more loosely than a found one: the whole value however common its words, its words
+across a line break, and each part of a name in any case unless the part is an everyday word.
+
+Matching is one pass over each text's words with a dictionary keyed by a value's first word (and one
+pass over its digit runs), so the cost is linear in the text whatever the number of values; the
+values are bounded in number.
 """
 
 from __future__ import annotations
@@ -38,6 +45,21 @@ _PER_WORD = 32  # values sharing a first word
 _WORD = re.compile(r"[^\W_]+")
 # The next word of a value: at most _MAX_GAP characters of spaces or punctuation, then the word.
 _NEXT_WORD = re.compile(rf"([\W_]{{0,{_MAX_GAP}}})([^\W_]+)")
+# Between the words of a known value: any run of spaces, a line break included ("DEREK\n  OLSEN").
+_SPACE_GAP = re.compile(r"(\s{1,16})([^\W_]+)")
+# Digits and the separators a number is written with; a run is cut into values at its digit groups.
+_DIGIT_RUN = re.compile(r"\d+(?:[\s\-.()/]{1,3}\d+)*")
+_DIGIT_GROUP = re.compile(r"\d+")
+_NON_DIGIT = re.compile(r"\D")
+_NUMBER_SEPARATORS = re.compile(r"[\s\-+().:/]")
+_MIN_NUMBER_DIGITS = 6
+_MAX_NUMBER_DIGITS = 20
+# Parts of a known name that are not the name on their own ("van", "Dr").
+_NAME_PARTICLES = HONORIFICS | frozenset(
+    {"the", "and", "van", "von", "de", "der", "den", "del", "della", "la", "le", "da", "di", "du"}
+    | {"dos", "das", "bin", "ibn", "al", "el", "st"}
+)
+_KNOWN_MAX_WORDS = 24  # a known address line is matched whole
 _REGEX_FIRSTS = 256  # up to this many distinct first words, one regex finds them
 _KNOWN_WORDS = (
     STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
@@ -45,6 +67,7 @@ _KNOWN_WORDS = (
 # An age or a year on its own is no identifier; repeating it everywhere would only cost the LLM words.
 _NOT_PROPAGATED = frozenset({Entity.AGE})
 RECOGNIZER = "propagated"
+KNOWN = "known"  # the recognizer of a known value's occurrences
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,46 +79,64 @@ class _Value:
     # One word of letters ("olsen"): in cased text only a capitalised occurrence is the name ("Mark
     # Price" found; "the price is right" is not about him).
     word: bool
+    known: bool = False  # seeded by the caller: its words may also be split by a line break
 
 
 class Values:
     """The values of one request, indexed by first word."""
 
-    __slots__ = ("_by_first", "_count", "_first_rx")
+    __slots__ = ("_by_digits", "_by_first", "_count", "_first_rx", "_longest_number")
 
     def __init__(self) -> None:
         self._by_first: dict[str, list[_Value]] = {}
+        self._by_digits: dict[str, _Value] = {}
+        self._longest_number = 0
         self._count = 0
         self._first_rx: re.Pattern[str] | None = None
 
     def __len__(self) -> int:
         return self._count
 
-    def add(self, value: str, entity: Entity, score: float, recognizer: str) -> None:
-        if entity in _NOT_PROPAGATED or self._count >= MAX_VALUES:
+    def add(self, value: str, entity: Entity, score: float, recognizer: str, *, known: bool = False) -> None:
+        if (entity in _NOT_PROPAGATED and not known) or self._count >= MAX_VALUES:
             return
-        for words, word in _keys(value, entity):
-            self._add(words, entity, score, recognizer, word)
+        for words, word in _keys(value, entity, known):
+            self._add(_Value(words, entity, score, recognizer, word, known))
+        for digits in _numbers(value, entity):
+            current = self._by_digits.get(digits)
+            if current is None:
+                self._count += 1
+                self._longest_number = max(self._longest_number, len(digits))
+            if current is None or score > current.score:
+                self._by_digits[digits] = _Value((digits,), entity, score, recognizer, False, known)
 
-    def _add(self, words: tuple[str, ...], entity: Entity, score: float, recognizer: str, word: bool) -> None:
-        bucket = self._by_first.setdefault(words[0], [])
+    def _add(self, value: _Value) -> None:
+        bucket = self._by_first.setdefault(value.words[0], [])
         for i, v in enumerate(bucket):
-            if v.words == words:
-                if score > v.score:
-                    bucket[i] = _Value(words, entity, score, recognizer, word)
+            if v.words == value.words:
+                if value.score > v.score:
+                    bucket[i] = value
                 return
         if len(bucket) < _PER_WORD:
-            bucket.append(_Value(words, entity, score, recognizer, word))
+            bucket.append(value)
             self._count += 1
             self._first_rx = None
 
     def find(self, text: str) -> list[Finding]:
         """Every occurrence of a value in ``text`` (offsets of ``text``)."""
-        if not self._by_first:
+        if not self._by_first and not self._by_digits:
             return []
         norm = normalize(text)
         folded = norm.text
         out: list[Finding] = []
+        if self._by_digits:
+            seen: set[tuple[int, int]] = set()
+            for start, end, v in self._numbers_in(folded):
+                if (start, end) not in seen:
+                    seen.add((start, end))
+                    out.append(Finding(*norm.to_original(start, end), v.entity, v.score, v.recognizer))
+        if not self._by_first:
+            return out
         cased: bool | None = None
         for start, first_end, word in self._first_words(folded):
             for v in self._by_first.get(word, ()):
@@ -107,13 +148,40 @@ class Values:
                 end = first_end
                 for expected in v.words[1:]:
                     m = _NEXT_WORD.match(folded, end)
-                    if m is None or "\n" in m.group(1) or m.group(2).lower() != expected:
+                    if (m is None or "\n" in m.group(1)) and v.known:
+                        m = _SPACE_GAP.match(folded, end)
+                    if m is None or ("\n" in m.group(1) and not v.known) or m.group(2).lower() != expected:
                         break
                     end = m.end()
                 else:
                     o_start, o_end = norm.to_original(start, end)
                     out.append(Finding(o_start, o_end, v.entity, v.score, v.recognizer))
         return out
+
+    def _numbers_in(self, folded: str) -> Iterator[tuple[int, int, _Value]]:
+        """Numeric values in ``folded``: within each run of digits and separators, every sequence
+        of whole digit groups whose digits are a value's ("555 555 0148" in "call 555 555 0148 2x")."""
+        for run in _DIGIT_RUN.finditer(folded):
+            if run.end() - run.start() < _MIN_NUMBER_DIGITS:
+                continue
+            groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(run.group())]
+            base = run.start()
+            for i, (first, _) in enumerate(groups):
+                if i == 0 and base > 0 and _is_word(folded[base - 1]):
+                    continue
+                digits = ""
+                for j in range(i, len(groups)):
+                    g_start, g_end = groups[j]
+                    digits += run.group()[g_start:g_end]
+                    if len(digits) > self._longest_number:
+                        break
+                    v = self._by_digits.get(digits)
+                    end = base + g_end
+                    if v is not None and not (end < len(folded) and _is_word(folded[end])):
+                        start = base + first
+                        if start > 0 and folded[start - 1] in "(+":
+                            start -= 1  # "(555) 555-0148" is replaced whole
+                        yield start, end, v
 
     def _first_words(self, folded: str) -> Iterator[tuple[int, int, str]]:
         """The words of ``folded`` that begin some value: found by one regex of the first words
@@ -131,11 +199,21 @@ class Values:
                 yield m.start(), m.end(), word
 
 
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
 @functools.lru_cache(maxsize=4096)
-def _keys(value: str, entity: Entity) -> tuple[tuple[tuple[str, ...], bool], ...]:
-    """The word sequences ``value`` is looked for as, each with whether it is a single word of
-    letters. A conversation repeats its values turn after turn: computed once per value."""
+def _keys(value: str, entity: Entity, known: bool = False) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The word sequences ``value`` is looked for as, each with whether only a capitalised
+    occurrence counts in cased text. A conversation repeats its values turn after turn: computed
+    once per value.
+
+    A found single word of letters counts only capitalised, and not at all when it is an everyday
+    word. A known value is looked for whole however common its words; a known single word counts
+    in any case, and capitalised only when it is an everyday word ("Will", "Grace", "Price")."""
     words = tuple(w.lower() for w in _WORD.findall(normalize(value).text))
+    whole = words
     keys = [words]
     if entity in (Entity.PHONE, Entity.FAX) and len(words) > 1 and words[0] in ("1", "001", "+1"):
         words = words[1:]  # "+1 415 555 2671" is written "(415) 555-2671" too
@@ -143,16 +221,36 @@ def _keys(value: str, entity: Entity) -> tuple[tuple[tuple[str, ...], bool], ...
     if len(words) > 1:
         keys.append(("".join(words),))  # "DerekOlsen", "512447781"
         if entity is Entity.PERSON:  # "Olsen" alone later in the conversation
-            keys.extend((w,) for w in words)
+            keys.extend((w,) for w in words if not (known and (len(w) < 3 or w in _NAME_PARTICLES)))
     out: list[tuple[tuple[str, ...], bool]] = []
     for key in keys:
-        if not key or len(key) > MAX_WORDS or not _distinctive(key):
+        if not key or len(key) > (_KNOWN_MAX_WORDS if known else MAX_WORDS):
             continue
-        word = len(key) == 1 and key[0].isalpha()
-        if word and key[0] in NAME_LIKE_WORDS:
-            continue  # "Will", "Grace", "Bill": alone, the everyday word is the likelier reading
-        out.append((key, word))
+        letters = len(key) == 1 and key[0].isalpha()
+        everyday = not _distinctive(key) or (letters and key[0] in NAME_LIKE_WORDS)
+        if known:
+            if everyday and key != whole and not letters:
+                continue  # a short number inside a known value is no identifier on its own
+            out.append((key, letters and everyday))
+        elif not everyday:
+            out.append((key, letters))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _numbers(value: str, entity: Entity) -> tuple[str, ...]:
+    """The digit strings a numeric ``value`` is looked for as, whatever its grouping: a value of
+    six digits or more and at most one other character; a North American phone number also without
+    its country code."""
+    folded = normalize(value).text
+    digits = _NON_DIGIT.sub("", folded)
+    if not _MIN_NUMBER_DIGITS <= len(digits) <= _MAX_NUMBER_DIGITS:
+        return ()
+    if len(digits) < len(_NUMBER_SEPARATORS.sub("", folded)) - 1:
+        return ()
+    if entity in (Entity.PHONE, Entity.FAX) and len(digits) == 11 and digits.startswith("1"):
+        return (digits, digits[1:])
+    return (digits,)
 
 
 def _distinctive(words: tuple[str, ...]) -> bool:
@@ -173,7 +271,7 @@ def collect(
     """The request's values: the caller's known ones first, then what was found, strongest first."""
     values = Values()
     for entity, value in known:
-        values.add(value, entity, 1.0, "known")
+        values.add(value, entity, 1.0, KNOWN, known=True)
     found = [
         (f.score, text[f.start : f.end], f.entity)
         for text, fs in zip(texts, findings, strict=True)

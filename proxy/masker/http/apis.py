@@ -210,12 +210,13 @@ async def _forward(
     try:
         outcome = await redact_request(
             body,
-            detector=ctx.detector(runtime.detector),
+            detector=runtime.detector,
             policy=policy,
             session=session,
             fail_mode=ctx.fail_mode,
             max_messages=runtime.limits.max_messages,
             shape=api.shape,
+            known=ctx.turn.known,
         )
         if outcome.settle is not None:
             outcome.settle()
