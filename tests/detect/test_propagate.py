@@ -170,3 +170,27 @@ def test_propagation_is_linear_in_the_number_of_values(patterns: DetectionEngine
     text = " and ".join(n.lower() for n in names[::7])
     found = _found(patterns, [text], known=known)[0]
     assert len(found) == len(names[::7])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "derek olsen called; DEREK OLSEN again, Derek_Olsen and olsenderek are not him",
+        "Olsen, Derek. Dr. Ana María Ruiz-Peña visits ana maría; ruiz-peña at 10:30",
+        "nothing here but derek's dog and ana",
+    ],
+)
+def test_first_words_are_found_alike_by_the_short_and_the_long_text_path(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """Short texts look the values' first words up one by one, long ones through one compiled
+    regex: both must find the very same occurrences."""
+    from masker.detect import propagate
+
+    known = [(Entity.PERSON, "Derek Olsen"), (Entity.PERSON, "Ana María Ruiz-Peña")]
+    monkeypatch.setattr(propagate, "_REGEX_FROM_CHARS", 10**9)
+    by_word = propagate.collect([text], [[]], known).find(text)
+    monkeypatch.setattr(propagate, "_REGEX_FROM_CHARS", 0)
+    by_regex = propagate.collect([text], [[]], known).find(text)
+    assert by_word, "the known name must be found"
+    assert by_word == by_regex

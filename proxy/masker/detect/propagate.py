@@ -61,6 +61,9 @@ _NAME_PARTICLES = HONORIFICS | frozenset(
 )
 _KNOWN_MAX_WORDS = 24  # a known address line is matched whole
 _REGEX_FIRSTS = 256  # up to this many distinct first words, one regex finds them
+# Compiling that regex costs about as much as looking up a few thousand words one by one, and a
+# voice turn's values are new on every turn: only a long text pays for it.
+_REGEX_FROM_CHARS = 8192
 _KNOWN_WORDS = (
     STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
 )
@@ -185,8 +188,12 @@ class Values:
 
     def _first_words(self, folded: str) -> Iterator[tuple[int, int, str]]:
         """The words of ``folded`` that begin some value: found by one regex of the first words
-        when they are few (a conversation's handful: the scan stays in C), else word by word."""
-        if self._first_rx is None and len(self._by_first) <= _REGEX_FIRSTS:
+        when they are few and the text is long (the scan stays in C), else word by word."""
+        if (
+            self._first_rx is None
+            and len(folded) >= _REGEX_FROM_CHARS
+            and len(self._by_first) <= _REGEX_FIRSTS
+        ):
             alternatives = "|".join(re.escape(w) for w in sorted(self._by_first, key=len, reverse=True))
             self._first_rx = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
         if self._first_rx is not None:
