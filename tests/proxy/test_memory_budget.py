@@ -124,7 +124,7 @@ def test_the_budget_setting() -> None:
 def test_the_scale_settings_are_checked_before_listening() -> None:
     from masker.errors import ConfigError
 
-    assert Settings.from_env({}).ner.max_wait_ms == 250
+    assert Settings.from_env({}).ner.max_wait_ms == 1000
     assert Settings.from_env({"MASKER_NER_MAX_WAIT_MS": "40"}).ner.max_wait_ms == 40
     with pytest.raises(ConfigError, match=r"^MASKER_NER_MAX_WAIT_MS must be"):
         Settings.from_env({"MASKER_NER_MAX_WAIT_MS": "0"})
