@@ -99,27 +99,20 @@ class UpstreamClient:
             if len(self._urls) > 256:  # upstreams are few; this only guards against misuse
                 self._urls.clear()
             url = self._urls[base_url] = httpx.URL(base_url.rstrip("/") + "/chat/completions")
-        # httpx's request and response types, straight to the transport: AsyncClient's URL merging,
-        # auth, redirect and cookie layers (none of which a proxied call uses) cost ~100 us of CPU
-        # per request, a quarter of the whole client (docs/benchmarks.md, profile).
-        request = httpx.Request(
-            "POST", url, content=payload, headers=headers, extensions={"timeout": self._timeout}
-        )
-        try:
-            async with asyncio.timeout(self.timeout):
-                response = await self._transport.handle_async_request(request)
-                response.request = request
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise UpstreamTimeout("The upstream LLM did not respond within the configured timeout.") from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamError("The upstream LLM could not be reached.") from exc
-        return UpstreamResponse(response.status_code, response.headers, response)
+        return await self._send("POST", url, payload, headers)
 
     async def send(
         self, method: str, base_url: str, path: str, payload: bytes | None, headers: Mapping[str, str]
     ) -> UpstreamResponse:
         """Any other endpoint of the upstream API (``/models``, ``/responses``, ``/messages``)."""
-        url = httpx.URL(base_url.rstrip("/") + path)
+        return await self._send(method, httpx.URL(base_url.rstrip("/") + path), payload, headers)
+
+    async def _send(
+        self, method: str, url: httpx.URL, payload: bytes | None, headers: Mapping[str, str]
+    ) -> UpstreamResponse:
+        # httpx's request and response types, straight to the transport: AsyncClient's URL merging,
+        # auth, redirect and cookie layers (none of which a proxied call uses) cost ~100 us of CPU
+        # per request, a quarter of the whole client (docs/benchmarks.md, profile).
         request = httpx.Request(
             method, url, content=payload, headers=headers, extensions={"timeout": self._timeout}
         )
