@@ -16,8 +16,9 @@ Sections (``--only`` picks some):
                 ~15 % of requests carry a message never seen before that names someone only the
                 NER model can find (the model runs), the rest are resent messages (cache);
               - voice: each caller holds a conversation, sends a turn (one new utterance on top of
-                its history; one utterance in four needs the model), then waits a human turn gap (``--voice-gap``, default 1-3 s) before
-                the next: "N concurrent calls" as a voice deployment sees them.
+                its history; one utterance in four needs the model), then waits a human turn gap
+                (``--voice-gap``, default 1-3 s) before the next: "N concurrent calls" as a voice
+                deployment sees them.
 * ``warm``    first-turn cost by history length, cold (history never seen) vs warm (the next turn,
               on a new connection): one worker; two workers without and with the shared findings
               store (Redis); two proxies behind one port (a round-robin relay) with Redis. The hit
@@ -253,9 +254,9 @@ def gc_report(proxy: Proxy, metrics: str) -> list[str]:
         f"mean {mean:.1f} ms; collector CPU {fmt(cpu)}"
     )
     census = [
-        json.loads(line).get("msg", "")
-        for line in proxy.proc.log_path.read_text().splitlines()
-        if '"gc probe:' in line
+        line[line.index("gc probe:") :]
+        for line in proxy.proc.log_path.read_text(errors="replace").splitlines()
+        if "gc probe:" in line
     ]
     if census:
         lines.append(f"first census: {census[0]}")

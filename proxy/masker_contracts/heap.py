@@ -94,16 +94,21 @@ def tracked_census(top: int = 12) -> str:
     """What the cyclic collector walks: tracked objects per generation, frozen ones, and the most
     common types (type names only: nothing of their content)."""
     counts: collections.Counter[str] = collections.Counter()
+    shapes: collections.Counter[str] = collections.Counter()  # tracked tuples by element types
     sizes = []
     for generation in range(3):
         objects = gc.get_objects(generation)
         sizes.append(len(objects))
-        counts.update(type(o).__name__ for o in objects)
+        for o in objects:
+            counts[type(o).__name__] += 1
+            if type(o) is tuple:
+                shapes["(" + ",".join(type(x).__name__ for x in o[:4]) + (",..)" if len(o) > 4 else ")")] += 1
         del objects
     types = ", ".join(f"{name} {n}" for name, n in counts.most_common(top))
+    tuples = ", ".join(f"{shape} {n}" for shape, n in shapes.most_common(6))
     return (
         f"tracked objects {sum(sizes)} (gen0 {sizes[0]}, gen1 {sizes[1]}, gen2 {sizes[2]}; "
-        f"frozen {gc.get_freeze_count()}); most common: {types}"
+        f"frozen {gc.get_freeze_count()}); most common: {types}; tuples: {tuples}"
     )
 
 
