@@ -34,7 +34,7 @@ from ..platforms import TurnLedger
 from ..policy import Policy, load_policies
 from ..redaction_memo import PrefixMemo
 from ..settings import Settings, findings_key_bytes
-from ..tokens.codec import Codec
+from ..tokens.codec import Codec, codec_regions
 from ..tokens.keys import local_secret
 from ..tokens.store import VaultStore, store_from_url
 from ..upstream.client import UpstreamClient
@@ -160,6 +160,7 @@ class Runtime:
             resources.push_async_callback(upstreams.real.close)
             resources.push_async_callback(upstreams.echo.close)
             budget = MemoryBudget(int(settings.cache.memory_budget_mb * 1024 * 1024))
+            codec_regions(budget)  # made now, so the start-up freeze takes them out of collections
             the_detector = detector or default_detector(
                 settings, observability.metrics.ner_latency.observe, budget
             )
