@@ -406,7 +406,8 @@ async def drive(
             if rng.random() < fresh_share:
                 base = [*base[:-1], {"role": "user", "content": texts.named()}]
             ms, status = await post(session, url, base, "load")
-            latencies.append(ms)
+            if status == 200:
+                latencies.append(ms)
             errors += status != 200
 
     async with aiohttp.ClientSession(connector=connector(callers)) as session:
@@ -434,7 +435,8 @@ async def voice(
             for _ in range(turns):
                 messages = [*messages, {"role": "user", "content": texts.utterance()}]
                 ms, status = await post(session, url, messages, conversation)
-                latencies.append(ms)
+                if status == 200:
+                    latencies.append(ms)
                 errors += status != 200
                 messages.append({"role": "assistant", "content": f"Thank you, noted (item {texts.n})."})
                 if time.monotonic() + gap[0] >= stop:
@@ -464,7 +466,10 @@ async def callers_section(ns: argparse.Namespace, work: Path, upstream: int) -> 
                 for row in (*closed.values(), *voiced.values()):
                     row.append("n/a")
                 continue
-            proxy = start_proxy(work, upstream, ner=ner, extra=gc_probe_env(ns))
+            extra = gc_probe_env(ns)
+            if ner is not None and ns.ner_timeout_ms:
+                extra["MASKER_NER_TIMEOUT_MS"] = str(ns.ner_timeout_ms)
+            proxy = start_proxy(work, upstream, ner=ner, extra=extra)
             with proxies(proxy):
                 await drive(proxy.chat, 8, 3, pool, texts, 0.0)  # warm the pool into the cache
                 if "closed" in ns.caller_model:
@@ -503,6 +508,10 @@ async def callers_section(ns: argparse.Namespace, work: Path, upstream: int) -> 
         say("|---:|---:|---:|---:|")
         for n in voice_levels:
             say(f"| {n} | " + " | ".join(voiced[n]) + " |")
+    say(
+        "(p50 / p99 of answered requests; req/s answered; err = requests refused, e.g. 503 when a "
+        "NER call failed and the policy fails closed; load = 1-minute load average)"
+    )
     say("\nGC pauses of the callers' proxies:")
     for line in gc_lines:
         say(line)
@@ -724,6 +733,11 @@ def main() -> None:
         type=float,
         default=2.0,
         help="MASKER_GC_PROBE_SECONDS of the soak and callers proxies (0 = no forced collections)",
+    )
+    parser.add_argument(
+        "--ner-timeout-ms",
+        type=float,
+        help="MASKER_NER_TIMEOUT_MS of the gRPC proxies (default: the proxy's own default)",
     )
     parser.add_argument("--vault-requests", type=int, default=200)
     parser.add_argument("--vault-sizes", type=int, nargs="+", help="rows to prefill (default 10k 100k 1M)")
