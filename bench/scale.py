@@ -28,9 +28,10 @@ Sections (``--only`` picks some):
 Garbage-collection pauses (soak and callers): every collection is timed by the proxy itself
 (``masker_gc_pause_seconds`` wall clock, ``masker_gc_cpu_seconds`` the collector's own CPU time, by
 generation; percentiles are histogram bucket upper bounds). A flat heap may trigger no natural full
-collection at all under load, so the proxies run here also set ``MASKER_GC_PROBE_SECONDS``: every few
-seconds the server itself runs a full collection of its live heap, under the load, and times it
-(``masker_gc_probe_seconds``) — the pause a natural full collection would cost then. The proxy's log
+collection at all under load, so the proxies run here also set ``MASKER_GC_PROBE_SECONDS``: every
+10 s (``--gc-probe-seconds``) the server itself runs a full collection of its live heap, under the
+load, and times it (``masker_gc_probe_seconds``) — the pause a natural full collection would cost
+then (a shorter interval leaves less to walk in each). The proxy's log
 holds a census of what the collector tracks (objects by type) every tenth probe; the first and last
 are printed.
 
@@ -731,8 +732,9 @@ def main() -> None:
     parser.add_argument(
         "--gc-probe-seconds",
         type=float,
-        default=2.0,
-        help="MASKER_GC_PROBE_SECONDS of the soak and callers proxies (0 = no forced collections)",
+        default=10.0,
+        help="MASKER_GC_PROBE_SECONDS of the soak and callers proxies (0 = no forced collections); "
+        "shorter intervals leave less to walk in each",
     )
     parser.add_argument(
         "--ner-timeout-ms",
