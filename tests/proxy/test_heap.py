@@ -84,3 +84,41 @@ def test_the_probe_forces_full_collections_and_logs_a_census(caplog: pytest.LogC
     assert not watch.forcing  # collections after the probe count as natural again
     census = [r.getMessage() for r in caplog.records if "gc probe" in r.getMessage()]
     assert len(census) >= 2 and "tracked objects" in census[0] and "list" in tracked_census()
+
+
+def test_forced_collections_go_to_the_probe_histogram_and_natural_ones_by_generation() -> None:
+    from masker.http.observe import pause_observer
+    from masker.observability.metrics import create_metrics
+
+    metrics = create_metrics()
+    watch = PauseWatch(pause_observer(metrics)).install()
+
+    async def probe_twice() -> None:
+        task = asyncio.create_task(probe_full_collections(watch, 0.01))
+        while metrics.registry.get_sample_value("masker_gc_probe_seconds_count", {"clock": "cpu"}) != 2:
+            await asyncio.sleep(0.005)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        gc.collect(0)
+        asyncio.run(probe_twice())
+    finally:
+        watch.remove()
+
+    def count(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(f"{name}_count", labels)
+
+    assert count("masker_gc_probe_seconds", clock="wall") == 2
+    assert (count("masker_gc_pause_seconds", generation="0") or 0) >= 1
+    assert count("masker_gc_cpu_seconds", generation="0") == count("masker_gc_pause_seconds", generation="0")
+    # The probe's collections are not natural full collections.
+    assert not count("masker_gc_pause_seconds", generation="2")
+
+
+def test_the_probe_setting() -> None:
+    from masker.settings import Settings
+
+    assert Settings.from_env({}).server.gc_probe_seconds == 0
+    assert Settings.from_env({"MASKER_GC_PROBE_SECONDS": "2.5"}).server.gc_probe_seconds == 2.5
