@@ -8,18 +8,35 @@ replicas, latency vs vault size. Drives real ``masker serve`` processes (fake up
 Sections (``--only`` picks some):
 
 * ``soak``    RSS of one proxy (in-process NER) every few seconds while callers run ever-new
-              conversations; vault rows (tokens) at the end; full-GC pause p50/p99 from the
-              proxy's own ``masker_gc_pause_seconds`` histogram (bucket upper bounds).
-* ``callers`` latency p50/p99 at 1..64 concurrent callers, in-process NER vs the gRPC NER service;
-              ~15 % of requests carry a message never seen before (the model runs), the rest are
-              resent messages (cache).
+              conversations; vault rows (tokens) at the end; garbage-collection pauses (below).
+* ``callers`` latency p50/p99 at 1..64 concurrent callers, in-process NER vs the gRPC NER service,
+              two caller models, printed apart:
+              - closed loop: each caller sends its next request as soon as the previous one is
+                answered (no think time): a saturation test, not what a voice deployment sees;
+                ~15 % of requests carry a message never seen before that names someone only the
+                NER model can find (the model runs), the rest are resent messages (cache);
+              - voice: each caller holds a conversation, sends a turn (one new utterance on top of
+                its history; one utterance in four needs the model), then waits a human turn gap
+                (``--voice-gap``, default 1-3 s) before the next: "N concurrent calls" as a voice
+                deployment sees them.
 * ``warm``    first-turn cost by history length, cold (history never seen) vs warm (the next turn,
               on a new connection): one worker; two workers without and with the shared findings
               store (Redis); two proxies behind one port (a round-robin relay) with Redis. The hit
               ratio counts history messages not detected again on the warm turn.
 * ``vault``   latency and RSS on vaults prefilled through the store API, SQLite and PostgreSQL.
 
-Every figure is from this run; compare within a run (ratios), not across machines.
+Garbage-collection pauses (soak and callers): every collection is timed by the proxy itself
+(``masker_gc_pause_seconds`` wall clock, ``masker_gc_cpu_seconds`` the collector's own CPU time, by
+generation; percentiles are histogram bucket upper bounds). A flat heap may trigger no natural full
+collection at all under load, so the proxies run here also set ``MASKER_GC_PROBE_SECONDS``: every
+10 s (``--gc-probe-seconds``) the server itself runs a full collection of its live heap, under the
+load, and times it (``masker_gc_probe_seconds``) — the pause a natural full collection would cost
+then (a shorter interval leaves less to walk in each). The proxy's log
+holds a census of what the collector tracks (objects by type) every tenth probe; the first and last
+are printed.
+
+Every figure is from this run; compare within a run (ratios), not across machines. The 1-minute load
+average is printed with each figure: on a shared machine latency is mostly waiting for a CPU.
 """
 
 from __future__ import annotations
@@ -102,6 +119,22 @@ class Texts:
             return f"My date of birth is {born}, ref {self.n}."
         return f"I moved to {r.choice(CITIES)}, my email is p{self.n}@example.org."
 
+    def named(self) -> str:
+        """A message whose name no pattern can claim: the detector sends it to the NER model."""
+        self.n += 1
+        r = self.rng
+        first, last, city = r.choice(FIRST), r.choice(LAST), r.choice(CITIES)
+        kind = self.n % 3
+        if kind == 0:
+            return f"{first} {last} will drive me to visit {self.n} on Tuesday, she lives near {city}."
+        if kind == 1:
+            return f"Could you ask {first} at the front desk to call my daughter about item {self.n}?"
+        return f"I saw {first} {last} at the {city} clinic last week about my knee (ref {self.n})."
+
+    def utterance(self) -> str:
+        """A voice turn: one in four names someone only the model can find."""
+        return self.named() if self.n % 4 == 3 else self.fresh()
+
     def history(self, length: int) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": "You are the front desk of a clinic."}]
         while len(messages) < length:
@@ -178,11 +211,13 @@ def metric_sum(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def gc_pauses(text: str, generation: str = "2") -> tuple[float, float, float]:
-    """(count, p50 bound, p99 bound) of ``masker_gc_pause_seconds`` for one generation, in ms."""
+def gc_pauses(
+    text: str, label: str = 'generation="2"', metric: str = "masker_gc_pause_seconds"
+) -> tuple[float, float, float]:
+    """(count, p50 bound, p99 bound) in ms of one labelled series of a GC pause histogram."""
     buckets: list[tuple[float, float]] = []
     for line in text.splitlines():
-        if line.startswith("masker_gc_pause_seconds_bucket{") and f'generation="{generation}"' in line:
+        if line.startswith(f"{metric}_bucket{{") and label in line:
             le = re.search(r'le="([^"]+)"', line)
             if le:
                 buckets.append((float(le.group(1)), float(line.rsplit(" ", 1)[1])))
@@ -195,6 +230,39 @@ def gc_pauses(text: str, generation: str = "2") -> tuple[float, float, float]:
         return next(le for le, n in buckets if n >= q * total) * 1000
 
     return total, bound(0.5), bound(0.99)
+
+
+def gc_report(proxy: Proxy, metrics: str) -> list[str]:
+    """The GC lines of a section: natural collections by generation (wall and CPU), the probe's
+    forced full collections (wall and CPU), and the census of tracked objects from the log."""
+
+    def fmt(series: tuple[float, float, float]) -> str:
+        count, p50, p99 = series
+        return f"{count:.0f}, p50 <= {p50:.1f} ms, p99 <= {p99:.1f} ms" if count else "0"
+
+    lines = []
+    for generation in ("2", "1", "0"):
+        label = f'generation="{generation}"'
+        lines.append(
+            f"natural gen-{generation} collections: wall {fmt(gc_pauses(metrics, label))}; "
+            f"collector CPU {fmt(gc_pauses(metrics, label, 'masker_gc_cpu_seconds'))}"
+        )
+    wall = gc_pauses(metrics, 'clock="wall"', "masker_gc_probe_seconds")
+    cpu = gc_pauses(metrics, 'clock="cpu"', "masker_gc_probe_seconds")
+    mean = metric_sum(metrics, "masker_gc_probe_seconds_sum", clock="wall") / max(1.0, wall[0]) * 1000
+    lines.append(
+        f"FULL-GC PAUSE under load (forced gen-2 collections of the live heap): wall {fmt(wall)}, "
+        f"mean {mean:.1f} ms; collector CPU {fmt(cpu)}"
+    )
+    census = [
+        line[line.index("gc probe:") :]
+        for line in proxy.proc.log_path.read_text(errors="replace").splitlines()
+        if "gc probe:" in line
+    ]
+    if census:
+        lines.append(f"first census: {census[0]}")
+        lines.append(f"last census:  {census[-1]}")
+    return lines
 
 
 # -- a round-robin TCP relay: two proxies behind one port ---------------------------------------------
@@ -243,7 +311,7 @@ async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, A
         f"\n## Soak: one worker, in-process NER, {ns.soak_callers} callers, ever-new conversations, "
         f"{ns.soak_seconds:.0f} s"
     )
-    proxy = start_proxy(work, upstream)
+    proxy = start_proxy(work, upstream, extra=gc_probe_env(ns))
     texts = Texts(1)
     curve: list[tuple[float, float]] = []
     latencies: list[float] = []
@@ -281,7 +349,8 @@ async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, A
         metrics = proxy.scrape()
         rows = await vault_rows(proxy.proc.log_path.parent / "data" / "masker.db")
     count, p50, p99 = gc_pauses(metrics)
-    young = gc_pauses(metrics, "0")
+    probe = gc_pauses(metrics, 'clock="wall"', "masker_gc_probe_seconds")
+    probe_cpu = gc_pauses(metrics, 'clock="cpu"', "masker_gc_probe_seconds")
     say(f"RSS MiB at start {start_rss:.0f}; over time (s: MiB):")
     step = max(1, len(curve) // 20)
     say("  " + ", ".join(f"{t:.0f}: {m:.0f}" for t, m in curve[::step]))
@@ -293,20 +362,27 @@ async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, A
         f"requests {requests}, errors {errors}, vault rows (tokens) {rows}, budget held "
         f"{metric_sum(metrics, 'masker_memory_budget_bytes') / 2**20:.1f} MiB"
     )
-    say(f"latency p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms")
     say(
-        f"full GC (gen 2) pauses: {count:.0f}, p50 <= {p50:.1f} ms, p99 <= {p99:.1f} ms; "
-        f"gen-0 pauses {young[0]:.0f}, p99 <= {young[2]:.1f} ms"
+        f"latency p50 {pct(latencies, 0.5):.1f} ms, p99 {pct(latencies, 0.99):.1f} ms "
+        f"(load average {harness.loadavg():.2f})"
     )
+    for line in gc_report(proxy, metrics):
+        say(line)
     return {
         "curve": curve,
         "idle_rss": idle_rss,
         "rows": rows,
         "gc2": (count, p50, p99),
+        "gc2_forced_wall": probe,
+        "gc2_forced_cpu": probe_cpu,
         "p50": pct(latencies, 0.5),
         "p99": pct(latencies, 0.99),
         "errors": errors,
     }
+
+
+def gc_probe_env(ns: argparse.Namespace) -> dict[str, str]:
+    return {"MASKER_GC_PROBE_SECONDS": str(ns.gc_probe_seconds)} if ns.gc_probe_seconds > 0 else {}
 
 
 async def vault_rows(path: Path) -> int:
@@ -329,9 +405,10 @@ async def drive(
         while time.monotonic() < stop:
             base = rng.choice(pool)
             if rng.random() < fresh_share:
-                base = [*base[:-1], {"role": "user", "content": texts.fresh()}]
+                base = [*base[:-1], {"role": "user", "content": texts.named()}]
             ms, status = await post(session, url, base, "load")
-            latencies.append(ms)
+            if status == 200:
+                latencies.append(ms)
             errors += status != 200
 
     async with aiohttp.ClientSession(connector=connector(callers)) as session:
@@ -339,40 +416,115 @@ async def drive(
     return latencies, errors
 
 
+async def voice(
+    url: str, callers: int, seconds: float, texts: Texts, gap: tuple[float, float], turns: int
+) -> tuple[list[float], int]:
+    """Callers on voice calls: each sends a turn (its history plus one new utterance), then waits a
+    human turn gap before the next; a call ends after ``turns`` turns and a new one starts."""
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+    rng = random.Random(callers * 7919)
+
+    async def caller(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        # Callers do not all start on the same millisecond.
+        await asyncio.sleep(rng.uniform(0, gap[1]))
+        while time.monotonic() < stop:
+            conversation = uuid.uuid4().hex
+            messages = [{"role": "system", "content": "You are the front desk of a clinic."}]
+            for _ in range(turns):
+                messages = [*messages, {"role": "user", "content": texts.utterance()}]
+                ms, status = await post(session, url, messages, conversation)
+                if status == 200:
+                    latencies.append(ms)
+                errors += status != 200
+                messages.append({"role": "assistant", "content": f"Thank you, noted (item {texts.n})."})
+                if time.monotonic() + gap[0] >= stop:
+                    return
+                await asyncio.sleep(rng.uniform(*gap))
+
+    async with aiohttp.ClientSession(connector=connector(callers)) as session:
+        await asyncio.gather(*(caller(session) for _ in range(callers)))
+    return latencies, errors
+
+
 async def callers_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
-    say(
-        f"\n## Latency vs concurrent callers (one proxy worker; {ns.level_seconds:.0f} s per level; "
-        "~15 % of requests carry a new message)"
-    )
     levels = [1, 4, 16, 32, 64] if ns.quick else [1, 2, 4, 8, 16, 32, 64]
+    voice_levels = [8, 32, 64] if ns.quick else [1, 8, 16, 32, 64]
+    gap = (ns.voice_gap[0], ns.voice_gap[1])
     texts = Texts(2)
     pool = [texts.history(4) for _ in range(100)]
     out: dict[str, Any] = {}
-    say(
-        "| callers | in-process NER p50 / p99 ms (req/s) | gRPC NER p50 / p99 (req/s) "
-        "| gRPC NER x2 replicas p50 / p99 (req/s) |"
-    )
-    say("|---:|---:|---:|---:|")
-    rows: dict[int, list[str]] = {n: [] for n in levels}
+    labels = ("inprocess", "grpc", "grpc-x2")
+    closed: dict[int, list[str]] = {n: [] for n in levels}
+    voiced: dict[int, list[str]] = {n: [] for n in voice_levels}
+    gc_lines: list[str] = []
     with harness.ner_service(work) as (first, _), harness.ner_service(work) as (second, _):
         both = f"ipv4:{first},{second}" if first and second else None
-        for label, ner in (("inprocess", None), ("grpc", first), ("grpc-x2", both)):
+        for label, ner in zip(labels, (None, first, both), strict=True):
             if label != "inprocess" and ner is None:
-                for n in levels:
-                    rows[n].append("n/a")
+                for row in (*closed.values(), *voiced.values()):
+                    row.append("n/a")
                 continue
-            proxy = start_proxy(work, upstream, ner=ner)
+            extra = gc_probe_env(ns)
+            if ner is not None and ns.ner_timeout_ms:
+                extra["MASKER_NER_TIMEOUT_MS"] = str(ns.ner_timeout_ms)
+            proxy = start_proxy(work, upstream, ner=ner, extra=extra)
             with proxies(proxy):
                 await drive(proxy.chat, 8, 3, pool, texts, 0.0)  # warm the pool into the cache
-                for n in levels:
-                    lat, errors = await drive(proxy.chat, n, ns.level_seconds, pool, texts, 0.15)
-                    rate = len(lat) / ns.level_seconds
-                    out[f"{label}:{n}"] = (pct(lat, 0.5), pct(lat, 0.99), rate, errors)
-                    err = f", {errors} err" if errors else ""
-                    rows[n].append(f"{pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} ({rate:.0f}{err})")
-    for n in levels:
-        say(f"| {n} | " + " | ".join(rows[n]) + " |")
+                if "closed" in ns.caller_model:
+                    for n in levels:
+                        lat, errors = await drive(proxy.chat, n, ns.level_seconds, pool, texts, 0.15)
+                        closed[n].append(cell(out, f"closed:{label}:{n}", lat, errors, ns.level_seconds))
+                if "voice" in ns.caller_model:
+                    for n in voice_levels:
+                        lat, errors = await voice(proxy.chat, n, ns.voice_seconds, texts, gap, ns.voice_turns)
+                        voiced[n].append(cell(out, f"voice:{label}:{n}", lat, errors, ns.voice_seconds))
+                metrics = proxy.scrape()
+                gc_lines.append(f"{label} proxy, over all its levels:")
+                gc_lines += [f"  {line}" for line in gc_report(proxy, metrics)]
+                out[f"gc:{label}"] = gc_pauses(metrics, 'clock="wall"', "masker_gc_probe_seconds")
+    head = (
+        "| callers | in-process NER p50 / p99 ms (req/s; load) | gRPC NER p50 / p99 (req/s; load) "
+        "| gRPC NER x2 replicas p50 / p99 (req/s; load) |"
+    )
+    if "closed" in ns.caller_model:
+        say(
+            f"\n## Latency vs concurrent callers, CLOSED LOOP (one proxy worker; {ns.level_seconds:.0f} s "
+            "per level; each caller sends again as soon as it is answered, no think time; ~15 % of "
+            "requests carry a new message)"
+        )
+        say(head)
+        say("|---:|---:|---:|---:|")
+        for n in levels:
+            say(f"| {n} | " + " | ".join(closed[n]) + " |")
+    if "voice" in ns.caller_model:
+        say(
+            f"\n## Latency vs concurrent callers, VOICE CALLS (one proxy worker; {ns.voice_seconds:.0f} s "
+            f"per level; each caller sends a turn with one new utterance, then waits "
+            f"{gap[0]:g}-{gap[1]:g} s; {ns.voice_turns} turns per call)"
+        )
+        say(head)
+        say("|---:|---:|---:|---:|")
+        for n in voice_levels:
+            say(f"| {n} | " + " | ".join(voiced[n]) + " |")
+    say(
+        "(p50 / p99 of answered requests; req/s answered; err = requests refused, e.g. 503 when a "
+        "NER call failed and the policy fails closed; load = 1-minute load average)"
+    )
+    say("\nGC pauses of the callers' proxies:")
+    for line in gc_lines:
+        say(line)
     return out
+
+
+def cell(out: dict[str, Any], key: str, lat: list[float], errors: int, seconds: float) -> str:
+    rate = len(lat) / seconds
+    load = harness.loadavg()
+    out[key] = (pct(lat, 0.5), pct(lat, 0.99), rate, errors, len(lat), load)
+    err = f", {errors} err" if errors else ""
+    return f"{pct(lat, 0.5):.1f} / {pct(lat, 0.99):.1f} ({rate:.0f}{err}; {load:.1f})"
 
 
 async def warm_section(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, Any]:
@@ -566,6 +718,29 @@ def main() -> None:
     parser.add_argument("--soak-turns", type=int, default=6, help="turns per conversation in the soak")
     parser.add_argument("--sample-seconds", type=float, default=5.0)
     parser.add_argument("--level-seconds", type=float, help="seconds per caller level (default 15, quick 5)")
+    parser.add_argument(
+        "--caller-model",
+        action="append",
+        choices=["closed", "voice"],
+        help="callers section: closed loop, voice calls, or both (default both)",
+    )
+    parser.add_argument("--voice-seconds", type=float, help="seconds per voice level (default 60, quick 20)")
+    parser.add_argument(
+        "--voice-gap", type=float, nargs=2, default=[1.0, 3.0], help="voice turn gap range in seconds"
+    )
+    parser.add_argument("--voice-turns", type=int, default=10, help="turns per voice call")
+    parser.add_argument(
+        "--gc-probe-seconds",
+        type=float,
+        default=10.0,
+        help="MASKER_GC_PROBE_SECONDS of the soak and callers proxies (0 = no forced collections); "
+        "shorter intervals leave less to walk in each",
+    )
+    parser.add_argument(
+        "--ner-timeout-ms",
+        type=float,
+        help="MASKER_NER_TIMEOUT_MS of the gRPC proxies (default: the proxy's own default)",
+    )
     parser.add_argument("--vault-requests", type=int, default=200)
     parser.add_argument("--vault-sizes", type=int, nargs="+", help="rows to prefill (default 10k 100k 1M)")
     parser.add_argument(
@@ -576,6 +751,8 @@ def main() -> None:
     ns = parser.parse_args()
     ns.soak_seconds = ns.soak_seconds or (60.0 if ns.quick else 1800.0)
     ns.level_seconds = ns.level_seconds or (5.0 if ns.quick else 15.0)
+    ns.voice_seconds = ns.voice_seconds or (20.0 if ns.quick else 60.0)
+    ns.caller_model = ns.caller_model or ["closed", "voice"]
     if ns.quick:
         ns.vault_requests = min(ns.vault_requests, 100)
     asyncio.run(main_async(ns))

@@ -43,8 +43,16 @@ class Region(Generic[V]):
         self.name = name
         self.ttl = ttl
         self.refresh_on_hit = refresh_on_hit
-        # key -> (stamp, charged bytes, value); ordered by stamp, oldest first.
-        self._data: OrderedDict[Hashable, tuple[float, int, V]] = OrderedDict()
+        # key -> value, ordered by stamp, oldest first; key -> (stamp, charged bytes) beside it.
+        # Apart, not as (stamp, charged, value) triples: a triple made around a value that is still
+        # tracked by the cyclic collector stays tracked until a *full* collection passes over it
+        # (the collector untracks one level of nesting per pass), so every entry would be walked
+        # by the first full collection after it was written. A value held directly, and a pair of
+        # atoms, are out of its way after the young collections.
+        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        # Not a plain dict: an empty one is untracked, so the start-up freeze would leave it out and
+        # it would be walked once it held anything; an OrderedDict is tracked (and frozen) from birth.
+        self._meta: OrderedDict[Hashable, tuple[float, int]] = OrderedDict()
         self.bytes_used = 0
         self.hits = 0
         self.misses = 0
@@ -64,36 +72,34 @@ class Region(Generic[V]):
         return iter(self)
 
     def values(self) -> list[V]:
-        return [item[2] for item in self._data.values()]
+        return list(self._data.values())
 
     def get(self, key: Hashable) -> V | None:
-        item = self._data.get(key)
-        if item is None:
+        meta = self._meta.get(key)
+        if meta is None:
             self.misses += 1
             return None
         now = time.monotonic()
-        if now - item[0] > self.ttl:
-            self._drop(key, item[1])
+        if now - meta[0] > self.ttl:
+            self._drop(key, meta[1])
             self.expirations += 1
             self.misses += 1
             return None
         if self.refresh_on_hit:
-            self._data[key] = (now, item[1], item[2])
+            self._meta[key] = (now, meta[1])
             self._data.move_to_end(key)
         self.hits += 1
-        return item[2]
+        return self._data[key]
 
     def put(self, key: Hashable, value: V, size: int) -> None:
         """Keep ``value`` under ``key``; ``size`` estimates the bytes key and value hold."""
         charged = size + ENTRY_OVERHEAD
         if charged > self.budget.max_bytes // 4:
             return  # one entry may not flush a quarter of everything else
-        old = self._data.pop(key, None)
-        if old is not None:
-            self.bytes_used -= old[1]
-            self.budget.used -= old[1]
+        self.pop(key)
         now = time.monotonic()
-        self._data[key] = (now, charged, value)
+        self._data[key] = value
+        self._meta[key] = (now, charged)
         self.bytes_used += charged
         self.budget.used += charged
         self.sweep(now)
@@ -101,10 +107,11 @@ class Region(Generic[V]):
             self.budget.evict()
 
     def pop(self, key: Hashable) -> None:
-        item = self._data.pop(key, None)
-        if item is not None:
-            self.bytes_used -= item[1]
-            self.budget.used -= item[1]
+        meta = self._meta.pop(key, None)
+        if meta is not None:
+            del self._data[key]
+            self.bytes_used -= meta[1]
+            self.budget.used -= meta[1]
 
     def discard_where(self, predicate: Callable[[Hashable], bool]) -> None:
         for key in [k for k in self._data if predicate(k)]:
@@ -114,35 +121,39 @@ class Region(Generic[V]):
         self.budget.used -= self.bytes_used
         self.bytes_used = 0
         self._data.clear()
+        self._meta.clear()
 
     def sweep(self, now: float | None = None) -> int:
         """Drop expired entries from the front; returns how many went."""
         limit = (time.monotonic() if now is None else now) - self.ttl
-        data = self._data
+        data, meta = self._data, self._meta
         dropped = 0
         while data:
-            key, item = next(iter(data.items()))
-            if item[0] >= limit:
+            key = next(iter(data))
+            stamp, charged = meta[key]
+            if stamp >= limit:
                 break
-            self._drop(key, item[1])
+            self._drop(key, charged)
             dropped += 1
         self.expirations += dropped
         return dropped
 
     def _drop(self, key: Hashable, charged: int) -> None:
         del self._data[key]
+        del self._meta[key]
         self.bytes_used -= charged
         self.budget.used -= charged
 
     def oldest_stamp(self) -> float | None:
-        for item in self._data.values():
-            return item[0]
+        for key in self._data:
+            return self._meta[key][0]
         return None
 
     def evict_oldest(self) -> None:
-        _, item = self._data.popitem(last=False)
-        self.bytes_used -= item[1]
-        self.budget.used -= item[1]
+        key, _ = self._data.popitem(last=False)
+        charged = self._meta.pop(key)[1]
+        self.bytes_used -= charged
+        self.budget.used -= charged
         self.evictions += 1
 
 

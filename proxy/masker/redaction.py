@@ -21,7 +21,19 @@ from .detect.types import Detector, Entity, Finding, NerUnavailable
 from .errors import BadRequest
 from .operators import SHIELD, operator_for
 from .policy import Policy
-from .redaction_memo import UNCHANGED, Prefixes, PrefixMemo, SlotResult, signatures
+from .redaction_memo import (
+    UNCHANGED,
+    Prefixes,
+    PrefixMemo,
+    SlotResult,
+    make_slot_result,
+    signatures,
+    slot_entities,
+    slot_has_tokens,
+    slot_spans,
+    slot_text,
+    slot_tokens,
+)
 from .shapes import Shape, Slot
 from .shapes.chat import CHAT
 from .tokens.codec import TokenSession
@@ -89,12 +101,13 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: Slot, findings: li
     if not entities:
         return UNCHANGED
     pieces.append(text[cursor:])
-    return SlotResult("".join(pieces), tuple(tokens), tuple(entities))
+    return make_slot_result("".join(pieces), tokens, entities)
 
 
 def _apply(slot: Slot, result: SlotResult, entities: list[str], out: list[tuple[Slot, str]]) -> None:
     """Queue a slot's redacted text and add its entity types to ``entities``."""
-    if result.text is None:
+    text = slot_text(result)
+    if text is None:
         return
     if slot.verbatim:
         raise BadRequest(
@@ -102,8 +115,8 @@ def _apply(slot: Slot, result: SlotResult, entities: list[str], out: list[tuple[
             param="model",
             code="invalid_model",
         )
-    entities.extend(result.entities)
-    out.append((slot, result.text))
+    entities.extend(slot_entities(result))
+    out.append((slot, text))
 
 
 def _adoption(
@@ -112,7 +125,9 @@ def _adoption(
     """Issuing, in ``session``, the tokens of results taken from the memo (a fresh result issued
     its own while it was made); None when they hold none."""
     pending = [
-        (slot.text, result.tokens) for slot, result in zip(slots, results, strict=True) if result.tokens
+        (slot.text, slot_tokens(result))
+        for slot, result in zip(slots, results, strict=True)
+        if slot_has_tokens(result)
     ]
     if not pending:
         return None
@@ -137,7 +152,7 @@ def _memo_stale(
     seeds = {
         (entity, slot.text[start:end].lower())
         for slot, result in zip(replayed, results, strict=True)
-        for start, end, entity, _ in result.tokens
+        for start, end, entity, _ in slot_tokens(result)
         if end - start >= 3
     }
     found = {
@@ -150,7 +165,7 @@ def _memo_stale(
     if len(new) > _MAX_MEMO_VALUES or len(seeds) > _MAX_MEMO_VALUES:
         return True
     for slot, result in zip(replayed, results, strict=True):
-        spans = [(start, end) for start, end, _, _ in result.tokens]
+        spans = slot_spans(result)
         if new and _uncovered(slot.text.lower(), new, spans):
             return True
     for text, fs in zip(texts, findings, strict=True):

@@ -22,6 +22,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .detect.types import DetectOptions, Entity
 from .memory import MemoryBudget, Region
@@ -30,17 +31,58 @@ from .policy import Policy
 Signature = bytes
 _SLOT_BYTES = 200  # a SlotResult, its token tuples and their bodies
 
+# What redaction did to one text, as one flat tuple of atoms: the redacted text (None when nothing
+# was replaced), the entity type of every replacement (tokens or not) joined by commas, then four
+# fields per token: start, end, entity index, body.
+#
+# The memo keeps a conversation's results for as long as the budget allows. CPython stops tracking
+# a tuple in the cyclic collector once a collection finds nothing tracked in it, one level of
+# nesting per collection, innermost first; an instance of a class (or a tuple holding an Entity
+# member) stays tracked for life. Results as objects were most of what a full collection walked
+# once the start-up heap was frozen; flat, a young collection untracks a result and the next one
+# the entry's tuple of results.
+SlotResult = tuple[Any, ...]
 
-@dataclass(frozen=True, slots=True)
-class SlotResult:
-    """What redaction did to one text."""
+_ENTITIES: tuple[Entity, ...] = tuple(Entity)
+_ENTITY_INDEX: dict[Entity, int] = {e: i for i, e in enumerate(_ENTITIES)}
+_TOKEN_FIELDS = 4
 
-    text: str | None  # the redacted text; None when nothing was replaced
-    tokens: tuple[tuple[int, int, Entity, str], ...] = ()  # (start, end, entity, body) of each token
-    entities: tuple[str, ...] = ()  # entity type of every replacement, tokens or not
+UNCHANGED: SlotResult = (None, "")
 
 
-UNCHANGED = SlotResult(None)
+def make_slot_result(
+    text: str, tokens: Sequence[tuple[int, int, Entity, str]], entities: Sequence[str]
+) -> SlotResult:
+    fields: list[Any] = [text, ",".join(entities)]
+    for start, end, entity, body in tokens:
+        fields += (start, end, _ENTITY_INDEX[entity], body)
+    return tuple(fields)
+
+
+def slot_text(result: SlotResult) -> str | None:
+    text: str | None = result[0]
+    return text
+
+
+def slot_entities(result: SlotResult) -> list[str]:
+    joined: str = result[1]
+    return joined.split(",") if joined else []
+
+
+def slot_has_tokens(result: SlotResult) -> bool:
+    return len(result) > 2
+
+
+def slot_tokens(result: SlotResult) -> list[tuple[int, int, Entity, str]]:
+    """(start, end, entity, body) of each token of a result."""
+    return [
+        (result[i], result[i + 1], _ENTITIES[result[i + 2]], result[i + 3])
+        for i in range(2, len(result), _TOKEN_FIELDS)
+    ]
+
+
+def slot_spans(result: SlotResult) -> list[tuple[int, int]]:
+    return [(result[i], result[i + 1]) for i in range(2, len(result), _TOKEN_FIELDS)]
 
 
 # Fixed-width lengths ahead of each item keep the encoding unambiguous. A struct header and
@@ -140,7 +182,7 @@ class PrefixMemo:
         self._pin(prefixes.options)
         # Results are shared with the entries of earlier turns; charge the references, and the
         # newest few results in full (they are usually the ones this entry adds).
-        size = 250 + 8 * k + sum(_SLOT_BYTES + 2 * len(r.text) for r in slots[-4:] if r.text is not None)
+        size = 250 + 8 * k + sum(_SLOT_BYTES + 2 * len(r[0]) for r in slots[-4:] if r[0] is not None)
         self._data.put(self._key(prefixes, k), slots, size)
         while len(self._data) > self.capacity:
             self._data.evict_oldest()

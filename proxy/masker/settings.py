@@ -59,6 +59,10 @@ class ServerSettings:
     metrics_exported_by_parent: bool = False
     """MASKER_METRICS_EXPORTED_BY_PARENT: set by ``masker serve`` for its workers when the parent
     process serves their multiprocess metrics, so no worker binds the metrics port."""
+    gc_probe_seconds: float = 0.0
+    """MASKER_GC_PROBE_SECONDS: for benchmarks: every N seconds, run and time a full garbage
+    collection of the live heap (``masker_gc_probe_seconds``), since a flat heap may never trigger
+    one under load; 0 = off."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,7 @@ class Settings:
                 metrics_addr=env.text("MASKER_METRICS_ADDR"),
                 reload_interval=env.number("MASKER_RELOAD_INTERVAL", 1.0, positive=True),
                 metrics_exported_by_parent=env.flag("MASKER_METRICS_EXPORTED_BY_PARENT", False),
+                gc_probe_seconds=env.number("MASKER_GC_PROBE_SECONDS", 0.0),
             ),
             upstream=UpstreamSettings(
                 base_url=env.text("MASKER_OPENAI_BASE_URL") or env.text("MASKER_UPSTREAM_URL"),

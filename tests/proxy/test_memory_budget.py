@@ -13,8 +13,9 @@ from masker.detect.cache import FindingsCache
 from masker.detect.types import DetectOptions, Entity, Finding
 from masker.memory import ENTRY_OVERHEAD, MemoryBudget
 from masker.settings import Settings
-from masker.tokens.codec import Codec
+from masker.tokens.codec import Codec, codec_regions
 from masker.tokens.keys import Key, KeyRing
+from masker_contracts.heap import freeze_startup_heap
 
 
 def _ring(name: str) -> KeyRing:
@@ -103,12 +104,34 @@ def test_findings_entries_are_flat_and_out_of_the_collectors_way() -> None:
     assert cache.get(key) == found
     # CPython stops tracking a tuple of atoms when a collection passes over it, one nesting level
     # per pass: by the time an entry reaches the oldest generation (the long walk) it is out of it.
-    for _ in range(3):
-        gc.collect()
+    gc.collect(0)  # the young collections only: entries never reach the old generation tracked
+    gc.collect(1)
     region = cache._region
-    entries = [item for item in region._data.values()]
+    entries = [*region._data.values(), *region._meta.values()]
     assert entries and not any(gc.is_tracked(entry) for entry in entries)
     assert not any(gc.is_tracked(k) for k in region._data)
+
+
+def test_codec_regions_made_at_start_up_are_frozen_with_the_heap() -> None:
+    """The server makes every codec region before it freezes the start-up heap; a codec made later
+    (an agent's first request) must find them all there, or its dict would be walked, entry by
+    entry, by every full collection."""
+    budget = MemoryBudget()
+    reserved = codec_regions(budget)
+    gc.unfreeze()
+    try:
+        freeze_startup_heap()
+        names = set(budget.regions)
+        codec = Codec("agent-late", _ring("K1"), budget=budget)
+        assert set(budget.regions) == names
+        assert (codec._written, codec._bodies, codec._deks) == reserved
+        for region in reserved:
+            for i in range(1000):
+                region.put(f"k{i}", "v", 10)
+        tracked = {id(o) for o in gc.get_objects()}
+        assert not [r for r in reserved if id(r._data) in tracked or id(r._meta) in tracked]
+    finally:
+        gc.unfreeze()
 
 
 def test_the_budget_setting() -> None:

@@ -8,6 +8,7 @@ see, the entity counts, the tokens issued (for rehydration) and the vault rows t
 from __future__ import annotations
 
 import copy
+import gc
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from masker.detect.engine import DetectionEngine
 from masker.detect.types import DetectionResult, DetectOptions, Entity
 from masker.policy import load_policies
 from masker.redaction import RedactionOutcome, redact_request
-from masker.redaction_memo import PrefixMemo, signatures
+from masker.redaction_memo import PrefixMemo, signatures, slot_has_tokens
 from masker.tokens.codec import Codec, TokenSession
 from masker.tokens.store import VaultStore
 
@@ -182,6 +183,22 @@ async def test_the_memo_holds_no_values_and_a_hit_rewrites_rows_the_vault_lacks(
     cold = Codec("agent-vault", make_ring("K1"), store=store).session("call-1")
     for body, value in hit.issued.items():
         assert await cold.resolve(body) == value
+
+
+async def test_the_memo_adds_nothing_to_a_full_garbage_collection() -> None:
+    """Entries are tuples of atoms, which the cyclic collector stops tracking: however many
+    conversations the budget holds, a full collection does not keep walking them. (A collection
+    untracks nested tuples one level at a time, innermost first: an entry is two levels deep.)"""
+    memo = PrefixMemo()
+    engine = DetectionEngine(ner=None)
+    codec = Codec("agent-gc", make_ring("K1"))
+    for messages in _conversation(seed=11):
+        await _turn(messages, engine, codec, memo)
+    gc.collect(0)  # the young collections only: entries never reach the old generation tracked
+    gc.collect(1)
+    entries = list(memo._data._data.values())  # results of a conversation's first k texts
+    assert entries and any(slot_has_tokens(r) for results in entries for r in results)
+    assert not [entry for entry in entries if gc.is_tracked(entry)]
 
 
 _PIECES = st.sampled_from(

@@ -11,7 +11,11 @@ The proxy must stay fast and safe when the NER service is slow or gone, so every
   left in that budget;
 - a circuit breaker: after ``breaker_failures`` consecutive failed calls it opens and calls fail
   at once for ``breaker_cooldown_ms``; then a single probe call is let through (half-open) and
-  its outcome closes or re-opens the breaker.
+  its outcome closes or re-opens the breaker. A call that ran out of time while the service
+  answered other calls is shed, not counted: the service is busy, not
+  gone. Counted, a burst of concurrent calls caught in one slow spell would read as "consecutive"
+  failures and open the breaker, turning a spike of a few hundred milliseconds into a whole
+  cool-down of failed calls (503s where the policy fails closed);
 
 Every failure surfaces as ``NerUnavailable`` with a message naming the cause (status code,
 "circuit open"), never the request text; the policy then fails closed or degrades.
@@ -48,6 +52,8 @@ DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 _MIN_RETRY_BUDGET_S = 0.005
 # INVALID_ARGUMENT means this call was refused (too many texts), not that the service is unwell.
 _NOT_A_SERVICE_FAILURE = frozenset({grpc.StatusCode.INVALID_ARGUMENT})
+# A deadline passed: an outage only if the service answered nothing meanwhile.
+_BUSY_IF_ANSWERING = frozenset({grpc.StatusCode.DEADLINE_EXCEEDED})
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -81,6 +87,7 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._probing = False
         self.opens = 0
+        self.successes = 0  # calls answered: a failed call compares it with its value at its start
 
     @property
     def state(self) -> BreakerState:
@@ -97,6 +104,7 @@ class CircuitBreaker:
         return None  # open and cooling down, or a probe is already out
 
     def success(self) -> None:
+        self.successes += 1
         self._state = BreakerState.CLOSED
         self._consecutive = 0
         self._probing = False
@@ -127,6 +135,7 @@ class NerClientStats:
     retries: int = 0
     failures: int = 0  # calls that raised NerUnavailable, including short-circuited ones
     short_circuited: int = 0  # rejected by the open breaker without touching the network
+    shed: int = 0  # ran out of time while the service answered others (not counted as an outage)
 
 
 def _read(path: str | None) -> bytes | None:
@@ -225,6 +234,7 @@ class GrpcNer:
             self.stats.failures += 1
             raise NerUnavailable("NER circuit open")
         texts = list(texts)
+        answered = self.breaker.successes
         try:
             response = await self._attempts(texts, retry=self._retry and not probe)
             results: list[list[NerSpan]] = wire.spans_from_response(texts, response)
@@ -234,7 +244,10 @@ class GrpcNer:
             raise
         except _CallFailed as exc:
             self.stats.failures += 1
-            if exc.code in _NOT_A_SERVICE_FAILURE:
+            busy = exc.code in _BUSY_IF_ANSWERING and self.breaker.successes > answered
+            if busy:
+                self.stats.shed += 1
+            if exc.code in _NOT_A_SERVICE_FAILURE or busy:
                 if probe:
                     self.breaker.abandon_probe()
             else:

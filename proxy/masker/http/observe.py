@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from masker_contracts.heap import Pause
 
 from ..detect.cache import FindingsCache
 from ..errors import ConfigError
@@ -133,6 +136,25 @@ class Observability:
                 )
         except Exception as exc:  # accounting must never fail a request; log the type only
             log.error("request accounting failed: %s", type(exc).__name__)
+
+
+def pause_observer(metrics: Metrics) -> Callable[[Pause], None]:
+    """Garbage-collection pauses into their histograms: the probe's forced full collections apart
+    from the ones allocations triggered."""
+    wall = [metrics.gc_pause.labels(generation=str(g)) for g in range(3)]
+    cpu = [metrics.gc_cpu.labels(generation=str(g)) for g in range(3)]
+    forced_wall = metrics.gc_probe.labels(clock="wall")
+    forced_cpu = metrics.gc_probe.labels(clock="cpu")
+
+    def observe(pause: Pause) -> None:
+        if pause.forced:
+            forced_wall.observe(pause.wall_s)
+            forced_cpu.observe(pause.cpu_s)
+        else:
+            wall[pause.generation].observe(pause.wall_s)
+            cpu[pause.generation].observe(pause.cpu_s)
+
+    return observe
 
 
 async def publish_memory(

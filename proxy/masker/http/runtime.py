@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from masker_contracts.heap import PauseWatch, freeze_startup_heap
+from masker_contracts.heap import PauseWatch, freeze_startup_heap, probe_full_collections
 
 from .. import __version__
 from ..agents import Agent, AgentTable, file_fingerprint, load_agent_table
@@ -34,12 +34,12 @@ from ..platforms import TurnLedger
 from ..policy import Policy, load_policies
 from ..redaction_memo import PrefixMemo
 from ..settings import Settings, findings_key_bytes
-from ..tokens.codec import Codec
+from ..tokens.codec import Codec, codec_regions
 from ..tokens.keys import local_secret
 from ..tokens.store import VaultStore, store_from_url
 from ..upstream.client import UpstreamClient
 from ..upstream.echo import EchoTransport
-from .observe import Observability, publish_memory
+from .observe import Observability, pause_observer, publish_memory
 
 log = logging.getLogger("masker.config")
 EXTENSION = "masker"
@@ -160,6 +160,7 @@ class Runtime:
             resources.push_async_callback(upstreams.real.close)
             resources.push_async_callback(upstreams.echo.close)
             budget = MemoryBudget(int(settings.cache.memory_budget_mb * 1024 * 1024))
+            codec_regions(budget)  # made now, so the start-up freeze takes them out of collections
             the_detector = detector or default_detector(
                 settings, observability.metrics.ner_latency.observe, budget
             )
@@ -198,10 +199,13 @@ class Runtime:
                 resources.push_async_callback(_stop, asyncio.get_running_loop().create_task(work))
             runtime._resources = resources.pop_all()  # opened: from now on ``close`` owns them
         freeze_startup_heap()
-        gc_pause = observability.metrics.gc_pause
-        pauses = [gc_pause.labels(generation=str(g)) for g in range(3)]
-        watch = PauseWatch(lambda g, s: pauses[g].observe(s)).install()
+        watch = PauseWatch(pause_observer(observability.metrics)).install()
         runtime._resources.callback(watch.remove)
+        if settings.server.gc_probe_seconds > 0:
+            probe = asyncio.get_running_loop().create_task(
+                probe_full_collections(watch, settings.server.gc_probe_seconds)
+            )
+            runtime._resources.push_async_callback(_stop, probe)
         return runtime
 
     async def close(self) -> None:

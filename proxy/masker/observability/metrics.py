@@ -20,6 +20,9 @@ Ours, for the failure modes a security review asks about:
     masker_ratelimit_fallbacks_total{reason}     Redis limiter unusable, local limiter used
     masker_audit_dropped_total                   audit records dropped (queue full / write error)
     masker_gc_pause_seconds{generation}          each garbage collection's pause (0, 1, 2 = full)
+    masker_gc_cpu_seconds{generation}            the collector's CPU time in each of those pauses
+    masker_gc_probe_seconds{clock}               full collections run by MASKER_GC_PROBE_SECONDS
+                                                 (benchmarks), clock = wall | cpu
     masker_memory_budget_bytes{region}           bytes each cache region holds (the budget's books)
     masker_findings_lookups{tier,result}         findings cache lookups since start: tier = local |
                                                  shared, result = hit | miss (a shared miss is a
@@ -73,7 +76,10 @@ UNKNOWN_AGENT: Final = "_unknown"
 INVALID_LABEL: Final = "_invalid"
 
 # Seconds. Detection/tokenize sit in the low milliseconds, upstream calls in seconds.
-_GC_BUCKETS: Final = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+# Fine around the 20 ms a full collection may take before it shows in request latency.
+_GC_BUCKETS: Final = (
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0
+)  # fmt: skip
 _BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -108,6 +114,8 @@ class Metrics:
     ratelimit_fallbacks: Counter
     audit_dropped: Counter
     gc_pause: Histogram
+    gc_cpu: Histogram
+    gc_probe: Histogram
     memory_budget_bytes: Gauge
     findings_lookups: Gauge
 
@@ -223,6 +231,20 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
             "masker_gc_pause_seconds",
             "Pause of each cyclic garbage collection, by generation (2 is a full collection).",
             ["generation"],
+            buckets=_GC_BUCKETS,
+            registry=reg,
+        ),
+        gc_cpu=Histogram(
+            "masker_gc_cpu_seconds",
+            "The collector's CPU time in each cyclic garbage collection, by generation.",
+            ["generation"],
+            buckets=_GC_BUCKETS,
+            registry=reg,
+        ),
+        gc_probe=Histogram(
+            "masker_gc_probe_seconds",
+            "Full collections of the live heap run by MASKER_GC_PROBE_SECONDS (benchmarks), by clock.",
+            ["clock"],
             buckets=_GC_BUCKETS,
             registry=reg,
         ),

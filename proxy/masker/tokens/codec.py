@@ -70,6 +70,18 @@ class DataKey:
         return cls(dek, AESGCM(dek), hmac.new(dek, b"masker/dek-id", hashlib.sha256).hexdigest()[:16])
 
 
+def codec_regions(budget: MemoryBudget) -> tuple[Region[bool], Region[str], Region[DataKey]]:
+    """The regions every codec keeps its caches in (shared by name): "already in the vault" marks,
+    token bodies and scope data keys. The server makes them at start-up, before the start-up heap
+    is frozen (``heap``): a frozen dict is never walked by a full collection, however many entries
+    it holds, where a region first made by a request would be walked entry by entry."""
+    return (
+        budget.region("vault-written", _WRITTEN_TTL, refresh_on_hit=False),
+        budget.region("token-bodies", _BODY_TTL),
+        budget.region("scope-keys", _DEK_TTL, refresh_on_hit=False),
+    )
+
+
 @dataclass
 class Codec:
     """Per-agent token codec (one per agent, shared by its requests)."""
@@ -100,13 +112,11 @@ class Codec:
         # token_id``. Forgotten after a while even when used (never refreshed by a hit): another
         # replica may have shredded the scope, or the row may have expired, and the next use must
         # then write it again.
-        self._written: Region[bool] = self.budget.region("vault-written", _WRITTEN_TTL, refresh_on_hit=False)
+        self._written, self._bodies, self._deks = codec_regions(self.budget)
         if self.ttl_seconds is not None:
             self._written.ttl = min(self._written.ttl, self.ttl_seconds)
         # memo key -> vault body. A conversation resends its history every turn; its tokens are
         # deterministic, so they are computed once. Keyed by a digest so this memory holds no values.
-        self._bodies: Region[str] = self.budget.region("token-bodies", _BODY_TTL)
-        self._deks: Region[DataKey] = self.budget.region("scope-keys", _DEK_TTL, refresh_on_hit=False)
         self._body_space: dict[str, bytes] = {}  # key id -> digest of this agent's token-id subkey
 
     def session(self, conversation: str | None) -> TokenSession:
