@@ -22,14 +22,17 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from ..clinical import eponym_at
 from ..lexicon import (
     CALENDAR_WORDS,
     CLINICAL_WORDS,
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
+    EPONYM_HEADS,
     HONORIFICS,
     LABEL_AND_PAYER_WORDS,
     NAME_LIKE_WORDS,
+    SERVICE_WORDS,
     STOP_WORDS,
     US_STATES,
     family_names,
@@ -75,6 +78,8 @@ _NEVER = (
     | US_STATES
     | COUNTRIES_AND_REGIONS
     | _PLACE_ORG_WORDS
+    | SERVICE_WORDS
+    | EPONYM_HEADS
 )
 # Given names that are everyday words too: never enough on their own at a sentence start.
 _AMBIGUOUS = NAME_LIKE_WORDS
@@ -217,6 +222,8 @@ class NameLexiconRecognizer(Recognizer):
         if len(words) < 2 or any(_excluded(w.group()) for w in words):
             return
         start, end = words[0].start(), words[-1].end()
+        if eponym_at(text, words[-1].start(), end):
+            return  # "… Paget's disease", "… Hunt and Hess grade"
         values = [w.group() for w in words]
         if latin_text and all(_NON_LATIN.search(v) for v in values):
             out.append(Finding(start, end, Entity.PERSON, 0.65, "name_lexicon"))
