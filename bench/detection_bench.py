@@ -96,6 +96,8 @@ def score(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[
     by_category: dict[str, Counts] = defaultdict(Counts)
     masked_by_category: dict[str, Counts] = defaultdict(Counts)
     for sample, sample_preds in zip(samples, preds, strict=True):
+        by_category[sample.category].gold += 0  # every class is listed, one with nothing found too
+        masked_by_category[sample.category].gold += 0
         for gold, pred, spoken_gold in zip(sample.spans, sample_preds, sample.spoken_spans, strict=True):
             for g in gold:
                 hit = any(_compatible(g[2], p[2]) and _overlap(g[:2], p[:2]) for p in pred)

@@ -66,7 +66,8 @@ _DRUG_VERB_BEFORE = re.compile(
     r"stopping|hold|held|increase|increased|decrease|decreased|titrate|titrated|"
     r"switch(?:ed)?(?:[ \t]+(?:her|him|them|patient|pt))?[ \t]+(?:to|from)|changed?[ \t]+to|"
     r"trial[ \t]+of|dose[ \t]+of|course[ \t]+of|refill[ \t]+(?:of|for|on)|allerg(?:ic|y)[ \t]+to|"
-    r"intolerant[ \t]+(?:of|to)|tolerating|failed|injects?|injected)[ \t]+$",
+    r"intolerant[ \t]+(?:of|to)|tolerating|failed|injects?|injected|discussed|offered|declined|refused|"
+    r"recommended)[ \t]+$",
     re.IGNORECASE,
 )
 # After the word: what is done to a medication ("Biktarvy continued", "Eliquis was held").
@@ -77,6 +78,22 @@ _DRUG_VERB_AFTER = re.compile(
 )
 _COORDINATED_BEFORE = re.compile(r"([A-Za-z][\w-]*)[ \t]*(?:,|and|or|/|\+)[ \t]*$", re.IGNORECASE)
 _COORDINATED_AFTER = re.compile(r"[ \t]*(?:,|and|or|/|\+)[ \t]*([A-Za-z][\w-]*)", re.IGNORECASE)
+
+
+def drug_in_text(text: str, start: int, end: int) -> bool:
+    """``drug_at`` here or at another occurrence of the same word in the text (at most a few looked
+    at): "Started Rexulti 15 mg daily. Discussed Rexulti and side effects." names one drug twice."""
+    if drug_at(text, start, end):
+        return True
+    word = text[start:end]
+    i, seen = text.find(word), 0
+    while i >= 0 and seen < 8:
+        j = i + len(word)
+        whole = (i == 0 or not text[i - 1].isalnum()) and (j == len(text) or not text[j].isalnum())
+        if i != start and whole and drug_at(text, i, j):
+            return True
+        i, seen = text.find(word, j), seen + 1
+    return False
 
 
 def _is_drug_word(word: str) -> bool:

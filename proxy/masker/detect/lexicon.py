@@ -455,6 +455,9 @@ CLINICAL_WORDS: frozenset[str] = _words(
     magnesium calcium phosphorus lactate lactated ringer ringers procalcitonin ammonia cortisol
     saline dextrose bicarbonate chloride urinalysis culture cultures
     known likely possible probable suspected presumed status post prior
+    memory tone lung lungs bone bones joint joints
+    aureus coli difficile diff pylori pneumoniae aeruginosa epidermidis faecalis faecium mirabilis
+    influenzae mrsa mssa vre cdiff
     """
 )
 
@@ -543,6 +546,7 @@ NAME_LIKE_WORDS: frozenset[str] = _words(
     sunny brook rocky dusty buddy angel angela baker carter cook mason miles price ray
     sterling sage faith hope penny holly heather heath rob art gene jack jay jewel
     major king bishop judge page young white black green brown gray grey long short
+    rain snow star storm spring river honey candy cookie sugar
     """
 )
 

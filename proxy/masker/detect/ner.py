@@ -7,7 +7,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from .clinical import drug_at, eponym_at
+from .clinical import drug_in_text, eponym_at
 from .lexicon import (
     CALENDAR_WORDS,
     CLINICAL_WORDS,
@@ -57,8 +57,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     words = [w.lower() for w in _WORD.findall(value)]
     if not words or any(c.isdigit() for c in value):
         return True
-    if all(w in _KNOWN for w in words):
-        return True
+    if all(w in _KNOWN or len(w) == 1 for w in words):
+        return True  # "S. Aureus", "Wound Care Nurse"
     if len(words) == 1 and len(words[0]) >= 6 and words[0].endswith(DRUG_SUFFIXES):
         return True
     if len(words) <= 3 and words[0] in LABEL_AND_PAYER_WORDS:
@@ -105,7 +105,7 @@ def _clinical_phrase(text: str, start: int, end: int, words: list[str]) -> bool:
         return eponym_at(text, start, end) or (
             eponym_at(text, last, end) and not any(w in given or w in family for w in words[:-1])
         )
-    return eponym_at(text, start, end) or drug_at(text, start, end)
+    return eponym_at(text, start, end) or drug_in_text(text, start, end)
 
 
 _LOWER_TAIL = re.compile(r"(?:\s+[a-z][\w'-]*)+$")

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from ..clinical import eponym_at
+from ..clinical import drug_at, eponym_at
 from ..lexicon import (
     CALENDAR_WORDS,
     CLINICAL_WORDS,
@@ -43,11 +43,30 @@ from ..types import Entity, Finding
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff\u0386-\u038f\u0391-\u03ab\u0400-\u042f"
 _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff\u03ac-\u03ce\u0430-\u045f"
-_CAP_WORD = rf"[{_UPPER}][{_LOWER}]+(?:['\u2019-][{_UPPER}]?[{_LOWER}]+)?"
-# Two to three capitalised words on one line (a middle initial allowed).
-_CAP_RUN = re.compile(
-    rf"(?<![\w@./'\u2019-]){_CAP_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_CAP_WORD}){{1,2}}(?![\w@'\u2019-])"
+_CAP_WORD = (
+    rf"(?:[OD]['\u2019](?=[{_UPPER}])|(?:al|el)-(?=[{_UPPER}]))?"
+    rf"[{_UPPER}][{_LOWER}]+(?:['\u2019-][{_UPPER}]?[{_LOWER}]+)?"
 )
+# Lower-case particles inside a name: "Ludwig van der Berg", "Maria de la Cruz", "Ahmed bin Rashid".
+_PARTICLE = (
+    r"(?:van|von|der|den|de|del|della|la|le|du|da|di|dos|das|bin|ibn|bint|ben|ter|ten|zu|af|"
+    # Irish, also as the folded text spells them: "Adele Ó Sidheáil", "Nuala Ní Bhriain"
+    r"\u00d3|N\u00ed|O|Ni|Nic|U\u00ed|Ui|Ua)"
+)
+# Two to three capitalised words on one line (a middle initial or particles allowed).
+_CAP_RUN = re.compile(
+    rf"(?<![\w@./'\u2019-]){_CAP_WORD}"
+    rf"(?:[ \t]+(?:[A-Z]\.[ \t]+|(?:{_PARTICLE}[ \t]+){{1,3}})?{_CAP_WORD}){{1,2}}(?![\w@'\u2019-])"
+)
+# A capitalised word inside a sentence (a lower-case word or a comma before it, a lower-case word or
+# punctuation after it): "Please call Ngozi back", "discussed with Aino, her sister".
+_MID_SENTENCE = re.compile(
+    rf"(?<=[a-z,][ \t])(?P<name>{_CAP_WORD})(?=[.,;:!?)]|[ \t]+[a-z]|[ \t]*$)", re.MULTILINE
+)
+_MID_GATE = gate_regex(r"[a-z,][ \t][A-Z][a-z]")
+# "J. R. Smith", "A. Kowalczyk": initials before a family name of the lexicon.
+_INITIALS = re.compile(rf"(?<![\w.])(?:[A-Z]\.[ \t]*){{1,3}}(?P<family>{_CAP_WORD})(?![\w'\u2019-])")
+_INITIAL_GATE = gate_regex(r"[A-Z]\.[ \t]*[A-Z][a-z]")
 _WORD_IN_RUN = re.compile(_CAP_WORD)
 _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
@@ -90,7 +109,10 @@ _REPORTING_VERBS = (
     "works|worked|"
     "feels|felt|notes|noted|mentioned|explained|agreed|declined|returned|visited|left|drove|walked|"
     "fell|takes|took|missed|brought|sent|emailed|texted|phoned|signed|scheduled|cancelled|canceled|"
-    "confirmed|tested|underwent|remains|remained|continues|continued|prefers|preferred|lost|gained"
+    "confirmed|tested|underwent|remains|remained|continues|continued|prefers|preferred|lost|gained|"
+    # auxiliaries and copulas: "Ingrid is feeling better", "Sven has a fever", "Aino will call back"
+    "is|was|has|had|will|would|can|could|does|did|should|may|might|must|feels|looks|seems|got|went|"
+    "thinks|thought|knows|knew|gets|goes|keeps|kept|became|becomes"
 )
 _STRONG_VERBS = frozenset(
     {"said", "says", "called", "reported", "stated", "denies", "denied", "complained", "complains",
@@ -113,7 +135,9 @@ _FILE = re.compile(
 )
 # Prefilters (necessary conditions, answered by the multi-pattern scan): a capitalised pair in an
 # ASCII text, a reporting verb, a file extension.
-_ASCII_PAIR = gate_regex(r"[A-Z][a-z]+[ \t]+(?:[A-Z]\.[ \t]+)?[A-Z][a-z]")
+_ASCII_PAIR = gate_regex(
+    rf"[A-Z][a-z]+[ \t]+(?:[A-Z]\.[ \t]+|(?:{_PARTICLE}[ \t]+){{1,3}})?(?:[OD]'|al-|el-)?[A-Z][a-z]"
+)
 _VERB = gate_regex(rf"\b(?:{_REPORTING_VERBS})\b")
 _EXTENSION = gate_regex(
     r"\.(?:pdf|docx?|rtf|txt|csv|xlsx?|jpe?g|png|gif|tiff?|heic|dcm|dicom|mp3|mp4|m4a|wav|zip|json|xml|"
@@ -121,6 +145,14 @@ _EXTENSION = gate_regex(
     re.IGNORECASE,
 )
 _FILE_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _after_capital(text: str, start: int) -> bool:
+    """Does the word before ``start`` (one space back) begin with a capital ("New York")?"""
+    i = start - 2
+    while i >= 0 and (text[i].isalpha() or text[i] in "'\u2019-"):
+        i -= 1
+    return i + 1 < start - 1 and text[i + 1].isupper()
 
 
 def _line_starts(text: str) -> list[int]:
@@ -143,19 +175,34 @@ def _in(names: frozenset[str], w: str) -> bool:
     return bare != w and bare in names
 
 
+_NAME_PREFIX = re.compile(r"^(?:o|d|al|el)['\u2019-]")
+
+
+def _in_any(names: frozenset[str], w: str) -> bool:
+    """``w`` as written, without a name prefix ("o'neill" -> "neill", "al-farouk" -> "farouk"), or
+    every part of a hyphenated name ("jean-luc", "smith-jones")."""
+    if _in(names, w):
+        return True
+    bare = _NAME_PREFIX.sub("", w)
+    if bare != w and _in(names, bare):
+        return True
+    parts = bare.split("-")
+    return len(parts) > 1 and all(p and _in(names, p) for p in parts)
+
+
 def _is_given(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and _in(given_names(), w)
+    return w not in _NEVER and _in_any(given_names(), w)
 
 
 def _is_family(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and _in(family_names(), w)
+    return w not in _NEVER and _in_any(family_names(), w)
 
 
 def _is_known(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and (_in(given_names(), w) or _in(family_names(), w))
+    return w not in _NEVER and (_in_any(given_names(), w) or _in_any(family_names(), w))
 
 
 def _excluded(word: str) -> bool:
@@ -186,6 +233,18 @@ class NameLexiconRecognizer(Recognizer):
             # A lone Greek or Cyrillic word, capitalised, in English text ("Dear Χλόη,").
             for m in _NON_LATIN_WORD.finditer(text):
                 out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
+        if doc.found(_MID_GATE):
+            for m in _MID_SENTENCE.finditer(text):
+                word = m.group("name")
+                if word.casefold() in _AMBIGUOUS or not _is_given(word) or _after_capital(text, m.start()):
+                    continue
+                if eponym_at(text, m.start(), m.end()) or drug_at(text, m.start(), m.end()):
+                    continue
+                out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
+        if doc.found(_INITIAL_GATE):
+            for m in _INITIALS.finditer(text):
+                if _is_family(m.group("family")) and not eponym_at(text, m.start("family"), m.end()):
+                    out.append(Finding(*m.span(), Entity.PERSON, 0.6, self.name))
         subjects: Iterable[re.Match[str]] = ()
         if doc.found(_VERB):
             starts = [0, *(m.end() for m in _SENTENCE_START.finditer(text))]
