@@ -21,7 +21,7 @@ _CAP = r"[A-Z][\w\u2019'-]*"
 _EPONYM_TAIL = re.compile(
     r"(?P<poss>['\u2019]s?)?"
     # other eponyms in the same phrase: "Hunt and Hess grade", "Kernig, Brudzinski signs"
-    rf"(?:[ \t]*(?:,|and|&|/)[ \t]*{_CAP}(?:['\u2019]s?)?){{0,3}}"
+    rf"(?:[ \t]*(?:,|and|&|/)[ \t]*{_CAP}(?:[ \t]+{_CAP})?(?:['\u2019]s?)?){{0,3}}"
     rf"(?:[ \t]+(?P<head>{_HEADS})|(?:[ \t]+[A-Za-z][a-z-]+){{1,2}}[ \t]+(?:{_MEASURES}))\b",
     re.IGNORECASE,
 )
@@ -55,13 +55,14 @@ def eponym_at(text: str, start: int, end: int) -> bool:
 
 _DOSE_AFTER = re.compile(
     r"[ \t]*(?:\d+(?:[.,]\d+)?[ \t]*(?:mg|mcg|\u00b5g|ug|g|ml|units?|iu|meq|%|puffs?|tabs?|caps?|sprays?)\b|"
+    r"\d+(?:[.,]\d+)?(?:/\d+(?:[.,]\d+)?)+(?![/\d])|"  # a combination strength: "250/50"
     r"(?:ER|XR|XL|SR|CR|DR|ODT|HCT|tablets?|capsules?|injections?|infusions?|inhaler|pens?|patch|"
     r"patches|cream|ointment|gel|drops|suspension|syrup|daily|weekly|monthly|nightly|twice|once|bid|"
     r"tid|qid|qd|qhs|qam|qpm|prn|po|iv|im|subq|sq|sl)\b)",
     re.IGNORECASE,
 )
 _DRUG_VERB_BEFORE = re.compile(
-    r"\b(?:start|started|starting|continue|continued|continues|continuing|resume|resumed|restart|"
+    r"\b(?:start|started|starting|began|begin|begun|initiated|initiate|continue|continued|continues|continuing|resume|resumed|restart|"
     r"restarted|on|taking|take|takes|took|prescribe|prescribed|discontinue|discontinued|stop|stopped|"
     r"stopping|hold|held|increase|increased|decrease|decreased|titrate|titrated|"
     r"switch(?:ed)?(?:[ \t]+(?:her|him|them|patient|pt))?[ \t]+(?:to|from)|changed?[ \t]+to|"

@@ -396,6 +396,7 @@ COMMON_WORDS: frozenset[str] = _words(
     score theft protection brochure printed portal password reset session chart charts
     fingerprint fingerprints template templates voiceprint biometric biometrics iris retina palm
     enrolled enrollment enrolment scanned uploaded saved
+    began begin begun initiated initiate restarted resumed discussed offered declined refused
     """
 )
 

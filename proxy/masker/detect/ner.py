@@ -25,6 +25,7 @@ from .lexicon import (
     family_names,
     given_names,
 )
+from .recognizers.name_lexicon import person_shaped
 from .types import Entity, Finding, NerSpan
 
 _LABEL_MAP = {
@@ -396,16 +397,12 @@ _NAME_PARTICLES = frozenset(
     {"van", "von", "der", "den", "de", "del", "della", "la", "le", "du", "da", "di", "dos", "das", "bin"}
     | {"ibn", "bint", "al", "el", "ben", "ter", "ten", "zu", "af"}
 )
+_ANY_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 
 
 def _person_shaped(value: str) -> bool:
-    """Two or three words, each a given or family name of the lexicon (particles aside), one of them a
-    given name, none everyday or clinical vocabulary."""
-    words = [w.lower() for w in _WORD.findall(value) if w.lower() not in _NAME_PARTICLES]
-    if not 2 <= len(words) <= 3 or any(w in _KNOWN for w in words):
-        return False
-    given, family = given_names(), family_names()
-    return all(w in given or w in family for w in words) and any(w in given for w in words)
+    words = [w for w in _ANY_WORD.findall(value) if w.lower() not in _NAME_PARTICLES]
+    return person_shaped(words)
 
 
 # "Omar" + " al-Farouk", "Ludwig" + " van der Berg": NER often stops before a name's particles.

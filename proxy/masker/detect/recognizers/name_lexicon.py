@@ -64,6 +64,7 @@ _MID_SENTENCE = re.compile(
     rf"(?<=[a-z,][ \t])(?P<name>{_CAP_WORD})(?=[.,;:!?)]|[ \t]+[a-z]|[ \t]*$)", re.MULTILINE
 )
 _MID_GATE = gate_regex(r"[a-z,][ \t][A-Z][a-z]")
+_CAP_PARTICLES = frozenset({"\u00d3", "N\u00ed", "O", "Ni", "Nic", "U\u00ed", "Ui", "Ua"})
 # "J. R. Smith", "A. Kowalczyk": initials before a family name of the lexicon.
 _INITIALS = re.compile(rf"(?<![\w.])(?:[A-Z]\.[ \t]*){{1,3}}(?P<family>{_CAP_WORD})(?![\w'\u2019-])")
 _INITIAL_GATE = gate_regex(r"[A-Z]\.[ \t]*[A-Z][a-z]")
@@ -205,6 +206,12 @@ def _is_known(word: str) -> bool:
     return w not in _NEVER and (_in_any(given_names(), w) or _in_any(family_names(), w))
 
 
+def person_shaped(words: list[str]) -> bool:
+    """Two or three words, each a given or family name of the lexicon (accents folded, prefixes and
+    hyphenated parts looked up), one of them a given name, none everyday or clinical vocabulary."""
+    return 2 <= len(words) <= 3 and all(_is_known(w) for w in words) and any(_is_given(w) for w in words)
+
+
 def _excluded(word: str) -> bool:
     return word.casefold().replace("\u2019", "'") in _NEVER
 
@@ -272,7 +279,8 @@ class NameLexiconRecognizer(Recognizer):
             w.casefold() in given_set or w.casefold() in family_set for w in m.group().split()
         ):
             return  # no word of it is a name (most capitalised pairs): nothing to weigh
-        words = list(_WORD_IN_RUN.finditer(text, m.start(), m.end()))
+        found = _WORD_IN_RUN.finditer(text, m.start(), m.end())
+        words = [w for w in found if w.group() not in _CAP_PARTICLES]
         # Trim everyday words from both ends ("Dear Maria Lopez", "Zoltán Kovács Says").
         while words and _excluded(words[0].group()):
             words.pop(0)

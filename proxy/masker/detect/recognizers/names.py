@@ -528,6 +528,8 @@ _RELATION = re.compile(
     r"speak\s+(?:to|with)|speaking\s+with|ask\s+for|asked\s+for)\b[ \t,]*$",
     re.I,
 )
+
+
 def _unknown_single(text: str, start: int, value: str) -> tuple[int, int] | None:
     """After a relation cue, one lower-case word the lexicons do not know, that does not look like a
     verb or an adverb, and is followed by the end, a pause or a function or verb word, is a name."""
