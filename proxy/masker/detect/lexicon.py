@@ -491,6 +491,7 @@ SERVICE_WORDS: frozenset[str] = _words(
     imaging cath catheterization echo electrophysiology endoscopy sterile processing supply chain
     central patient care coordination navigation navigator education educator specialist
     specialists technician technologist assistant aide aides scribe wellness annual visit reason
+    baby newborn epic mychart cerner meditech athena athenahealth
     """
 )
 

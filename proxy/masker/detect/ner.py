@@ -401,8 +401,15 @@ _ANY_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
 
 
 def _person_shaped(value: str) -> bool:
+    """Could this shapeless ORG span be a person NER misread ("Kovács Zsófia", "Tecla Mulet")? Two or
+    three capitalised words, none of them vocabulary: lexicon names, or words no list knows (recall
+    first: a company of unknown words is rare in a note, a name read as an organisation is not)."""
     words = [w for w in _ANY_WORD.findall(value) if w.lower() not in _NAME_PARTICLES]
-    return person_shaped(words)
+    if person_shaped(words):
+        return True
+    if not 2 <= len(words) <= 3 or not all(w[0].isupper() and not w.isupper() for w in words):
+        return False
+    return not any(w.lower() in _KNOWN or w.lower() in NAME_LIKE_WORDS for w in words)
 
 
 # "Omar" + " al-Farouk", "Ludwig" + " van der Berg": NER often stops before a name's particles.

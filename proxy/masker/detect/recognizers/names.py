@@ -15,6 +15,7 @@ from ..lexicon import (
     COMMON_FIRST_NAMES,
     COMMON_WORDS,
     LABEL_AND_PAYER_WORDS,
+    NAME_LIKE_WORDS,
     PLAIN_VERBS_AND_ADVERBS,
     SERVICE_WORDS,
     STOP_WORDS,
@@ -300,7 +301,7 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
             break
         # After a weak cue a capitalised word must still not be vocabulary: "Mother Baby Unit",
         # "Heparin drip per Protocol".
-        if strict and cap and (w in COMMON_WORDS or w in SERVICE_WORDS):
+        if strict and cap and (w in SERVICE_WORDS or (w in COMMON_WORDS and w not in given_names())):
             break
         if strict and count == 0 and not cap and w not in COMMON_FIRST_NAMES:
             after = _fold(words[i + 1].group()) if i + 1 < len(words) else ""
@@ -310,6 +311,14 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
                 (after in family_names() and after not in _NOT_NAME)
                 or (not after and not raw.isupper())
                 or _INFLECTED.search(after)
+                # "spoke with nurse kendra yesterday": an everyday word after it, and no everyday
+                # word or verb shape itself ("patient states pain …")
+                or (
+                    _known_word(after)
+                    and w not in NAME_LIKE_WORDS
+                    and w not in PLAIN_VERBS_AND_ADVERBS
+                    and not _INFLECTED.search(w)
+                )
             )
             if not known:
                 break
