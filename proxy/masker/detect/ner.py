@@ -7,7 +7,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from .clinical import drug_in_text, eponym_at
+from .clinical import drug_in_text, eponym_at, eponym_span
 from .lexicon import (
     CALENDAR_WORDS,
     CLINICAL_WORDS,
@@ -15,7 +15,6 @@ from .lexicon import (
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
     DRUG_SUFFIXES,
-    EPONYM_HEADS,
     HONORIFICS,
     LABEL_AND_PAYER_WORDS,
     NAME_LIKE_WORDS,
@@ -97,7 +96,7 @@ def _clinical_phrase(text: str, start: int, end: int, words: list[str]) -> bool:
     a medication named by its context ("Zepbound 2.5 mg", "started Rinvoq"), whatever NER called it."""
     if _TITLE_BEFORE.search(text, max(0, start - 12), start):
         return False
-    if len(words) >= 2 and words[-1] in EPONYM_HEADS:
+    if eponym_span(words):
         return True
     if " " in text[start:end].strip():
         # "Known Meniere" + "'s disease": the last word is the eponym, the others are no names.
@@ -362,9 +361,12 @@ def ner_findings(text: str, spans: list[NerSpan]) -> list[Finding]:
             continue
         score = min(span.score, 1.0) if span.score != 0.85 else _SCORE[entity]
         if entity is Entity.ORGANIZATION and not _organisation(text[start:end]):
-            if not _person_shaped(text[start:end]):
+            if _person_shaped(text[start:end]):
+                entity, score = Entity.PERSON, 0.6  # "Kovács Zsófia" read as an organisation
+            elif _PLACE_BEFORE.search(text, max(0, start - 16), start):
+                entity, score = Entity.LOCATION, 0.6  # the small model reads unknown towns as ORG
+            else:
                 continue
-            entity, score = Entity.PERSON, 0.6  # "Kovács Zsófia" read as an organisation
         if entity is Entity.PERSON and (tail := _PARTICLE_TAIL.match(text, end)) is not None:
             end = tail.end()
         out.append(Finding(start, end, entity, score, f"ner:{span.label}"))
@@ -393,6 +395,11 @@ def _organisation(value: str) -> bool:
     return any(w.lower() not in _KNOWN for w in _WORD.findall(value))
 
 
+# A place preposition right before a shapeless ORG span: "visiting from Steinfurt", "lives near
+# Capelle aan den IJssel".
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|from|near|at|to|outside|around|toward|towards|via|across|into)[ \t]+$", re.I
+)
 _NAME_PARTICLES = frozenset(
     {"van", "von", "der", "den", "de", "del", "della", "la", "le", "du", "da", "di", "dos", "das", "bin"}
     | {"ibn", "bint", "al", "el", "ben", "ter", "ten", "zu", "af"}
