@@ -13,17 +13,20 @@ import re
 
 from .lexicon import CLINICAL_WORDS, DRUG_SUFFIXES, EPONYM_HEADS, given_names
 
-_HEADS = "|".join(sorted((re.escape(w) for w in EPONYM_HEADS), key=len, reverse=True))
 # Heads that measure (a scale, a score): one or two words may stand between the eponym and the head
 # ("Glasgow Coma Scale", "Morse Fall Scale", "Bristol stool scale").
-_MEASURES = "scale|scales|score|scores|class|classification|grade|grading|criteria|index|stage|staging"
+_MEASURES = frozenset(
+    {"scale", "scales", "score", "scores", "class", "classification", "grade", "grading", "criteria", "index",
+     "stage", "staging"}
+)  # fmt: skip
 _CAP = r"[A-Z][\w\u2019'-]*"
+# What follows the word: a possessive, other eponyms of the same phrase ("Hunt and Hess grade",
+# "Cullen and Grey Turner signs"), then up to three words, looked up in the head sets (a set lookup is
+# cheaper than a regex alternation of every head).
 _EPONYM_TAIL = re.compile(
     r"(?P<poss>['\u2019]s?)?"
-    # other eponyms in the same phrase: "Hunt and Hess grade", "Kernig, Brudzinski signs"
     rf"(?:[ \t]*(?:,|and|&|/)[ \t]*{_CAP}(?:[ \t]+{_CAP})?(?:['\u2019]s?)?){{0,3}}"
-    rf"(?:[ \t]+(?P<head>{_HEADS})|(?:[ \t]+[A-Za-z][a-z-]+){{1,2}}[ \t]+(?:{_MEASURES}))\b",
-    re.IGNORECASE,
+    r"[ \t]+(?P<w1>[A-Za-z][A-Za-z-]*)(?:[ \t]+(?P<w2>[A-Za-z][a-z-]*))?(?:[ \t]+(?P<w3>[A-Za-z][a-z-]*))?"
 )
 # A title or a name cue before the word makes it a person whatever follows ("Dr. Foley's catheter").
 _TITLE_BEFORE = re.compile(r"\b(?:dr|mr|mrs|ms|mx|prof|miss|nurse|doctor)\.?[ \t]*$", re.IGNORECASE)
@@ -42,15 +45,19 @@ _POSSESSIVE_THINGS = frozenset(
 def eponym_at(text: str, start: int, end: int) -> bool:
     """Is ``text[start:end]`` (one word, possibly hyphenated: "Cheyne-Stokes") the name part of a
     medical eponym? Judged by what follows it, never when a title precedes it."""
-    if _TITLE_BEFORE.search(text, max(0, start - 12), start):
-        return False
     m = _EPONYM_TAIL.match(text, end)
     if m is None:
         return False
-    if " " in text[start:end] and (m.group("poss") or m.group("head") is None):
+    head = m.group("w1").lower()
+    immediate = head in EPONYM_HEADS
+    measured = any((w or "").lower() in _MEASURES for w in (m.group("w2"), m.group("w3")))
+    if not (immediate or measured):
+        return False
+    if _TITLE_BEFORE.search(text, max(0, start - 12), start):
+        return False
+    if " " in text[start:end] and (m.group("poss") or not immediate):
         return False  # "Maria Lopez's catheter": a person's; multi-word eponyms are not possessive
-    head = (m.group("head") or "").lower()
-    return not (m.group("poss") and head in _POSSESSIVE_THINGS)
+    return not (m.group("poss") and immediate and head in _POSSESSIVE_THINGS)
 
 
 _DOSE_AFTER = re.compile(

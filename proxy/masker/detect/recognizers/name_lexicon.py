@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 
 from ..clinical import drug_at, eponym_at
 from ..lexicon import (
@@ -120,7 +119,8 @@ _STRONG_VERBS = frozenset(
      "presented", "told", "asked"}
 )  # fmt: skip
 # A sentence's first word and a reporting verb after it; tried only where a sentence starts.
-_SENTENCE_SUBJECT = re.compile(rf"(?P<name>{_CAP_WORD})[ \t]+(?P<verb>{_REPORTING_VERBS})\b")
+_FIRST_WORD = re.compile(_CAP_WORD)
+_VERB_AFTER = re.compile(rf"[ \t]+(?P<verb>{_REPORTING_VERBS})\b")
 _SENTENCE_START = re.compile(r"[.!?][ \t]+|\n[ \t]*")
 # "Jane Q. Roe\n42 Elm Street" / "Jane Roe\nPO Box 12": the first line of an address block; tried
 # only at line starts.
@@ -184,6 +184,8 @@ def _in_any(names: frozenset[str], w: str) -> bool:
     every part of a hyphenated name ("jean-luc", "smith-jones")."""
     if _in(names, w):
         return True
+    if "'" not in w and "\u2019" not in w and "-" not in w:
+        return False  # most words: no prefix, no hyphen
     bare = _NAME_PREFIX.sub("", w)
     if bare != w and _in(names, bare):
         return True
@@ -252,18 +254,18 @@ class NameLexiconRecognizer(Recognizer):
             for m in _INITIALS.finditer(text):
                 if _is_family(m.group("family")) and not eponym_at(text, m.start("family"), m.end()):
                     out.append(Finding(*m.span(), Entity.PERSON, 0.6, self.name))
-        subjects: Iterable[re.Match[str]] = ()
         if doc.found(_VERB):
-            starts = [0, *(m.end() for m in _SENTENCE_START.finditer(text))]
-            subjects = finditer_at(_SENTENCE_SUBJECT, text, starts)
-        for m in subjects:
-            word = m.group("name")
-            w = word.casefold()
-            if not _is_given(word):
-                continue
-            if w in _AMBIGUOUS and m.group("verb") not in _STRONG_VERBS:
-                continue
-            out.append(Finding(*m.span("name"), Entity.PERSON, 0.6, self.name))
+            # The given name is looked up first (a set lookup); the verb after it only for a name.
+            for start in (0, *(m.end() for m in _SENTENCE_START.finditer(text))):
+                first = _FIRST_WORD.match(text, start)
+                if first is None or not _is_given(first.group()):
+                    continue
+                verb = _VERB_AFTER.match(text, first.end())
+                if verb is None:
+                    continue
+                if first.group().casefold() in _AMBIGUOUS and verb.group("verb") not in _STRONG_VERBS:
+                    continue
+                out.append(Finding(*first.span(), Entity.PERSON, 0.6, self.name))
         if "\n" in text:
             lines = _line_starts(text)
             for m in finditer_at(_ADDRESS_BLOCK, text, lines):
@@ -289,8 +291,6 @@ class NameLexiconRecognizer(Recognizer):
         if len(words) < 2 or any(_excluded(w.group()) for w in words):
             return
         start, end = words[0].start(), words[-1].end()
-        if eponym_at(text, words[-1].start(), end):
-            return  # "… Paget's disease", "… Hunt and Hess grade"
         values = [w.group() for w in words]
         if latin_text and all(_NON_LATIN.search(v) for v in values):
             out.append(Finding(start, end, Entity.PERSON, 0.65, "name_lexicon"))
@@ -302,11 +302,13 @@ class NameLexiconRecognizer(Recognizer):
             known[1] = True  # a short middle name the lexicon lacks ("Nguyễn Thị Lan")
         given = [_is_given(v) for v in values]
         family = [_is_family(v) for v in values]
+        score = 0.0
         if all(known) and any(given) and (any(family) or sum(given) >= 2):
-            out.append(Finding(start, end, Entity.PERSON, 0.62, "name_lexicon"))
+            score = 0.62
         elif given[0] and values[0].casefold() not in _AMBIGUOUS and len(values) == 2 and len(values[1]) >= 3:
-            # A known given name and an unknown capitalised word: most often a rare surname.
-            out.append(Finding(start, end, Entity.PERSON, 0.55, "name_lexicon"))
+            score = 0.55  # a known given name and an unknown capitalised word: most often a rare surname
+        if score and not eponym_at(text, words[-1].start(), end):  # not "… Paget's disease"
+            out.append(Finding(start, end, Entity.PERSON, score, "name_lexicon"))
 
     @staticmethod
     def _files(doc: Doc, out: list[Finding]) -> list[Finding]:
