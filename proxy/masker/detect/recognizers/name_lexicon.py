@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 
+from ..clinical import drug_at, eponym_at
 from ..lexicon import (
     CALENDAR_WORDS,
     CLINICAL_WORDS,
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
+    EPONYM_HEADS,
     HONORIFICS,
     LABEL_AND_PAYER_WORDS,
     NAME_LIKE_WORDS,
+    SERVICE_WORDS,
     STOP_WORDS,
     US_STATES,
     family_names,
@@ -40,11 +42,31 @@ from ..types import Entity, Finding
 
 _UPPER = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u1e00-\u1eff\u0386-\u038f\u0391-\u03ab\u0400-\u042f"
 _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff\u0100-\u024f\u1e00-\u1eff\u03ac-\u03ce\u0430-\u045f"
-_CAP_WORD = rf"[{_UPPER}][{_LOWER}]+(?:['\u2019-][{_UPPER}]?[{_LOWER}]+)?"
-# Two to three capitalised words on one line (a middle initial allowed).
-_CAP_RUN = re.compile(
-    rf"(?<![\w@./'\u2019-]){_CAP_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]+)?{_CAP_WORD}){{1,2}}(?![\w@'\u2019-])"
+_CAP_WORD = (
+    rf"(?:[OD]['\u2019](?=[{_UPPER}])|(?:al|el)-(?=[{_UPPER}]))?"
+    rf"[{_UPPER}][{_LOWER}]+(?:['\u2019-][{_UPPER}]?[{_LOWER}]+)?"
 )
+# Lower-case particles inside a name: "Ludwig van der Berg", "Maria de la Cruz", "Ahmed bin Rashid".
+_PARTICLE = (
+    r"(?:van|von|der|den|de|del|della|la|le|du|da|di|dos|das|bin|ibn|bint|ben|ter|ten|zu|af|"
+    # Irish, also as the folded text spells them: "Adele Ó Sidheáil", "Nuala Ní Bhriain"
+    r"\u00d3|N\u00ed|O|Ni|Nic|U\u00ed|Ui|Ua)"
+)
+# Two to three capitalised words on one line (a middle initial or particles allowed).
+_CAP_RUN = re.compile(
+    rf"(?<![\w@./'\u2019-]){_CAP_WORD}"
+    rf"(?:[ \t]+(?:[A-Z]\.[ \t]+|(?:{_PARTICLE}[ \t]+){{1,3}})?{_CAP_WORD}){{1,2}}(?![\w@'\u2019-])"
+)
+# A capitalised word inside a sentence (a lower-case word or a comma before it, a lower-case word or
+# punctuation after it): "Please call Ngozi back", "discussed with Aino, her sister".
+_MID_SENTENCE = re.compile(
+    rf"(?<=[a-z,][ \t])(?P<name>{_CAP_WORD})(?=[.,;:!?)]|[ \t]+[a-z]|[ \t]*$)", re.MULTILINE
+)
+_MID_GATE = gate_regex(r"[a-z,][ \t][A-Z][a-z]")
+_CAP_PARTICLES = frozenset({"\u00d3", "N\u00ed", "O", "Ni", "Nic", "U\u00ed", "Ui", "Ua"})
+# "J. R. Smith", "A. Kowalczyk": initials before a family name of the lexicon.
+_INITIALS = re.compile(rf"(?<![\w.])(?:[A-Z]\.[ \t]*){{1,3}}(?P<family>{_CAP_WORD})(?![\w'\u2019-])")
+_INITIAL_GATE = gate_regex(r"[A-Z]\.[ \t]*[A-Z][a-z]")
 _WORD_IN_RUN = re.compile(_CAP_WORD)
 _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
@@ -75,6 +97,8 @@ _NEVER = (
     | US_STATES
     | COUNTRIES_AND_REGIONS
     | _PLACE_ORG_WORDS
+    | SERVICE_WORDS
+    | EPONYM_HEADS
 )
 # Given names that are everyday words too: never enough on their own at a sentence start.
 _AMBIGUOUS = NAME_LIKE_WORDS
@@ -85,14 +109,18 @@ _REPORTING_VERBS = (
     "works|worked|"
     "feels|felt|notes|noted|mentioned|explained|agreed|declined|returned|visited|left|drove|walked|"
     "fell|takes|took|missed|brought|sent|emailed|texted|phoned|signed|scheduled|cancelled|canceled|"
-    "confirmed|tested|underwent|remains|remained|continues|continued|prefers|preferred|lost|gained"
+    "confirmed|tested|underwent|remains|remained|continues|continued|prefers|preferred|lost|gained|"
+    # auxiliaries and copulas: "Ingrid is feeling better", "Sven has a fever", "Aino will call back"
+    "is|was|has|had|will|would|can|could|does|did|should|may|might|must|feels|looks|seems|got|went|"
+    "thinks|thought|knows|knew|gets|goes|keeps|kept|became|becomes"
 )
 _STRONG_VERBS = frozenset(
     {"said", "says", "called", "reported", "stated", "denies", "denied", "complained", "complains",
      "presented", "told", "asked"}
 )  # fmt: skip
 # A sentence's first word and a reporting verb after it; tried only where a sentence starts.
-_SENTENCE_SUBJECT = re.compile(rf"(?P<name>{_CAP_WORD})[ \t]+(?P<verb>{_REPORTING_VERBS})\b")
+_FIRST_WORD = re.compile(_CAP_WORD)
+_VERB_AFTER = re.compile(rf"[ \t]+(?P<verb>{_REPORTING_VERBS})\b")
 _SENTENCE_START = re.compile(r"[.!?][ \t]+|\n[ \t]*")
 # "Jane Q. Roe\n42 Elm Street" / "Jane Roe\nPO Box 12": the first line of an address block; tried
 # only at line starts.
@@ -108,7 +136,9 @@ _FILE = re.compile(
 )
 # Prefilters (necessary conditions, answered by the multi-pattern scan): a capitalised pair in an
 # ASCII text, a reporting verb, a file extension.
-_ASCII_PAIR = gate_regex(r"[A-Z][a-z]+[ \t]+(?:[A-Z]\.[ \t]+)?[A-Z][a-z]")
+_ASCII_PAIR = gate_regex(
+    rf"[A-Z][a-z]+[ \t]+(?:[A-Z]\.[ \t]+|(?:{_PARTICLE}[ \t]+){{1,3}})?(?:[OD]'|al-|el-)?[A-Z][a-z]"
+)
 _VERB = gate_regex(rf"\b(?:{_REPORTING_VERBS})\b")
 _EXTENSION = gate_regex(
     r"\.(?:pdf|docx?|rtf|txt|csv|xlsx?|jpe?g|png|gif|tiff?|heic|dcm|dicom|mp3|mp4|m4a|wav|zip|json|xml|"
@@ -116,6 +146,14 @@ _EXTENSION = gate_regex(
     re.IGNORECASE,
 )
 _FILE_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def _after_capital(text: str, start: int) -> bool:
+    """Does the word before ``start`` (one space back) begin with a capital ("New York")?"""
+    i = start - 2
+    while i >= 0 and (text[i].isalpha() or text[i] in "'\u2019-"):
+        i -= 1
+    return i + 1 < start - 1 and text[i + 1].isupper()
 
 
 def _line_starts(text: str) -> list[int]:
@@ -138,19 +176,42 @@ def _in(names: frozenset[str], w: str) -> bool:
     return bare != w and bare in names
 
 
+_NAME_PREFIX = re.compile(r"^(?:o|d|al|el)['\u2019-]")
+
+
+def _in_any(names: frozenset[str], w: str) -> bool:
+    """``w`` as written, without a name prefix ("o'neill" -> "neill", "al-farouk" -> "farouk"), or
+    every part of a hyphenated name ("jean-luc", "smith-jones")."""
+    if _in(names, w):
+        return True
+    if "'" not in w and "\u2019" not in w and "-" not in w:
+        return False  # most words: no prefix, no hyphen
+    bare = _NAME_PREFIX.sub("", w)
+    if bare != w and _in(names, bare):
+        return True
+    parts = bare.split("-")
+    return len(parts) > 1 and all(p and _in(names, p) for p in parts)
+
+
 def _is_given(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and _in(given_names(), w)
+    return w not in _NEVER and _in_any(given_names(), w)
 
 
 def _is_family(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and _in(family_names(), w)
+    return w not in _NEVER and _in_any(family_names(), w)
 
 
 def _is_known(word: str) -> bool:
     w = word.casefold()
-    return w not in _NEVER and (_in(given_names(), w) or _in(family_names(), w))
+    return w not in _NEVER and (_in_any(given_names(), w) or _in_any(family_names(), w))
+
+
+def person_shaped(words: list[str]) -> bool:
+    """Two or three words, each a given or family name of the lexicon (accents folded, prefixes and
+    hyphenated parts looked up), one of them a given name, none everyday or clinical vocabulary."""
+    return 2 <= len(words) <= 3 and all(_is_known(w) for w in words) and any(_is_given(w) for w in words)
 
 
 def _excluded(word: str) -> bool:
@@ -181,18 +242,30 @@ class NameLexiconRecognizer(Recognizer):
             # A lone Greek or Cyrillic word, capitalised, in English text ("Dear Χλόη,").
             for m in _NON_LATIN_WORD.finditer(text):
                 out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
-        subjects: Iterable[re.Match[str]] = ()
+        if doc.found(_MID_GATE):
+            for m in _MID_SENTENCE.finditer(text):
+                word = m.group("name")
+                if word.casefold() in _AMBIGUOUS or not _is_given(word) or _after_capital(text, m.start()):
+                    continue
+                if eponym_at(text, m.start(), m.end()) or drug_at(text, m.start(), m.end()):
+                    continue
+                out.append(Finding(*m.span(), Entity.PERSON, 0.55, self.name))
+        if doc.found(_INITIAL_GATE):
+            for m in _INITIALS.finditer(text):
+                if _is_family(m.group("family")) and not eponym_at(text, m.start("family"), m.end()):
+                    out.append(Finding(*m.span(), Entity.PERSON, 0.6, self.name))
         if doc.found(_VERB):
-            starts = [0, *(m.end() for m in _SENTENCE_START.finditer(text))]
-            subjects = finditer_at(_SENTENCE_SUBJECT, text, starts)
-        for m in subjects:
-            word = m.group("name")
-            w = word.casefold()
-            if not _is_given(word):
-                continue
-            if w in _AMBIGUOUS and m.group("verb") not in _STRONG_VERBS:
-                continue
-            out.append(Finding(*m.span("name"), Entity.PERSON, 0.6, self.name))
+            # The given name is looked up first (a set lookup); the verb after it only for a name.
+            for start in (0, *(m.end() for m in _SENTENCE_START.finditer(text))):
+                first = _FIRST_WORD.match(text, start)
+                if first is None or not _is_given(first.group()):
+                    continue
+                verb = _VERB_AFTER.match(text, first.end())
+                if verb is None:
+                    continue
+                if first.group().casefold() in _AMBIGUOUS and verb.group("verb") not in _STRONG_VERBS:
+                    continue
+                out.append(Finding(*first.span(), Entity.PERSON, 0.6, self.name))
         if "\n" in text:
             lines = _line_starts(text)
             for m in finditer_at(_ADDRESS_BLOCK, text, lines):
@@ -208,7 +281,8 @@ class NameLexiconRecognizer(Recognizer):
             w.casefold() in given_set or w.casefold() in family_set for w in m.group().split()
         ):
             return  # no word of it is a name (most capitalised pairs): nothing to weigh
-        words = list(_WORD_IN_RUN.finditer(text, m.start(), m.end()))
+        found = _WORD_IN_RUN.finditer(text, m.start(), m.end())
+        words = [w for w in found if w.group() not in _CAP_PARTICLES]
         # Trim everyday words from both ends ("Dear Maria Lopez", "Zoltán Kovács Says").
         while words and _excluded(words[0].group()):
             words.pop(0)
@@ -228,11 +302,13 @@ class NameLexiconRecognizer(Recognizer):
             known[1] = True  # a short middle name the lexicon lacks ("Nguyễn Thị Lan")
         given = [_is_given(v) for v in values]
         family = [_is_family(v) for v in values]
+        score = 0.0
         if all(known) and any(given) and (any(family) or sum(given) >= 2):
-            out.append(Finding(start, end, Entity.PERSON, 0.62, "name_lexicon"))
+            score = 0.62
         elif given[0] and values[0].casefold() not in _AMBIGUOUS and len(values) == 2 and len(values[1]) >= 3:
-            # A known given name and an unknown capitalised word: most often a rare surname.
-            out.append(Finding(start, end, Entity.PERSON, 0.55, "name_lexicon"))
+            score = 0.55  # a known given name and an unknown capitalised word: most often a rare surname
+        if score and not eponym_at(text, words[-1].start(), end):  # not "… Paget's disease"
+            out.append(Finding(start, end, Entity.PERSON, score, "name_lexicon"))
 
     @staticmethod
     def _files(doc: Doc, out: list[Finding]) -> list[Finding]:

@@ -15,6 +15,9 @@ from ..lexicon import (
     COMMON_FIRST_NAMES,
     COMMON_WORDS,
     LABEL_AND_PAYER_WORDS,
+    NAME_LIKE_WORDS,
+    PLAIN_VERBS_AND_ADVERBS,
+    SERVICE_WORDS,
     STOP_WORDS,
     family_names,
     given_names,
@@ -63,6 +66,7 @@ _STRONG = re.compile(
 )
 _WEAK = re.compile(
     rf"\b(?:this\s+is|i'm|i\s+am|it's|its|im|speaking\s+with|talking\s+to|talk\s+to|speak\s+to|speak\s+with|"
+    rf"talked\s+(?:to|with)|asked\s+for|"
     rf"ask\s+for|(?:(?:my|his|her|their|patient's|the\s+patient's)\s+)?(?:wife|husband|son|daughter|mother|father|mom|dad|brother|sister|partner|"
     rf"caregiver|grandson|granddaughter|grandmother|grandfather|aunt|uncle|niece|nephew|friend|"
     rf"neighbor|neighbour|fiance|fiancee|boyfriend|girlfriend|child|cousin|guardian)(?:'s\s+name\s+is|,|\s+is)?|"
@@ -85,8 +89,11 @@ _BY_WORDS = (
     "evaluated", "treated", "prescribed", "ordered", "co-signed", "cosigned",
 )  # fmt: skip
 _FIELD_WORDS = text_words(
-    ("PATIENT", "PT", "NAME", "RESIDENT", "MEMBER", "SUBSCRIBER", "GUARANTOR", "INSURED")
-)
+    (
+        "PATIENT", "PT", "NAME", "RESIDENT", "MEMBER", "SUBSCRIBER", "GUARANTOR", "INSURED", "RE", "ATTN",
+        "CLIENT",
+    )
+)  # fmt: skip
 _COMMA = text_words((",",))
 _CREDENTIAL_WORDS = (
     "MD", "M.D.", "DO", "D.O.", "RN", "NP", "PA", "DDS", "PhD", "LPN", "CNA", "MSW", "LCSW", "PharmD",
@@ -108,7 +115,8 @@ _CALL_VERB = re.compile(r"[ \t,]+(?:calling|speaking|here|from|with|on\s+the\s+l
 # another); each regex is then tried only there, instead of alternating ~50 cues at every word.
 _WEAK_LEADS = frozenset(
     {
-        "this", "i", "it", "its", "im", "speaking", "talking", "talk", "speak", "ask", "my", "his",
+        "this", "i", "it", "its", "im", "speaking", "talking", "talk", "talked", "speak", "ask", "asked",
+        "my", "his",
         "her", "their", "patient", "the", "wife", "husband", "son", "daughter", "mother", "father",
         "mom", "dad", "brother", "sister", "partner", "caregiver", "grandson", "granddaughter",
         "grandmother", "grandfather", "aunt", "uncle", "niece", "nephew", "friend", "neighbor",
@@ -291,6 +299,10 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
             break
         if not cap and w in _NOT_NAME:
             break
+        # After a weak cue a capitalised word must still not be vocabulary: "Mother Baby Unit",
+        # "Heparin drip per Protocol".
+        if strict and cap and (w in SERVICE_WORDS or (w in COMMON_WORDS and w not in given_names())):
+            break
         if strict and count == 0 and not cap and w not in COMMON_FIRST_NAMES:
             after = _fold(words[i + 1].group()) if i + 1 < len(words) else ""
             # Any given name of the lexicon when a family name or a verb follows ("its jane roe",
@@ -299,6 +311,14 @@ def _name_tokens(start: int, value: str, *, strict: bool) -> tuple[int, int] | N
                 (after in family_names() and after not in _NOT_NAME)
                 or (not after and not raw.isupper())
                 or _INFLECTED.search(after)
+                # "spoke with nurse kendra yesterday": an everyday word after it, and no everyday
+                # word or verb shape itself ("patient states pain …")
+                or (
+                    _known_word(after)
+                    and w not in NAME_LIKE_WORDS
+                    and w not in PLAIN_VERBS_AND_ADVERBS
+                    and not _INFLECTED.search(w)
+                )
             )
             if not known:
                 break
@@ -332,7 +352,9 @@ _INVERTED = re.compile(
 )
 # "PATIENT: KRISTA WHITE" (forms and headers are often upper-case)
 _CAPS_FIELD = re.compile(
-    r"\b(?:PATIENT|PT|NAME|PATIENT NAME|RESIDENT|MEMBER|SUBSCRIBER|GUARANTOR|INSURED)"
+    # Longer labels first: "PT NAME JANE ROE" is the label "PT NAME", not "PT" and a name "NAME JANE ROE".
+    r"\b(?:(?:PATIENT|PT|CLIENT|MEMBER|RESIDENT)[ ](?:FULL[ ])?NAME|PATIENT|PT|NAME|RESIDENT|MEMBER|"
+    r"SUBSCRIBER|GUARANTOR|INSURED|CLIENT|RE|ATTN)"
     r"(?P<colon>\s*:\s*|[ \t]+)"
     r"(?P<name>[A-Z][A-Z'-]+(?:[ ][A-Z]\.?)?"
     r"(?:[ ](?!(?:MRN|DOB|SSN|ID|DOS|MR|AGE|SEX|DX)\b)[A-Z][A-Z'-]+){1,2})"
@@ -418,7 +440,9 @@ class CueNameRecognizer(Recognizer):
                     continue
                 # A caps header without a colon ("PATIENT EDUCATION PROVIDED") is a heading unless it
                 # opens with a given name or ends with a family name, and no word of it is vocabulary.
-                if recognizer == "name_field" and ":" not in m.group("colon"):
+                if recognizer == "name_field" and (
+                    ":" not in m.group("colon") or text[m.start() : m.start("colon")] in ("RE", "ATTN")
+                ):
                     field_words = text[start:end].lower().split()
                     named = field_words[0] in given_names() or field_words[-1] in family_names()
                     if not named or any(
@@ -484,6 +508,9 @@ class CueNameRecognizer(Recognizer):
             if span is None and _SELF_INTRO.search(text, m.start(), m.start("name")):
                 span = _unknown_pair(text, m.start("name"), value)
                 score = 0.6
+            elif span is None and _RELATION.search(text, m.start(), m.start("name")):
+                span = _unknown_single(text, m.start("name"), value)
+                score = 0.6
             if span:
                 out.append(Finding(*_extend_spelled(text, *span), Entity.PERSON, score, "name_cue"))
         has_verb = "speaking" in lower or "here" in lower or "calling" in lower or "on the line" in lower
@@ -499,6 +526,37 @@ class CueNameRecognizer(Recognizer):
 # Cues where a speaker introduces themselves; only these license two unknown lower-case words as a
 # name ("this is mark young"). After "my wife," the words are as likely a description.
 _SELF_INTRO = re.compile(r"\b(?:this\s+is|i'm|i\s+am|it's|im|speaking\s+with|talking\s+to)\b", re.I)
+
+
+# Cues naming a relative or someone spoken to: one word the lexicon lacks may be the name itself
+# ("my mom ricki is coming", "talked to brynlee yesterday").
+_RELATION = re.compile(
+    r"\b(?:wife|husband|son|daughter|mother|father|mom|dad|brother|sister|partner|caregiver|grandson|"
+    r"granddaughter|grandmother|grandfather|aunt|uncle|niece|nephew|friend|neighbor|neighbour|fiance|"
+    r"fiancee|boyfriend|girlfriend|child|cousin|guardian|talking\s+to|talked\s+(?:to|with)|talk\s+to|"
+    r"speak\s+(?:to|with)|speaking\s+with|ask\s+for|asked\s+for)\b[ \t,]*$",
+    re.I,
+)
+
+
+def _unknown_single(text: str, start: int, value: str) -> tuple[int, int] | None:
+    """After a relation cue, one lower-case word the lexicons do not know, that does not look like a
+    verb or an adverb, and is followed by the end, a pause or a function or verb word, is a name."""
+    words = list(_WORD_RX.finditer(value))
+    if not words:
+        return None
+    raw = words[0].group()
+    w = _fold(raw)
+    if not raw.islower() or len(w) < 3 or not w.isalpha() or _known_word(raw) or w in PLAIN_VERBS_AND_ADVERBS:
+        return None
+    if w in SERVICE_WORDS or w in LABEL_AND_PAYER_WORDS or _INFLECTED.search(w):
+        return None
+    end = start + words[0].end()
+    if len(words) > 1 and text[end : start + words[1].start()].strip(" \t") == "":
+        after = _fold(words[1].group())
+        if not (_known_word(after) or after in PLAIN_VERBS_AND_ADVERBS or _INFLECTED.search(after)):
+            return None  # "my son ajax toy": two unknown words are a description, not a name
+    return start, end
 
 
 _SPEAKING_WITH = re.compile(r"(?:speaking|talking)\s+(?:with|to)\s+$", re.I)
