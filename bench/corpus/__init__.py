@@ -4,6 +4,7 @@ from .classes import generate_class_corpus
 from .dev import generate_dev_corpus
 from .generate import Sample, generate_corpus
 from .heldout import generate_heldout_corpus
+from .safeharbor import generate_safeharbor_heldout, generate_safeharbor_tuning
 
 __all__ = [
     "Sample",
@@ -11,4 +12,6 @@ __all__ = [
     "generate_corpus",
     "generate_dev_corpus",
     "generate_heldout_corpus",
+    "generate_safeharbor_heldout",
+    "generate_safeharbor_tuning",
 ]

@@ -11,6 +11,7 @@ from .recognizers.contact import (
     ObfuscatedEmailRecognizer,
     PhoneRecognizer,
     UrlRecognizer,
+    VanityPhoneRecognizer,
 )
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
 from .recognizers.intl_places import InternationalAddressRecognizer
@@ -54,6 +55,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         SpokenUrlRecognizer(),
         IpAddressRecognizer(),
         PhoneRecognizer(),
+        VanityPhoneRecognizer(),
         SsnRecognizer(),
         CreditCardRecognizer(),
         CardDetailsRecognizer(),

@@ -45,18 +45,18 @@ class DateRecognizer(PatternRecognizer):
         # 03/14/1980, 3-14-80, 3.14.1980 (separators must agree)
         Pattern(
             "mdy",
-            rf"(?<![\w/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
+            rf"(?<![\d_/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
             0.85,
             gate=_SEPARATED,
             run=1,
         ),
         Pattern(
-            "mdy-dot", rf"(?<![\w/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8, gate=_SEPARATED, run=1
+            "mdy-dot", rf"(?<![\d_/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8, gate=_SEPARATED, run=1
         ),
         # 14/03/1980 (day first, unambiguous because day > 12)
         Pattern(
             "dmy",
-            rf"(?<![\w/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
+            rf"(?<![\d_/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
             0.85,
             gate=_SEPARATED,
             run=2,
@@ -64,7 +64,10 @@ class DateRecognizer(PatternRecognizer):
         # 1980-03-14
         Pattern(
             "iso",
-            rf"(?<![\w/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?![/-]|(?!T\d)\w)",
+            rf"(?<![\d_/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])"
+            # (a timestamp's time goes with its date: "1961-03-04T10:00", "… 14:32:07Z")
+            r"(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z|[+-][01]\d:?[0-5]\d)?(?![\d:]))?"
+            r"(?![/-]|(?!T\d)\w)",
             0.9,
             gate=_SEPARATED,
             run=4,
@@ -82,7 +85,7 @@ class DateRecognizer(PatternRecognizer):
         # March 14, 1980 / Mar. 14th / March the 14th
         Pattern(
             "month-day",
-            rf"\b{_MONTH}\.?\s+(?:the\s+)?{_DAY_ORD}(?:,?\s+(?:of\s+)?{_YEAR})?(?![\w:])",
+            rf"\b{_MONTH}\.?\s+(?:the\s+)?{_DAY_ORD}(?:,?\s+(?:of\s+)?{_YEAR}|,?\s+'\d\d(?!\d))?(?![\w:])",
             0.75,
             flags=IGNORE,
             words=_MONTH_WORDS,
@@ -92,7 +95,7 @@ class DateRecognizer(PatternRecognizer):
         # 14 March 1980 / 14th of March / the 3rd of march
         Pattern(
             "day-month",
-            rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR})?",
+            rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR}|,?\s+'\d\d(?!\d))?",
             0.75,
             flags=IGNORE,
             words=_MONTH_WORDS,
@@ -135,6 +138,22 @@ class DateRecognizer(PatternRecognizer):
             flags=IGNORE,
             words=_MONTH_WORDS,
             starts=_MONTH_WORDS,
+            lowercase=True,
+        ),
+        # "seen on the 18th", "born on the fourth" (the digit view reads "fourth" as "4th"): a day
+        # of the month alone, after an event of the person's own (birth, admission, a visit; an
+        # offered appointment slot is not one), where nothing that it could count follows.
+        Pattern(
+            "the-nth",
+            r"\b(?:born|birthday|birth|dob|admitted|discharged|died|passed\s+away|seen|visited|injured|"
+            r"fell|delivered|operated|surgery|procedure)\b[^.\n\d]{0,16}?"
+            r"\bthe\s+(?P<d>(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))"
+            r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:at|and|or|in|when|so|but|please|for|then|because|around|"
+            r"morning|afternoon|evening|night)\b)",
+            0.45,
+            group="d",
+            flags=IGNORE,
+            words=("the",),
             lowercase=True,
         ),
         # A date read as bare digits after "date of birth"/"born" ("oh five fourteen nineteen sixty

@@ -205,6 +205,7 @@ class DeviceNumberRecognizer(PatternRecognizer):
 
 
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d")
+_DIGITS_LETTERS_DIGITS = re.compile(r"\d+[A-Z]+\d+")
 
 
 class LongNumberRecognizer(PatternRecognizer):
@@ -220,11 +221,21 @@ class LongNumberRecognizer(PatternRecognizer):
         Pattern("digits", r"(?<![\w.,/:-])\d(?:[ -]?\d){6,}(?![\w/:-]|[.,]\d)", 0.55, run=1),
         Pattern(
             "alnum",
-            r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+(?![\w-])",
+            r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})*-[A-Z0-9]+(?![\w-])",
             0.52,
             # An upper-case letter sits in a group next to a hyphen (there are two groups or more).
             # (``[A-Z][A-Z0-9]*-|-[A-Z0-9]*[A-Z]``, led by one class so ``re`` scans for it quickly)
             gate=r"[A-Z\-](?:(?<=[A-Z])[A-Z0-9]*-|(?<=-)[A-Z0-9]*[A-Z])",
+        ),
+        # A code mixing letters and six or more digits ("W534279690", "VP_4784671", "E-607194",
+        # "24909942X", "9404LS44"): the shape of record, member, staff and device numbers, whatever
+        # label they lost (a tool-call argument, a key, a second line).
+        Pattern(
+            "mixed",
+            r"(?<![\w.-])(?:[A-Za-z]{1,5}[-_]?\d{6,}(?:[A-Z]{1,3}\d*)?|\d{6,}[A-Z]{1,3}|\d{2,}[A-Z]{1,3}\d{2,})"
+            r"(?:-[A-Za-z0-9]{1,3})?(?![\w-])",
+            0.52,
+            gate=r"[A-Za-z_-]\d{6}|\d{6}[A-Z]|\d[A-Z]{1,3}\d",
         ),
     )
 
@@ -241,4 +252,6 @@ class LongNumberRecognizer(PatternRecognizer):
         d = digits_of(value)
         if value[:1].isdigit() and len(alnum_of(value)) == len(d):
             return len(d) >= 7 and len(set(d)) > 1
+        if len(d) < 6 and _DIGITS_LETTERS_DIGITS.fullmatch(value):
+            return False  # "2D6", "12AB34": a short code, not an identifier
         return len(d) >= 4
