@@ -254,6 +254,8 @@ def _t_date(c: _Ctx) -> tuple[str, list[Value]]:
     ]
     t, v = c.r.choice(shapes)
     spoken = t.startswith("my")
+    if v.startswith("the "):  # the article is not part of the date
+        t, v = t.replace("{0}", "the {0}"), v[4:]
     return t, [Value(v if spoken else c.d(v), E.DATE, spoken)]
 
 
@@ -562,7 +564,7 @@ def _h_date(c: _Ctx) -> tuple[str, list[Value]]:
         ("Appt {0} at 9", f"{_MONTH[m - 1]} {d}"),
         ("birthdate={0}", f"{y}/{m:02d}/{d:02d}"),
         ("Procedure on {0}", f"{_MONTH[m - 1].lower()} the {_ord(d)}"),
-        ("she was born {0}", f"the {sp.ordinal(d)} of {sp.MONTHS[m - 1]}"),
+        ("she was born the {0}", f"{sp.ordinal(d)} of {sp.MONTHS[m - 1]}"),
         ("Event {0}", f"{y}-{m:02d}-{d:02d} 14:{c.r.randrange(60):02d}:00Z"),
     ]
     t, v = c.r.choice(shapes)

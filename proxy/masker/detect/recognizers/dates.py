@@ -45,7 +45,8 @@ class DateRecognizer(PatternRecognizer):
         # 03/14/1980, 3-14-80, 3.14.1980 (separators must agree)
         Pattern(
             "mdy",
-            rf"(?<![\d_/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
+            # (a line break may sit next to a separator: "02-21-\n2020", from a wrapped column)
+            rf"(?<![\d_/.-]){_MM}\n?([/-])\n?{_DAY}\n?\1\n?(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
             0.85,
             gate=_SEPARATED,
             run=1,

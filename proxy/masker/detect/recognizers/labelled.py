@@ -172,9 +172,15 @@ def _value_span(text: str, pos: int, *, any_case: bool = False) -> tuple[int, in
     if broken is not None:
         nxt = _GROUP.match(text, broken.end())
         if nxt is not None and any(c.isdigit() for c in nxt.group()):
-            joined = broken.group()[0] != "\n" and broken.group()[0] != "\r"
-            if joined or (_LINE_END.match(text, nxt.end()) and any(c.isdigit() for c in text[start:end])):
-                end = nxt.end()
+            rest = nxt.end()
+            while rest < len(text) and text[rest] == " ":  # "650\n777 165": the rest in groups too
+                more = _GROUP.match(text, rest + 1)
+                if more is None or not any(c.isdigit() for c in more.group()):
+                    break
+                rest = more.end()
+            joined = broken.group()[0] not in "\r\n"
+            if joined or _LINE_END.match(text, rest):
+                end = rest
     # A trailing letters-only block is kept only when it is upper-case ("311 CDZ"), never a word.
     return start, end
 
@@ -248,3 +254,9 @@ _UNIT_AFTER = re.compile(r"\s*(?:mg|mcg|ml|g|kg|lbs?|%|mmhg|units?|iu|bpm|cm|mm|
 
 def _looks_like_measure(text: str, end: int) -> bool:
     return _UNIT_AFTER.match(text, end) is not None
+
+
+def is_label(phrase: str) -> bool:
+    """Whether ``phrase`` (lower-case words) is one of the labels, with its filler ("acct no")."""
+    m = _LABEL_RX_LC.fullmatch(phrase)
+    return m is not None and _SPACES.sub(" ", m.group("label")) in _ENTITY_OF
