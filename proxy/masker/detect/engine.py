@@ -544,9 +544,8 @@ class DetectionEngine:
                 for f in final:
                     start, end = norm.to_original(f.start, f.end) if not norm.identity else (f.start, f.end)
                     if start >= len(prefix):
-                        found.append(
-                            Finding(start - len(prefix), end - len(prefix), f.entity, f.score, f.recognizer + "+key")
-                        )
+                        start, end = start - len(prefix), end - len(prefix)
+                        found.append(Finding(start, end, f.entity, f.score, f.recognizer + "+key"))
                 self.cache.put(pair_key, found)
             if found:
                 out[i] = resolve([*out[i], *found], value)

@@ -53,6 +53,7 @@ def label_of(text: str) -> str | None:
         return phrase
     # A key word in a short key ("birthDate", "Date of birth:"), not in a sentence that mentions
     # one ("please update the record").
-    if (len(words) <= 2 or (len(words) == 3 and stripped.endswith(":"))) and any(w in _KEY_WORDS for w in words):
+    short = len(words) <= 2 or (len(words) == 3 and stripped.endswith(":"))
+    if short and any(w in _KEY_WORDS for w in words):
         return phrase
     return None
