@@ -23,7 +23,7 @@ _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _MM = r"(?:0?[1-9]|1[0-2])"
 # Prefilters: a numeric date has digits, a separator, 1-2 digits, a separator and digits (or, for
 # "8/14" and "03/1980", a digit, a slash and a digit); every month name starts so.
-_SEPARATED = r"\d[/.-]\d{1,2}[/.-]\d"
+_SEPARATED = r"\d\n?[/.-]\n?\d{1,2}\n?[/.-]\n?\d"
 _SLASHED = r"\d/\d"
 _SLASH = ("/",)  # looked for first: a substring test is far cheaper than the regex, and mostly fails
 _MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

@@ -221,7 +221,7 @@ class LongNumberRecognizer(PatternRecognizer):
         Pattern("digits", r"(?<![\w.,/:-])\d(?:[ -]?\d){6,}(?![\w/:-]|[.,]\d)", 0.55, run=1),
         Pattern(
             "alnum",
-            r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})*-[A-Z0-9]+(?![\w-])",
+            r"(?<![\w-])(?=[A-Z0-9-]*\d{4}|(?:[A-Z-]*\d){7})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})*-[A-Z0-9]+(?![\w-])",
             0.52,
             # An upper-case letter sits in a group next to a hyphen (there are two groups or more).
             # (``[A-Z][A-Z0-9]*-|-[A-Z0-9]*[A-Z]``, led by one class so ``re`` scans for it quickly)
