@@ -139,3 +139,21 @@ def test_value_after_its_key(
 ) -> None:
     result = asyncio.run(patterns.detect(texts, DetectOptions(), roles=["assistant"] * len(texts)))
     assert {(f.entity, texts[1][f.start : f.end]) for f in result.findings[1]} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Logged in from 245.13.\n139.47", {(E.IP_ADDRESS, "245.13.\n139.47")}),
+        ("See www.donjuarez.\ncom", {(E.URL, "www.donjuarez.\ncom")}),
+        ("TX 14222-\n6753.", {(E.ZIP, "14222-\n6753")}),
+        ("Pump SN: PM-7987-\nC", {(E.DEVICE_ID, "PM-7987-\nC")}),
+        ("E-mail: melinda.hurley(at)outlook.\ncom", {(E.EMAIL, "melinda.hurley(at)outlook.\ncom")}),
+        ("jane.roe@example.\r\norg wrote", {(E.EMAIL, "jane.roe@example.\r\norg")}),
+        # a sentence's full stop and a hyphenated word wrap are not values
+        ("Pt stable.\nPlan: follow up.\nNo changes.", set()),
+        ("follow-\nup in 2 weeks", set()),
+    ],
+)
+def test_value_wrapped_over_a_line(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
+    assert spans_of(patterns, text) == expected

@@ -46,6 +46,7 @@ from .types import (
     NerSpan,
     NerUnavailable,
 )
+from .unwrap import unwrapped_windows
 
 _T = TypeVar("_T")
 
@@ -367,6 +368,21 @@ class DetectionEngine:
             if budget is not None:
                 budget.check()
         out.extend(self._spoken_candidates(text, gated=gated))
+        if "\n" in text:
+            out.extend(self._unwrapped_candidates(text, gated=gated))
+        return out
+
+    def _unwrapped_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:
+        """The recognizers again around values broken over a line (``unwrap``): what crosses it."""
+        out: list[Finding] = []
+        for window in unwrapped_windows(text):
+            doc = Doc(window.text, gated=gated)
+            for recognizer in self._registry.recognizers:
+                if recognizer.applies(doc):
+                    for f in recognizer.analyze(doc):
+                        if window.crosses(f.start, f.end):
+                            start, end = window.to_original(f.start, f.end)
+                            out.append(Finding(start, end, f.entity, f.score, f.recognizer + "+wrap"))
         return out
 
     @staticmethod
