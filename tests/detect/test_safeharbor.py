@@ -155,5 +155,7 @@ def test_value_after_its_key(
         ("follow-\nup in 2 weeks", set()),
     ],
 )
-def test_value_wrapped_over_a_line(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
+def test_value_wrapped_over_a_line(
+    patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
+) -> None:
     assert spans_of(patterns, text) == expected

@@ -182,6 +182,7 @@ class VanityPhoneRecognizer(PatternRecognizer):
     ENTITY = Entity.PHONE
     needs_digits = True
     min_digits = 3
+    requires = r"\d(?:[.-]|\)\s?)[A-Z0-9]{0,2}[A-Z][A-Z0-9]"  # the pattern's gate, answered by the multi-scan
     PATTERNS = (
         Pattern(
             "vanity",
