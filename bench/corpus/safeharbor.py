@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import random
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from faker import Faker
@@ -849,7 +849,9 @@ def _note(template: str, values: list[Value]) -> _Builder:
     return b
 
 
-def _tool_sample(name: str, values: list[Value], texts_in: dict[str, object], as_key: bool) -> Sample | None:
+def _tool_sample(
+    name: str, values: list[Value], texts_in: Mapping[str, object], as_key: bool
+) -> Sample | None:
     """A chat body with one tool call whose arguments hold the values (as a value or as a key), walked
     by the proxy's own request walker: the texts and roles detection is given."""
     body = {
