@@ -159,3 +159,39 @@ def test_value_wrapped_over_a_line(
     patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
 ) -> None:
     assert spans_of(patterns, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SSN 123/45/6789", {(E.SSN, "123/45/6789")}),
+        ("SSN on file: XXX-XX-6789", {(E.SSN, "XXX-XX-6789")}),
+        ("ssn ***-**-6789", {(E.SSN, "***-**-6789")}),
+        ("card **** **** **** 4242", {(E.CREDIT_CARD, "**** **** **** 4242")}),
+        (
+            "Voting precinct 12, Orleans Parish",
+            {(E.ADDRESS, "Voting precinct 12"), (E.LOCATION, "Orleans Parish")},
+        ),
+        (
+            "Apt 11B, 1234 Maple Grove Drive, Springfield 62704",
+            {
+                (E.ADDRESS, "Apt 11B"),
+                (E.ADDRESS, "1234 Maple Grove Drive"),
+                (E.LOCATION, "Springfield"),
+                (E.ZIP, "62704"),
+            },
+        ),
+        (
+            "1 Main St, Apt 4, Fort Worth 76102-1234 is her address",
+            {(E.ADDRESS, "1 Main St, Apt 4"), (E.LOCATION, "Fort Worth"), (E.ZIP, "76102-1234")},
+        ),
+        # precision: a lower-case suffix word is not a street, a ratio is not an SSN
+        ("I walked to the park, Sunday 12345 steps", set()),
+        ("12 Oak St walk to the park", {(E.ADDRESS, "12 Oak St")}),
+        ("scored 123/45 on the test", set()),
+    ],
+)
+def test_masked_numbers_and_address_tails(
+    patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
+) -> None:
+    assert spans_of(patterns, text) == expected

@@ -31,10 +31,11 @@ from .recognizers.numbers import (
     VinRecognizer,
 )
 from .recognizers.organizations import OrganizationRecognizer
-from .recognizers.partial import PartialNumberRecognizer
+from .recognizers.partial import MaskedNumberRecognizer, PartialNumberRecognizer
 from .recognizers.payment import CardDetailsRecognizer
 from .recognizers.places import (
     AddressCityRecognizer,
+    AddressTailRecognizer,
     CountyRecognizer,
     LocationCueRecognizer,
     StreetAddressRecognizer,
@@ -72,6 +73,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         StreetAddressRecognizer(),
         ZipCodeRecognizer(),
         AddressCityRecognizer(),
+        AddressTailRecognizer(),
         LocationCueRecognizer(),
         CountyRecognizer(),
         InternationalAddressRecognizer(),
@@ -79,6 +81,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         NameLexiconRecognizer(),
         OrganizationRecognizer(),
         PartialNumberRecognizer(),
+        MaskedNumberRecognizer(),
         LongNumberRecognizer(),
     )
 

@@ -34,7 +34,7 @@ class SsnRecognizer(PatternRecognizer):
     # Nine digits with at most single dashes between them (dashed, plain, regrouped), or spaced.
     # Spelled to begin with a plain class: then ``re`` skips to the digits instead of trying the
     # regex at every character (a leading group or repeat costs ~2 µs more per utterance).
-    requires = r"\d(?:(?:-?\d){8}|\d\d[ .]\d\d[ .]\d{4})"
+    requires = r"\d(?:(?:-?\d){8}|\d\d[ ./]\d\d[ ./]\d{4})"
     CONTEXT = (
         "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
         "last four", "tax id", "itin", "taxpayer",
@@ -45,7 +45,7 @@ class SsnRecognizer(PatternRecognizer):
         # The dashed shape alone is strong, but a record-number label right before it is stronger
         # (the labelled-id recognizer scores 0.9), so the shape alone stays below that.
         Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.7, run=3),
-        Pattern("spaced", r"(?<![\w-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w-])", 0.5, run=3),
+        Pattern("spaced", r"(?<![\w-])\d{3}([ ./])\d{2}\1\d{4}(?![\w-])", 0.5, run=3),
         Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25, run=9),
         # Voice agents read SSNs in odd groups once normalised ("901-22-3456" vs "90122-3456").
         Pattern(

@@ -29,7 +29,30 @@ _ENDING_IN = re.compile(
 )
 
 
+# A number shown masked but for its last digits ("XXX-XX-6789", "***-**-6789", "**** **** **** 4242"):
+# the digits left are the identifier's, and the mask's shape says which identifier.
+_MASKED = re.compile(
+    r"(?<![\w*#])(?:(?P<ssn>[xX*#\u2022]{3}[- .]?[xX*#\u2022]{2}[- .]?)"
+    r"|(?P<card>(?:[xX*#\u2022]{4}[- ]?){2,3})|(?P<other>[xX*#\u2022]{4,}[- ]?))(?P<v>\d{4,6})(?![\w-])"
+)
 _SPACES = re.compile(r"\s+")
+
+
+class MaskedNumberRecognizer(Recognizer):
+    """What a masked display leaves visible ("SSN XXX-XX-6789"): reported whole, mask included."""
+
+    name = "masked_number"
+    needs_digits = True
+    min_digits = 4
+    requires = r"[xX*#\u2022][- ]?\d{4}"
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        for m in _MASKED.finditer(doc.text):
+            kind = "ssn" if m.group("ssn") else "card" if m.group("card") else "other"
+            entity = {"ssn": Entity.SSN, "card": Entity.CREDIT_CARD}.get(kind, Entity.ID_NUMBER)
+            out.append(Finding(m.start(), m.end(), entity, 0.8, self.name))
+        return out
 
 
 class PartialNumberRecognizer(Recognizer):

@@ -84,16 +84,31 @@ class StreetAddressRecognizer(PatternRecognizer):
     ENTITY = Entity.ADDRESS
     needs_digits = True
     # The house number's last digit and the space after it, or a PO box number.
-    requires = r"\d[a-z]?(?:-\d{1,4})?\s|box\s+\d"
+    requires = r"\d[a-z]?(?:-\d{1,4})?\s|box\s+\d|precinct\s|tract\s|district\s"
     requires_flags = IGNORE
     PATTERNS = (
         Pattern(
             "street",
             rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+{_DIRECTION}?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}?"
-            rf"\s+{_SUFFIX}\b\.?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
+            # (a capitalised second suffix belongs to the name before it: "Maple Grove Drive")
+            rf"\s+{_SUFFIX}\b\.?(?:\s+(?-i:(?=[A-Z])){_SUFFIX}\b\.?)?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
             0.9,
             flags=IGNORE,
             run=1,
+        ),
+        # The unit written first ("Apt 11B, 1234 Maple Grove Drive"): part of the address.
+        Pattern(
+            "unit-first",
+            r"\b(?:apt|apartment|suite|ste|unit)\b\.?\s*\#?\s*(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]+(?=,?\s+\d{1,6}[A-Za-z]?\s+[A-Z])",
+            0.85,
+            flags=IGNORE,
+        ),
+        # A voting precinct or census tract: a geographic subdivision below the state.
+        Pattern(
+            "precinct",
+            r"\b(?:voting\s+)?(?:precinct|census\s+tract|voting\s+district|election\s+district)\s+(?:no\.?\s*|\#\s*)?\d{1,6}(?:\.\d{1,2})?\b",
+            0.85,
+            flags=IGNORE,
         ),
         Pattern(
             "po-box",
@@ -173,6 +188,29 @@ class ZipCodeRecognizer(PatternRecognizer):
         ),
         Pattern("zip", r"(?<![\w.-])\d{5}(?:-\d{4})?(?![\w-]|\.\d)", 0.2, needs_context=True, run=5),
     )
+
+
+class AddressTailRecognizer(Recognizer):
+    """The city and ZIP that end a street address with no state between them ("… Maple Grove
+    Drive, Springfield 62704"): the (capitalised) street suffix before them says it is an address."""
+
+    name = "address_tail"
+    needs_digits = True
+    _rx = re.compile(
+        rf"\b(?=[A-Z])(?i:{_SUFFIX})\.?(?i:{_UNIT})?,\s*(?P<c>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){{0,2}}),?\s+"
+        r"(?P<z>\d{5}(?:-\d{4})?)(?![\w-])"
+    )
+    _gate = gate_regex(r"[A-Za-z0-9.],\s*[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2},?\s+\d{5}(?:-\d{4})?(?![\w-])")
+
+    def applies(self, doc: Doc) -> bool:
+        return doc.has_digit and doc.max_run >= 5 and (not doc.gated or doc.found(self._gate))
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        for m in self._rx.finditer(doc.text):
+            out.append(Finding(m.start("c"), m.end("c"), Entity.LOCATION, 0.85, self.name))
+            out.append(Finding(m.start("z"), m.end("z"), Entity.ZIP, 0.9, self.name))
+        return out
 
 
 class AddressCityRecognizer(Recognizer):
