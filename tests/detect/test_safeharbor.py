@@ -195,3 +195,37 @@ def test_masked_numbers_and_address_tails(
     patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
 ) -> None:
     assert spans_of(patterns, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "you can call me on five one two and then four four seven and then seven seven eight one",
+            {(E.PHONE, "five one two and then four four seven and then seven seven eight one")},
+        ),
+        (
+            "send the fax to five one two ... four four seven ... seven seven eight one",
+            {(E.FAX, "five one two ... four four seven ... seven seven eight one")},
+        ),
+        (
+            "my social is one two three and then four five and then six seven eight nine",
+            {(E.SSN, "one two three and then four five and then six seven eight nine")},
+        ),
+        (
+            "um my number is uh five one two um four four seven seven seven eight one",
+            {(E.PHONE, "five one two um four four seven seven seven eight one")},
+        ),
+        # fillers between small numbers are not identifiers
+        ("i have two and then three kids", set()),
+        ("then i took two um three pills", set()),
+        ("it was between one and two hundred dollars", set()),
+        # a transcript's lower-case sentence after an address is not part of it
+        ("email ocastro @ outlook.com.\nmy daughter will call", {(E.EMAIL, "ocastro @ outlook.com")}),
+        ("12 Watson Cliff\nLake Calvinview", {(E.ADDRESS, "12 Watson Cliff")}),
+    ],
+)
+def test_spoken_fillers_and_line_ends(
+    patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
+) -> None:
+    assert spans_of(patterns, text) == expected

@@ -3,9 +3,10 @@
 line break as the value's end, so the part after it would go out raw.
 
 ``unwrapped_windows`` finds the wraps — a line break right after a hyphen, a slash or an "@", or
-after a dot between two digits or two lower-case letters (a sentence's full stop is followed by a
-capital) — and gives, around each, a window of the text with those line breaks removed and a map
-back. The engine runs the recognizers over the windows and keeps only what crosses a wrap.
+after a dot between two digits or before a top-level domain (a sentence's full stop is followed by
+the next sentence, lower-case in a transcript) — and gives, around each, a window of the text with
+those line breaks removed and a map back. The engine runs the recognizers over the windows and
+keeps only what crosses a wrap.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 # (a lookbehind on the separator's left side: "4.\n1" and "e.\nc" wrap, "stable.\nPlan" does not)
-_WRAP = re.compile(r"(?:[-/@]|(?<=\d)\.(?=\r?\n\d)|(?<=[a-z])\.(?=\r?\n[a-z]))(\r?\n)(?=[A-Za-z0-9])")
+_WRAP = re.compile(
+    r"(?:[-/@]|(?<=\d)\.(?=\r?\n\d)|(?<=[a-z])\.(?=\r?\n(?:com|org|net|edu|gov|io|co|us|uk|ca|de|fr|info|biz)\b))"
+    r"(\r?\n)(?=[A-Za-z0-9])"
+)
 _BEFORE = 64  # characters of the value and its label before a wrap
 _AFTER = 48
 

@@ -91,7 +91,7 @@ class StreetAddressRecognizer(PatternRecognizer):
             "street",
             rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+{_DIRECTION}?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}?"
             # (a capitalised second suffix belongs to the name before it: "Maple Grove Drive")
-            rf"\s+{_SUFFIX}\b\.?(?:\s+(?-i:(?=[A-Z])){_SUFFIX}\b\.?)?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
+            rf"\s+{_SUFFIX}\b\.?(?:[ \t]+(?-i:(?=[A-Z])){_SUFFIX}\b\.?)?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
             0.9,
             flags=IGNORE,
             run=1,
