@@ -37,6 +37,7 @@ from .corpus import (
     generate_safeharbor_heldout,
     generate_safeharbor_tuning,
 )
+from .corpus.safeharbor_blind import generate_safeharbor_blind
 
 # Scoring treats these as the same thing said two ways; everything else must match its type.
 _GROUPS = [{Entity.PHONE, Entity.FAX}, {Entity.ACCOUNT_NUMBER, Entity.BANK_ACCOUNT}]
@@ -395,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=("main", "dev", "both", "classes", "heldout", "issue20", "safeharbor"),
         default="both",
         help="issue20 = the miss-class corpus: its tuning split (classes) and its held-out split; "
-        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning and held-out halves, "
+        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out and blind splits, "
         "with leaks per category",
     )
     args = ap.parse_args(argv)
@@ -421,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         per = max(1, int(24 * k))
         corpora["sh-tune"] = generate_safeharbor_tuning(args.seed + 34, per_category=per)
         corpora["sh-held"] = generate_safeharbor_heldout(args.seed + 4134, per_category=per)
+        corpora["sh-blind"] = generate_safeharbor_blind(args.seed + 770, per_category=per)
     samples = [s for group in corpora.values() for s in group]
 
     masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples))
