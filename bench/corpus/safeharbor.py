@@ -266,7 +266,10 @@ def _t_age(c: _Ctx) -> tuple[str, list[Value]]:
             ("{0} y/o female with CHF.", f"{n}"),
             ("Patient is a {0} man.", f"{n}-year-old"),
             ("Age: {0}", f"{n}"),
-            ("my grandmother is {0}", sp.two_digit(n) if n < 100 else f"one hundred {sp.two_digit(n - 100)}"),
+            (
+                "my grandmother is {0}",
+                sp.two_digit(n) if n < 100 else f"one hundred {sp.two_digit(n - 100)}".replace(" zero", ""),
+            ),
         ]
     )
     return t, [Value(v, E.AGE, t.startswith("my"))]

@@ -229,3 +229,16 @@ def test_spoken_fillers_and_line_ends(
     patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]
 ) -> None:
     assert spans_of(patterns, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Timestamp 1962-03-26t10:30 in the log.", {(E.DATE, "1962-03-26t10:30")}),
+        ("vin: 1hgcm82633a004352", {(E.VEHICLE_ID, "1hgcm82633a004352")}),
+        # lower case with a wrong check digit: a 17-character word, not a VIN
+        ("see 1hgcm82637a004352 x", set()),
+    ],
+)
+def test_lower_case_shapes(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
+    assert spans_of(patterns, text) == expected

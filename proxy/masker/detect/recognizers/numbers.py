@@ -161,6 +161,7 @@ class VinRecognizer(PatternRecognizer):
     ENTITY = Entity.VEHICLE_ID
     needs_digits = True
     requires = r"[A-HJ-NPR-Z0-9][A-HJ-NPR-Z0-9]{16}"
+    requires_flags = IGNORE
     CONTEXT = ("vin", "vehicle", "car", "truck", "chassis", "identification number")
     PATTERNS = (
         Pattern(
@@ -169,7 +170,19 @@ class VinRecognizer(PatternRecognizer):
             0.5,
             gate=r"[A-HJ-NPR-Z0-9][A-HJ-NPR-Z0-9]{16}",
         ),
+        Pattern(
+            "vin-any-case",
+            r"(?<![\w-])(?=[a-hj-npr-z0-9]*\d)(?=[a-hj-npr-z0-9]*[a-z])[a-hj-npr-z0-9]{17}(?![\w-])",
+            0.5,
+            flags=IGNORE,
+            gate=r"[a-hj-npr-z0-9][a-hj-npr-z0-9]{16}",
+            lowercase=True,
+        ),
     )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        # Written in lower or mixed case ("1hgcm82633a004352"), only its check digit says it is one.
+        return value.isupper() or vin_check_digit_ok(value)
 
     def adjust(self, value: str, score: float, *, context: bool) -> float:
         # Only North-American VINs carry the check digit; a failure alone is weak evidence.
@@ -204,7 +217,7 @@ class DeviceNumberRecognizer(PatternRecognizer):
         return True
 
 
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d")
 _DIGITS_LETTERS_DIGITS = re.compile(r"\d+[A-Z]+\d+")
 
 
