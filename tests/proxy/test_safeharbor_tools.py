@@ -19,7 +19,7 @@ from tests.proxy_process import ProxyProcess
 # (arguments object, the raw values that must not reach the upstream)
 CASES: list[tuple[dict[str, Any], list[str]]] = [
     ({"mrn": "482913"}, ["482913"]),  # six digits: an identifier only because of its key
-    ({"birthDate": "3/4/61"}, ["3/4/61"]),
+    ({"birthDate": "7/29"}, ["7/29"]),  # a month and day: a date only because of its key
     ({"social_security": "512\u201144\u20117781"}, ["512\u201144\u20117781"]),
     ({"5124477781": "verified"}, ["5124477781"]),  # the phone number is the key
     ({"W534279690": {"status": "active"}}, ["W534279690"]),  # a member number as a nested key
