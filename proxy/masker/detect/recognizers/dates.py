@@ -34,6 +34,13 @@ _DATE_CONTEXT = (
 )  # fmt: skip
 
 
+# The person's own events a day of the month alone may follow ("seen on the 18th").
+_EVENT_WORDS = (
+    "born", "birth", "dob", "admitted", "discharged", "died", "passed", "seen", "visited", "injured",
+    "fell", "delivered", "operated", "surgery", "procedure",
+)  # fmt: skip
+
+
 class DateRecognizer(PatternRecognizer):
     name = "date"
     ENTITY = Entity.DATE
@@ -155,7 +162,8 @@ class DateRecognizer(PatternRecognizer):
             0.45,
             group="d",
             flags=IGNORE,
-            words=("the",),
+            words=_EVENT_WORDS,
+            starts=_EVENT_WORDS,
             lowercase=True,
         ),
         # A date read as bare digits after "date of birth"/"born" ("oh five fourteen nineteen sixty

@@ -79,6 +79,10 @@ _CITY_BEFORE_ZIP = gate_regex(r"[A-Z]{2}\s+\d{5}")
 _CAP_AFTER_SPACE = re.compile(r"\s(?=[A-Z])")
 
 
+_UNIT_WORDS = ("apt", "apartment", "suite", "ste", "unit")
+_SUBDIVISION_WORDS = ("precinct", "tract", "district")
+
+
 class StreetAddressRecognizer(PatternRecognizer):
     name = "street_address"
     ENTITY = Entity.ADDRESS
@@ -102,6 +106,8 @@ class StreetAddressRecognizer(PatternRecognizer):
             r"\b(?:apt|apartment|suite|ste|unit)\b\.?\s*\#?\s*(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]+(?=,?\s+\d{1,6}[A-Za-z]?\s+[A-Z])",
             0.85,
             flags=IGNORE,
+            words=_UNIT_WORDS,
+            starts=_UNIT_WORDS,
         ),
         # A voting precinct or census tract: a geographic subdivision below the state.
         Pattern(
@@ -109,6 +115,8 @@ class StreetAddressRecognizer(PatternRecognizer):
             r"\b(?:voting\s+)?(?:precinct|census\s+tract|voting\s+district|election\s+district)\s+(?:no\.?\s*|\#\s*)?\d{1,6}(?:\.\d{1,2})?\b",
             0.85,
             flags=IGNORE,
+            words=_SUBDIVISION_WORDS,
+            starts=("voting", "precinct", "census", "election"),
         ),
         Pattern(
             "po-box",
