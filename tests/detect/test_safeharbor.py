@@ -13,6 +13,7 @@ from masker.detect.engine import DetectionEngine
 from masker.detect.keyed import label_of
 from masker.detect.types import DetectOptions
 from masker.detect.types import Entity as E
+from masker.detect.unwrap import MAX_WRAPS, unwrapped_windows
 
 from .conftest import spans_of
 
@@ -242,3 +243,11 @@ def test_spoken_fillers_and_line_ends(
 )
 def test_lower_case_shapes(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
     assert spans_of(patterns, text) == expected
+
+
+def test_wraps_read_per_text_are_bounded() -> None:
+    # A body of thousands of wraps pays for at most MAX_WRAPS of them (each text or chunk).
+    text = "x-\ny " * 5000
+    cuts = sum(len(w.at) for w in unwrapped_windows(text))
+    assert cuts == MAX_WRAPS
+    assert [len(w.at) for w in unwrapped_windows("TX 14222-\n6753 and 1-\n2")] == [2]

@@ -377,7 +377,7 @@ class DetectionEngine:
         out: list[Finding] = []
         for window in unwrapped_windows(text):
             doc = Doc(window.text, gated=gated)
-            for recognizer in self._registry.recognizers:
+            for recognizer in self._registry.wrappable:
                 if recognizer.applies(doc):
                     for f in recognizer.analyze(doc):
                         if window.crosses(f.start, f.end):

@@ -86,10 +86,18 @@ def default_recognizers() -> tuple[Recognizer, ...]:
     )
 
 
+_WRAPPABLE_WORDS = frozenset({"email", "email_obfuscated", "url", "ip"})
+
+
 class Registry:
     """Recognizers split by whether they also run over the spoken-number digit view."""
 
     def __init__(self, recognizers: Sequence[Recognizer] | None = None) -> None:
         self.recognizers: tuple[Recognizer, ...] = tuple(recognizers or default_recognizers())
         self.numeric: tuple[Recognizer, ...] = tuple(r for r in self.recognizers if r.needs_digits)
+        # What a value wrapped over a line can be (``unwrap``): numbers and addresses written with
+        # digits, e-mails and URLs; names and organisations are not re-read.
+        self.wrappable: tuple[Recognizer, ...] = tuple(
+            r for r in self.recognizers if r.needs_digits or r.name in _WRAPPABLE_WORDS
+        )
         install_multiscan()  # every recognizer module is imported by now

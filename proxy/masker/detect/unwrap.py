@@ -11,6 +11,7 @@ keeps only what crosses a wrap.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,33 +23,41 @@ _WRAP = re.compile(
 )
 _BEFORE = 64  # characters of the value and its label before a wrap
 _AFTER = 48
+# Wraps read per text (a long text is read in chunks, each its own text here): a real document has
+# a few; a body made of thousands would otherwise pay a second pass of every numeric recognizer.
+MAX_WRAPS = 64
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """``text``: the original ``[start, end)`` with its wraps removed; ``cuts``: where (in ``text``)
-    each removed line break was, and how long it was."""
+    """``text``: the original from ``start`` on, with its wraps removed, and where they were."""
 
     start: int
     text: str
-    cuts: tuple[tuple[int, int], ...]
+    at: list[int]  # where each removed line break was, in ``text`` (ascending)
+    removed: list[int]  # characters removed before and at each of them, cumulated
 
     def crosses(self, s: int, e: int) -> bool:
-        return any(s < at < e for at, _ in self.cuts)
+        k = bisect.bisect_right(self.at, s)  # the first cut after ``s``
+        return k < len(self.at) and self.at[k] < e
 
     def to_original(self, s: int, e: int) -> tuple[int, int]:
         return self._orig(s), self._orig(e)
 
     def _orig(self, p: int) -> int:
-        shift = sum(n for at, n in self.cuts if at < p)
-        return self.start + p + shift
+        k = bisect.bisect_left(self.at, p)  # cuts strictly before ``p``
+        return self.start + p + (self.removed[k - 1] if k else 0)
 
 
 def unwrapped_windows(text: str) -> Iterator[Window]:
     """One window per group of nearby wraps (none when the text has none)."""
     if "\n" not in text:
         return
-    spans: list[tuple[int, int]] = [m.span(1) for m in _WRAP.finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for m in _WRAP.finditer(text):
+        spans.append(m.span(1))
+        if len(spans) == MAX_WRAPS:
+            break
     i = 0
     while i < len(spans):
         ws = max(0, spans[i][0] - _BEFORE)
@@ -57,13 +66,16 @@ def unwrapped_windows(text: str) -> Iterator[Window]:
             j += 1
         we = min(len(text), spans[j][1] + _AFTER)
         parts: list[str] = []
-        cuts: list[tuple[int, int]] = []
-        pos, length = ws, 0
+        at: list[int] = []
+        removed: list[int] = []
+        pos, length, total = ws, 0, 0
         for s, e in spans[i : j + 1]:
             parts.append(text[pos:s])
             length += s - pos
-            cuts.append((length, e - s))
+            total += e - s
+            at.append(length)
+            removed.append(total)
             pos = e
         parts.append(text[pos:we])
-        yield Window(ws, "".join(parts), tuple(cuts))
+        yield Window(ws, "".join(parts), at, removed)
         i = j + 1
