@@ -251,3 +251,23 @@ def test_wraps_read_per_text_are_bounded() -> None:
     cuts = sum(len(w.at) for w in unwrapped_windows(text))
     assert cuts == MAX_WRAPS
     assert [len(w.at) for w in unwrapped_windows("TX 14222-\n6753 and 1-\n2")] == [2]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("admit dt 3.14.85", {(E.DATE, "3.14.85")}),
+        ("Deceased 1985.03.14", {(E.DATE, "1985.03.14")}),
+        ("D.O.B.14/03/1985", {(E.DATE, "14/03/1985")}),
+        ("A 93 y.o. gentleman.", {(E.AGE, "93 y.o.")}),
+        ("Facsimile: 512/447-7781", {(E.PHONE, "512/447-7781")}),
+        ("Township of Millbrook", {(E.LOCATION, "Township of Millbrook")}),
+        ("last 4 SSN 6789", {(E.SSN, "6789")}),
+        # versions stay raw
+        ("version 2.14.85 released", set()),
+        ("v1.2.2020", set()),
+        ("Firmware 3.2.1 installed.", set()),
+    ],
+)
+def test_more_written_shapes(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
+    assert spans_of(patterns, text) == expected

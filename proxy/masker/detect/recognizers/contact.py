@@ -83,7 +83,7 @@ class PhoneRecognizer(PatternRecognizer):
             "nanp-grouped",
             # Glued to a word on either side ("Call512-447-7781now", "…-4959-Fax", "cell:512…"), but
             # not to more digits; a separator may be followed by a line break ("374.455.\n1194").
-            r"(?<![\d+_])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2})\d{3}(?:[.-]\s?|\s)\d{4}"
+            r"(?<![\d+_])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2}|\d{3}/(?=\d{3}[.-]))\d{3}(?:[.-]\s?|\s)\d{4}"
             r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\d_]|-\d)",
             0.7,
             flags=IGNORE,

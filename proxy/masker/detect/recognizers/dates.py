@@ -30,7 +30,7 @@ _MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
 _DATE_CONTEXT = (
     "dob", "d.o.b", "born", "birth", "birthday", "birthdate", "date", "admitted", "admission",
     "discharged", "discharge", "died", "death", "deceased", "expired", "seen", "visit", "on",
-    "since", "surgery", "procedure", "appointment", "scheduled", "dos", "date of service",
+    "since", "surgery", "procedure", "appointment", "scheduled", "dos", "date of service", "dt",
 )  # fmt: skip
 
 
@@ -53,21 +53,38 @@ class DateRecognizer(PatternRecognizer):
         Pattern(
             "mdy",
             # (a line break may sit next to a separator: "02-21-\n2020", from a wrapped column)
-            rf"(?<![\d_/.-]){_MM}\n?([/-])\n?{_DAY}\n?\1\n?(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
+            rf"(?<![\d_/-])(?<!\d\.){_MM}\n?([/-])\n?{_DAY}\n?\1\n?(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
             0.85,
             gate=_SEPARATED,
             run=1,
         ),
         Pattern(
-            "mdy-dot", rf"(?<![\d_/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8, gate=_SEPARATED, run=1
+            "mdy-dot", rf"(?<![\w/.-]){_MM}\.{_DAY}\.{_YEAR}(?![\w/-]|\.\d)", 0.8, gate=_SEPARATED, run=1
         ),
         # 14/03/1980 (day first, unambiguous because day > 12)
         Pattern(
             "dmy",
-            rf"(?<![\d_/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
+            rf"(?<![\d_/-])(?<!\d\.)(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
             0.85,
             gate=_SEPARATED,
             run=2,
+        ),
+        # 1985.03.14 (a dotted ISO date)
+        Pattern(
+            "iso-dot",
+            rf"(?<![\w/.-]){_YEAR}\.(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])(?![\w/-]|\.\d)",
+            0.85,
+            gate=_SEPARATED,
+            run=4,
+        ),
+        # 3.14.85 after a date word (alone it could be a version number)
+        Pattern(
+            "mdy-dot-short",
+            rf"(?<![\w/.-]){_MM}\.{_DAY}\.\d{{2}}(?![\w/-]|\.\d)",
+            0.4,
+            needs_context=True,
+            gate=_SEPARATED,
+            run=1,
         ),
         # 1980-03-14
         Pattern(
@@ -218,7 +235,7 @@ class AgeOver89Recognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "n-years-old",
-            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:years?|yrs?|y/o|y\.o\.|yo|year-old)\b)"
+            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:(?:years?|yrs?|y/o|yo|year-old)\b|y\.o\.))"
             r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo)|[\s-]*year-old)?",
             0.85,
             flags=IGNORE,

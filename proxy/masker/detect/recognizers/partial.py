@@ -19,7 +19,7 @@ _KINDS = {
 }  # fmt: skip
 _KIND = "|".join(sorted((re.escape(k).replace(r"\ ", r"\s+") for k in _KINDS), key=len, reverse=True))
 _LAST_FOUR = re.compile(
-    rf"\blast\s+(?:four|4|five|5|six|6)(?:\s+digits)?(?:\s+(?:of|on)\s+(?:my|the|your|his|her)?\s*(?P<kind>{_KIND}))?"
+    rf"\blast\s+(?:four|4|five|5|six|6)(?:\s+digits)?(?:\s+(?:(?:of|on)\s+(?:my|the|your|his|her)?\s*)?(?P<kind>{_KIND}))?"
     rf"(?:\s+(?:number|#))?\s*(?:is|are|was|were|:|-)?\s*(?P<v>\d{{4,6}})(?![\w-])",
     re.IGNORECASE,
 )

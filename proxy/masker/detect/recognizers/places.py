@@ -292,8 +292,13 @@ class CountyRecognizer(Recognizer):
     """Counties, parishes, boroughs and townships are geographic subdivisions below the state."""
 
     name = "county"
-    triggers = ("county", "parish", "borough", "township")
-    _rx = re.compile(r"\b(?:[A-Z][a-z]+[ -]){1,3}(?:County|Parish|Borough|Township)\b")
+    triggers = ("county", "parish", "borough", "township", "city of", "town of", "village of")
+    _rx = re.compile(
+        r"\b(?:[A-Z][a-z]+[ -]){1,3}(?:County|Parish|Borough|Township)\b"
+        # "Township of Millbrook", "City of Springfield"
+        r"|\b(?:County|Parish|Borough|Township|City|Town|Village)\s+of\s+"
+        r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}\b"
+    )
 
     def analyze(self, doc: Doc) -> list[Finding]:
         return [
