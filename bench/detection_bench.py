@@ -36,7 +36,10 @@ from .corpus import (
     generate_dev_corpus,
     generate_heldout_corpus,
     generate_trap_corpus,
+    generate_safeharbor_heldout,
+    generate_safeharbor_tuning,
 )
+from .corpus.safeharbor_blind import generate_safeharbor_blind
 
 # Scoring treats these as the same thing said two ways; everything else must match its type.
 _GROUPS = [{Entity.PHONE, Entity.FAX}, {Entity.ACCOUNT_NUMBER, Entity.BANK_ACCOUNT}]
@@ -135,6 +138,56 @@ def score(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[
         "by_category": dict(by_category),
         "masked_by_category": dict(masked_by_category),
     }
+
+
+def leaks(samples: Sequence[Sample], preds: Sequence[list[list[Pred]]]) -> dict[str, list[int]]:
+    """Per category (``Sample.category`` after its ``split:``): [identifiers, leaked, partly leaked,
+    findings in precision traps]. An identifier *leaked* when any of its letters or digits reached
+    the upstream unreplaced (whatever type the replacing finding had): a masked prefix with a raw
+    last four still discloses the last four."""
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for sample, sample_preds in zip(samples, preds, strict=True):
+        cat = sample.category.split(":", 1)[-1]
+        row = out[cat]
+        for text, gold, pred in zip(sample.turns, sample.spans, sample_preds, strict=True):
+            if cat == "trap":
+                row[3] += len(pred)
+            covered = bytearray(len(text))
+            for s, e, _ in pred:
+                covered[s:e] = b"\x01" * (e - s)
+            for s, e, _ in gold:
+                chars = [covered[i] for i in range(s, e) if text[i].isalnum()]
+                row[0] += 1
+                if chars and not all(chars):
+                    row[1] += 1
+                    row[2] += any(chars)
+    return dict(out)
+
+
+def report_leaks(
+    samples: Sequence[Sample],
+    masker: list[list[list[Pred]]],
+    presidio: list[list[list[Pred]]],
+    out: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    m, p = leaks(samples, masker), leaks(samples, presidio)
+    out("identifiers that reached the upstream unmasked (any letter or digit of it left raw):")
+    out(f"  {'category':12s} {'ids':>4s} | Masker leaked (partly) | Presidio leaked (partly)")
+    tot_m = [0, 0, 0, 0]
+    tot_p = [0, 0, 0, 0]
+    for cat in sorted(m, key=lambda c: (c == "trap", c)):
+        a, b = m[cat], p.get(cat, [0, 0, 0, 0])
+        tot_m = [x + y for x, y in zip(tot_m, a, strict=True)]
+        tot_p = [x + y for x, y in zip(tot_p, b, strict=True)]
+        if cat == "trap":
+            out(f"  {'traps':12s} {'':>4s} | findings {a[3]:4d}            | findings {b[3]:4d}")
+            continue
+        out(f"  {cat:12s} {a[0]:4d} | {a[1]:6d} ({a[2]:3d})          | {b[1]:6d} ({b[2]:3d})")
+    out(
+        f"  {'TOTAL':12s} {tot_m[0]:4d} | {tot_m[1]:6d} ({tot_m[2]:3d}) {tot_m[1] / max(1, tot_m[0]):6.1%}  |"
+        f" {tot_p[1]:6d} ({tot_p[2]:3d}) {tot_p[1] / max(1, tot_p[0]):6.1%}"
+    )
+    return {"masker": m, "presidio": p}
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -366,10 +419,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "traps",
             "traps-tune",
             "traps-heldout",
+            "safeharbor",
         ),
         default="both",
         help="issue20 = the miss-class corpus: its tuning split (classes) and its held-out split; "
-        "traps = clinical precision traps and name-recall classes (clinical_traps.py), both halves",
+        "traps = clinical precision traps and name-recall classes (clinical_traps.py), both halves; "
+        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out and blind splits, "
+        "with leaks per category",
     )
     args = ap.parse_args(argv)
     k = args.scale
@@ -394,6 +450,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         corpora["traps-tune"] = generate_trap_corpus("tune", args.seed + 24, per_class=int(40 * k))
     if args.corpus in ("traps", "traps-heldout"):
         corpora["traps-heldout"] = generate_trap_corpus("heldout", args.seed + 24, per_class=int(40 * k))
+    if args.corpus == "safeharbor":
+        per = max(1, int(24 * k))
+        corpora["sh-tune"] = generate_safeharbor_tuning(args.seed + 34, per_category=per)
+        corpora["sh-held"] = generate_safeharbor_heldout(args.seed + 4134, per_category=per)
+        corpora["sh-blind"] = generate_safeharbor_blind(args.seed + 770, per_category=per)
     samples = [s for group in corpora.values() for s in group]
 
     masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples))
@@ -428,6 +489,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "presidio": _dump(presidio_score),
             "samples": len(group),
         }
+        if args.corpus == "safeharbor" and name != "combined":
+            results[name]["leaks"] = report_leaks(
+                group, masker_preds[lo:hi], _presidio_at(presidio_raw[lo:hi], best)
+            )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

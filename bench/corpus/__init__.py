@@ -5,6 +5,7 @@ from .clinical_traps import generate_trap_corpus
 from .dev import generate_dev_corpus
 from .generate import Sample, generate_corpus
 from .heldout import generate_heldout_corpus
+from .safeharbor import generate_safeharbor_heldout, generate_safeharbor_tuning
 
 __all__ = [
     "Sample",
@@ -13,4 +14,6 @@ __all__ = [
     "generate_dev_corpus",
     "generate_heldout_corpus",
     "generate_trap_corpus",
+    "generate_safeharbor_heldout",
+    "generate_safeharbor_tuning",
 ]

@@ -70,7 +70,8 @@ POSITIVE: list[tuple[str, set[tuple[E, str]]]] = [
     # dates (everything but a bare year) and ages over 89
     ("DOB 03/14/1980", {(E.DATE, "03/14/1980")}),
     ("admitted 2021-07-04", {(E.DATE, "2021-07-04")}),
-    ("recorded 2021-07-04T10:15:00Z", {(E.DATE, "2021-07-04")}),
+    # A timestamp's time goes with its date (one replacement, nothing of it left raw).
+    ("recorded 2021-07-04T10:15:00Z", {(E.DATE, "2021-07-04T10:15:00Z")}),
     ("Group: 448812", {(E.HEALTH_PLAN_ID, "448812")}),
     ("resident of Cook County since birth", {(E.LOCATION, "Cook County")}),
     ("born March 3, 1980", {(E.DATE, "March 3, 1980")}),

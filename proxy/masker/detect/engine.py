@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .cache import FindingsCache, digest
+from .keyed import MAX_VALUE, label_of
 from .ner import ner_findings, ner_segments, shift, truecase
 from .normalize import Normalized, normalize
 from .propagate import collect
@@ -45,6 +46,7 @@ from .types import (
     NerSpan,
     NerUnavailable,
 )
+from .unwrap import unwrapped_windows
 
 _T = TypeVar("_T")
 
@@ -190,6 +192,7 @@ class DetectionEngine:
                 degraded = await self._detect_pending(texts, pending, options, results, keys, budget)
             out: list[list[Finding]] = [r if r is not None else [] for r in results]
             self._add_cross_turn(texts, keys, roles, options, out)
+            self._add_labelled_values(texts, keys, options, out)
             if known or any(out):
                 out = await self._on_worker(budget, self._propagate, texts, out, known, budget)
         finally:
@@ -365,6 +368,21 @@ class DetectionEngine:
             if budget is not None:
                 budget.check()
         out.extend(self._spoken_candidates(text, gated=gated))
+        if "\n" in text:
+            out.extend(self._unwrapped_candidates(text, gated=gated))
+        return out
+
+    def _unwrapped_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:
+        """The recognizers again around values broken over a line (``unwrap``): what crosses it."""
+        out: list[Finding] = []
+        for window in unwrapped_windows(text):
+            doc = Doc(window.text, gated=gated)
+            for recognizer in self._registry.wrappable:
+                if recognizer.applies(doc):
+                    for f in recognizer.analyze(doc):
+                        if window.crosses(f.start, f.end):
+                            start, end = window.to_original(f.start, f.end)
+                            out.append(Finding(start, end, f.entity, f.score, f.recognizer + "+wrap"))
         return out
 
     @staticmethod
@@ -515,6 +533,38 @@ class DetectionEngine:
                 found = Finding(start, piece.end - pos * _STRIDE, piece.entity, piece.score, piece.recognizer)
                 out[k] = resolve([*out[k], found], texts[k])
             i = j
+
+    def _add_labelled_values(
+        self,
+        texts: Sequence[str],
+        keys: list[tuple[bytes, DetectOptions]],
+        options: DetectOptions,
+        out: list[list[Finding]],
+    ) -> None:
+        """A short text right after a text that is only a label (a JSON key, a form field) is read
+        as "<label>: <value>" too (see ``keyed``): "282471" after "mrn" is a record number."""
+        for i in range(1, len(texts)):
+            value = texts[i]
+            if not value.strip() or len(value) > MAX_VALUE:
+                continue
+            label = label_of(texts[i - 1])
+            if label is None:
+                continue
+            pair_key = ("keyed", keys[i - 1][0], keys[i][0], options)
+            found = self.cache.get(pair_key)
+            if found is None:
+                prefix = f"{label}: "
+                norm = normalize(prefix + value)
+                final = self.finalize(norm.text, self.pattern_candidates(norm.text), options)
+                found = []
+                for f in final:
+                    start, end = norm.to_original(f.start, f.end) if not norm.identity else (f.start, f.end)
+                    if start >= len(prefix):
+                        start, end = start - len(prefix), end - len(prefix)
+                        found.append(Finding(start, end, f.entity, f.score, f.recognizer + "+key"))
+                self.cache.put(pair_key, found)
+            if found:
+                out[i] = resolve([*out[i], *found], value)
 
     @staticmethod
     def _joinable(texts: Sequence[str], roles: Sequence[str] | None, i: int) -> bool:

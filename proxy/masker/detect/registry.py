@@ -11,6 +11,7 @@ from .recognizers.contact import (
     ObfuscatedEmailRecognizer,
     PhoneRecognizer,
     UrlRecognizer,
+    VanityPhoneRecognizer,
 )
 from .recognizers.dates import AgeOver89Recognizer, DateRecognizer
 from .recognizers.intl_places import InternationalAddressRecognizer
@@ -30,10 +31,11 @@ from .recognizers.numbers import (
     VinRecognizer,
 )
 from .recognizers.organizations import OrganizationRecognizer
-from .recognizers.partial import PartialNumberRecognizer
+from .recognizers.partial import MaskedNumberRecognizer, PartialNumberRecognizer
 from .recognizers.payment import CardDetailsRecognizer
 from .recognizers.places import (
     AddressCityRecognizer,
+    AddressTailRecognizer,
     CountyRecognizer,
     LocationCueRecognizer,
     StreetAddressRecognizer,
@@ -54,6 +56,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         SpokenUrlRecognizer(),
         IpAddressRecognizer(),
         PhoneRecognizer(),
+        VanityPhoneRecognizer(),
         SsnRecognizer(),
         CreditCardRecognizer(),
         CardDetailsRecognizer(),
@@ -70,6 +73,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         StreetAddressRecognizer(),
         ZipCodeRecognizer(),
         AddressCityRecognizer(),
+        AddressTailRecognizer(),
         LocationCueRecognizer(),
         CountyRecognizer(),
         InternationalAddressRecognizer(),
@@ -77,8 +81,12 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         NameLexiconRecognizer(),
         OrganizationRecognizer(),
         PartialNumberRecognizer(),
+        MaskedNumberRecognizer(),
         LongNumberRecognizer(),
     )
+
+
+_WRAPPABLE_WORDS = frozenset({"email", "email_obfuscated", "url", "ip"})
 
 
 class Registry:
@@ -87,4 +95,9 @@ class Registry:
     def __init__(self, recognizers: Sequence[Recognizer] | None = None) -> None:
         self.recognizers: tuple[Recognizer, ...] = tuple(recognizers or default_recognizers())
         self.numeric: tuple[Recognizer, ...] = tuple(r for r in self.recognizers if r.needs_digits)
+        # What a value wrapped over a line can be (``unwrap``): numbers and addresses written with
+        # digits, e-mails and URLs; names and organisations are not re-read.
+        self.wrappable: tuple[Recognizer, ...] = tuple(
+            r for r in self.recognizers if r.needs_digits or r.name in _WRAPPABLE_WORDS
+        )
         install_multiscan()  # every recognizer module is imported by now

@@ -72,7 +72,7 @@ _ALONE = {
 }
 _SPACED_DIGITS = re.compile(rf"\d(?<!\d\d)(?:{_SEPARATED}(?<!\d)\d(?!\d)){{3}}")
 # Tokens that can join or shape a run; any other word of two or more letters ends the run at once.
-_RUN_WORDS = _NUMBER_WORDS | _SEPARATOR_WORDS | {"and"}
+_RUN_WORDS = _NUMBER_WORDS | _SEPARATOR_WORDS | {"and", "then", "um", "umm", "uh", "uhh", "er", "erm"}
 _MONTHS = frozenset(
     {
         "january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -83,10 +83,17 @@ _MONTHS = frozenset(
 _MONTH_BEFORE = re.compile(r"\b([a-z]+)\.?[ \t]+(?:the[ \t]+)?$", re.IGNORECASE)
 _MONTH_REACH = 40  # characters: "september.   the   " and then some
 # What may sit between two tokens of one run: spaces, or a pause mark (comma, period, hyphen).
-_GAP = re.compile(r"[ \t]*(?:[,.\-/][ \t]*)?|[ \t]+(?:dash|hyphen|slash)[ \t]+", re.IGNORECASE)
-# A pause between groups: comma, period, slash, a spaced dash or the word "dash". A hyphen glued to
-# both words ("nine-two-seven") is spelling, not a pause.
-_PAUSE = re.compile(r"[,./]|\s-|-\s|dash|hyphen|slash", re.IGNORECASE)
+# Callers also pause with an ellipsis or a filler ("five one two ... four four seven", "one two
+# three and then four five"): between two number words these are part of the run too.
+_FILLERS = _RUN_WORDS - _NUMBER_WORDS - _SEPARATOR_WORDS
+_GAP = re.compile(
+    r"[ \t]*(?:(?:[,.\-/]|\.\.\.)[ \t]*)?(?:(?:and|then|um+|uh+|erm?)[ \t]*(?:(?:[,.]|\.\.\.)[ \t]*)?)*"
+    r"|[ \t]+(?:dash|hyphen|slash)[ \t]+",
+    re.IGNORECASE,
+)
+# A pause between groups: comma, period, slash, a spaced dash or the word "dash", an ellipsis or a
+# filler. A hyphen glued to both words ("nine-two-seven") is spelling, not a pause.
+_PAUSE = re.compile(r"[,./]|\s-|-\s|dash|hyphen|slash|\b(?:and|then|um+|uh+|erm?)\b", re.IGNORECASE)
 
 
 class _Tok(NamedTuple):  # one per word: a tuple is built at half a frozen dataclass's cost
@@ -279,6 +286,18 @@ def _island_runs(text: str, toks: list[_Tok], runs: list[list[_Tok]]) -> None:
         # "one two three dash four five": the spoken separator belongs to the gap, not the words.
         if tok.word in _SEPARATOR_WORDS and cur and k + 1 < len(toks) and _is_number_token(toks[k + 1]):
             continue
+        # "… seven and then four …": a filler between number words is a pause ("hundred and two" is
+        # the number itself, below).
+        if (
+            tok.word in _FILLERS
+            and cur
+            and not (tok.word == "and" and cur[-1].word in ("hundred", "thousand"))
+        ):
+            j = k + 1
+            while j < len(toks) and toks[j].word in _FILLERS:
+                j += 1
+            if j < len(toks) and _is_number_token(toks[j]) and toks[j].word not in ("o", "oh", "a"):
+                continue
         ok = (
             _is_number_token(tok)
             or (tok.word == "and" and bool(cur) and cur[-1].word in ("hundred", "thousand"))

@@ -36,8 +36,9 @@ class EmailRecognizer(PatternRecognizer):
 
 # "(at)", "[at]", "{at}", "<at>" and "(dot)" written to dodge address harvesters, and an "@" with
 # spaces around it ("jane.roe @ gmail.com").
-_AT = r"(?:[ \t]*@[ \t]*|[ \t]*[(\[{<][ \t]*at[ \t]*[)\]}>][ \t]*)"
-_DOT = r"(?:\.|[ \t]*[(\[{<][ \t]*dot[ \t]*[)\]}>][ \t]*)"
+# A line break may sit next to the "@" (a wrapped line), and dots may be spaced ("jane . roe").
+_AT = r"(?:[ \t]*\r?\n?[ \t]*@[ \t]*\r?\n?[ \t]*|[ \t]*[(\[{<][ \t]*at[ \t]*[)\]}>][ \t]*)"
+_DOT = r"(?:\.|[ \t]\.[ \t]|[ \t]*[(\[{<][ \t]*dot[ \t]*[)\]}>][ \t]*)"
 _LOCAL = r"[^\W_][\w%+-]*"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 
@@ -47,7 +48,7 @@ class ObfuscatedEmailRecognizer(PatternRecognizer):
 
     name = "email_obfuscated"
     ENTITY = Entity.EMAIL
-    triggers = ("(at)", "[at]", "{at}", "<at>", " @", "@ ", "( at )", "[ at ]")
+    triggers = ("(at)", "[at]", "{at}", "<at>", " @", "@ ", "( at )", "[ at ]", "\n@", "@\n")
     PATTERNS = (
         Pattern(
             "written-out",
@@ -60,7 +61,7 @@ class ObfuscatedEmailRecognizer(PatternRecognizer):
 
     def validate(self, value: str, *, context: bool) -> bool:
         # A plain address is the other recognizer's; this one needs a disguise to report.
-        return "@" not in value or " " in value or "\t" in value
+        return "@" not in value or " " in value or "\t" in value or "\n" in value
 
 
 class PhoneRecognizer(PatternRecognizer):
@@ -80,12 +81,13 @@ class PhoneRecognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "nanp-grouped",
-            r"(?<![\w+])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2})\d{3}[\s.-]\d{4}"
-            # Glued to a following word ("…-4959-Fax"), but not to more digits.
-            r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?!\w|-\d)",
+            # Glued to a word on either side ("Call512-447-7781now", "…-4959-Fax", "cell:512…"), but
+            # not to more digits; a separator may be followed by a line break ("374.455.\n1194").
+            r"(?<![\d+_])(?:(?:\+?1|001)[\s.-]?)?(?:\(\d{3}\)[\s.-]?|\d{3}[\s.-]{1,2}|\d{3}/(?=\d{3}[.-]))\d{3}(?:[.-]\s?|\s)\d{4}"
+            r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?(?![\d_]|-\d)",
             0.7,
             flags=IGNORE,
-            gate=r"\d\d\d[\s.-]\d{4}",  # not ``\d{3}``: a leading repeat defeats ``re``'s quick scan
+            gate=r"\d\d\d[\s.-]\s?\d{4}",  # not ``\d{3}``: a leading repeat defeats ``re``'s quick scan
             lowercase=True,
             run=1,
             starts=("+", "("),
@@ -172,6 +174,29 @@ class PhoneRecognizer(PatternRecognizer):
         return Entity.PHONE
 
 
+class VanityPhoneRecognizer(PatternRecognizer):
+    """A phone number whose last seven digits are spelled as keypad letters ("1-800-FLOWERS",
+    "(888) GET-WELL"): too few digits for the phone recognizer's prefilter."""
+
+    name = "phone_vanity"
+    ENTITY = Entity.PHONE
+    needs_digits = True
+    min_digits = 3
+    requires = r"\d(?:[.-]|\)\s?)[A-Z0-9]{0,2}[A-Z][A-Z0-9]"  # the pattern's gate, answered by the multi-scan
+    PATTERNS = (
+        Pattern(
+            "vanity",
+            # (with the leading 1, a toll-free area code or the 3-4 grouping: "Room 412-BEDSIDE" is not one)
+            r"(?<![\w+])(?:\+?1[\s.-]?(?:\([2-9]\d\d\)\s?|[2-9]\d\d[.-])(?=(?:[0-9-]{0,8}[A-Z]){3})[A-Z0-9]{3}-?[A-Z0-9]{4,5}"
+            r"|(?:\(8(?:00|33|44|55|66|77|88)\)\s?|8(?:00|33|44|55|66|77|88)[.-])"
+            r"(?=(?:[0-9-]{0,8}[A-Z]){3})[A-Z0-9]{3}-?[A-Z0-9]{4,5}"
+            r"|(?:\([2-9]\d\d\)\s?|[2-9]\d\d[.-])(?=(?:[0-9-]{0,8}[A-Z]){3})[A-Z0-9]{3}-[A-Z0-9]{4})(?![\w-])",
+            0.7,
+            gate=r"\d(?:[.-]|\)\s?)[A-Z0-9]{0,2}[A-Z][A-Z0-9]",
+        ),
+    )
+
+
 class UrlRecognizer(PatternRecognizer):
     name = "url"
     ENTITY = Entity.URL
@@ -216,7 +241,22 @@ class IpAddressRecognizer(PatternRecognizer):
     requires_flags = IGNORE
     CONTEXT = ("ip", "address", "server", "host", "logged in from", "connected")
     PATTERNS = (
-        Pattern("ipv4", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)", 0.6, gate=r"\d\.\d", run=1),
+        # (a port after it is part of the address as written: "10.2.3.4:8080")
+        Pattern(
+            "ipv4",
+            r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5}(?!\d))?(?!\w|\.\d)",
+            0.6,
+            gate=r"\d\.\d",
+            run=1,
+        ),
+        Pattern(
+            "ipv6-port",
+            r"\[(?P<a>[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})\](?::\d{1,5})?",
+            0.6,
+            flags=IGNORE,
+            gate=r":[0-9a-f]{0,4}:",
+            lowercase=True,
+        ),
         Pattern(
             "ipv6",
             r"(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?![\w:])",
@@ -229,8 +269,10 @@ class IpAddressRecognizer(PatternRecognizer):
     _MAC: ClassVar[re.Pattern[str]] = re.compile(r"^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$", IGNORE)
 
     def validate(self, value: str, *, context: bool) -> bool:
-        if "." in value and ":" not in value:
-            return ipv4_ok(value)
+        if value.startswith("["):
+            value = value[1 : value.index("]")]
+        if "." in value and value[:1].isdigit():
+            return ipv4_ok(value.split(":", 1)[0])
         if self._MAC.match(value):  # a MAC address is a device id, not an IP
             return False
         try:

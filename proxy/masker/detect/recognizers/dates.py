@@ -23,14 +23,21 @@ _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _MM = r"(?:0?[1-9]|1[0-2])"
 # Prefilters: a numeric date has digits, a separator, 1-2 digits, a separator and digits (or, for
 # "8/14" and "03/1980", a digit, a slash and a digit); every month name starts so.
-_SEPARATED = r"\d[/.-]\d{1,2}[/.-]\d"
+_SEPARATED = r"\d\n?[/.-]\n?\d{1,2}\n?[/.-]\n?\d"
 _SLASHED = r"\d/\d"
 _SLASH = ("/",)  # looked for first: a substring test is far cheaper than the regex, and mostly fails
 _MONTH_WORDS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE_CONTEXT = (
     "dob", "d.o.b", "born", "birth", "birthday", "birthdate", "date", "admitted", "admission",
     "discharged", "discharge", "died", "death", "deceased", "expired", "seen", "visit", "on",
-    "since", "surgery", "procedure", "appointment", "scheduled", "dos", "date of service",
+    "since", "surgery", "procedure", "appointment", "scheduled", "dos", "date of service", "dt",
+)  # fmt: skip
+
+
+# The person's own events a day of the month alone may follow ("seen on the 18th").
+_EVENT_WORDS = (
+    "born", "birth", "dob", "admitted", "discharged", "died", "passed", "seen", "visited", "injured",
+    "fell", "delivered", "operated", "surgery", "procedure",
 )  # fmt: skip
 
 
@@ -45,7 +52,8 @@ class DateRecognizer(PatternRecognizer):
         # 03/14/1980, 3-14-80, 3.14.1980 (separators must agree)
         Pattern(
             "mdy",
-            rf"(?<![\w/.-]){_MM}([/-]){_DAY}\1(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
+            # (a line break may sit next to a separator: "02-21-\n2020", from a wrapped column)
+            rf"(?<![\d_/-])(?<!\d\.){_MM}\n?([/-])\n?{_DAY}\n?\1\n?(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
             0.85,
             gate=_SEPARATED,
             run=1,
@@ -56,15 +64,36 @@ class DateRecognizer(PatternRecognizer):
         # 14/03/1980 (day first, unambiguous because day > 12)
         Pattern(
             "dmy",
-            rf"(?<![\w/.-])(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
+            rf"(?<![\d_/-])(?<!\d\.)(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
             0.85,
             gate=_SEPARATED,
             run=2,
         ),
+        # 1985.03.14 (a dotted ISO date)
+        Pattern(
+            "iso-dot",
+            rf"(?<![\w/.-]){_YEAR}\.(?:0[1-9]|1[0-2])\.(?:0[1-9]|[12]\d|3[01])(?![\w/-]|\.\d)",
+            0.85,
+            gate=_SEPARATED,
+            run=4,
+        ),
+        # 3.14.85 after a date word (alone it could be a version number)
+        Pattern(
+            "mdy-dot-short",
+            rf"(?<![\w/.-]){_MM}\.{_DAY}\.\d{{2}}(?![\w/-]|\.\d)",
+            0.4,
+            needs_context=True,
+            gate=_SEPARATED,
+            run=1,
+        ),
         # 1980-03-14
         Pattern(
             "iso",
-            rf"(?<![\w/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])(?![/-]|(?!T\d)\w)",
+            rf"(?<![\d_/.-]){_YEAR}([/-])(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])"
+            # (a timestamp's time goes with its date: "1961-03-04T10:00", "… 14:32:07Z")
+            r"(?:[Tt ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+            r"(?:[Zz]|[+-][01]\d:?[0-5]\d)?(?![\d:]))?"
+            r"(?![/-]|(?![Tt]\d)\w)",
             0.9,
             gate=_SEPARATED,
             run=4,
@@ -82,7 +111,7 @@ class DateRecognizer(PatternRecognizer):
         # March 14, 1980 / Mar. 14th / March the 14th
         Pattern(
             "month-day",
-            rf"\b{_MONTH}\.?\s+(?:the\s+)?{_DAY_ORD}(?:,?\s+(?:of\s+)?{_YEAR})?(?![\w:])",
+            rf"\b{_MONTH}\.?\s+(?:the\s+)?{_DAY_ORD}(?:,?\s+(?:of\s+)?{_YEAR}|,?\s+'\d\d(?!\d))?(?![\w:])",
             0.75,
             flags=IGNORE,
             words=_MONTH_WORDS,
@@ -92,7 +121,7 @@ class DateRecognizer(PatternRecognizer):
         # 14 March 1980 / 14th of March / the 3rd of march
         Pattern(
             "day-month",
-            rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR})?",
+            rf"\b{_DAY_ORD}\s+(?:of\s+)?{_MONTH}\b\.?(?:,?\s+{_YEAR}|,?\s+'\d\d(?!\d))?",
             0.75,
             flags=IGNORE,
             words=_MONTH_WORDS,
@@ -135,6 +164,23 @@ class DateRecognizer(PatternRecognizer):
             flags=IGNORE,
             words=_MONTH_WORDS,
             starts=_MONTH_WORDS,
+            lowercase=True,
+        ),
+        # "seen on the 18th", "born on the fourth" (the digit view reads "fourth" as "4th"): a day
+        # of the month alone, after an event of the person's own (birth, admission, a visit; an
+        # offered appointment slot is not one), where nothing that it could count follows.
+        Pattern(
+            "the-nth",
+            r"\b(?:born|birthday|birth|dob|admitted|discharged|died|passed\s+away|seen|visited|injured|"
+            r"fell|delivered|operated|surgery|procedure)\b[^.\n\d]{0,16}?"
+            r"\bthe\s+(?P<d>(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))"
+            r"(?=\s*(?:[.,;:!?)]|$)|\s+(?:at|and|or|in|when|so|but|please|for|then|because|around|"
+            r"morning|afternoon|evening|night)\b)",
+            0.45,
+            group="d",
+            flags=IGNORE,
+            words=_EVENT_WORDS,
+            starts=_EVENT_WORDS,
             lowercase=True,
         ),
         # A date read as bare digits after "date of birth"/"born" ("oh five fourteen nineteen sixty
@@ -189,7 +235,7 @@ class AgeOver89Recognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "n-years-old",
-            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:years?|yrs?|y/o|y\.o\.|yo|year-old)\b)"
+            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:(?:years?|yrs?|y/o|yo|year-old)\b|y\.o\.))"
             r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo)|[\s-]*year-old)?",
             0.85,
             flags=IGNORE,

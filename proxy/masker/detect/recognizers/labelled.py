@@ -13,14 +13,34 @@ from ..recognizer import Doc, Recognizer, gate_regex, lowercase_variant, word_al
 from ..types import Entity, Finding
 from ..validators import aba_ok
 
+# A biometric identifier is named by what was captured and what the record is ("iris template",
+# "palm vein id", "retina scan hash", "voice print signature").
+_BIOMETRIC_WHAT = (
+    "retina", "retinal", "retina scan", "iris", "iris scan", "palm", "palm vein", "palm print", "vein",
+    "face", "facial", "face scan", "finger", "fingerprint", "thumbprint", "finger vein", "voice",
+    "voice print", "voiceprint", "hand geometry", "gait", "dna", "biometric", "facial recognition",
+)  # fmt: skip
+_BIOMETRIC_KIND = (
+    "template", "template id", "hash", "id", "identifier", "signature", "code", "record", "sample",
+    "scan", "scan id", "key", "vector", "token",
+)  # fmt: skip
+
 # label -> entity. Loose labels (single common words) need a stronger value, see ``_LOOSE``.
 _LABELS: dict[Entity, tuple[str, ...]] = {
     Entity.MRN: (
+        "patientennummer", "patienten-nr", "krankenaktennummer", "fallnummer", "aktennummer",
+        "n° de dossier", "no de dossier", "numéro de dossier", "numero de dossier", "dossier médical",
+        "dossier medical", "historia clínica", "historia clinica", "número de historia", "numero de historia",
+        "expediente", "cartella clinica", "numero cartella", "numero di cartella", "prontuário", "prontuario",
+        "patiëntnummer", "patientnummer", "dossiernummer", "numer pacjenta", "numer historii choroby",
         "mrn", "mrn#", "mr#", "medical record number", "medical record", "med rec", "med rec number",
         "record number", "chart number", "chart", "patient id", "patient number", "hospital number",
         "hospital id", "health record number", "emr number", "ehr number", "record no", "medical record no",
     ),
     Entity.HEALTH_PLAN_ID: (
+        "versichertennummer", "krankenversicherungsnummer", "versicherungsnummer", "numéro d'assuré",
+        "numero d'assure", "número de afiliación", "numero de afiliacion", "tessera sanitaria",
+        "verzekeringsnummer", "carte vitale", "hicn number", "beneficiary", "plan member",
         "member id", "member number", "member", "subscriber id", "subscriber number", "subscriber",
         "policy number", "policy id", "policy", "insurance id", "insurance number", "insurance",
         "plan id", "plan number", "health plan id", "health plan number", "beneficiary id",
@@ -30,6 +50,9 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "rxbin", "rx pcn", "pcn",
     ),
     Entity.ACCOUNT_NUMBER: (
+        "kontonummer", "konto", "numéro de compte", "numero de compte", "número de cuenta",
+        "numero de cuenta", "numero di conto", "numero conto", "rekeningnummer",
+        "número da conta", "numero da conta",
         "account number", "account no", "account", "acct", "acct no", "acct number", "billing account",
         "patient account", "account id", "customer number", "customer id", "billing number",
     ),
@@ -45,12 +68,17 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "professional license", "certificate", "license", "licence",
     ),
     Entity.DRIVER_LICENSE: (
+        "führerschein", "fuhrerschein", "führerscheinnummer", "fuhrerscheinnummer", "permis de conduire",
+        "licencia de conducir", "permiso de conducir", "carnet de conducir", "patente di guida", "rijbewijs",
+        "carteira de motorista", "prawo jazdy",
         "driver's license", "drivers license", "driver license", "driver's licence", "driving licence",
         "driver's license number", "drivers license number", "driver license number", "dl", "dl#",
         "dl number", "driver's lic", "state id",
     ),
     Entity.PASSPORT: ("passport", "passport number", "passport no", "passport id"),
     Entity.VEHICLE_ID: (
+        "kennzeichen", "kfz-kennzeichen", "immatriculation", "plaque", "matrícula", "matricula", "targa",
+        "kenteken", "placa", "numer rejestracyjny",
         "license plate", "licence plate", "plate number", "plate", "tag number", "plates",
         "vin", "vehicle id", "vehicle identification number", "registration plate",
     ),
@@ -60,6 +88,11 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "equipment id", "asset tag",
     ),
     Entity.ID_NUMBER: (
+        "sozialversicherungsnummer", "numéro de sécurité sociale", "numero de securite sociale",
+        "sécurité sociale", "securite sociale", "seguridad social", "número de seguridad social",
+        "numero de seguridad social", "codice fiscale", "burgerservicenummer", "bsn", "personnummer",
+        "pesel", "personalausweis", "ausweisnummer", "carte d'identité", "carte d'identite", "dni", "nie",
+        "carta d'identità", "carta d'identita", "cpf", "personalnummer",
         "claim number", "claim id", "claim", "case number", "case id", "case", "ticket number", "ticket",
         "reference number", "reference", "ref", "ref no", "confirmation number", "confirmation code",
         "confirmation", "order number", "invoice number", "invoice", "authorization number",
@@ -73,7 +106,9 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "biometric id", "biometric template", "biometric template id", "template id", "template",
         "fingerprint id", "fingerprint template", "fingerprint", "voiceprint", "voiceprint id",
         "voice print id", "face id", "faceprint", "facial template", "iris template", "iris scan id",
-        "retina scan id", "palm print id", "palmprint", "enrollment id", "enrolment id",
+        "retina scan id", "palm print id", "palmprint", "enrollment id", "enrolment id", "badge",
+        "staff number", "staff id", "staff no", "personnel number",
+        *(f"{what} {kind}" for what in _BIOMETRIC_WHAT for kind in _BIOMETRIC_KIND),
     ),
 }  # fmt: skip
 
@@ -86,7 +121,8 @@ _LOOSE = frozenset(
         "case", "ticket", "reference", "ref", "confirmation", "invoice", "authorization", "id",
         "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter", "group", "grp",
         "sn", "pcn", "confirmed with", "verified with", "verified by", "verified using", "matched with",
-        "template", "fingerprint", "voiceprint", "palmprint", "faceprint",
+        "template", "fingerprint", "voiceprint", "palmprint", "faceprint", "badge", "konto", "plaque",
+        "placa", "targa", "expediente", "beneficiary", "dni", "nie",
     }
 )  # fmt: skip
 
@@ -97,18 +133,22 @@ for _entity, _labels in _LABELS.items():
 
 _FILLER = (
     r"(?:[ \t]*(?:\#|no\.?|num(?:ber)?|nr|id|is|was|will\s+be|should\s+be|are|of|it's|its|reads|"
-    r"ends\s+(?:in|with)|on\s+file|on\s+the\s+card|:|=|-|\u2013|\u2014|\(|\))){0,4}[ \t]*"
+    r"ends\s+(?:in|with)|on\s+file|on\s+the\s+card|\([a-z]{2}\)|:|=|-|\u2013|\u2014|\(|\))){0,4}[ \t]*"
 )
 _LABEL_RX = re.compile(rf"(?P<label>{word_alternation(_ENTITY_OF)})(?:'s)?{_FILLER}", re.IGNORECASE)
 _LABEL_RX_LC = lowercase_variant(_LABEL_RX)  # for Doc.lower of an ASCII text: same spans, faster
 # One group of a value: alphanumerics joined by - . / ("W123-456-789", "1EG4-TE5-MK73").
-_GROUP = re.compile(r"[A-Za-z0-9]+(?:[-./\u2022\u00b7][A-Za-z0-9]+)*")
+_GROUP = re.compile(r"[A-Za-z0-9]+(?:[-./_\u2022\u00b7][A-Za-z0-9]+)*")
+# A value broken over two lines (pasted from a narrow column): the break follows a separator
+# ("W9565-\n32735"), or the second line holds nothing but the rest of the value ("A-0048\n2913.").
+_BROKEN = re.compile(r"[-./]?\r?\n(?=[A-Za-z0-9])")
+_LINE_END = re.compile(r"[.,;)]?[ \t]*(?:\r?\n|$)")
 # After a question ("…medical record number? Caller: Sure, it's W4613656") the answer comes later:
 # the first token with a digit before the next question mark or line break.
 _ANSWER_VALUE = re.compile(r"\?[^?\n]{0,48}?(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)")
 
 
-def _value_span(text: str, pos: int) -> tuple[int, int] | None:
+def _value_span(text: str, pos: int, *, any_case: bool = False) -> tuple[int, int] | None:
     """The identifier starting at ``pos``: up to five space-separated groups, where a group without
     digits is only kept if it is a short upper-case block ("311 CDZ", "HND 169")."""
     m = _GROUP.match(text, pos)
@@ -121,13 +161,26 @@ def _value_span(text: str, pos: int) -> tuple[int, int] | None:
         if nxt is None:
             break
         g = nxt.group()
-        if not any(c.isdigit() for c in g) and not (g.isupper() and len(g) <= 4):
+        if not any(c.isdigit() for c in g) and not ((g.isupper() or any_case) and len(g) <= 4):
             break
         end = nxt.end()
         groups += 1
     first = text[start : m.end()]
-    if not any(c.isdigit() for c in first) and not (first.isupper() and len(first) <= 4):
+    if not any(c.isdigit() for c in first) and not ((first.isupper() or any_case) and len(first) <= 4):
         return None
+    broken = _BROKEN.match(text, end)
+    if broken is not None:
+        nxt = _GROUP.match(text, broken.end())
+        if nxt is not None and any(c.isdigit() for c in nxt.group()):
+            rest = nxt.end()
+            while rest < len(text) and text[rest] == " ":  # "650\n777 165": the rest in groups too
+                more = _GROUP.match(text, rest + 1)
+                if more is None or not any(c.isdigit() for c in more.group()):
+                    break
+                rest = more.end()
+            joined = broken.group()[0] not in "\r\n"
+            if joined or _LINE_END.match(text, rest):
+                end = rest
     # A trailing letters-only block is kept only when it is upper-case ("311 CDZ"), never a word.
     return start, end
 
@@ -167,7 +220,7 @@ class LabelledIdRecognizer(Recognizer):
             if entity is None:
                 continue
             score = 0.9
-            span = _value_span(text, m.end())
+            span = _value_span(text, m.end(), any_case=entity is Entity.VEHICLE_ID)
             if span is None and label not in _LOOSE:
                 answer = _ANSWER_VALUE.match(text, m.end())
                 if answer is not None:
@@ -201,3 +254,9 @@ _UNIT_AFTER = re.compile(r"\s*(?:mg|mcg|ml|g|kg|lbs?|%|mmhg|units?|iu|bpm|cm|mm|
 
 def _looks_like_measure(text: str, end: int) -> bool:
     return _UNIT_AFTER.match(text, end) is not None
+
+
+def is_label(phrase: str) -> bool:
+    """Whether ``phrase`` (lower-case words) is one of the labels, with its filler ("acct no")."""
+    m = _LABEL_RX_LC.fullmatch(phrase)
+    return m is not None and _SPACES.sub(" ", m.group("label")) in _ENTITY_OF

@@ -34,7 +34,7 @@ class SsnRecognizer(PatternRecognizer):
     # Nine digits with at most single dashes between them (dashed, plain, regrouped), or spaced.
     # Spelled to begin with a plain class: then ``re`` skips to the digits instead of trying the
     # regex at every character (a leading group or repeat costs ~2 µs more per utterance).
-    requires = r"\d(?:(?:-?\d){8}|\d\d[ .]\d\d[ .]\d{4})"
+    requires = r"\d(?:(?:-?\d){8}|\d\d[ ./]\d\d[ ./]\d{4})"
     CONTEXT = (
         "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
         "last four", "tax id", "itin", "taxpayer",
@@ -45,7 +45,7 @@ class SsnRecognizer(PatternRecognizer):
         # The dashed shape alone is strong, but a record-number label right before it is stronger
         # (the labelled-id recognizer scores 0.9), so the shape alone stays below that.
         Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.7, run=3),
-        Pattern("spaced", r"(?<![\w-])\d{3}[ .]\d{2}[ .]\d{4}(?![\w-])", 0.5, run=3),
+        Pattern("spaced", r"(?<![\w-])\d{3}([ ./])\d{2}\1\d{4}(?![\w-])", 0.5, run=3),
         Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25, run=9),
         # Voice agents read SSNs in odd groups once normalised ("901-22-3456" vs "90122-3456").
         Pattern(
@@ -161,6 +161,7 @@ class VinRecognizer(PatternRecognizer):
     ENTITY = Entity.VEHICLE_ID
     needs_digits = True
     requires = r"[A-HJ-NPR-Z0-9][A-HJ-NPR-Z0-9]{16}"
+    requires_flags = IGNORE
     CONTEXT = ("vin", "vehicle", "car", "truck", "chassis", "identification number")
     PATTERNS = (
         Pattern(
@@ -169,7 +170,19 @@ class VinRecognizer(PatternRecognizer):
             0.5,
             gate=r"[A-HJ-NPR-Z0-9][A-HJ-NPR-Z0-9]{16}",
         ),
+        Pattern(
+            "vin-any-case",
+            r"(?<![\w-])(?=[a-hj-npr-z0-9]*\d)(?=[a-hj-npr-z0-9]*[a-z])[a-hj-npr-z0-9]{17}(?![\w-])",
+            0.5,
+            flags=IGNORE,
+            gate=r"[a-hj-npr-z0-9][a-hj-npr-z0-9]{16}",
+            lowercase=True,
+        ),
     )
+
+    def validate(self, value: str, *, context: bool) -> bool:
+        # Written in lower or mixed case ("1hgcm82633a004352"), only its check digit says it is one.
+        return value.isupper() or vin_check_digit_ok(value)
 
     def adjust(self, value: str, score: float, *, context: bool) -> float:
         # Only North-American VINs carry the check digit; a failure alone is weak evidence.
@@ -204,7 +217,8 @@ class DeviceNumberRecognizer(PatternRecognizer):
         return True
 
 
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d")
+_DIGITS_LETTERS_DIGITS = re.compile(r"\d+[A-Z]+\d+")
 
 
 class LongNumberRecognizer(PatternRecognizer):
@@ -220,11 +234,21 @@ class LongNumberRecognizer(PatternRecognizer):
         Pattern("digits", r"(?<![\w.,/:-])\d(?:[ -]?\d){6,}(?![\w/:-]|[.,]\d)", 0.55, run=1),
         Pattern(
             "alnum",
-            r"(?<![\w-])(?=[A-Z0-9-]*\d{4})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})+(?![\w-])",
+            r"(?<![\w-])(?=[A-Z0-9-]*\d{4}|(?:[A-Z-]*\d){7})(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,})*-[A-Z0-9]+(?![\w-])",
             0.52,
             # An upper-case letter sits in a group next to a hyphen (there are two groups or more).
             # (``[A-Z][A-Z0-9]*-|-[A-Z0-9]*[A-Z]``, led by one class so ``re`` scans for it quickly)
             gate=r"[A-Z\-](?:(?<=[A-Z])[A-Z0-9]*-|(?<=-)[A-Z0-9]*[A-Z])",
+        ),
+        # A code mixing letters and six or more digits ("W534279690", "VP_4784671", "E-607194",
+        # "24909942X", "9404LS44"): the shape of record, member, staff and device numbers, whatever
+        # label they lost (a tool-call argument, a key, a second line).
+        Pattern(
+            "mixed",
+            r"(?<![\w.-])(?:[A-Za-z]{1,5}[-_]?\d{6,}(?:[A-Z]{1,3}\d*)?|\d{6,}[A-Z]{1,3}|\d{2,}[A-Z]{1,3}\d{2,})"
+            r"(?:-[A-Za-z0-9]{1,3})?(?![\w-])",
+            0.52,
+            gate=r"[A-Za-z_-]\d{6}|\d{6}[A-Z]|\d[A-Z]{1,3}\d",
         ),
     )
 
@@ -241,4 +265,6 @@ class LongNumberRecognizer(PatternRecognizer):
         d = digits_of(value)
         if value[:1].isdigit() and len(alnum_of(value)) == len(d):
             return len(d) >= 7 and len(set(d)) > 1
+        if len(d) < 6 and _DIGITS_LETTERS_DIGITS.fullmatch(value):
+            return False  # "2D6", "12AB34": a short code, not an identifier
         return len(d) >= 4

@@ -79,21 +79,44 @@ _CITY_BEFORE_ZIP = gate_regex(r"[A-Z]{2}\s+\d{5}")
 _CAP_AFTER_SPACE = re.compile(r"\s(?=[A-Z])")
 
 
+_UNIT_WORDS = ("apt", "apartment", "suite", "ste", "unit")
+_SUBDIVISION_WORDS = ("precinct", "tract", "district")
+
+
 class StreetAddressRecognizer(PatternRecognizer):
     name = "street_address"
     ENTITY = Entity.ADDRESS
     needs_digits = True
     # The house number's last digit and the space after it, or a PO box number.
-    requires = r"\d[a-z]?(?:-\d{1,4})?\s|box\s+\d"
+    requires = r"\d[a-z]?(?:-\d{1,4})?\s|box\s+\d|precinct\s|tract\s|district\s"
     requires_flags = IGNORE
     PATTERNS = (
         Pattern(
             "street",
             rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+{_DIRECTION}?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}?"
-            rf"\s+{_SUFFIX}\b\.?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
+            # (a capitalised second suffix belongs to the name before it: "Maple Grove Drive")
+            rf"\s+{_SUFFIX}\b\.?(?:[ \t]+(?-i:(?=[A-Z])){_SUFFIX}\b\.?)?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
             0.9,
             flags=IGNORE,
             run=1,
+        ),
+        # The unit written first ("Apt 11B, 1234 Maple Grove Drive"): part of the address.
+        Pattern(
+            "unit-first",
+            r"\b(?:apt|apartment|suite|ste|unit)\b\.?\s*\#?\s*(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]+(?=,?\s+\d{1,6}[A-Za-z]?\s+[A-Z])",
+            0.85,
+            flags=IGNORE,
+            words=_UNIT_WORDS,
+            starts=_UNIT_WORDS,
+        ),
+        # A voting precinct or census tract: a geographic subdivision below the state.
+        Pattern(
+            "precinct",
+            r"\b(?:voting\s+)?(?:precinct|census\s+tract|voting\s+district|election\s+district)\s+(?:no\.?\s*|\#\s*)?\d{1,6}(?:\.\d{1,2})?\b",
+            0.85,
+            flags=IGNORE,
+            words=_SUBDIVISION_WORDS,
+            starts=("voting", "precinct", "census", "election"),
         ),
         Pattern(
             "po-box",
@@ -175,6 +198,29 @@ class ZipCodeRecognizer(PatternRecognizer):
     )
 
 
+class AddressTailRecognizer(Recognizer):
+    """The city and ZIP that end a street address with no state between them ("… Maple Grove
+    Drive, Springfield 62704"): the (capitalised) street suffix before them says it is an address."""
+
+    name = "address_tail"
+    needs_digits = True
+    _rx = re.compile(
+        rf"\b(?=[A-Z])(?i:{_SUFFIX})\.?(?i:{_UNIT})?,\s*(?P<c>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){{0,2}}),?\s+"
+        r"(?P<z>\d{5}(?:-\d{4})?)(?![\w-])"
+    )
+    _gate = gate_regex(r"[A-Za-z0-9.],\s*[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2},?\s+\d{5}(?:-\d{4})?(?![\w-])")
+
+    def applies(self, doc: Doc) -> bool:
+        return doc.has_digit and doc.max_run >= 5 and (not doc.gated or doc.found(self._gate))
+
+    def analyze(self, doc: Doc) -> list[Finding]:
+        out: list[Finding] = []
+        for m in self._rx.finditer(doc.text):
+            out.append(Finding(m.start("c"), m.end("c"), Entity.LOCATION, 0.85, self.name))
+            out.append(Finding(m.start("z"), m.end("z"), Entity.ZIP, 0.9, self.name))
+        return out
+
+
 class AddressCityRecognizer(Recognizer):
     """The city of a written address: "…, Springfield, IL 62704" or "Austin, Texas"."""
 
@@ -246,8 +292,13 @@ class CountyRecognizer(Recognizer):
     """Counties, parishes, boroughs and townships are geographic subdivisions below the state."""
 
     name = "county"
-    triggers = ("county", "parish", "borough", "township")
-    _rx = re.compile(r"\b(?:[A-Z][a-z]+[ -]){1,3}(?:County|Parish|Borough|Township)\b")
+    triggers = ("county", "parish", "borough", "township", "city of", "town of", "village of")
+    _rx = re.compile(
+        r"\b(?:[A-Z][a-z]+[ -]){1,3}(?:County|Parish|Borough|Township)\b"
+        # "Township of Millbrook", "City of Springfield"
+        r"|\b(?:County|Parish|Borough|Township|City|Town|Village)\s+of\s+"
+        r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}\b"
+    )
 
     def analyze(self, doc: Doc) -> list[Finding]:
         return [

@@ -30,7 +30,7 @@ class SpokenEmailRecognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "spoken-email",
-            rf"(?<![\w@.'\u2019])(?P<e>{_NOT_LOCAL}{_PART}(?:{_SEP}{_PART}){{0,4}}{_SPACED}{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+){{0,3}}{_DOT}{_TLD})\b",
+            rf"(?<![\w@.'\u2019])(?P<e>{_NOT_LOCAL}{_PART}(?:{_SEP}{_PART}){{0,4}}{_SPACED}{_AT}[a-z0-9-]+(?:{_DOT}[a-z0-9-]+){{0,3}}{_DOT}{_TLD})\b(?![/@-])",
             0.85,
             group="e",
             flags=IGNORE,
