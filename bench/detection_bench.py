@@ -35,9 +35,9 @@ from .corpus import (
     generate_corpus,
     generate_dev_corpus,
     generate_heldout_corpus,
-    generate_trap_corpus,
     generate_safeharbor_heldout,
     generate_safeharbor_tuning,
+    generate_trap_corpus,
 )
 from .corpus.safeharbor_blind import generate_safeharbor_blind
 

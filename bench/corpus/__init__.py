@@ -13,7 +13,7 @@ __all__ = [
     "generate_corpus",
     "generate_dev_corpus",
     "generate_heldout_corpus",
-    "generate_trap_corpus",
     "generate_safeharbor_heldout",
     "generate_safeharbor_tuning",
+    "generate_trap_corpus",
 ]
