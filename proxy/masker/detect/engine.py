@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .cache import FindingsCache, digest
-from .ner import ner_findings, ner_windows, shift, truecase
+from .ner import BLOB, ner_findings, ner_windows, shift, truecase
 from .normalize import Normalized, normalize
 from .propagate import RECOGNIZER as PROPAGATED
 from .propagate import Values, collect
@@ -122,6 +122,13 @@ def _above_threshold(candidates: list[Finding], options: DetectOptions) -> list[
     thresholds = dict(options.thresholds)
     default = options.default_threshold
     return [f for f in candidates if f.score >= thresholds.get(f.entity, default)]
+
+
+_BLOB_MIN = 256
+
+
+def _blank_blobs(text: str) -> str:
+    return BLOB.sub(lambda m: " " * (m.end() - m.start()), text)
 
 
 def _covers(found: list[Finding], words: list[_Span], offset: int) -> bool:
@@ -493,7 +500,8 @@ class DetectionEngine:
         """Numeric recognizers over the digit view — only around what was rewritten, with enough
         margin for context words and multi-word shapes, so a long note with a few number words
         costs a few small windows rather than a second full pass."""
-        view = digit_view(text, gated=gated)
+        # Blanked (same length, so offsets hold), an encoded blob costs the view nothing.
+        view = digit_view(_blank_blobs(text) if len(text) > _BLOB_MIN else text, gated=gated)
         if view is None:
             return []
         vtext = view.text

@@ -222,7 +222,7 @@ def ner_windows(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, int,
     if len(text) < SEGMENT_FROM:
         words = _unclaimed(_candidates(text, cased), claims)
         return [(0, len(text), words)] if words else []
-    blobs = [m.span() for m in _BLOB.finditer(text)]
+    blobs = [m.span() for m in BLOB.finditer(text)]
     out: list[tuple[int, int, list[Span]]] = []
     for s_start, s_end in _sentences(text):
         words = _unclaimed(_candidates(text, cased, s_start, s_end), claims)
@@ -239,8 +239,9 @@ def ner_windows(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, int,
     return out
 
 
-# A run this long with no space or list separator is an encoded blob or a code, not prose.
-_BLOB = re.compile(r"[^\s,;|]{257,}")
+# A run this long with no space or list separator is an encoded blob or a code, not prose: no
+# name for NER, no spoken number for the digit view (the patterns still read it).
+BLOB = re.compile(r"(?<![^\s,;|])[^\s,;|]{257,}")  # tried at run starts only: linear
 
 
 def _outside(words: list[Span], blobs: list[Span]) -> list[Span]:
