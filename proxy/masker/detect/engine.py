@@ -54,6 +54,7 @@ _Window = tuple[int, str, list[_Span]]
 _Prepared = dict[int, tuple[Normalized, list[Finding], list[_Window]]]
 
 _HAS_LETTER = re.compile(r"[A-Za-z]{2}")
+_WORD = re.compile(r"[^\W_]+")
 # A turn boundary is worth joining only if a number (digits or number words) touches it.
 _NUMERIC_TAIL = re.compile(
     r"(?:\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w{3,5}teen|"
@@ -410,13 +411,20 @@ class DetectionEngine:
         """The names, places and organisations the patterns found (above threshold)."""
         values = Values()
         seen: set[str] = set()
+        # Only a value with a word some window is sent for can spare the model a window.
+        wanted = {
+            norm.text[ws:we].lower()
+            for norm, _, windows in prepared.values()
+            for _, _, words in windows
+            for ws, we in words
+        }
         for norm, candidates, windows in prepared.values():
             if not windows:
                 continue
             for f in _above_threshold(candidates, options):
                 if f.entity in _NER_TYPES:
                     value = norm.text[f.start : f.end]
-                    if value not in seen:
+                    if value not in seen and not wanted.isdisjoint(_WORD.findall(value.lower())):
                         seen.add(value)
                         values.add(value, f.entity, f.score, PROPAGATED)
         return values, seen
