@@ -79,6 +79,7 @@ BUDGET_SECONDS = 30.0
 # Characters of NER input per backend call on the budgeted path: a pass of a few hundred
 # milliseconds, so other requests' NER calls queue behind one slice, not behind the whole body.
 _NER_SLICE = 8_192
+_NER_FIRST_SLICE = 512
 # What NER can add to a window: names, places, organisations. Values of these types found earlier in
 # the request make the model unnecessary for a window whose every candidate word is one of them.
 _NER_TYPES = frozenset({Entity.PERSON, Entity.LOCATION, Entity.ORGANIZATION})
@@ -387,9 +388,10 @@ class DetectionEngine:
         memo: dict[str, list[NerSpan]] = {}
         done: list[tuple[int, _Window]] = []
         start = 0
+        limit = _NER_FIRST_SLICE  # small at first, so that what the model finds spares it soon
         while start < len(targets) or done:
             end, size = start, 0
-            while end < len(targets) and (end == start or size + len(targets[end][1][1]) <= _NER_SLICE):
+            while end < len(targets) and (end == start or size + len(targets[end][1][1]) <= limit):
                 size += len(targets[end][1][1])
                 end += 1
             # One hop to the detection thread: findings of the slice just analysed, then which
@@ -398,6 +400,7 @@ class DetectionEngine:
                 budget, self._ner_step, prepared, done, targets[start:end], memo, values, seen, budget
             )
             done, start = targets[start:end], end
+            limit = min(2 * limit, _NER_SLICE)
             budget.check()
             if send:
                 try:
