@@ -199,6 +199,6 @@ _SECRET_TEXTS = [
 def test_secret_patterns_tried_where_they_can_start_find_what_a_full_scan_finds(text: str) -> None:
     engine = DetectionEngine(ner=None)
     for piece in (text, "Note: " + text.upper(), text.lower() + " " + _blob(2000)):
-        gated = sorted(engine.pattern_candidates(piece))
-        assert gated == sorted(engine.pattern_candidates(piece, gated=False))
-        assert any(f.entity is Entity.SECRET for f in gated) or piece == text.upper()
+        gated = sorted(map(repr, engine.pattern_candidates(piece)))
+        assert gated == sorted(map(repr, engine.pattern_candidates(piece, gated=False)))
+        assert "SECRET" in " ".join(gated) or piece.startswith("Note: ")
