@@ -17,6 +17,7 @@ replaced by a neutral, speakable phrase and counted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable
 
@@ -45,6 +46,7 @@ _SPOKEN: dict[Entity, str] = {
     Entity.CREDIT_CARD: "the card number",
 }
 DEFAULT_FALLBACK = "the withheld detail"
+_SLICE = 1024  # tokens of one text restored between two returns to the event loop
 
 
 def fallback_phrase(label: str) -> str:
@@ -164,7 +166,9 @@ class StreamRehydrator:
         """``text`` with ``tokens`` (every token in it, in order) replaced: a whole text at once."""
         out: list[str] = []
         pos = 0
-        for token in tokens:
+        for k, token in enumerate(tokens, 1):
+            if k % _SLICE == 0:
+                await asyncio.sleep(0)  # a long answer's tokens: let other requests in between
             out.append(text[pos : token.start])
             out.append(await self._replacement(token))
             pos = token.end
