@@ -11,6 +11,7 @@ string.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
 import time
 from collections import Counter
@@ -193,12 +194,16 @@ def _memo_stale(
 
 
 def _uncovered(low: str, values: set[str], spans: list[tuple[int, int]]) -> bool:
-    """Whether one of ``values`` occurs in ``low`` outside every one of ``spans``."""
+    """Whether one of ``values`` occurs in ``low`` outside every one of ``spans`` (findings: they
+    do not overlap, so only the last one starting at or before an occurrence can hold it)."""
+    spans = sorted(spans)
+    starts = [s for s, _ in spans]
     for value in values:
         pos = low.find(value)
         while pos >= 0:
             end = pos + len(value)
-            if not any(s <= pos and end <= e for s, e in spans):
+            k = bisect.bisect_right(starts, pos) - 1
+            if k < 0 or spans[k][1] < end:
                 return True
             pos = low.find(value, pos + len(value))
     return False
