@@ -27,6 +27,7 @@ from .grammar import (
     MAX_TOKEN_CHARS,
     TOKEN_PATTERN,
     TokenMatch,
+    canonical_matches,
     could_contain_token,
     could_extend,
     could_start_token,
@@ -47,6 +48,7 @@ _SPOKEN: dict[Entity, str] = {
 }
 DEFAULT_FALLBACK = "the withheld detail"
 _SLICE = 1024  # tokens of one text restored between two returns to the event loop
+_LONG = 65_536  # characters: a text this long is scanned for tokens in slices
 
 
 def fallback_phrase(label: str) -> str:
@@ -186,6 +188,18 @@ class StreamRehydrator:
         return self._buffer
 
 
+async def _find_canonical_sliced(text: str) -> list[TokenMatch] | None:
+    """``find_canonical`` over a long answer, returning to the event loop every ``_SLICE`` tokens."""
+    found: list[TokenMatch] = []
+    for k, match in enumerate(canonical_matches(text), 1):
+        if match is None:
+            return None
+        found.append(match)
+        if k % _SLICE == 0:
+            await asyncio.sleep(0)
+    return found
+
+
 async def rehydrate_text(
     tokens: AnswerTokens | TokenSession,
     text: str,
@@ -196,7 +210,7 @@ async def rehydrate_text(
     if not could_contain_token(text):
         return text
     rehydrator = StreamRehydrator(tokens, escape=escape, on_unresolved=on_unresolved)
-    found = find_canonical(text)
+    found = find_canonical(text) if len(text) < _LONG else await _find_canonical_sliced(text)
     if found is not None:
         return await rehydrator.replace(text, found)
     return await rehydrator.feed(text, final=True)
