@@ -301,7 +301,9 @@ class TokenSession:
         self.codec.vault_answering = True
         self._dek = key.dek
         written = self.codec._written
-        for row in rows:
+        for k, row in enumerate(rows, 1):
+            if k % _SLICE == 0:
+                await asyncio.sleep(0)
             written.put(row.scope_id + row.token_id, True, _WRITTEN_BYTES)
 
     # -- deanonymize -----------------------------------------------------------------------
