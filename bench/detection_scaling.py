@@ -35,9 +35,10 @@ def dense_phi(n: int, seed: int = 3) -> str:
     return "\n".join(out)[:n]
 
 
-def phi_sentences(n: int, seed: int = 5) -> tuple[str, set[str]]:
+def phi_sentences(n: int, seed: int = 5) -> tuple[str, dict[str, set[str]]]:
     """About ``n`` characters of short sentences dense with synthetic PHI, every one new (names
-    recombined from Faker's pools, fresh numbers), and the PHI values in them."""
+    recombined from Faker's pools, fresh numbers), and the PHI values in them by kind ("name",
+    "phone", "ssn", ...)."""
     from faker import Faker
 
     fake = Faker("en_US")
@@ -57,36 +58,39 @@ def phi_sentences(n: int, seed: int = 5) -> tuple[str, set[str]]:
         return f"{rng.choice(first)} {rng.choice(last)}"
 
     out: list[str] = []
-    values: set[str] = set()
+    values: dict[str, set[str]] = {}
     size = 0
     while size < n:
         kind = rng.randrange(6)
-        vals: tuple[str, ...] = ()
+        vals: tuple[tuple[str, str], ...] = ()
         if kind == 0:
             who = name()
             dob = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1935, 2015)}"
-            sentence, vals = f"Patient {who} (DOB {dob}) was seen today. ", (who, dob)
+            sentence, vals = f"Patient {who} (DOB {dob}) was seen today. ", (("name", who), ("dob", dob))
         elif kind == 1:
             who, phone = name(), f"({rng.randint(201, 989)}) 555-{digits(4)}"
-            sentence, vals = f"Call {who} at {phone} about the results. ", (who, phone)
+            sentence, vals = f"Call {who} at {phone} about the results. ", (("name", who), ("phone", phone))
         elif kind == 2:
             ssn, mrn = f"{rng.randint(500, 599)}-{digits(2)}-{digits(4)}", f"MRN{digits(7)}"
-            sentence, vals = f"SSN {ssn}, MRN {mrn}. ", (ssn, mrn)
+            sentence, vals = f"SSN {ssn}, MRN {mrn}. ", (("ssn", ssn), ("mrn", mrn))
         elif kind == 3:
             street, city, zipcode = (
                 f"{rng.randint(1, 99999)} {rng.choice(streets)}",
                 rng.choice(cities),
                 digits(5),
             )
-            sentence = f"Lives at {street}, {city}, {rng.choice(states)} {zipcode}.\n"
-            vals = (street, city, zipcode)
+            state = rng.choice(states)
+            sentence = f"Lives at {street}, {city}, {state} {zipcode}.\n"
+            # The ZIP code with its state: a bare five-digit value could be any other number.
+            vals = (("street", street), ("city", city), ("zip", f"{state} {zipcode}"))
         elif kind == 4:
             email, who = f"{rng.choice(users)}{rng.randrange(1000)}@example.com", name()
-            sentence, vals = f"E-mail {email}; emergency contact {who}. ", (email, who)
+            sentence, vals = f"E-mail {email}; emergency contact {who}. ", (("email", email), ("name", who))
         else:
             sentence = "Blood pressure stable, continue metformin 500 mg twice daily.\n"
         out.append(sentence)
-        values.update(vals)
+        for kind_name, value in vals:
+            values.setdefault(kind_name, set()).add(value)
         size += len(sentence)
     return "".join(out), values
 
