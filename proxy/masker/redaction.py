@@ -10,10 +10,12 @@ string.
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,15 +77,43 @@ def _with_token_shields(text: str, findings: list[Finding]) -> list[Finding]:
     return sorted([*kept, *shields], key=lambda f: f.start)
 
 
+# Findings replaced between two returns to the event loop: a large body's tens of thousands of
+# findings are tokenized in slices, so other requests and /health are answered meanwhile.
+SLICE = 1024
+
+
 def _redact_slot(policy: Policy, session: TokenSession, slot: Slot, findings: list[Finding]) -> SlotResult:
+    out: list[SlotResult] = []
+    for _ in _redact_steps(policy, session, slot, findings, out):
+        pass
+    return out[0]
+
+
+async def _redact_slot_sliced(
+    policy: Policy, session: TokenSession, slot: Slot, findings: list[Finding]
+) -> SlotResult:
+    out: list[SlotResult] = []
+    for _ in _redact_steps(policy, session, slot, findings, out):
+        await asyncio.sleep(0)
+    return out[0]
+
+
+def _redact_steps(
+    policy: Policy, session: TokenSession, slot: Slot, findings: list[Finding], out: list[SlotResult]
+) -> Iterator[None]:
+    """Redacts ``slot``, pausing (a ``yield``) after every ``SLICE`` findings; puts the result in
+    ``out``."""
     if not findings:
-        return UNCHANGED
+        out.append(UNCHANGED)
+        return
     text = slot.text
     pieces: list[str] = []
     tokens: list[tuple[int, int, Entity, str]] = []
     entities: list[str] = []
     cursor = 0
-    for finding in findings:
+    for k, finding in enumerate(findings, 1):
+        if k % SLICE == 0:
+            yield
         if finding.start < cursor:
             continue  # the detector resolves overlaps; stay safe if one slips through
         value = text[finding.start : finding.end]
@@ -99,9 +129,10 @@ def _redact_slot(policy: Policy, session: TokenSession, slot: Slot, findings: li
         pieces.append(replacement.text)
         cursor = finding.end
     if not entities:
-        return UNCHANGED
+        out.append(UNCHANGED)
+        return
     pieces.append(text[cursor:])
-    return make_slot_result("".join(pieces), tokens, entities)
+    out.append(make_slot_result("".join(pieces), tokens, entities))
 
 
 def _apply(slot: Slot, result: SlotResult, entities: list[str], out: list[tuple[Slot, str]]) -> None:
@@ -178,12 +209,16 @@ def _memo_stale(
 
 
 def _uncovered(low: str, values: set[str], spans: list[tuple[int, int]]) -> bool:
-    """Whether one of ``values`` occurs in ``low`` outside every one of ``spans``."""
+    """Whether one of ``values`` occurs in ``low`` outside every one of ``spans`` (findings: they
+    do not overlap, so only the last one starting at or before an occurrence can hold it)."""
+    spans = sorted(spans)
+    starts = [s for s, _ in spans]
     for value in values:
         pos = low.find(value)
         while pos >= 0:
             end = pos + len(value)
-            if not any(s <= pos and end <= e for s, e in spans):
+            k = bisect.bisect_right(starts, pos) - 1
+            if k < 0 or spans[k][1] < end:
                 return True
             pos = low.find(value, pos + len(value))
     return False
@@ -263,7 +298,9 @@ async def redact_request(
 
     started = time.perf_counter()
     results = [
-        _redact_slot(policy, session, slot, found)
+        await _redact_slot_sliced(policy, session, slot, found)
+        if len(found) > SLICE
+        else _redact_slot(policy, session, slot, found)
         for slot, found in zip(fresh, findings_per_slot, strict=True)
     ]
     entities: list[str] = []  # counted once: a Counter update per slot costs ~0.6 us

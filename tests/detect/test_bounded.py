@@ -122,3 +122,83 @@ def test_in_process_model_survives_a_huge_run_and_answers_the_next_turn() -> Non
     nxt = asyncio.run(engine.detect(["I spoke with Ottilie Pogwisch yesterday."], DetectOptions()))
     values = {("I spoke with Ottilie Pogwisch yesterday."[f.start : f.end]) for f in nxt.findings[0]}
     assert "Ottilie Pogwisch" in values
+
+
+class RecordingNer:
+    """The in-process model, recording what it is asked to read."""
+
+    def __init__(self) -> None:
+        self.model = InProcessNer(mode="inline")
+        self.texts: list[str] = []
+
+    async def analyze(self, texts: Sequence[str]) -> list[list[NerSpan]]:
+        self.texts.extend(texts)
+        return await self.model.analyze(texts)
+
+    async def close(self) -> None:
+        await self.model.close()
+
+
+_PEOPLE = ["Ottilie Pogwisch", "Margarethe Vulpius", "Kestrel Amundsen", "Ilse Brandauer"]
+_SENTENCES = [
+    "On visit {i} {name} described mild pain after the walk.",
+    "Later that week {name} returned the forms (ref {i}).",
+    "The team asked whether {name} could come back on day {i}.",
+]
+
+
+def _repeating_note(n: int) -> str:
+    rng = random.Random(4)
+    lines = []
+    for i in range(n):
+        name = rng.choice(_PEOPLE)
+        lines.append(rng.choice(_SENTENCES).format(i=i if i % 3 else 7, name=name))
+    return "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_a_large_request_asks_the_model_once_per_window_and_not_for_names_already_found() -> None:
+    text = _repeating_note(600)  # ~30,000 characters: the budgeted path
+    options = DetectOptions(on_ner_failure="raise")
+    every = RecordingNer()
+    whole = asyncio.run(DetectionEngine(ner=every, offload_from=10**9).detect([text], options)).findings[0]
+    fewer = RecordingNer()
+    large = asyncio.run(
+        DetectionEngine(ner=fewer, offload_from=1000, budget_seconds=600).detect([text], options)
+    ).findings[0]
+    assert len(fewer.texts) == len(set(fewer.texts))  # no window twice
+    assert len(fewer.texts) < len(every.texts) / 2
+    # Every name the model found reading every window is still masked everywhere.
+    for found in (whole, large):
+        masked = [False] * len(text)
+        for f in found:
+            masked[f.start : f.end] = [True] * (f.end - f.start)
+        for name in _PEOPLE:
+            start = text.find(name)
+            while start >= 0:
+                assert all(masked[start : start + len(name)]), (name, start)
+                start = text.find(name, start + 1)
+
+
+_SECRET_TEXTS = [
+    "export MY_SERVICE_CLIENT_SECRET=Zq8xVbN2pLmK4rT7 and AWS_SECRET_ACCESS_KEY=" + "a1B2" * 10,
+    'config = {"twilioAuthToken": "f00dfacebeef1234", "db.password": "hunter2hunter2"}',
+    "key AKIAABCDEFGHIJKLMNOP; token ghp_" + "x" * 36 + " and glpat-" + "y" * 20,
+    "Authorization: Bearer abcdefghijklmnop.qrstuvwx and Basic dXNlcjpwYXNzd29yZA==",
+    "x" * 60 + "_webhook_secret: 'q1w2e3r4t5y6' and sk-proj-" + "z" * 24 + " sk_live_" + "k" * 20,
+    "bot 123456789:AA"
+    + "b" * 33
+    + " key-"
+    + "0" * 32
+    + " xoxb-123-abcdefgh eyJabcdefgh.eyJabcdefgh.abcdefgh",
+    "PWD=Secr3t!Secr3t refresh-token := 'tok_ABCDEFGH12' https://u:pa55word@host/x AccountKey=" + "Q" * 44,
+]
+
+
+@pytest.mark.parametrize("text", _SECRET_TEXTS)
+def test_secret_patterns_tried_where_they_can_start_find_what_a_full_scan_finds(text: str) -> None:
+    engine = DetectionEngine(ner=None)
+    for piece in (text, "Note: " + text.upper(), text.lower() + " " + _blob(2000)):
+        gated = sorted(map(repr, engine.pattern_candidates(piece)))
+        assert gated == sorted(map(repr, engine.pattern_candidates(piece, gated=False)))
+        assert "SECRET" in " ".join(gated) or piece.startswith("Note: ")

@@ -29,9 +29,10 @@ from typing import TypeVar
 
 from .cache import FindingsCache, digest
 from .keyed import MAX_VALUE, label_of
-from .ner import ner_findings, ner_segments, shift, truecase
+from .ner import BLOB, ner_findings, ner_windows, shift, truecase
 from .normalize import Normalized, normalize
-from .propagate import collect
+from .propagate import RECOGNIZER as PROPAGATED
+from .propagate import Values, collect
 from .recognizer import Doc
 from .registry import Registry
 from .resolve import resolve
@@ -49,8 +50,13 @@ from .types import (
 from .unwrap import unwrapped_windows
 
 _T = TypeVar("_T")
+_Span = tuple[int, int]
+# A window NER may look at: its offset in the folded text, its text, and the candidate words in it.
+_Window = tuple[int, str, list[_Span]]
+_Prepared = dict[int, tuple[Normalized, list[Finding], list[_Window]]]
 
 _HAS_LETTER = re.compile(r"[A-Za-z]{2}")
+_WORD = re.compile(r"[^\W_]+")
 # A turn boundary is worth joining only if a number (digits or number words) touches it.
 _NUMERIC_TAIL = re.compile(
     r"(?:\d|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w{3,5}teen|"
@@ -72,7 +78,13 @@ _EMPTY: list[Finding] = []
 _TAIL_REACH = 64  # characters at the end of a turn a number may sit in ("... is four one five.")
 OFFLOAD_FROM = 8192  # characters per request; below this detection runs on the event loop
 BUDGET_SECONDS = 30.0
-_NER_SLICE = 32_768  # characters of NER input per backend call on the budgeted path
+# Characters of NER input per backend call on the budgeted path: a pass of a few hundred
+# milliseconds, so other requests' NER calls queue behind one slice, not behind the whole body.
+_NER_SLICE = 8_192
+_NER_FIRST_SLICE = 512
+# What NER can add to a window: names, places, organisations. Values of these types found earlier in
+# the request make the model unnecessary for a window whose every candidate word is one of them.
+_NER_TYPES = frozenset({Entity.PERSON, Entity.LOCATION, Entity.ORGANIZATION})
 _CHUNK = 65_536  # characters the pattern recognizers read at once in a long text
 _OVERLAP = 1_024  # characters of context either side of a chunk (no value or cue is longer)
 
@@ -114,6 +126,30 @@ def _above_threshold(candidates: list[Finding], options: DetectOptions) -> list[
     thresholds = dict(options.thresholds)
     default = options.default_threshold
     return [f for f in candidates if f.score >= thresholds.get(f.entity, default)]
+
+
+_BLOB_MIN = 256
+
+
+def _blank_blobs(text: str) -> str:
+    return BLOB.sub(lambda m: " " * (m.end() - m.start()), text)
+
+
+def _covers(found: list[Finding], words: list[_Span], offset: int) -> bool:
+    """Whether every word (offsets of the whole text) lies inside one of ``found`` (offsets of a
+    window starting at ``offset``)."""
+    if not found or not words:
+        return False
+    spans = sorted((f.start + offset, f.end + offset) for f in found)
+    k = 0
+    reach = -1
+    for ws, we in words:  # in order
+        while k < len(spans) and spans[k][0] <= ws:
+            reach = max(reach, spans[k][1])
+            k += 1
+        if reach < we:
+            return False
+    return True
 
 
 class DetectionEngine:
@@ -212,18 +248,20 @@ class DetectionEngine:
         """Detects the texts not in the cache; fills ``results``. True when NER was skipped."""
         prepared = await self._on_worker(budget, self._prepare, texts, pending, options, budget)
         degraded = False
-        ner_targets = [(i, offset, seg) for i, (_, _, segs) in prepared.items() for offset, seg in segs]
+        ner_targets = [(i, window) for i, (_, _, windows) in prepared.items() for window in windows]
         if ner_targets:
             try:
-                spans = await self._ner_spans([seg for _, _, seg in ner_targets], budget)
+                if budget is None:
+                    spans = await self._analyze_ner([seg for _, (_, seg, _) in ner_targets])
+                    for (i, (offset, _, _)), seg_spans in zip(ner_targets, spans, strict=True):
+                        norm, candidates, _ = prepared[i]
+                        candidates.extend(ner_findings(norm.text, shift(seg_spans, offset)))
+                else:
+                    await self._ner_budgeted(prepared, ner_targets, options, budget)
             except NerUnavailable:
                 if options.on_ner_failure != "degrade":
                     raise
                 degraded = True
-            else:
-                for (i, offset, _), seg_spans in zip(ner_targets, spans, strict=True):
-                    norm, candidates, _ = prepared[i]
-                    candidates.extend(ner_findings(norm.text, shift(seg_spans, offset)))
         finals = await self._on_worker(budget, self._finish, prepared, options, budget)
         for i, final in finals.items():
             results[i] = final
@@ -235,22 +273,22 @@ class DetectionEngine:
 
     def _prepare(
         self, texts: Sequence[str], pending: list[int], options: DetectOptions, budget: _Budget | None
-    ) -> dict[int, tuple[Normalized, list[Finding], list[tuple[int, str]]]]:
-        """Per text: the folded text, its pattern candidates, and the segments NER should see."""
-        out: dict[int, tuple[Normalized, list[Finding], list[tuple[int, str]]]] = {}
+    ) -> _Prepared:
+        """Per text: the folded text, its pattern candidates, and the windows NER should see."""
+        out: _Prepared = {}
         use_ner = options.use_ner and self._ner is not None
         for i in pending:
             norm = normalize(texts[i])
             candidates = self._chunked_candidates(norm.text, budget)
-            segments: list[tuple[int, str]] = []
+            windows: list[_Window] = []
             if use_ner and _HAS_LETTER.search(norm.text):
                 # Only the words no confident pattern finding already covers can add anything, and
                 # long texts send only the words around those.
-                segments = [
-                    (offset, truecase(seg))
-                    for offset, seg in ner_segments(norm.text, self._claimed(candidates, options))
+                windows = [
+                    (start, truecase(norm.text[start:end]), words)
+                    for start, end, words in ner_windows(norm.text, self._claimed(candidates, options))
                 ]
-            out[i] = (norm, candidates, segments)
+            out[i] = (norm, candidates, windows)
             if budget is not None:
                 budget.check()
         return out
@@ -276,7 +314,7 @@ class DetectionEngine:
 
     def _finish(
         self,
-        prepared: dict[int, tuple[Normalized, list[Finding], list[tuple[int, str]]]],
+        prepared: _Prepared,
         options: DetectOptions,
         budget: _Budget | None,
     ) -> dict[int, list[Finding]]:
@@ -335,25 +373,111 @@ class DetectionEngine:
                 job.cancel()
                 budget.aborted.set()
 
-    async def _ner_spans(self, segments: list[str], budget: _Budget | None) -> list[list[NerSpan]]:
-        """NER over the segments; on the budgeted path in slices, so that a long request neither
-        holds the model for seconds in one call nor outlives its budget."""
-        if budget is None:
-            return await self._analyze_ner(segments)
-        out: list[list[NerSpan]] = []
+    async def _ner_budgeted(
+        self,
+        prepared: _Prepared,
+        targets: list[tuple[int, _Window]],
+        options: DetectOptions,
+        budget: _Budget,
+    ) -> None:
+        """NER over a large request's windows in slices of about ``_NER_SLICE`` characters, so that
+        it neither holds the model for seconds in one call nor outlives its budget.
+
+        A large text repeats itself: the same window is sent once, and a window whose every
+        candidate word is a name, place or organisation already found in the request (by a pattern
+        or by NER in an earlier slice) is not sent at all — propagation replaces those words wherever
+        they occur, so the model could only confirm them; their occurrences there are added now."""
+        values, seen = await self._on_worker(budget, self._ner_values, prepared, options)
+        memo: dict[str, list[NerSpan]] = {}
+        done: list[tuple[int, _Window]] = []
         start = 0
-        while start < len(segments):
+        limit = _NER_FIRST_SLICE  # small at first, so that what the model finds spares it soon
+        while start < len(targets) or done:
             end, size = start, 0
-            while end < len(segments) and (end == start or size + len(segments[end]) <= _NER_SLICE):
-                size += len(segments[end])
+            while end < len(targets) and (end == start or size + len(targets[end][1][1]) <= limit):
+                size += len(targets[end][1][1])
                 end += 1
+            # One hop to the detection thread: findings of the slice just analysed, then which
+            # windows of the next slice still need the model.
+            send = await self._on_worker(
+                budget, self._ner_step, prepared, done, targets[start:end], memo, values, seen, budget
+            )
+            done, start = targets[start:end], end
+            limit = min(2 * limit, _NER_SLICE)
             budget.check()
-            try:
-                out.extend(await asyncio.wait_for(self._analyze_ner(segments[start:end]), budget.remaining()))
-            except TimeoutError:
-                raise DetectionBudgetExceeded("detection exceeded its time budget") from None
-            start = end
-        return out
+            if send:
+                try:
+                    spans = await asyncio.wait_for(self._analyze_ner(send), budget.remaining())
+                except TimeoutError:
+                    raise DetectionBudgetExceeded("detection exceeded its time budget") from None
+                memo.update(zip(send, spans, strict=True))
+
+    @staticmethod
+    def _ner_values(prepared: _Prepared, options: DetectOptions) -> tuple[Values, set[str]]:
+        """The names, places and organisations the patterns found (above threshold)."""
+        values = Values()
+        seen: set[str] = set()
+        # Only a value with a word some window is sent for can spare the model a window.
+        wanted = {
+            norm.text[ws:we].lower()
+            for norm, _, windows in prepared.values()
+            for _, _, words in windows
+            for ws, we in words
+        }
+        for norm, candidates, windows in prepared.values():
+            if not windows:
+                continue
+            for f in _above_threshold(candidates, options):
+                if f.entity in _NER_TYPES:
+                    value = norm.text[f.start : f.end]
+                    if value not in seen and not wanted.isdisjoint(_WORD.findall(value.lower())):
+                        seen.add(value)
+                        values.add(value, f.entity, f.score, PROPAGATED)
+        return values, seen
+
+    @staticmethod
+    def _ner_step(
+        prepared: _Prepared,
+        done: list[tuple[int, _Window]],
+        upcoming: list[tuple[int, _Window]],
+        memo: dict[str, list[NerSpan]],
+        values: Values,
+        seen: set[str],
+        budget: _Budget,
+    ) -> list[str]:
+        """Adds the findings of the ``done`` windows (their spans are in ``memo``, or they were
+        covered by ``values``) and learns their values; returns the distinct windows of
+        ``upcoming`` that still need the model."""
+        for i, (offset, seg, _) in done:
+            spans = memo.get(seg)
+            if spans is None:
+                continue  # covered: its findings were added when it was set aside
+            norm, candidates, _ = prepared[i]
+            found = ner_findings(norm.text, shift(spans, offset))
+            candidates.extend(found)
+            for f in found:
+                value = norm.text[f.start : f.end]
+                if value not in seen:
+                    seen.add(value)
+                    values.add(value, f.entity, f.score, PROPAGATED)
+        budget.check()
+        send: list[str] = []
+        queued: set[str] = set()
+        for i, (offset, seg, words) in upcoming:
+            if seg in memo or seg in queued:
+                continue
+            if len(values):
+                occurrences = values.find(seg)
+                if _covers(occurrences, words, offset):
+                    norm, candidates, _ = prepared[i]
+                    candidates.extend(
+                        Finding(f.start + offset, f.end + offset, f.entity, f.score, f.recognizer)
+                        for f in occurrences
+                    )
+                    continue
+            queued.add(seg)
+            send.append(seg)
+        return send
 
     def pattern_candidates(
         self, text: str, *, gated: bool = True, budget: _Budget | None = None
@@ -405,7 +529,8 @@ class DetectionEngine:
         """Numeric recognizers over the digit view — only around what was rewritten, with enough
         margin for context words and multi-word shapes, so a long note with a few number words
         costs a few small windows rather than a second full pass."""
-        view = digit_view(text, gated=gated)
+        # Blanked (same length, so offsets hold), an encoded blob costs the view nothing.
+        view = digit_view(_blank_blobs(text) if len(text) > _BLOB_MIN else text, gated=gated)
         if view is None:
             return []
         vtext = view.text

@@ -230,25 +230,37 @@ def ner_segments(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, str
     around it. No segment is longer than ``MAX_SEGMENT`` characters, whatever the input (a
     whitespace-free run of a million characters must not push the model past its ``max_length``),
     and the letters inside such a run (base64, a hex dump) are not words: the patterns read it."""
+    return [(start, text[start:end]) for start, end, _ in ner_windows(text, claimed)]
+
+
+def ner_windows(text: str, claimed: Sequence[Span] = ()) -> list[tuple[int, int, list[Span]]]:
+    """``ner_segments`` as spans, each with the candidate words that put it there (what NER could
+    add in it)."""
     cased = any(c.isupper() for c in text) and not text.isupper()
     claims = _Claims(claimed) if claimed else None
     if len(text) < SEGMENT_FROM:
-        return [(0, text)] if _unclaimed(_candidates(text, cased), claims) else []
-    blobs = [m.span() for m in _BLOB.finditer(text)]
-    out: list[tuple[int, str]] = []
+        words = _unclaimed(_candidates(text, cased), claims)
+        return [(0, len(text), words)] if words else []
+    blobs = [m.span() for m in BLOB.finditer(text)]
+    out: list[tuple[int, int, list[Span]]] = []
     for s_start, s_end in _sentences(text):
         words = _unclaimed(_candidates(text, cased, s_start, s_end), claims)
         if blobs:
             words = _outside(words, blobs)
         if not words:
             continue
+        k = 0
         for start, end in _windows(text, s_start, s_end, words):
-            out.append((start, text[start:end]))
+            first = k
+            while k < len(words) and words[k][1] <= end:  # windows and words are both in order
+                k += 1
+            out.append((start, end, words[first:k]))
     return out
 
 
-# A run this long with no space or list separator is an encoded blob or a code, not prose.
-_BLOB = re.compile(r"[^\s,;|]{257,}")
+# A run this long with no space or list separator is an encoded blob or a code, not prose: no
+# name for NER, no spoken number for the digit view (the patterns still read it).
+BLOB = re.compile(r"(?<![^\s,;|])[^\s,;|]{257,}")  # tried at run starts only: linear
 
 
 def _outside(words: list[Span], blobs: list[Span]) -> list[Span]:

@@ -142,6 +142,10 @@ class Values:
             return out
         cased: bool | None = None
         for start, first_end, word in self._first_words(folded):
+            # The words after this one, read once for all the values sharing its first word (a
+            # common first name starts dozens): offset -> (next word lower-cased, its end, whether a
+            # line break is in the gap), or None where no word follows closely enough.
+            after: dict[int, tuple[str, int, bool] | None] = {}
             for v in self._by_first.get(word, ()):
                 if v.word and not folded[start].isupper():
                     if cased is None:
@@ -150,12 +154,19 @@ class Values:
                         continue
                 end = first_end
                 for expected in v.words[1:]:
-                    m = _NEXT_WORD.match(folded, end)
-                    if (m is None or "\n" in m.group(1)) and v.known:
+                    if end in after:
+                        nxt = after[end]
+                    else:
+                        m = _NEXT_WORD.match(folded, end)
+                        nxt = after[end] = (
+                            None if m is None else (m.group(2).lower(), m.end(), "\n" in m.group(1))
+                        )
+                    if (nxt is None or nxt[2]) and v.known:
                         m = _SPACE_GAP.match(folded, end)
-                    if m is None or ("\n" in m.group(1) and not v.known) or m.group(2).lower() != expected:
+                        nxt = None if m is None else (m.group(2).lower(), m.end(), False)
+                    if nxt is None or nxt[2] or nxt[0] != expected:
                         break
-                    end = m.end()
+                    end = nxt[1]
                 else:
                     o_start, o_end = norm.to_original(start, end)
                     out.append(Finding(o_start, o_end, v.entity, v.score, v.recognizer))

@@ -306,6 +306,9 @@ class Pattern:
     # IGNORECASE regex, or one whose first characters have no case).
     run: int = 0
     starts: tuple[str, ...] = ()
+    # With ``starts``: a match may begin up to this many characters before the occurrence (a key
+    # name "client_secret" found by "secret", inside a longer identifier).
+    lead: int = 0
     # IGNORECASE regexes whose letters are all lower-case (see ``lowercase_variant``).
     lowercase: bool = False
     # Prefilter: the text has a run of at least this many digits (the match needs one).
@@ -498,6 +501,8 @@ class PatternRecognizer(Recognizer):
             starts = doc.run_starts(pattern.run)
         elif pattern.starts:
             starts = doc.word_starts(pattern.starts)
+            if pattern.lead and starts:
+                starts = _led(starts, pattern.lead)
         else:
             return rx.finditer(text)
         return finditer_from(rx, text, starts)
@@ -546,6 +551,15 @@ class PatternRecognizer(Recognizer):
                 score = min(1.0, self.adjust(value, score, context=context))
                 out.append(Finding(start, end, self.entity_for(doc, start, end), score, self.name))
         return out
+
+
+def _led(starts: list[int], lead: int) -> list[int]:
+    """Every offset at most ``lead`` characters before one of ``starts`` (sorted), in order."""
+    out: list[int] = []
+    for pos in starts:
+        first = max(pos - lead, out[-1] + 1 if out else 0)
+        out.extend(range(first, pos + 1))
+    return out
 
 
 def finditer_from(rx: re.Pattern[str], text: str, starts: list[int] | None) -> Iterable[re.Match[str]]:

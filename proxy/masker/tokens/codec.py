@@ -19,6 +19,7 @@ tokens from the vault or by decryption.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import os
@@ -39,6 +40,7 @@ _WRITTEN_TTL = 300.0  # seconds a row is taken to be in the vault without asking
 _BODY_TTL = 3600.0  # seconds an unused token body stays memoised
 # Bytes charged to the memory budget per entry (besides the region's own overhead).
 _WRITTEN_BYTES = 120  # a 40-char str key
+_SLICE = 1024  # vault rows sealed between two returns to the event loop
 _BODY_BYTES = 150  # a ~60-byte bytes key and a ~10-char str body
 _DEK_BYTES = 500  # the data key, its AESGCM context and fingerprint
 VAULT = "vault"
@@ -293,7 +295,9 @@ class TokenSession:
         try:
             key = await self.codec.scope_data_key(store, self.scope_id, expires)
             rows = []
-            for entity, token_id, value in pending:
+            for k, (entity, token_id, value) in enumerate(pending, 1):
+                if k % _SLICE == 0:
+                    await asyncio.sleep(0)  # a large body's rows: let other requests in between
                 nonce = os.urandom(12)
                 aad = f"{self.scope_id}:{token_id}".encode()
                 sealed = nonce + key.aead.encrypt(nonce, value.encode(), aad)
@@ -307,7 +311,9 @@ class TokenSession:
         self.codec.vault_answering = True
         self._dek = key.dek
         written = self.codec._written
-        for row in rows:
+        for k, row in enumerate(rows, 1):
+            if k % _SLICE == 0:
+                await asyncio.sleep(0)
             written.put(row.scope_id + row.token_id, True, _WRITTEN_BYTES)
 
     # -- deanonymize -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import regex
@@ -205,15 +206,23 @@ def find_canonical(text: str) -> list[TokenMatch] | None:
     the forgiving grammar. A valid body of a possible length is exactly what ``parse_match`` picks
     for such a token (its whole first run), so both give the same matches."""
     found: list[TokenMatch] = []
+    for match in canonical_matches(text):
+        if match is None:
+            return None
+        found.append(match)
+    return found
+
+
+def canonical_matches(text: str) -> Iterator[TokenMatch | None]:
+    """``find_canonical`` one token at a time; ``None`` (and the end) at the first token that needs
+    the forgiving grammar."""
     for hint in _HINT.finditer(text):
         m = _CANONICAL.match(text, hint.start())
-        if m is None:
-            return None
-        run = m.group(3)
-        if len(run) not in BODY_LENGTHS or normalize_body(run) != run:
-            return None
-        found.append(TokenMatch(m.start(), m.end(), m.group(2), run))
-    return found
+        run = None if m is None else m.group(3)
+        if m is None or run is None or len(run) not in BODY_LENGTHS or normalize_body(run) != run:
+            yield None
+            return
+        yield TokenMatch(m.start(), m.end(), m.group(2), run)
 
 
 def could_contain_token(text: str) -> bool:

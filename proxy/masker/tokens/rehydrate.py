@@ -17,6 +17,7 @@ replaced by a neutral, speakable phrase and counted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable
 
@@ -26,6 +27,7 @@ from .grammar import (
     MAX_TOKEN_CHARS,
     TOKEN_PATTERN,
     TokenMatch,
+    canonical_matches,
     could_contain_token,
     could_extend,
     could_start_token,
@@ -45,6 +47,8 @@ _SPOKEN: dict[Entity, str] = {
     Entity.CREDIT_CARD: "the card number",
 }
 DEFAULT_FALLBACK = "the withheld detail"
+_SLICE = 1024  # tokens of one text restored between two returns to the event loop
+_LONG = 65_536  # characters: a text this long is scanned for tokens in slices
 
 
 def fallback_phrase(label: str) -> str:
@@ -164,7 +168,9 @@ class StreamRehydrator:
         """``text`` with ``tokens`` (every token in it, in order) replaced: a whole text at once."""
         out: list[str] = []
         pos = 0
-        for token in tokens:
+        for k, token in enumerate(tokens, 1):
+            if k % _SLICE == 0:
+                await asyncio.sleep(0)  # a long answer's tokens: let other requests in between
             out.append(text[pos : token.start])
             out.append(await self._replacement(token))
             pos = token.end
@@ -182,6 +188,18 @@ class StreamRehydrator:
         return self._buffer
 
 
+async def _find_canonical_sliced(text: str) -> list[TokenMatch] | None:
+    """``find_canonical`` over a long answer, returning to the event loop every ``_SLICE`` tokens."""
+    found: list[TokenMatch] = []
+    for k, match in enumerate(canonical_matches(text), 1):
+        if match is None:
+            return None
+        found.append(match)
+        if k % _SLICE == 0:
+            await asyncio.sleep(0)
+    return found
+
+
 async def rehydrate_text(
     tokens: AnswerTokens | TokenSession,
     text: str,
@@ -192,7 +210,7 @@ async def rehydrate_text(
     if not could_contain_token(text):
         return text
     rehydrator = StreamRehydrator(tokens, escape=escape, on_unresolved=on_unresolved)
-    found = find_canonical(text)
+    found = find_canonical(text) if len(text) < _LONG else await _find_canonical_sliced(text)
     if found is not None:
         return await rehydrator.replace(text, found)
     return await rehydrator.feed(text, final=True)

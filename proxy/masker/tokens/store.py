@@ -261,10 +261,18 @@ class SqliteStore:
     async def put_many(self, rows: Sequence[VaultRow]) -> None:
         if not rows:
             return
+        if len(rows) > _INLINE_MAX_ROWS:
+            # A large body's tens of thousands of rows: their parameters are built on the database
+            # thread too, not on the event loop.
+            await self._run(self._put_rows, rows)
+            return
         params = _row_params(rows)
-        if self._inline is not None and len(params) <= _INLINE_MAX_ROWS and self._put_inline(params):
+        if self._inline is not None and self._put_inline(params):
             return
         await self._run(self._put_many, params)
+
+    def _put_rows(self, rows: Sequence[VaultRow]) -> None:
+        self._put_many(_row_params(rows))
 
     def _put_inline(self, params: list[tuple[Any, ...]]) -> bool:
         """True if written; False if the database is locked (the caller uses the thread)."""

@@ -17,6 +17,24 @@ _KEY_NAME = (
     r"session[_-]?token|signing[_-]?key|webhook[_-]?secret|password|passwd|passphrase|pwd|token|secret)"
     r"(?:[_-]?(?:value|str|string))?)"
 )
+# Where a key-name match can start: every key name holds one of these words, at most _KEY_LEAD
+# characters after the start of the identifier (40 of prefix, then "webhook_" before "secret").
+_KEY_WORDS = ("key", "token", "secret", "passw", "passphrase", "pwd")
+_KEY_LEAD = 48
+_AWS_PREFIXES = (
+    "a3t",
+    "akia",
+    "asia",
+    "abia",
+    "acca",
+    "agpa",
+    "aida",
+    "aroa",
+    "aipa",
+    "anpa",
+    "anva",
+    "apka",
+)
 
 
 class SecretRecognizer(PatternRecognizer):
@@ -35,32 +53,53 @@ class SecretRecognizer(PatternRecognizer):
             "aws-access-key",
             r"(?<![A-Za-z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Za-z0-9])",
             0.95,
+            starts=_AWS_PREFIXES,
         ),
         Pattern(
             "aws-secret-assign",
             r"(?i:aws_?secret(?:_?access)?_?key)\W{0,4}(?P<v>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
             0.95,
             group="v",
+            starts=("aws",),
         ),
         Pattern(
             "github",
             r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9_]{30,255}|github_pat_[A-Za-z0-9_]{22,255})",
             0.95,
+            starts=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         ),
-        Pattern("gitlab", r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}", 0.95),
-        Pattern("slack", r"(?<![A-Za-z0-9])xox[abposr]-(?:[0-9]+-)*[A-Za-z0-9-]{6,}", 0.95),
-        Pattern("slack-webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+", 0.95),
+        Pattern("gitlab", r"(?<![A-Za-z0-9_])glpat-[A-Za-z0-9_-]{20,}", 0.95, starts=("glpat-",)),
+        Pattern("slack", r"(?<![A-Za-z0-9])xox[abposr]-(?:[0-9]+-)*[A-Za-z0-9-]{6,}", 0.95, starts=("xox",)),
         Pattern(
-            "openai", r"(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|ant-(?:api\d{2}-)?)?[A-Za-z0-9_-]{20,}", 0.9
+            "slack-webhook",
+            r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
+            0.95,
+            starts=("https://hooks.slack.com",),
         ),
-        Pattern("stripe", r"(?<![A-Za-z0-9])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.95),
-        Pattern("google-api", r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}", 0.95),
-        Pattern("google-oauth", r"(?<![A-Za-z0-9])ya29\.[0-9A-Za-z_-]{20,}", 0.9),
-        Pattern("sendgrid", r"(?<![A-Za-z0-9])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", 0.95),
-        Pattern("npm", r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}", 0.95),
-        Pattern("pypi", r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_-]{50,}", 0.95),
         Pattern(
-            "jwt", r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0.95
+            "openai",
+            r"(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|ant-(?:api\d{2}-)?)?[A-Za-z0-9_-]{20,}",
+            0.9,
+            starts=("sk-",),
+        ),
+        Pattern(
+            "stripe",
+            r"(?<![A-Za-z0-9])(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
+            0.95,
+            starts=("sk_", "rk_", "pk_"),
+        ),
+        Pattern("google-api", r"(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}", 0.95, starts=("aiza",)),
+        Pattern("google-oauth", r"(?<![A-Za-z0-9])ya29\.[0-9A-Za-z_-]{20,}", 0.9, starts=("ya29.",)),
+        Pattern(
+            "sendgrid", r"(?<![A-Za-z0-9])SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", 0.95, starts=("sg.",)
+        ),
+        Pattern("npm", r"(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}", 0.95, starts=("npm_",)),
+        Pattern("pypi", r"(?<![A-Za-z0-9])pypi-[A-Za-z0-9_-]{50,}", 0.95, starts=("pypi-",)),
+        Pattern(
+            "jwt",
+            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+            0.95,
+            starts=("eyj",),
         ),
         Pattern(
             "pem-private-key",
@@ -68,19 +107,37 @@ class SecretRecognizer(PatternRecognizer):
             r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*\Z)",
             0.99,
             flags=re.S,
+            starts=("-----begin",),
         ),
-        Pattern("bearer", r"(?i:\bbearer)\s+(?P<v>[A-Za-z0-9._~+/=-]{16,})", 0.9, group="v"),
         Pattern(
-            "basic-auth", r"(?i:\bbasic)\s+(?P<v>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])", 0.85, group="v"
+            "bearer", r"(?i:\bbearer)\s+(?P<v>[A-Za-z0-9._~+/=-]{16,})", 0.9, group="v", starts=("bearer",)
         ),
-        Pattern("huggingface", r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}", 0.95),
-        Pattern("shopify", r"(?<![A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", 0.95),
-        Pattern("digitalocean", r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}", 0.95),
-        Pattern("square", r"(?<![A-Za-z0-9_])sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}", 0.95),
-        Pattern("mailgun", r"(?<![A-Za-z0-9_])key-[0-9a-f]{32}(?![A-Za-z0-9])", 0.9),
-        Pattern("slack-app", r"(?<![A-Za-z0-9])xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", 0.95),
-        Pattern("azure-storage", r"(?i:accountkey)=(?P<v>[A-Za-z0-9+/]{40,}={0,2})", 0.95, group="v"),
-        Pattern("telegram-bot", r"(?<![\d:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])", 0.9),
+        Pattern(
+            "basic-auth",
+            r"(?i:\bbasic)\s+(?P<v>[A-Za-z0-9+/]{12,}={0,2})(?![A-Za-z0-9+/=])",
+            0.85,
+            group="v",
+            starts=("basic",),
+        ),
+        Pattern("huggingface", r"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{30,}", 0.95, starts=("hf_",)),
+        Pattern("shopify", r"(?<![A-Za-z0-9_])shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", 0.95, starts=("shp",)),
+        Pattern(
+            "digitalocean",
+            r"(?<![A-Za-z0-9_])do[opr]_v1_[a-f0-9]{64}",
+            0.95,
+            starts=("doo_v1_", "dop_v1_", "dor_v1_"),
+        ),
+        Pattern("square", r"(?<![A-Za-z0-9_])sq0(?:atp|csp)-[A-Za-z0-9_-]{22,}", 0.95, starts=("sq0",)),
+        Pattern("mailgun", r"(?<![A-Za-z0-9_])key-[0-9a-f]{32}(?![A-Za-z0-9])", 0.9, starts=("key-",)),
+        Pattern("slack-app", r"(?<![A-Za-z0-9])xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", 0.95, starts=("xapp-",)),
+        Pattern(
+            "azure-storage",
+            r"(?i:accountkey)=(?P<v>[A-Za-z0-9+/]{40,}={0,2})",
+            0.95,
+            group="v",
+            starts=("accountkey",),
+        ),
+        Pattern("telegram-bot", r"(?<![\d:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])", 0.9, run=8),
         Pattern(
             "basic-auth-url", r"(?i:\b[a-z][a-z0-9+.-]*://)[^\s:/@]+:(?P<v>[^\s@/]{3,})@", 0.97, group="v"
         ),
@@ -89,6 +146,8 @@ class SecretRecognizer(PatternRecognizer):
             rf"{_KEY_NAME}(?:\"|')?\s*(?::|=|=>|\bis\b)\s*(?:\"|')?(?P<v>(?=[A-Za-z0-9_\-./+=!@#$%^&*]*[0-9_\-/+=!@#$%^&*])[A-Za-z0-9_\-./+=!@#$%^&*]{{8,}})",
             0.85,
             group="v",
+            starts=_KEY_WORDS,
+            lead=_KEY_LEAD,
         ),
         # A quoted value under a credential's key name ("twilioAuthToken": "…", password='…'): the
         # key name is the only clue, and a quoted value may be letters only.
@@ -97,6 +156,8 @@ class SecretRecognizer(PatternRecognizer):
             rf"{_KEY_NAME}[\"']?\s*(?::|=|=>)\s*(?P<q>[\"'])(?P<v>[^\s\"']{{6,200}})(?P=q)",
             0.85,
             group="v",
+            starts=_KEY_WORDS,
+            lead=_KEY_LEAD,
         ),
     )
 
