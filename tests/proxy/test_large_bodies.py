@@ -2,8 +2,9 @@
 
 A real ``masker serve`` on loopback (in-process NER, default policy: fail closed, a generous
 ``MASKER_DETECT_BUDGET_SECONDS`` so that the work itself is what is timed). While one client sends
-a 4 MiB body — short sentences dense with synthetic PHI that never repeat, or a whitespace-free run next to a name (which once pushed spaCy
-past its ``max_length``) — another probes ``/health`` every 20 ms and a third sends ordinary turns.
+a 4 MiB body — short sentences dense with synthetic PHI that never repeat, or a whitespace-free
+run next to a name (which once pushed spaCy past its ``max_length``) — another probes ``/health``
+every 20 ms and a third sends ordinary turns.
 The big request must be answered 200 with every PHI value masked (the upstream sees none of them),
 every probe must be answered, and the next ordinary turn must be answered as usual. A budget overrun
 still ends in the policy's failure outcome (503), and SIGTERM during a 4 MiB request stops the server.
