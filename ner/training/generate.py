@@ -36,50 +36,12 @@ LOCALES = (
     "pl_PL", "cs_CZ",
 )  # fmt: skip
 # Locales whose names are written in Latin letters (most text the proxy sees is English).
-_LATIN = frozenset(
-    (
-        "en_US",
-        "en_GB",
-        "en_IE",
-        "en_NZ",
-        "en_PH",
-        "de_DE",
-        "de_AT",
-        "de_CH",
-        "fr_FR",
-        "fr_CA",
-        "es_ES",
-        "es_MX",
-        "es_CO",
-        "es_AR",
-        "pt_BR",
-        "it_IT",
-        "nl_BE",
-        "sv_SE",
-        "nb_NO",
-        "da_DK",
-        "fi_FI",
-        "is_IS",
-        "hu_HU",
-        "ro_RO",
-        "sk_SK",
-        "sl_SI",
-        "hr_HR",
-        "tr_TR",
-        "id_ID",
-        "vi_VN",
-        "tl_PH",
-        "sw",
-        "yo_NG",
-        "zu_ZA",
-        "az_AZ",
-        "lt_LT",
-        "lv_LV",
-        "et_EE",
-        "pl_PL",
-        "cs_CZ",
-    )  # fmt: skip
+_LATIN_LOCALES = (
+    "en_US en_GB en_IE en_NZ en_PH de_DE de_AT de_CH fr_FR fr_CA es_ES es_MX es_CO es_AR pt_BR it_IT "
+    "nl_BE sv_SE nb_NO da_DK fi_FI is_IS hu_HU ro_RO sk_SK sl_SI hr_HR tr_TR id_ID vi_VN tl_PH sw "
+    "yo_NG zu_ZA az_AZ lt_LT lv_LV et_EE pl_PL cs_CZ"
 )
+_LATIN = frozenset(_LATIN_LOCALES.split())
 
 
 @dataclass(frozen=True)
