@@ -63,9 +63,23 @@ def _fakers() -> dict[str, object]:
     out: dict[str, object] = {}
     for loc in dict.fromkeys(LOCALES):
         try:
-            out[loc] = Faker(loc)
+            fake = Faker(loc)
         except (AttributeError, ValueError):  # a locale this Faker does not have
             continue
+        # Some providers build their lists from a set (it_IT's cities): in hash order, which changes
+        # from one process to the next. Sorted, a seed gives the same draws in every process.
+        for provider in fake.providers:
+            lists = {
+                attr: value
+                for cls in reversed(type(provider).__mro__)  # the most derived class wins
+                for attr, value in vars(cls).items()
+                if isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+            }
+            for attr in sorted(lists):
+                current = getattr(provider, attr)
+                if isinstance(current, list):
+                    setattr(provider, attr, sorted(current))
+        out[loc] = fake
     return out
 
 
