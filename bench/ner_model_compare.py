@@ -23,7 +23,6 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from masker.detect.cache import FindingsCache
 from masker.detect.engine import DetectionEngine
@@ -32,7 +31,13 @@ from masker.detect.ner import ner_segments, truecase
 from masker.detect.types import DetectOptions, Entity
 from masker_ner.model import MODELS, SpacyNer
 
-from .corpus import Sample, generate_class_corpus, generate_heldout_corpus
+from .corpus import (
+    Sample,
+    generate_class_corpus,
+    generate_corpus,
+    generate_dev_corpus,
+    generate_heldout_corpus,
+)
 from .detection_bench import Counts, Pred, score
 from .scenarios import Generator
 
@@ -66,13 +71,12 @@ def _raw_scores(models: dict[str, SpacyNer], samples: Sequence[Sample]) -> dict[
     out: dict[str, dict[str, Counts]] = {}
     for name, model in models.items():
         per: dict[str, Counts] = {e.value: Counts() for e in _NER_TYPES}
-        for text, gold, spans in zip(texts, golds, model.analyze(texts), strict=True):
+        for gold, spans in zip(golds, model.analyze(texts), strict=True):
             preds = [
                 (sp.start, sp.end, ({**_RAW, **_RAW_ORG})[sp.label])
                 for sp in spans
                 if sp.label in _RAW or sp.label in _RAW_ORG
             ]
-            del text
             for g in gold:
                 c = per[g[2].value]
                 c.gold += 1
@@ -137,13 +141,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n-notes", type=int, default=40)
     ap.add_argument("--n-utterances", type=int, default=200)
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--corpora", default="classes,heldout", help="any of classes,heldout,main,dev")
     args = ap.parse_args(argv)
     names = [m for m in args.models.split(",") if m]
-    k = args.scale
-    corpora = {
-        "classes": generate_class_corpus(args.seed + 13, n_notes=int(200 * k), n_calls=int(120 * k)),
-        "heldout": generate_heldout_corpus(args.seed + 2013, n_notes=int(200 * k), n_calls=int(120 * k)),
+    k, seed = args.scale, args.seed
+    # The seeds and sizes of bench.detection_bench, so the figures compare with its runs.
+    makers: dict[str, Callable[[], list[Sample]]] = {
+        "classes": lambda: generate_class_corpus(seed + 13, n_notes=int(200 * k), n_calls=int(120 * k)),
+        "heldout": lambda: generate_heldout_corpus(seed + 2013, n_notes=int(200 * k), n_calls=int(120 * k)),
+        "main": lambda: generate_corpus(
+            seed,
+            n_clinical=int(250 * k),
+            n_dialogue=int(200 * k),
+            n_spoken=int(250 * k),
+            n_multiturn=int(40 * k),
+        ),
+        "dev": lambda: generate_dev_corpus(seed + 94, n_notes=int(150 * k), n_calls=int(150 * k)),
     }
+    corpora = {name: makers[name]() for name in args.corpora.split(",") if name}
     print(f"load average at start: {os.getloadavg()[0]:.1f}")
     models = {name: SpacyNer(name) for name in names}
     engines: dict[str, DetectionEngine] = {}
@@ -152,22 +167,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         ner.warm_up()
         engines[name] = DetectionEngine(ner=ner, cache=FindingsCache(max_entries=0))
 
-    results: dict[str, Any] = {}
     for corpus, samples in corpora.items():
         preds = asyncio.run(_detect_all(engines, samples))
         print(f"\n===== detection, corpus {corpus} ({len(samples)} samples) =====")
         for name in names:
             sc = score(samples, preds[name])
-            results[(corpus, name)] = sc
             print(f"-- {name}")
-            for entity in _NER_TYPES:
-                print("  " + _row(entity.value, sc["per"].get(entity, Counts())))
+            for entity in Entity:
+                c = sc["per"].get(entity, Counts())
+                if c.gold or c.pred:
+                    print("  " + _row(entity.value, c))
             print("  " + _row("OVERALL typed", sc["overall"]))
             print("  " + _row("OVERALL masked", sc["masked"]))
             for cat in sorted(sc["by_category"]):
                 print("  " + _row(cat, sc["by_category"][cat]))
-    print("\n===== model alone (whole texts, no gate or filters), corpus heldout =====")
-    for name, per in _raw_scores(models, corpora["heldout"]).items():
+    raw_corpus = "heldout" if "heldout" in corpora else next(iter(corpora))
+    print(f"\n===== model alone (whole texts, no gate or filters), corpus {raw_corpus} =====")
+    for name, per in _raw_scores(models, corpora[raw_corpus]).items():
         print(f"-- {name}")
         for label, c in per.items():
             print("  " + _row(label, c))

@@ -402,6 +402,96 @@ _GENERAL = (
     "{P} (born 1984 in {C}) joined the team.",
 )  # fmt: skip
 
+# Everyday speech with no name in it, said to a call centre or a clinic (lower-cased when used).
+_PLAIN_SPEECH = (
+    "ok let me grab my glasses from the other room",
+    "we have two cats and a parrot at home",
+    "any time after lunch works for me",
+    "the app keeps asking for my password",
+    "the number is printed on the front of the card",
+    "she teaches at the middle school",
+    "the post office was closed so i couldn't send it",
+    "he takes the pill with breakfast",
+    "my son is a paramedic",
+    "what should i avoid after the procedure",
+    "i was charged twice for the same visit",
+    "perfect thank you so much",
+    "hold on let me find a pen",
+    "no that's the old address we moved last spring",
+    "sorry the line cut out can you repeat that",
+    "is the pharmacy open on sunday",
+    "i was told to call back after the weekend",
+    "the pills are white and round with a line in the middle",
+    "we usually eat dinner around six",
+    "my knee still hurts when i climb the stairs",
+    "could you mail the forms instead of emailing them",
+    "the appointment was moved to next thursday morning",
+    "the copay was higher than last time",
+    "i have the insurance card right here",
+    "do i need to fast before the blood test",
+    "the baby has had a cough since tuesday",
+    "my husband usually handles the bills",
+    "um yeah the portal won't let me sign in",
+    "i'll be driving so text me instead",
+    "it's the blue building next to the gas station",
+    "the nurse said to keep the bandage dry",
+    "we'll bring the paperwork with us",
+    "the last four digits are seven seven one two",
+    "my date of birth is the third of may",
+    "my member number starts with two nine",
+    "i am calling about a bill i got in the mail",
+    "that's right yes the second one",
+)  # fmt: skip
+# Capitalised words that open a sentence or label a field, and what follows them in forms and chat.
+_PLAIN_WRITING = (
+    "{VERB} the results this morning.",
+    "{VERB} as discussed.",
+    "{VERB} and sent to the chart.",
+    "{NOUN} completed; see attached.",
+    "{NOUN} pending.",
+    "Noted. Will review tomorrow.",
+    "Sounds good, see you then.",
+    "Great news about the scan!",
+    "{LBL} #: {NUM}",
+    "{LBL} #{NUM}",
+    "{LBL} # {NUM} updated.",
+    "{LBL} no. {NUM}",
+    "{LBL}: {NUM}",
+    'export DB_PASSWORD="{HEX}"',
+    '{{"apiKey": "{HEX}", "region": "us-east-1"}}',
+    "twilioAuthToken={HEX}",
+    "client_secret: {HEX}",
+    "Authorization: Bearer {HEX}",
+    "check-in at 7:30, check-out by noon",
+    "Fall precautions in place. Verbalized understanding.",
+    "Male, 54, presents with dizziness.",
+        "{EH} {NUM}",
+    "{EH} scores {D1} and {D1}.",
+    "{EH} negative bilaterally.",
+    "Positive {EH}; negative {EH}.",
+)  # fmt: skip
+# Words that open a line or a sentence in notes and messages, capitalised but never a name.
+_OPENING_VERBS = (
+    "Got", "Sent", "Called", "Checked", "Reviewed", "Received", "Faxed", "Scanned", "Updated", "Signed",
+    "Confirmed", "Cancelled", "Rescheduled", "Requested", "Printed", "Uploaded", "Forwarded", "Noted",
+    "Verified", "Completed", "Reach", "Call", "Send", "Check", "Please", "Thanks", "Done", "Refund",
+)  # fmt: skip
+_OPENING_NOUNS = (
+    "Admission", "Refund", "Encounter", "Transfer", "Intake", "Checkout", "Registration", "Payment",
+    "Prior authorization", "Enrollment", "Screening", "Reconciliation", "Escalation", "Callback",
+)  # fmt: skip
+_ID_LABELS = (
+    "Encounter", "Acct", "Account", "Claim", "Ref", "Order", "Case", "Ticket", "Member ID", "Policy",
+    "Invoice", "Visit", "Requisition", "Accession", "Batch", "Lot", "Confirmation", "Booking", "PIN",
+)  # fmt: skip
+# First words of eponyms as they appear with a value ("Glasgow 14", "Braden 16").
+_EPONYM_HEADS = (
+    "Apgar", "Glasgow", "Braden", "Morse", "Wells", "Mallampati", "Tanner", "Romberg", "Lachman",
+    "Babinski", "Murphy", "Homans", "Kernig", "Brudzinski", "Phalen", "Tinel", "Trendelenburg", "Epley",
+    "Valsalva", "Doppler", "Holter", "Foley", "Ranson", "Child-Pugh", "Killip", "Gleason", "Breslow",
+    "Karnofsky", "Hunt-Hess", "Fisher", "Spetzler", "Bishop", "Beighton", "Mini-Cog",
+)  # fmt: skip
+
 
 _FILLERS: dict[str, Callable[[random.Random], str]] = {
     "E": lambda r: r.choice(EPONYMS),
@@ -422,6 +512,13 @@ _FILLERS: dict[str, Callable[[random.Random], str]] = {
     "Z": lambda r: f"{r.randint(10000, 99999)}",
     "R": lambda r: r.choice(["wife", "husband", "son", "daughter", "mother", "friend", "sister"]),
     "S0": lambda r: f"{r.choice('ABCDEFGHJKLMNPRSTW')}",
+    "NUM": lambda r: str(r.randint(1000, 99_999_999)),
+    "HEX": lambda r: "".join(r.choice("0123456789abcdef") for _ in range(r.randint(12, 32))),
+    "EH": lambda r: r.choice(_EPONYM_HEADS),
+    "D1": lambda r: str(r.randint(1, 10)),
+    "VERB": lambda r: r.choice(_OPENING_VERBS),
+    "NOUN": lambda r: r.choice(_OPENING_NOUNS),
+    "LBL": lambda r: r.choice(_ID_LABELS),
 }
 
 
@@ -554,9 +651,23 @@ class Generator:
         return Example("".join(text), tuple(spans))
 
     def _negative(self) -> Example:
+        if self.rng.random() < 0.3:
+            return self._fill(self.rng.choice(_PLAIN_WRITING))
         return self._fill(self.rng.choice(_NEGATIVE_SENTENCES))
 
+    def _speech(self) -> Example:
+        """Lower-case speech with no name: several everyday phrases run together."""
+        parts = [Example(self.rng.choice(_PLAIN_SPEECH), ()) for _ in range(self.rng.randint(1, 3))]
+        return self._lowered(self._join(parts, " "))
+
     def example(self) -> Example:
+        if self.rng.random() < 0.12:
+            return self._speech()
+        if self.rng.random() < 0.08:  # a caller's utterance: speech around a name
+            ex = self._fill(self.rng.choice(_TRANSCRIPT), lower=True)
+            speech = Example(self.rng.choice(_PLAIN_SPEECH), ())
+            parts = [speech, ex] if self.rng.random() < 0.5 else [ex, speech]
+            return self._lowered(self._join(parts, " "))
         r = self.rng.random()
         if r < 0.28:  # a piece of a clinical note: prose with negatives mixed in
             parts = [
