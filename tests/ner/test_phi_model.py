@@ -43,6 +43,20 @@ def test_the_model_is_package_data_and_loads_without_network(monkeypatch: pytest
 def test_other_names_still_go_to_spacy_load() -> None:
     assert model_location(SPACY_SMALL) == SPACY_SMALL
     assert model_location("/models/custom") == "/models/custom"
+    small = SpacyNer(SPACY_SMALL)  # still installed and selectable
+    assert small.model_name == SPACY_SMALL
+    assert [s.label for s in small.analyze(["John Smith lives in Chicago."])[0]] == ["PERSON", "GPE"]
+
+
+def test_the_proxy_setting_selects_the_model() -> None:
+    from masker.http.runtime import backend_name
+    from masker.settings import Settings
+
+    chosen = Settings.from_env({"MASKER_NER_MODEL": SPACY_SMALL})
+    default = Settings.from_env({})
+    assert (chosen.ner.model, default.ner.model) == (SPACY_SMALL, None)
+    # Findings shared between proxies (Redis) are never mixed across models.
+    assert backend_name(chosen) != backend_name(default)
 
 
 # (text, the entity texts the model must find). Phrasings of our own, not the training templates.
