@@ -144,6 +144,8 @@ class Values:
         return str(fk.name())  # type: ignore[attr-defined]
 
     def city(self) -> str:
+        if self.rng.random() < 0.25:
+            return self.rng.choice(_CITIES)
         if self.rng.random() < 0.15:
             return self.rng.choice(_TOWNS)
         fk = self._faker(latin_only=self.rng.random() < 0.9)
@@ -178,6 +180,24 @@ _FACILITY_KINDS = (
 )  # fmt: skip
 _PRACTICES = (
     "Family Practice", "Pediatrics", "Dental Group", "Orthopedics", "Eye Clinic", "Physical Therapy",
+)  # fmt: skip
+# Real cities: Faker's en_* locales make up city names ("East Jessicaville").
+_CITIES = (
+    "Denver", "Boston", "Chicago", "Houston", "Phoenix", "Seattle", "Atlanta", "Dallas", "Austin",
+    "Miami", "Portland", "Baltimore", "Cleveland", "Detroit", "Memphis", "Nashville", "Louisville",
+    "Milwaukee", "Albuquerque", "Tucson", "Fresno", "Sacramento", "Oakland", "San Diego", "San Jose",
+    "Los Angeles", "Las Vegas", "Salt Lake City", "Minneapolis", "St. Louis", "Kansas City", "Omaha",
+    "Tulsa", "Wichita", "New Orleans", "Pittsburgh", "Cincinnati", "Columbus", "Indianapolis",
+    "Charlotte", "Raleigh", "Richmond", "Norfolk", "Buffalo", "Rochester", "Hartford", "Providence",
+    "Newark", "Jersey City", "Philadelphia", "Brooklyn", "Queens", "the Bronx", "Anchorage", "Honolulu",
+    "Boise", "Spokane", "Tacoma", "El Paso", "San Antonio", "Fort Worth", "Corpus Christi", "Lubbock",
+    "Birmingham", "Montgomery", "Jackson", "Little Rock", "Des Moines", "Madison", "Green Bay",
+    "Toronto", "Montreal", "Vancouver", "Calgary", "Winnipeg", "London", "Manchester", "Glasgow",
+    "Dublin", "Paris", "Lyon", "Berlin", "Hamburg", "Munich", "Vienna", "Zurich", "Madrid", "Lisbon",
+    "Rome", "Milan", "Athens", "Istanbul", "Cairo", "Lagos", "Nairobi", "Accra", "Johannesburg",
+    "Mumbai", "Delhi", "Karachi", "Dhaka", "Manila", "Jakarta", "Bangkok", "Hanoi", "Seoul", "Tokyo",
+    "Osaka", "Beijing", "Shanghai", "Sydney", "Melbourne", "Auckland", "Lima", "Bogotá", "Quito",
+    "Santiago", "Buenos Aires", "São Paulo", "Mexico City", "Guadalajara", "Havana", "San Juan",
 )  # fmt: skip
 _TOWNS = (
     "Springfield", "Riverside", "Fairview", "Georgetown", "Salem", "Madison", "Clinton", "Franklin",
@@ -469,6 +489,37 @@ _PLAIN_WRITING = (
     "{EH} scores {D1} and {D1}.",
     "{EH} negative bilaterally.",
     "Positive {EH}; negative {EH}.",
+    # Instructions in cased text: the lower-case words after "at", "in", "to" are not places.
+    "Take {D} at bedtime with food.",
+    "Start a steroid taper over {D1} days.",
+    "Apply to the affected area twice daily.",
+    "Check sugars at breakfast and at supper.",
+    "Walk in the hallway with assistance.",
+    "Go to the lab in the morning, fasting.",
+    "Pay at the front desk or online.",
+    "Cash or card at the window; checks to billing.",
+    "Weigh daily in the morning; call if up {D1} pounds.",
+    "Keep the wound dry in the shower.",
+    "Patient {HDR}: {INSTR}",
+    "{HDR}: {INSTR}",
+    "{LAB} {D1}.{D1}; repeat {LAB} in the morning.",
+    "{LAB} pending at discharge.",
+)  # fmt: skip
+# Section headers of care documents and discharge papers.
+_HEADERS = (
+    "Education", "Instructions", "Counseling", "Nutrition", "Activity", "Diet", "Precautions",
+    "Ambulation", "Hygiene", "Admission", "Readmission", "Transition", "Handoff", "Goals", "Barriers",
+    "Outcome", "Response", "Teaching", "Safety", "Equipment", "Supplies", "Resources", "Services",
+)  # fmt: skip
+_INSTRUCTIONS = (
+    "reviewed with patient and family", "low sodium, 2 g daily", "as tolerated", "given in writing",
+    "none", "see discharge packet", "walker at all times", "verbalized understanding",
+)  # fmt: skip
+_LABS = (
+    "International Normalized Ratio", "Prothrombin Time", "Partial Thromboplastin Time",
+    "Complete Blood Count", "Basic Metabolic Panel", "Comprehensive Metabolic Panel",
+    "Thyroid Stimulating Hormone", "Brain Natriuretic Peptide", "Erythrocyte Sedimentation Rate",
+    "C-Reactive Protein", "Hemoglobin A1c", "Lactate", "Troponin", "Magnesium", "Phosphorus",
 )  # fmt: skip
 # Words that open a line or a sentence in notes and messages, capitalised but never a name.
 _OPENING_VERBS = (
@@ -519,6 +570,9 @@ _FILLERS: dict[str, Callable[[random.Random], str]] = {
     "VERB": lambda r: r.choice(_OPENING_VERBS),
     "NOUN": lambda r: r.choice(_OPENING_NOUNS),
     "LBL": lambda r: r.choice(_ID_LABELS),
+    "HDR": lambda r: r.choice(_HEADERS),
+    "INSTR": lambda r: r.choice(_INSTRUCTIONS),
+    "LAB": lambda r: r.choice(_LABS),
 }
 
 
@@ -651,9 +705,34 @@ class Generator:
         return Example("".join(text), tuple(spans))
 
     def _negative(self) -> Example:
-        if self.rng.random() < 0.3:
+        if self.rng.random() < 0.4:
             return self._fill(self.rng.choice(_PLAIN_WRITING))
         return self._fill(self.rng.choice(_NEGATIVE_SENTENCES))
+
+    def _fragment(self) -> Example:
+        """A few words with no context at all — a reply, a label, an API model or tool name: without
+        a cue, a lone lower-case word is not a name."""
+        from faker.providers.lorem.en_US import Provider as Lorem
+
+        words = [self.rng.choice(Lorem.word_list) for _ in range(self.rng.randint(1, 3))]
+        r = self.rng.random()
+        if r < 0.35:
+            text = " ".join(words)
+        elif r < 0.55:
+            text = "-".join(words) + self.rng.choice(
+                ["", f"-{self.rng.randint(1, 9)}", "-v2", "-mini", "_latest"]
+            )
+        elif r < 0.7:
+            text = f"{words[0]}-{self.rng.randint(1, 5)}{self.rng.choice(['', 'o', '.5', 'b'])}"
+        elif r < 0.85:
+            text = (
+                "_".join(words)
+                if self.rng.random() < 0.5
+                else words[0] + "".join(w.title() for w in words[1:])
+            )
+        else:
+            text = " ".join(words).capitalize() + self.rng.choice([".", "", "!", "?"])
+        return Example(text, ())
 
     def _speech(self) -> Example:
         """Lower-case speech with no name: several everyday phrases run together."""
@@ -661,6 +740,8 @@ class Generator:
         return self._lowered(self._join(parts, " "))
 
     def example(self) -> Example:
+        if self.rng.random() < 0.05:
+            return self._fragment()
         if self.rng.random() < 0.12:
             return self._speech()
         if self.rng.random() < 0.08:  # a caller's utterance: speech around a name
