@@ -60,9 +60,17 @@ def _docbin(examples: Sequence[object], path: Path) -> tuple[int, int]:
 
 def _strip_strings(model_dir: Path) -> None:
     """Drop the training vocabulary: the NER model hashes NORM/PREFIX/SUFFIX/SHAPE and never looks a
-    string up, and the table would hold every synthetic name it was trained on."""
+    string up, and the table would hold every synthetic name it was trained on. The config's data
+    paths (a temporary directory) are cleared, so two runs write identical files."""
     strings = model_dir / "vocab" / "strings.json"
     strings.write_text("[]", encoding="utf-8")
+    config = model_dir / "config.cfg"
+    lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
+    cleared = [
+        f"{line.split('=')[0].rstrip()} = null\n" if line.startswith(("train = ", "dev = ")) else line
+        for line in lines
+    ]
+    config.write_text("".join(cleared), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
