@@ -200,9 +200,11 @@ def _pct(xs: list[float], q: float) -> float:
 # ---------------------------------------------------------------------------------------- runners
 
 
-async def run_masker_history(samples: Sequence[Sample], turns_per_call: int = 16) -> dict[str, float]:
+async def run_masker_history(
+    samples: Sequence[Sample], turns_per_call: int = 16, ner_model: str | None = None
+) -> dict[str, float]:
     """The voice pattern: every request resends the conversation; only the newest turn is unseen."""
-    ner = InProcessNer()
+    ner = InProcessNer(ner_model)
     await asyncio.to_thread(ner.warm_up)
     engine = DetectionEngine(ner=ner)
     options = DetectOptions()
@@ -256,13 +258,14 @@ def build_presidio() -> Any:
 
 async def run_interleaved(
     samples: Sequence[Sample],
+    ner_model: str | None = None,
 ) -> tuple[list[list[list[Pred]]], list[list[list[tuple[int, int, Entity, float]]]], dict[str, list[float]]]:
     """Masker (NER on its worker thread, as deployed), Masker (NER inline) and Presidio, called
     message by message in rotating order, so background load on a shared machine hits all three alike.
     Masker's cache is off: every message is really analysed."""
     engines: dict[str, DetectionEngine] = {}
     for mode in ("thread", "inline"):
-        ner = InProcessNer(mode="thread" if mode == "thread" else "inline")
+        ner = InProcessNer(ner_model, mode="thread" if mode == "thread" else "inline")
         await asyncio.to_thread(ner.warm_up)
         engines[mode] = DetectionEngine(ner=ner, cache=FindingsCache(max_entries=0))
     analyzer = build_presidio()
@@ -427,6 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out and blind splits, "
         "with leaks per category",
     )
+    ap.add_argument("--ner-model", default=None, help="Masker's NER model (default: masker_ner's default)")
     args = ap.parse_args(argv)
     k = args.scale
     corpora: dict[str, list[Sample]] = {}
@@ -457,8 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         corpora["sh-blind"] = generate_safeharbor_blind(args.seed + 770, per_category=per)
     samples = [s for group in corpora.values() for s in group]
 
-    masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples))
-    history = asyncio.run(run_masker_history(samples))
+    masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples, args.ner_model))
+    history = asyncio.run(run_masker_history(samples, ner_model=args.ner_model))
     lat: dict[str, float] = {"pattern_only_p50_ms": _pattern_only_p50(samples), **history}
     for key, values in raw_lat.items():
         lat[f"{key}_p50_ms"] = _pct(values, 0.5)

@@ -29,7 +29,7 @@ PIP=("$PREFIX/bin/python" -m pip --disable-pip-version-check)
 # The build itself generates the gRPC stubs (setup.py, with grpcio-tools from the build requirements).
 "${PIP[@]}" install -q "$SRC$EXTRAS"
 
-# Smoke check: the entry points start and, for the proxy image, the model loads from the wheel.
+# Smoke check: the entry points start and, for the proxy image, the models load from the install.
 "$PREFIX/bin/masker" --version
 "$PREFIX/bin/python" - "$COMPONENT" <<'PYEOF'
 import importlib.util, sys
@@ -38,10 +38,11 @@ import masker.cli  # noqa: F401  the dispatcher behind the `masker` entry point
 import masker_contracts._proto.ner_pb2  # noqa: F401  generated stubs made it into the wheel
 if component == "proxy":
     import spacy
-    from masker_ner.model import MODEL_NAME
-    nlp = spacy.load(MODEL_NAME)  # from site-packages; spaCy never downloads in load()
-    assert "ner" in nlp.pipe_names, nlp.pipe_names
-    print(f"image-install: spaCy model {MODEL_NAME} {nlp.meta.get('version')} loads")
+    from masker_ner.model import MODELS, model_location
+    for name in MODELS:  # the packaged PHI model and the spaCy wheel; spaCy never downloads in load()
+        nlp = spacy.load(model_location(name))
+        assert "ner" in nlp.pipe_names, nlp.pipe_names
+        print(f"image-install: spaCy model {name} {nlp.meta.get('version')} loads")
 else:
     for mod in ("kopf", "kubernetes", "masker_operator"):
         assert importlib.util.find_spec(mod) is not None, f"{mod} is not installed"

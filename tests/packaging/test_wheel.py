@@ -45,6 +45,13 @@ def test_a_wheel_from_a_clean_checkout_has_the_grpc_stubs_and_policies(tmp_path:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"masker_contracts/_proto/ner_pb2.py", "masker_contracts/_proto/ner_pb2.pyi"} <= names
     assert {"masker/_policies/default.yaml", "masker/_policies/healthcare.yaml"} <= names
+    model = "masker_ner/models/masker_phi_ner"
+    assert {
+        f"{model}/config.cfg",
+        f"{model}/meta.json",
+        f"{model}/ner/model",
+        f"{model}/vocab/strings.json",
+    } <= names
 
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, wheel],
@@ -56,9 +63,12 @@ def test_a_wheel_from_a_clean_checkout_has_the_grpc_stubs_and_policies(tmp_path:
         "import masker, masker_contracts.ner_wire as w; from masker.settings import Settings; "
         "from masker.policy import load_policies; s = Settings.from_env({}); "
         "assert str(s.policies_dir).startswith(masker.__path__[0]), s.policies_dir; "
-        "print(sorted(load_policies(s.policies_dir)), w.__file__)"
+        "from masker_ner.model import SpacyNer, model_location; "
+        "assert SpacyNer('masker_phi_ner').analyze(['Seen with Ana Diaz.'])[0]; "
+        "print(sorted(load_policies(s.policies_dir)), w.__file__, model_location('masker_phi_ner'))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
     )
     assert "'healthcare'" in result.stdout and str(site) in result.stdout
+    assert f"{site}/masker_ner/models/masker_phi_ner" in result.stdout

@@ -35,7 +35,14 @@ _LABEL_MAP = {
     "ORG": Entity.ORGANIZATION,
 }
 _SCORE = {Entity.PERSON: 0.85, Entity.LOCATION: 0.8, Entity.ORGANIZATION: 0.6}
-_LEADING = re.compile(r"^(?:the|a|an|dr\.?|mr\.?|mrs\.?|ms\.?|doctor|nurse)\s+", re.I)
+# A span never starts with an article, a title, or a verb of contacting someone ("Consult Radiology",
+# "Call Maria Lopez"): the model sometimes takes a sentence-opening capitalised verb into the name.
+# No "^": used with ``match(text, start)``, which anchors there (a "^" would only match at 0).
+_LEADING = re.compile(
+    r"(?:the|a|an|dr\.?|mr\.?|mrs\.?|ms\.?|doctor|nurse|"
+    r"(?:call|consult|contact|page|notify|ask|tell|thank)(?:ed)?)\s+",
+    re.I,
+)
 _TRAILING = re.compile(r"(?:'s|\u2019s|[.,;:!?'\"])+$")
 _TITLE_BEFORE = re.compile(r"(?:\b(?:dr|mr|mrs|ms|mx|prof|doctor|nurse|miss)\.?\s*|name\s+is\s+)$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")

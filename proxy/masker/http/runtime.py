@@ -78,7 +78,7 @@ def default_detector(
     else:
         from ..detect.inprocess import InProcessNer
 
-        backend = InProcessNer(max_wait_ms=ner.max_wait_ms)
+        backend = InProcessNer(ner.model, max_wait_ms=ner.max_wait_ms)
     shared = None
     if settings.rate_limit.redis_url:
         shared = SharedFindings.from_url(
@@ -95,7 +95,9 @@ def default_detector(
 
 def backend_name(settings: Settings) -> str:
     """Which model answered: findings from another detector build are not shared with this one."""
-    return "grpc" if settings.ner.addr else "inprocess"
+    if settings.ner.addr:
+        return "grpc"
+    return f"inprocess:{settings.ner.model}" if settings.ner.model else "inprocess"
 
 
 def findings_key(settings: Settings) -> bytes:
