@@ -49,6 +49,12 @@ def _found(engine: DetectionEngine, text: str) -> set[tuple[Entity, str]]:
         (f"my name is Jo{ZWSP}hn Sm{ZWSP}ith and I need a refill", Entity.PERSON, f"Jo{ZWSP}hn Sm{ZWSP}ith"),
         ("my name is Jose\u0301 Garci\u0301a and I need a refill", Entity.PERSON, "Jose\u0301 Garci\u0301a"),
         ("DOB 03\u200d/04/1961, seen today", Entity.DATE, "03\u200d/04/1961"),
+        # Latin letters with no ASCII decomposition: the span covers the whole word, not its head.
+        ("I live in Tromsø now", Entity.LOCATION, "Tromsø"),
+        ("she moved to Łódź last year", Entity.LOCATION, "Łódź"),
+        ("my name is Þórunn Guðmundsdóttir", Entity.PERSON, "Þórunn Guðmundsdóttir"),
+        ("my name is Ægir Østergaard", Entity.PERSON, "Ægir Østergaard"),
+        ("my name is Jürgen Weißmann", Entity.PERSON, "Jürgen Weißmann"),
     ],
 )
 def test_disguised_identifier_is_found_at_its_original_span(

@@ -51,6 +51,11 @@ _LATIN = re.compile(r"[A-Za-z]")
 # Cyrillic and Greek letters that are not look-alikes.
 _GENUINE = re.compile("(?![" + "".join(_CONFUSABLES) + "])[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# Latin letters with no decomposition to an ASCII base ("Tromsø", "Łódź", "Straße"): without these
+# a pattern reading ASCII letters would stop inside the word and leave its tail outside the span.
+_LATIN_LETTERS = {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D",
+                  "þ": "th", "Þ": "Th", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "ß": "ss",
+                  "ı": "i", "ħ": "h", "Ħ": "H", "ŧ": "t", "Ŧ": "T", "ĸ": "k"}  # fmt: skip
 _QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
            "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"'}  # fmt: skip
 
@@ -73,6 +78,8 @@ def _fold_char(c: str) -> str:
         return str(unicodedata.digit(c))
     if cat in ("Mn", "Me"):
         return c  # a lone mark: dropped or kept by the caller, which sees what precedes it
+    if c in _LATIN_LETTERS:
+        return _LATIN_LETTERS[c]
     decomposed = unicodedata.normalize("NFKD", c)
     base = [ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me")]
     # "é" -> "e", "ﬁ" -> "fi", fullwidth "５" -> "5"; other scripts: NFKC.
