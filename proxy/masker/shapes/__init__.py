@@ -22,6 +22,8 @@ from collections.abc import Callable, Hashable, Mapping, MutableMapping, Mutable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import BadRequest, Unprocessable
+
 
 class Kind(enum.Enum):
     VALUE = "value"  # a string value
@@ -269,6 +271,32 @@ def walk_all(node: Any, out: Texts, *, keys: frozenset[str] = frozenset(), prose
                 walk_all(value, out, keys=keys, prose=prose)
 
 
+
+def scannable_parts(
+    parts: list[Any], *, text: frozenset[str], non_text_parts: str, param: str, noun: str, examples: str
+) -> list[Any]:
+    """The content parts of ``parts`` that go upstream: every text part (its ``type`` in ``text``),
+    and the others as the policy's ``non_text_parts`` says (``reject`` refuses the request, ``forward``
+    keeps them, anything else drops them): what cannot be scanned never passes unless allowed."""
+    kept: list[Any] = []
+    for part in parts:
+        if not isinstance(part, dict):
+            raise BadRequest(f"Each {noun} must be an object.", param=param)
+        kind = part.get("type")
+        if isinstance(kind, str) and kind in text:  # an unhashable "type" must not raise here
+            kept.append(part)
+            continue
+        if non_text_parts == "reject":
+            raise Unprocessable(
+                f"Non-text {noun}s ({examples}) cannot be scanned for PHI; this policy rejects them.",
+                code="unsupported_content",
+                param=param,
+            )
+        if non_text_parts == "forward":
+            kept.append(part)
+    return kept
+
+
 __all__ = [
     "Container",
     "Kind",
@@ -278,5 +306,6 @@ __all__ = [
     "Texts",
     "Vocabulary",
     "number_text",
+    "scannable_parts",
     "walk_all",
 ]

@@ -33,8 +33,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from ..errors import BadRequest, Unprocessable
-from . import Kind, RequestWalker, Texts, Vocabulary, walk_all
+from ..errors import BadRequest
+from . import Kind, RequestWalker, Texts, Vocabulary, scannable_parts, walk_all
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _SCHEMA_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
@@ -132,26 +132,11 @@ class Item:
 
 def _content_parts(message: dict[str, Any], non_text_parts: str) -> None:
     content = message.get("content")
-    if not isinstance(content, list):
-        return
-    kept: list[Any] = []
-    for part in content:
-        if not isinstance(part, dict):
-            raise BadRequest("Each content part must be an object.", param="messages")
-        kind = part.get("type")
-        if isinstance(kind, str) and kind in _TEXT_PART_TYPES:
-            kept.append(part)
-            continue
-        if non_text_parts == "reject":
-            raise Unprocessable(
-                "Non-text content parts (images, audio, files) cannot be scanned for PHI; "
-                "this policy rejects them.",
-                code="unsupported_content",
-                param="messages",
-            )
-        if non_text_parts == "forward":
-            kept.append(part)
-    message["content"] = kept
+    if isinstance(content, list):
+        message["content"] = scannable_parts(
+            content, text=_TEXT_PART_TYPES, non_text_parts=non_text_parts, param="messages",
+            noun="content part", examples="images, audio, files",
+        )  # fmt: skip
 
 
 def _validate(body: dict[str, Any], max_messages: int) -> list[Any]:

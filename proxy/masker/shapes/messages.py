@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, cast
 
-from ..errors import BadRequest, Unprocessable
-from . import Kind, RequestWalker, Slot, Texts, Vocabulary, walk_all
+from ..errors import BadRequest
+from . import Kind, RequestWalker, Slot, Texts, Vocabulary, scannable_parts, walk_all
 from .chat import ENUMS as CHAT_ENUMS
 from .chat import PROTOCOL_KEYS as CHAT_KEYS
 
@@ -69,25 +69,13 @@ def _blocks(message: dict[str, Any], non_text_parts: str, key: str = "content") 
     content = message.get(key)
     if not isinstance(content, list):
         return
-    kept: list[Any] = []
-    for block in content:
-        if not isinstance(block, dict):
-            raise BadRequest("Each content block must be an object.", param="messages")
-        if block.get("type") in _TEXT_BLOCKS:
-            if block.get("type") == "tool_result":
-                _blocks(block, non_text_parts)
-            kept.append(block)
-            continue
-        if non_text_parts == "reject":
-            raise Unprocessable(
-                "Non-text content blocks (images, documents) cannot be scanned for PHI; "
-                "this policy rejects them.",
-                code="unsupported_content",
-                param="messages",
-            )
-        if non_text_parts == "forward":
-            kept.append(block)
-    message[key] = kept
+    message[key] = kept = scannable_parts(
+        content, text=_TEXT_BLOCKS, non_text_parts=non_text_parts, param="messages",
+        noun="content block", examples="images, documents",
+    )  # fmt: skip
+    for block in kept:
+        if block.get("type") == "tool_result":
+            _blocks(block, non_text_parts)
 
 
 class Messages:

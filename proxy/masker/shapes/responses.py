@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, cast
 
-from ..errors import BadRequest, Unprocessable
-from . import Kind, RequestWalker, Slot, Texts, Vocabulary, walk_all
+from ..errors import BadRequest
+from . import Kind, RequestWalker, Slot, Texts, Vocabulary, scannable_parts, walk_all
 from .chat import ENUMS as CHAT_ENUMS
 from .chat import PROTOCOL_KEYS as CHAT_KEYS
 
@@ -83,25 +83,11 @@ _CONTAINERS = (dict, list)
 
 def _parts(item: dict[str, Any], non_text_parts: str) -> None:
     content = item.get("content")
-    if not isinstance(content, list):
-        return
-    kept: list[Any] = []
-    for part in content:
-        if not isinstance(part, dict):
-            raise BadRequest("Each content part must be an object.", param="input")
-        if part.get("type") in _TEXT_PARTS:
-            kept.append(part)
-            continue
-        if non_text_parts == "reject":
-            raise Unprocessable(
-                "Non-text content parts (images, audio, files) cannot be scanned for PHI; "
-                "this policy rejects them.",
-                code="unsupported_content",
-                param="input",
-            )
-        if non_text_parts == "forward":
-            kept.append(part)
-    item["content"] = kept
+    if isinstance(content, list):
+        item["content"] = scannable_parts(
+            content, text=_TEXT_PARTS, non_text_parts=non_text_parts, param="input",
+            noun="content part", examples="images, audio, files",
+        )  # fmt: skip
 
 
 def _item_role(item: dict[str, Any]) -> str:
