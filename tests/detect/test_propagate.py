@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from masker.detect.engine import DetectionEngine
 from masker.detect import propagate
+from masker.detect.engine import DetectionEngine
 from masker.detect.propagate import KNOWN, Values
 from masker.detect.types import DetectOptions, Entity
 
@@ -208,6 +208,8 @@ def test_cached_word_keys_leave_the_cyclic_collectors_way() -> None:
     for _ in range(3):  # one level of nested tuples per pass
         gc.collect()
     # A cache's referents are its keys and results (and the wrapped function, a marker object...).
-    cached = [o for f in (propagate._keys, propagate._numbers) for o in gc.get_referents(f) if type(o) is tuple]
+    cached = [
+        o for f in (propagate._keys, propagate._numbers) for o in gc.get_referents(f) if type(o) is tuple
+    ]
     assert len(cached) >= 8
     assert not [o for o in cached if gc.is_tracked(o)]
