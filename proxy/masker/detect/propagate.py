@@ -224,7 +224,8 @@ def _is_word(char: str) -> bool:
 # The two caches below are keyed by the entity's plain string, never the ``Entity`` member: an enum
 # member is an object the cyclic collector tracks, so a key tuple holding one (and the result beside
 # it) would be walked by every full collection for as long as it is cached. Keys and results of
-# strings, booleans and tuples of them leave the collector's way at the first collection.
+# strings, booleans and tuples of them leave the collector's way in the collections that pass over
+# them (one level of nesting per pass).
 @functools.lru_cache(maxsize=4096)
 def _keys(value: str, entity: str, known: bool = False) -> tuple[tuple[tuple[str, ...], bool], ...]:
     """The word sequences ``value`` (of the entity type named ``entity``) is looked for as, each
