@@ -310,8 +310,12 @@ async def soak(ns: argparse.Namespace, work: Path, upstream: int) -> dict[str, A
     say(
         f"\n## Soak: one worker, in-process NER, {ns.soak_callers} callers, ever-new conversations, "
         f"{ns.soak_seconds:.0f} s"
+        + (f", memory budget {ns.memory_budget_mb:g} MiB" if ns.memory_budget_mb else "")
     )
-    proxy = start_proxy(work, upstream, extra=gc_probe_env(ns))
+    extra = gc_probe_env(ns)
+    if ns.memory_budget_mb:
+        extra["MASKER_MEMORY_BUDGET_MB"] = str(ns.memory_budget_mb)
+    proxy = start_proxy(work, upstream, extra=extra)
     texts = Texts(1)
     curve: list[tuple[float, float]] = []
     latencies: list[float] = []
@@ -717,6 +721,12 @@ def main() -> None:
     parser.add_argument("--soak-callers", type=int, default=16)
     parser.add_argument("--soak-turns", type=int, default=6, help="turns per conversation in the soak")
     parser.add_argument("--sample-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--memory-budget-mb",
+        type=float,
+        help="MASKER_MEMORY_BUDGET_MB of the soak proxy (default: the proxy's own); a small one is "
+        "full within seconds, so a short soak runs mostly in the evicting regime",
+    )
     parser.add_argument("--level-seconds", type=float, help="seconds per caller level (default 15, quick 5)")
     parser.add_argument(
         "--caller-model",

@@ -16,7 +16,9 @@ its memory back too.
 
 Entries are flat on purpose: keys are bytes/str (or tuples of them), values are atoms or tuples of
 atoms. CPython stops tracking such tuples in the cyclic collector, so a million cache entries add
-nothing to a full collection's walk (see ``heap``).
+nothing to a full collection's walk (see ``heap``). It does so only when a collection passes over
+them, though, and a budget that is full frees an entry for each one written, which hides the writes
+from the collector's trigger: the budget runs the young collections itself (``collect_young``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from typing import Generic, TypeVar
+
+from masker_contracts.heap import YOUNG_EVERY_WRITES, collect_young
 
 V = TypeVar("V")
 
@@ -105,6 +109,7 @@ class Region(Generic[V]):
         self.sweep(now)
         if self.budget.used > self.budget.max_bytes:
             self.budget.evict()
+        self.budget.count_write()
 
     def pop(self, key: Hashable) -> None:
         meta = self._meta.pop(key, None)
@@ -166,6 +171,16 @@ class MemoryBudget:
         self.max_bytes = max_bytes
         self.used = 0
         self.regions: dict[str, Region[object]] = {}
+        self._writes = 0  # since the last young collection run by the budget
+
+    def count_write(self) -> None:
+        """Every ``YOUNG_EVERY_WRITES`` entries written, a young collection (``collect_young``): the
+        entries leave the collector's way while young, instead of piling up for a full collection
+        to walk."""
+        self._writes += 1
+        if self._writes >= YOUNG_EVERY_WRITES:
+            self._writes = 0
+            collect_young()
 
     def region(self, name: str, ttl: float, *, refresh_on_hit: bool = True) -> Region[V]:
         """A new region, or the existing one of that name (regions are shared by name)."""

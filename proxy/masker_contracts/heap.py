@@ -35,6 +35,32 @@ log = logging.getLogger("masker.heap")
 # the frequency of the full walks — grows with it. Ten times fewer young collections, each still
 # well under a millisecond.
 GEN0_THRESHOLD = 7_000
+# Cache writes between two young collections run by ``collect_young`` (see there): a few thousand
+# young objects, the size of the young collections the first threshold asks for.
+YOUNG_EVERY_WRITES = 1_000
+
+
+def collect_young() -> None:
+    """A young collection, then the middle generation's when it is due: the collections CPython
+    would have run for the objects a full cache writes.
+
+    CPython starts a young collection when allocations *minus deallocations* of tracked objects
+    pass the first threshold. A cache at its memory budget frees an entry for every entry it
+    writes, so under steady churn that count stands still and no young collection comes, however
+    much is written: every entry written since the last collection stays tracked (a tuple of atoms
+    is untracked only when a collection passes over it) and the next full collection walks them
+    all. The budget therefore calls this every ``YOUNG_EVERY_WRITES`` writes.
+
+    The collector untracks one level of nested tuples per pass (a tuple reached only through
+    another is visited after it), and whatever is still tracked after a pass is promoted. So the
+    young pass comes first, every time, and the middle generation's after it: an entry made of a
+    tuple of flat tuples is out of the collector's way before it could reach the old generation.
+    """
+    if not gc.isenabled():
+        return
+    gc.collect(0)
+    if gc.get_count()[1] >= gc.get_threshold()[1]:
+        gc.collect(1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,14 @@ whatever its case, spacing or punctuation; values seeded as ``known`` are replac
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 
 import pytest
 
+from masker.detect import propagate
 from masker.detect.engine import DetectionEngine
-from masker.detect.propagate import KNOWN
+from masker.detect.propagate import KNOWN, Values
 from masker.detect.types import DetectOptions, Entity
 
 SYSTEM = "You are the front desk assistant. The caller is patient Derek Olsen, SSN 512-44-7781."
@@ -194,3 +196,20 @@ def test_first_words_are_found_alike_by_the_short_and_the_long_text_path(
     by_regex = propagate.collect([text], [[]], known).find(text)
     assert by_word, "the known name must be found"
     assert by_word == by_regex
+
+
+def test_cached_word_keys_leave_the_cyclic_collectors_way() -> None:
+    """The per-value caches live for the process: keyed by an ``Entity`` member (an object the
+    collector tracks for life), each entry would be walked by every full collection."""
+    values = Values()
+    for value, entity in [("Derek Olsen", Entity.PERSON), ("555-555-0148", Entity.PHONE)]:
+        values.add(value, entity, 0.9, "test")
+        values.add(value, entity, 1.0, KNOWN, known=True)
+    for _ in range(3):  # one level of nested tuples per pass
+        gc.collect()
+    # A cache's referents are its keys and results (and the wrapped function, a marker object...).
+    cached = [
+        o for f in (propagate._keys, propagate._numbers) for o in gc.get_referents(f) if type(o) is tuple
+    ]
+    assert len(cached) >= 8
+    assert not [o for o in cached if gc.is_tracked(o)]

@@ -15,7 +15,7 @@ from masker.memory import ENTRY_OVERHEAD, MemoryBudget
 from masker.settings import Settings
 from masker.tokens.codec import Codec, codec_regions
 from masker.tokens.keys import Key, KeyRing
-from masker_contracts.heap import freeze_startup_heap
+from masker_contracts.heap import YOUNG_EVERY_WRITES, freeze_startup_heap
 
 
 def _ring(name: str) -> KeyRing:
@@ -110,6 +110,26 @@ def test_findings_entries_are_flat_and_out_of_the_collectors_way() -> None:
     entries = [*region._data.values(), *region._meta.values()]
     assert entries and not any(gc.is_tracked(entry) for entry in entries)
     assert not any(gc.is_tracked(k) for k in region._data)
+
+
+def test_a_full_budget_still_takes_its_entries_out_of_the_collectors_way() -> None:
+    """At its budget a cache frees an entry for every one it writes, and CPython's trigger for young
+    collections counts allocations minus deallocations: without collections of its own, every
+    entry written once the budget is full would stay tracked until a full collection walked it."""
+    cache = FindingsCache(budget=MemoryBudget(32 << 20))
+    found = [Finding(3, 10, Entity.PERSON, 0.85, "ner"), Finding(20, 32, Entity.PHONE, 0.9, "phone")]
+    options = DetectOptions()
+    for i in range(120_000):
+        cache.put((i.to_bytes(16, "little"), options), found)
+    region = cache._region
+    assert region.evictions > 40_000  # the budget was full for most of the writes
+    # The newest writes may wait for the next young (or middle-generation) pass; none older.
+    settled = len(region) - (gc.get_threshold()[1] + 1) * YOUNG_EVERY_WRITES
+    assert settled > 0
+    keys = list(region._data)[:settled]
+    tracked = [k for k in keys if gc.is_tracked(k) or gc.is_tracked(region._data[k])]
+    tracked += [k for k in keys if gc.is_tracked(region._meta[k])]
+    assert not tracked
 
 
 def test_codec_regions_made_at_start_up_are_frozen_with_the_heap() -> None:

@@ -103,9 +103,9 @@ class Values:
     def add(self, value: str, entity: Entity, score: float, recognizer: str, *, known: bool = False) -> None:
         if (entity in _NOT_PROPAGATED and not known) or self._count >= MAX_VALUES:
             return
-        for words, word in _keys(value, entity, known):
+        for words, word in _keys(value, entity.value, known):
             self._add(_Value(words, entity, score, recognizer, word, known))
-        for digits in _numbers(value, entity):
+        for digits in _numbers(value, entity.value):
             current = self._by_digits.get(digits)
             if current is None:
                 self._count += 1
@@ -221,11 +221,16 @@ def _is_word(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
+# The two caches below are keyed by the entity's plain string, never the ``Entity`` member: an enum
+# member is an object the cyclic collector tracks, so a key tuple holding one (and the result beside
+# it) would be walked by every full collection for as long as it is cached. Keys and results of
+# strings, booleans and tuples of them leave the collector's way in the collections that pass over
+# them (one level of nesting per pass).
 @functools.lru_cache(maxsize=4096)
-def _keys(value: str, entity: Entity, known: bool = False) -> tuple[tuple[tuple[str, ...], bool], ...]:
-    """The word sequences ``value`` is looked for as, each with whether only a capitalised
-    occurrence counts in cased text. A conversation repeats its values turn after turn: computed
-    once per value.
+def _keys(value: str, entity: str, known: bool = False) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """The word sequences ``value`` (of the entity type named ``entity``) is looked for as, each
+    with whether only a capitalised occurrence counts in cased text. A conversation repeats its
+    values turn after turn: computed once per value.
 
     A found single word of letters counts only capitalised, and not at all when it is an everyday
     word. A known value is looked for whole however common its words; a known single word counts
@@ -238,7 +243,7 @@ def _keys(value: str, entity: Entity, known: bool = False) -> tuple[tuple[tuple[
         keys.append(words)
     if len(words) > 1:
         keys.append(("".join(words),))  # "DerekOlsen", "512447781"
-        if entity is Entity.PERSON:  # "Olsen" alone later in the conversation
+        if entity == Entity.PERSON:  # "Olsen" alone later in the conversation
             keys.extend((w,) for w in words if not (known and (len(w) < 3 or w in _NAME_PARTICLES)))
     out: list[tuple[tuple[str, ...], bool]] = []
     for key in keys:
@@ -256,7 +261,7 @@ def _keys(value: str, entity: Entity, known: bool = False) -> tuple[tuple[tuple[
 
 
 @functools.lru_cache(maxsize=4096)
-def _numbers(value: str, entity: Entity) -> tuple[str, ...]:
+def _numbers(value: str, entity: str) -> tuple[str, ...]:
     """The digit strings a numeric ``value`` is looked for as, whatever its grouping: a value of
     six digits or more and at most one other character; a North American phone number also without
     its country code."""
