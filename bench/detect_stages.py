@@ -87,7 +87,7 @@ def main() -> int:
     args = ap.parse_args()
 
     gen = Generator(77)
-    notes = [str(gen.note()["messages"][1]["content"]) for _ in range(args.n_notes + 5)]  # type: ignore[index]
+    notes = [str(gen.note()["messages"][1]["content"]) for _ in range(args.n_notes + 5)]
     utterances = [gen.utterance_needing_ner() for _ in range(args.n_utterances + 5)]
     ner = InProcessNer(args.ner_model, mode="inline")
     ner.warm_up()

@@ -32,8 +32,7 @@ def model_location(name: str) -> str:
     return str(_PACKAGED / name) if name == PHI_MODEL else name
 
 
-# The NER pipe in spaCy's model carries its own tok2vec, so everything else can go. Masker's own
-# model has one pipe and keeps it (its entity tagger is a "tagger").
+# The NER pipe in spaCy's model carries its own tok2vec, so everything else can go (``_excluded``).
 _DISABLED = ("parser", "lemmatizer", "attribute_ruler", "senter", "tagger", "tok2vec")
 LABELS_KEPT = frozenset({"PERSON", "GPE", "LOC", "FAC", "ORG", "NORP", "DATE"})
 _BILUO = frozenset("BILU")
@@ -100,8 +99,8 @@ class SpacyNer:
         import spacy  # deferred: importing spaCy costs ~1 s and most callers only need the types
 
         _single_threaded_blas()
-        exclude = [] if model_name == PHI_MODEL else list(_DISABLED)
-        self._nlp: Any = spacy.load(model_location(model_name), exclude=exclude)
+        location = model_location(model_name)
+        self._nlp: Any = spacy.load(location, exclude=_excluded(location))
         _lean_lexemes(self._nlp)
         self._pipes: list[Any] = [pipe for _, pipe in self._nlp.pipeline]
         self._tags = _EntityTags.of(self._pipes[0]) if len(self._pipes) == 1 else None
@@ -166,6 +165,18 @@ class SpacyNer:
     def vocabulary_size(self) -> int:
         """Strings the model holds (flat across batches: see ``analyze``)."""
         return len(self._nlp.vocab.strings)
+
+
+def _excluded(location: str) -> list[str]:
+    """Pipes not to load: a model whose only pipe is its NER (Masker's own, or one ``train.py``
+    wrote elsewhere) keeps it whatever its name; a full pipeline keeps only what NER needs."""
+    config = Path(location) / "config.cfg"
+    if config.is_file():
+        from spacy.util import load_config
+
+        if len(load_config(config, interpolate=False)["nlp"]["pipeline"]) == 1:
+            return []
+    return list(_DISABLED)
 
 
 def _entities(doc: Any) -> list[NerSpan]:
