@@ -65,7 +65,7 @@ def test_a_single_pipe_model_keeps_its_pipe_whatever_its_name(tmp_path: Any) -> 
 
 
 LABELS = ["O", "B-PERSON", "I-PERSON", "L-PERSON", "U-PERSON", "U-GPE", "B-ORG", "L-ORG", "U-DATE", "U-MONEY"]
-WORDS = "w0 w1 w2 w3 w4 w5 w6".split()
+WORDS = ["w0", "w1", "w2", "w3", "w4", "w5", "w6"]
 
 
 # (the tag of each word, the words each span covers)
