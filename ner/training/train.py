@@ -91,13 +91,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="model directory (default: a temp dir)")
     ap.add_argument("--install", action="store_true", help=f"write the model to {PACKAGED}")
     ap.add_argument(
-        "--head", choices=("parser", "tagger"), default="parser",
+        "--head",
+        choices=("parser", "tagger"),
+        default="parser",
         help="parser: spaCy's transition-based NER (config.cfg, the shipped model); tagger: BILUO "
         "tags, one softmax per token (config_tagger.cfg; docs/detection.md has its measurements)",
     )
     ap.add_argument("--config", type=Path, default=None, help="training config (default: by --head)")
     ap.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config value, e.g. components.ner.model.use_upper=false (JSON values)",
     )
     args = ap.parse_args(argv)
