@@ -40,9 +40,10 @@ _BILUO = frozenset("BILU")
 
 class _EntityTags:
     """Spans from a tagger trained on BILUO entity tags ("B-PERSON", "L-PERSON", "U-GPE", "O"): one
-    softmax per token instead of a transition system's step per token. Read leniently, for recall: an
-    entity left open (a "B-" with no "L-") still ends where its tags end, and an "I-"/"L-" with none
-    open starts one."""
+    softmax per token instead of a transition system's step per token. Only well-formed sequences
+    are spans (a "U-", or a "B-" then "I-"s then an "L-" of one type on consecutive tokens): a
+    broken one is the tagger unsure where a name starts or ends, and reading it leniently (an open
+    "B-" as a span) cost far more precision than it gained recall."""
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.outside = labels.index("O")
@@ -63,27 +64,21 @@ class _EntityTags:
         import numpy
 
         out: list[NerSpan] = []
-        first = last = -1
+        first = last = -1  # the open entity's first and last token, -1 when none is open
         kind = ""
         for j in numpy.flatnonzero(tag_ids != self.outside).tolist():
             move, label = self.tags[tag_ids[j]]
-            if first >= 0 and (j != last + 1 or label != kind or move in "BU"):
-                out.append(self._span(doc, first, last, kind))
-                first = -1
+            continues = first >= 0 and j == last + 1 and label == kind
+            first = -1 if not continues else first
             if move == "U":
                 out.append(self._span(doc, j, j, label))
-            elif move == "L" and first >= 0:
+            elif move == "B":
+                first, last, kind = j, j, label
+            elif move == "I" and continues:
+                last = j
+            elif move == "L" and continues:
                 out.append(self._span(doc, first, j, kind))
                 first = -1
-            elif move == "L":
-                out.append(self._span(doc, j, j, label))
-            elif first >= 0:
-                last = j
-            else:
-                first = last = j
-                kind = label
-        if first >= 0:
-            out.append(self._span(doc, first, last, kind))
         return [span for span in out if span.label in LABELS_KEPT]
 
     @staticmethod

