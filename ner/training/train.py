@@ -2,8 +2,10 @@
 
 Reproducible: fixed seeds for the data (train and dev are different seeds of the generator) and for
 spaCy (``config.cfg``), a fixed number of update steps (not a time limit), and matrix products on
-one OpenBLAS thread (the ops the model also runs with in ``masker_ner.model``). On the shared
-2-core development machine it takes ~20-30 minutes under ``nice``.
+one OpenBLAS thread (the ops the model also runs with in ``masker_ner.model``). The shipped model
+is the transition-based NER of ``config.cfg``; ``--head tagger`` trains the BILUO tagger of
+``config_tagger.cfg`` (2,000 steps) instead. On the shared 2-core development machine either takes
+~10-20 minutes under ``nice``, depending on the load.
 
     nice -n 10 timeout 3600 python ner/training/train.py --install
 
@@ -95,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=("parser", "tagger"),
         default="parser",
         help="parser: spaCy's transition-based NER (config.cfg, the shipped model); tagger: BILUO "
-        "tags, one softmax per token (config_tagger.cfg; docs/detection.md has its measurements)",
+        "tags, one softmax per token (config_tagger.cfg; docs/detection.md, 'A cheaper head')",
     )
     ap.add_argument("--config", type=Path, default=None, help="training config (default: by --head)")
     ap.add_argument(
