@@ -2,8 +2,10 @@
 
 Reproducible: fixed seeds for the data (train and dev are different seeds of the generator) and for
 spaCy (``config.cfg``), a fixed number of update steps (not a time limit), and matrix products on
-one OpenBLAS thread (the ops the model also runs with in ``masker_ner.model``). On the shared
-2-core development machine it takes ~20-30 minutes under ``nice``.
+one OpenBLAS thread (the ops the model also runs with in ``masker_ner.model``). The shipped model
+is the transition-based NER of ``config.cfg``; ``--head tagger`` trains the BILUO tagger of
+``config_tagger.cfg`` (2,000 steps) instead. On the shared 2-core development machine either takes
+~10-20 minutes under ``nice``, depending on the load.
 
     nice -n 10 timeout 3600 python ner/training/train.py --install
 
@@ -31,10 +33,13 @@ VERSION = "1.0.0"
 TRAIN_SEED, DEV_SEED = 1, 2
 
 
-def _docbin(examples: Sequence[object], path: Path) -> tuple[int, int]:
-    """Examples to a spaCy DocBin; returns (docs, spans dropped for not matching token bounds)."""
+def _docbin(examples: Sequence[object], path: Path, *, tags: bool = False) -> tuple[int, int]:
+    """Examples to a spaCy DocBin; returns (docs, spans dropped for not matching token bounds).
+    ``tags``: each token's tag is also its BILUO entity tag ("B-PERSON", "O"), what the tagger head
+    learns."""
     import spacy
     from spacy.tokens import DocBin
+    from spacy.training import biluo_tags_to_spans, offsets_to_biluo_tags
 
     nlp = spacy.blank("en")
     db = DocBin(store_user_data=False)
@@ -53,6 +58,13 @@ def _docbin(examples: Sequence[object], path: Path) -> tuple[int, int]:
         except ValueError:
             dropped += len(ents)
             continue
+        if tags:
+            biluo = offsets_to_biluo_tags(doc, [(e.start_char, e.end_char, e.label_) for e in doc.ents])
+            assert [(e.start, e.end, e.label_) for e in biluo_tags_to_spans(doc, biluo)] == [
+                (e.start, e.end, e.label_) for e in doc.ents
+            ]
+            for token, tag in zip(doc, biluo, strict=True):
+                token.tag_ = tag
         db.add(doc)
     db.to_disk(path)
     return len(db), dropped
@@ -80,6 +92,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=None, help="override [training] max_steps")
     ap.add_argument("--out", type=Path, default=None, help="model directory (default: a temp dir)")
     ap.add_argument("--install", action="store_true", help=f"write the model to {PACKAGED}")
+    ap.add_argument(
+        "--head",
+        choices=("parser", "tagger"),
+        default="parser",
+        help="parser: spaCy's transition-based NER (config.cfg, the shipped model); tagger: BILUO "
+        "tags, one softmax per token (config_tagger.cfg; docs/detection.md, 'A cheaper head')",
+    )
+    ap.add_argument("--config", type=Path, default=None, help="training config (default: by --head)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. components.ner.model.use_upper=false (JSON values)",
+    )
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(HERE))
@@ -95,8 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="masker-ner-train-") as tmp:
         work = Path(tmp)
-        n_train, d_train = _docbin(generate(TRAIN_SEED, args.n_train), work / "train.spacy")
-        n_dev, d_dev = _docbin(generate(DEV_SEED, args.n_dev), work / "dev.spacy")
+        tags = args.head == "tagger"
+        n_train, d_train = _docbin(generate(TRAIN_SEED, args.n_train), work / "train.spacy", tags=tags)
+        n_dev, d_dev = _docbin(generate(DEV_SEED, args.n_dev), work / "dev.spacy", tags=tags)
         print(f"data: {n_train} train docs ({d_train} spans dropped), {n_dev} dev docs ({d_dev})", flush=True)
         overrides: dict[str, object] = {
             "paths.train": str(work / "train.spacy"),
@@ -104,7 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         if args.max_steps is not None:
             overrides["training.max_steps"] = args.max_steps
-        config = load_config(HERE / "config.cfg", overrides=overrides, interpolate=False)
+        for item in args.set:
+            key, _, value = item.partition("=")
+            overrides[key] = json.loads(value)
+        config_path = args.config or HERE / ("config_tagger.cfg" if tags else "config.cfg")
+        config = load_config(config_path, overrides=overrides, interpolate=False)
         nlp = init_nlp(config, use_gpu=-1)
         nlp.meta.update(
             {

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from bench.corpus import generate_class_corpus, generate_corpus
 from masker.detect import propagate
 from masker.detect.engine import DetectionEngine
 from masker.detect.propagate import KNOWN, Values
@@ -191,11 +192,14 @@ def test_first_words_are_found_alike_by_the_short_and_the_long_text_path(
 
     known = [(Entity.PERSON, "Derek Olsen"), (Entity.PERSON, "Ana María Ruiz-Peña")]
     monkeypatch.setattr(propagate, "_REGEX_FROM_CHARS", 10**9)
+    by_substring = propagate.collect([text], [[]], known).find(text)
+    monkeypatch.setattr(propagate, "_REGEX_FIRSTS", -1)  # neither shortcut: word by word
     by_word = propagate.collect([text], [[]], known).find(text)
+    monkeypatch.setattr(propagate, "_REGEX_FIRSTS", 256)
     monkeypatch.setattr(propagate, "_REGEX_FROM_CHARS", 0)
     by_regex = propagate.collect([text], [[]], known).find(text)
     assert by_word, "the known name must be found"
-    assert by_word == by_regex
+    assert by_word == by_regex == by_substring
 
 
 def test_cached_word_keys_leave_the_cyclic_collectors_way() -> None:
@@ -213,3 +217,31 @@ def test_cached_word_keys_leave_the_cyclic_collectors_way() -> None:
     ]
     assert len(cached) >= 8
     assert not [o for o in cached if gc.is_tracked(o)]
+
+
+def _corpus_requests() -> list[tuple[str, ...]]:
+    samples = [*generate_corpus(4, n_clinical=30, n_dialogue=30, n_spoken=30), *generate_class_corpus(4)]
+    edges = [
+        # A final sigma and a capital dotted I: their lower case depends on context or is longer.
+        ("ΟΔΟΣ Παπαδόπουλος; οδος ΠΑΠΑΔΌΠΟΥΛΟΣ'\u0391 and \u0130lker Y\u0131lmaz, ilker yilmaz",),
+        ("Olsen_Derek olsen2 2olsen OLSEN.derek ólsen Olsen", "Derek Olsen"),
+        ("Straße Weiß, STRASSE WEISS; ﬁnn ﬁnnegan", "Finn Finnegan, Straße"),
+    ]
+    return [tuple(s.turns) for s in samples] + edges
+
+
+@pytest.mark.parametrize("texts", _corpus_requests())
+def test_first_words_are_found_alike_word_by_word_and_by_substring(
+    monkeypatch: pytest.MonkeyPatch, patterns: DetectionEngine, texts: tuple[str, ...]
+) -> None:
+    """The substring shortcut for a text's values' first words finds what reading it word by word
+    finds, with the values the engine collects from the request's own findings."""
+    from masker.detect import propagate
+
+    result = asyncio.run(patterns.detect(list(texts), DetectOptions()))
+    known = [(Entity.PERSON, t) for t in texts[1:2]]
+    values = propagate.collect(texts, result.findings, known)
+    by_substring = [values.find(t) for t in texts]
+    monkeypatch.setattr(propagate, "_REGEX_FIRSTS", -1)
+    values = propagate.collect(texts, result.findings, known)
+    assert [values.find(t) for t in texts] == by_substring

@@ -17,7 +17,7 @@ def test_blas_is_limited_to_one_thread(spacy_ner: Any) -> None:
 
 
 def test_the_model_multiplies_through_numpy(spacy_ner: Any) -> None:
-    ner_pipe = spacy_ner._nlp.get_pipe("ner")
+    (ner_pipe,) = spacy_ner._pipes  # the model's one pipe (a transition-based NER or a tagger)
     assert ner_pipe.model.ops.name == "numpy"
     assert ner_pipe.model.ops.use_blis is False
     # And it still finds what it found with BLIS (the PHI model has no DATE label: patterns find dates).

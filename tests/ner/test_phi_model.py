@@ -5,6 +5,7 @@ and its training data generator is deterministic."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import socket
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def phi() -> SpacyNer:
 def test_the_model_is_package_data_and_loads_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
     location = Path(model_location(PHI_MODEL))
     assert location.is_relative_to(Path(masker_ner.__file__).parent)
-    assert (location / "config.cfg").is_file() and (location / "ner" / "model").is_file()
+    (pipe,) = json.loads((location / "meta.json").read_text(encoding="utf-8"))["pipeline"]
+    assert (location / "config.cfg").is_file() and (location / pipe / "model").is_file()
 
     def no_network(*args: object, **kwargs: object) -> None:
         raise AssertionError("the model tried to reach the network")

@@ -4,6 +4,7 @@ and both import / load from the installed wheel alone."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -46,10 +47,11 @@ def test_a_wheel_from_a_clean_checkout_has_the_grpc_stubs_and_policies(tmp_path:
     assert {"masker_contracts/_proto/ner_pb2.py", "masker_contracts/_proto/ner_pb2.pyi"} <= names
     assert {"masker/_policies/default.yaml", "masker/_policies/healthcare.yaml"} <= names
     model = "masker_ner/models/masker_phi_ner"
+    (pipe,) = json.loads((ROOT / "ner" / model / "meta.json").read_text(encoding="utf-8"))["pipeline"]
     assert {
         f"{model}/config.cfg",
         f"{model}/meta.json",
-        f"{model}/ner/model",
+        f"{model}/{pipe}/model",
         f"{model}/vocab/strings.json",
     } <= names
 

@@ -185,9 +185,10 @@ def worth_ner(text: str, *, cased: bool | None = None) -> bool:
 
 
 # A sentence ends at . ! ? ; before a space, or at a line break, but not after a title: "Dr. Ana
-# Diaz" must reach NER in one piece.
+# Diaz" must reach NER in one piece. The lookahead comes first so that the title lookbehinds are
+# tried only where a stop is, not at every character of the text.
 _SENTENCE_END = re.compile(
-    r"(?<!\b(?:dr|mr|ms|mx|st|jr|sr))(?<!\b(?:mrs|rev|sgt|col|gen|gov|hon))(?<!\b(?:prof|capt))"
+    r"(?=[.!?;])(?<!\b(?:dr|mr|ms|mx|st|jr|sr))(?<!\b(?:mrs|rev|sgt|col|gen|gov|hon))(?<!\b(?:prof|capt))"
     r"[.!?;]+(?=\s|$)|\n",
     re.IGNORECASE,
 )

@@ -52,6 +52,9 @@ _DIGIT_RUN = re.compile(r"\d+(?:[\s\-.()/]{1,3}\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
 _NON_DIGIT = re.compile(r"\D")
 _NUMBER_SEPARATORS = re.compile(r"[\s\-+().:/]")
+# Letters whose lower case depends on their neighbours (a final sigma) or is longer than they are
+# ("İ"): a text holding one is lower-cased word by word, as each word is matched.
+_CONTEXT_CASED = re.compile("[\u03a3\u0130]")
 _MIN_NUMBER_DIGITS = 6
 _MAX_NUMBER_DIGITS = 20
 # Parts of a known name that are not the name on their own ("van", "Dr").
@@ -211,10 +214,32 @@ class Values:
             for m in self._first_rx.finditer(folded):
                 yield m.start(), m.end(), m.group().lower()
             return
-        for m in _WORD.finditer(folded):
-            word = m.group().lower()
-            if word in self._by_first:
-                yield m.start(), m.end(), word
+        lowered = folded.lower()
+        if (
+            len(self._by_first) > _REGEX_FIRSTS
+            or len(lowered) != len(folded)
+            or _CONTEXT_CASED.search(folded)
+        ):
+            for m in _WORD.finditer(folded):
+                word = m.group().lower()
+                if word in self._by_first:
+                    yield m.start(), m.end(), word
+            return
+        # Lower-casing kept every offset: each first word (a few hundred at most) is looked for as a
+        # substring (in C), and only its whole-word occurrences count. A note holds hundreds of
+        # words and a few dozen values, most of them nowhere else in it.
+        hits: list[tuple[int, int, str]] = []
+        for word in self._by_first:
+            at = lowered.find(word)
+            while at >= 0:
+                end = at + len(word)
+                if (at == 0 or not folded[at - 1].isalnum()) and (
+                    end == len(folded) or not folded[end].isalnum()
+                ):
+                    hits.append((at, end, word))
+                at = lowered.find(word, end)
+        hits.sort()
+        yield from hits
 
 
 def _is_word(char: str) -> bool:

@@ -43,6 +43,14 @@ _SUFFIX_STREET = re.compile(
     rf"(?<![{_L}])(?:(?P<a>{_CAP}{_GLUED_SUFFIX}[ \t]+{_NUM})"
     rf"|(?P<b>{_CAP}(?:[ \t]+{_CAP})?[ \t]+{_SEPARATE_SUFFIX}[ \t]+{_NUM}))(?![{_L}\d])"
 )
+# What every suffix-street match in an ASCII text holds: an ASCII street word of ``_GLUED_SUFFIX`` or
+# ``_SEPARATE_SUFFIX``, blanks, a digit. The street words are also common word parts ("ut", "ter"),
+# so the word prefilter alone lets most English text through.
+_SUFFIX_GATE = gate_regex(
+    r"(?:strasse|str\.|weg|gasse|platz|allee|damm|ufer|chaussee|gatan|gata|vagen|vag|vej|gade|veien|"
+    r"vegen|straat|laan|gracht|plein|kade|singel|katu|utca|utja|ut|ter|korut|ulica|ul\.)[ \t]+\d",
+    re.IGNORECASE,
+)
 _PREFIX_STREET = re.compile(
     rf"(?<![{_L}])(?P<c>{_PREFIX}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}"
     rf"(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}){{0,2}},?[ \t]+{_NUM})(?![{_L}\d])"
@@ -125,7 +133,8 @@ class InternationalAddressRecognizer(Recognizer):
         text = doc.text
         spans: list[tuple[int, int]] = []
         other = not doc.ascii
-        if doc.has_any(_SUFFIX_WORDS) or (other and doc.has_any(_SUFFIX_WORDS_NON_ASCII)):
+        suffix_words = doc.has_any(_SUFFIX_WORDS) or (other and doc.has_any(_SUFFIX_WORDS_NON_ASCII))
+        if suffix_words and (other or doc.found(_SUFFIX_GATE)):
             spans += [m.span("a") if m.group("a") else m.span("b") for m in _SUFFIX_STREET.finditer(text)]
         prefixes = doc.has_any(_PREFIX_WORDS)
         if prefixes or (other and doc.has_any(_PREFIX_WORDS_NON_ASCII)):
