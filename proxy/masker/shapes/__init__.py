@@ -273,17 +273,26 @@ def walk_all(node: Any, out: Texts, *, keys: frozenset[str] = frozenset(), prose
 
 
 def scannable_parts(
-    parts: list[Any], *, text: frozenset[str], non_text_parts: str, param: str, noun: str, examples: str
+    parts: list[Any],
+    *,
+    text: frozenset[str],
+    non_text_parts: str,
+    param: str,
+    noun: str,
+    examples: str,
+    is_text: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[Any]:
-    """The content parts of ``parts`` that go upstream: every text part (its ``type`` in ``text``),
-    and the others as the policy's ``non_text_parts`` says (``reject`` refuses the request, ``forward``
-    keeps them, anything else drops them): what cannot be scanned never passes unless allowed."""
+    """The content parts of ``parts`` that go upstream: every text part (its ``type`` in ``text``,
+    or one ``is_text`` accepts: a part of another type whose payload is plain text), and the others
+    as the policy's ``non_text_parts`` says (``reject`` refuses the request, ``forward`` keeps them,
+    anything else drops them): what cannot be scanned never passes unless allowed."""
     kept: list[Any] = []
     for part in parts:
         if not isinstance(part, dict):
             raise BadRequest(f"Each {noun} must be an object.", param=param)
         kind = part.get("type")
-        if isinstance(kind, str) and kind in text:  # an unhashable "type" must not raise here
+        # An unhashable "type" must not raise here.
+        if (isinstance(kind, str) and kind in text) or (is_text is not None and is_text(part)):
             kept.append(part)
             continue
         if non_text_parts == "reject":
