@@ -39,6 +39,69 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return b"data: " + jsonfast.dumps(event) + b"\n\n"
 
 
+class GrowingTexts:
+    """The texts that grow across the events of one answer stream (a choice's content, one tool
+    call's arguments, a Responses output text, a Messages content block), each named by the key
+    its ``Shape`` gives it: every API's stream rehydration goes through here.
+
+    Each text has its own ``StreamRehydrator``, so a token split across events is held back only
+    while it could still be one; with ``scanner`` (policy ``scan_response``), the model's prose
+    first goes through its own ``StreamScanner``, so PHI the model invents is redacted before
+    anything is rehydrated, however the upstream split it."""
+
+    __slots__ = ("_new_scanner", "_on_unresolved", "_rehydrators", "_scanners", "_tokens", "redacted")
+
+    def __init__(
+        self,
+        tokens: AnswerTokens,
+        *,
+        on_unresolved: Callable[[str], None] | None = None,
+        scanner: Callable[[], StreamScanner] | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._on_unresolved = on_unresolved
+        self._new_scanner = scanner
+        self._rehydrators: dict[Hashable, StreamRehydrator] = {}
+        self._scanners: dict[Hashable, StreamScanner] = {}
+        self.redacted = Counter[str]()  # invented PHI redacted, by entity type
+
+    def __bool__(self) -> bool:
+        return bool(self._rehydrators)
+
+    def keys(self) -> list[Hashable]:
+        return list(self._rehydrators)
+
+    @property
+    def scanning(self) -> bool:
+        return self._new_scanner is not None
+
+    async def feed(self, slot: Slot) -> str:
+        """The part of ``slot``'s growing text that is safe to send now (``slot.stream`` names it)."""
+        key = slot.stream
+        text = slot.text
+        if slot.prose and self._new_scanner is not None:
+            scanner = self._scanners.get(key)
+            if scanner is None:
+                scanner = self._scanners[key] = self._new_scanner()
+            text = await scanner.feed(text)
+        rehydrator = self._rehydrators.get(key)
+        if rehydrator is None:
+            rehydrator = self._rehydrators[key] = StreamRehydrator(
+                self._tokens, escape=json_escape if slot.json else None, on_unresolved=self._on_unresolved
+            )
+        return await rehydrator.feed(text)
+
+    async def release(self, key: Hashable) -> str:
+        """What text ``key`` still holds back (scanner, then rehydrator), released; the text ends."""
+        rehydrator = self._rehydrators.pop(key)
+        scanner = self._scanners.pop(key, None)
+        text = ""
+        if scanner is not None:
+            text = await scanner.finish()
+            self.redacted.update(scanner.redacted)
+        return await rehydrator.feed(text) + await rehydrator.finish()
+
+
 async def rehydrate_whole(
     texts: Texts,
     tokens: AnswerTokens,
@@ -85,43 +148,19 @@ class StreamRehydration:
     ) -> None:
         self._tokens = answer_tokens(tokens)
         self._shape = shape
-        # Policy scan_response: PHI the model invented is redacted before rehydration, per stream.
-        self._new_scanner = scanner
-        self._scanners: dict[Hashable, StreamScanner] = {}
         self._on_unresolved = on_unresolved
         self._trailer = trailer  # extra top-level fields for the last event (``_redaction``)
-        self._streams: dict[Hashable, StreamRehydrator] = {}  # one per growing text
+        # One rehydrator per growing text; policy scan_response: a scanner before it.
+        self._streams = GrowingTexts(self._tokens, on_unresolved=on_unresolved, scanner=scanner)
         self._template: dict[str, Any] = {}
         self._trailer_sent = False
-        self.response_redactions = Counter[str]()  # invented PHI redacted, by entity type
         self._saw_finish = False
         self._upstream_done = False  # [DONE] read: what follows is only the end of the body
 
-    def _stream(self, key: Hashable, escape: bool) -> StreamRehydrator:
-        rehydrator = self._streams.get(key)
-        if rehydrator is None:
-            rehydrator = self._streams[key] = StreamRehydrator(
-                self._tokens, escape=json_escape if escape else None, on_unresolved=self._on_unresolved
-            )
-        return rehydrator
-
-    async def _scan(self, key: Hashable, text: str) -> str:
-        if self._new_scanner is None:
-            return text
-        scanner = self._scanners.get(key)
-        if scanner is None:
-            scanner = self._scanners[key] = self._new_scanner()
-        return await scanner.feed(text)
-
-    async def _tail(self, key: Hashable) -> str:
-        """What stream ``key`` still holds back (scanner, then rehydrator), released."""
-        rehydrator = self._streams.pop(key)
-        scanner = self._scanners.pop(key, None)
-        text = ""
-        if scanner is not None:
-            self.response_redactions.update(scanner.redacted)
-            text = await scanner.finish()
-        return await rehydrator.feed(text) + await rehydrator.finish()
+    @property
+    def response_redactions(self) -> Counter[str]:
+        """Invented PHI redacted, by entity type."""
+        return self._streams.redacted
 
     async def transform(self, event: dict[str, Any], raw: bytes | None = None) -> dict[str, Any] | None:
         """Rehydrate one event in place (``raw``: its JSON as received, when known); None when
@@ -136,17 +175,12 @@ class StreamRehydration:
         whole: list[Slot] = []
         held = False
         for slot in texts.slots:
-            stream = slot.stream
-            if stream is None:
+            if slot.stream is None:
                 whole.append(slot)
                 continue
-            text = slot.text
-            if not text:
+            if not slot.text:
                 continue
-            if slot.prose and self._new_scanner is not None:
-                text = await self._scan(stream, text)
-            rehydrator = self._streams.get(stream) or self._stream(stream, slot.json)
-            text = await rehydrator.feed(text)
+            text = await self._streams.feed(slot)
             if text != slot.text:
                 replacements.append((slot, text))
                 held = held or not text
@@ -156,8 +190,8 @@ class StreamRehydration:
             await rehydrate_whole(texts, self._tokens, self._on_unresolved, whole)
         ended = self._shape.ended(event) if self._streams else None
         if ended is not None:
-            for key in [k for k in self._streams if ended(k)]:
-                tail = await self._tail(key)
+            for key in [k for k in self._streams.keys() if ended(k)]:
+                tail = await self._streams.release(key)
                 if tail:
                     self._shape.put_tail(event, key, tail)
         if held and self._shape.is_empty(event):
@@ -168,10 +202,10 @@ class StreamRehydration:
         """Whatever is still held back when the upstream ends, as one final event."""
         if not self._streams:
             return []
-        keys = list(self._streams)
+        keys = self._streams.keys()
         event = self._shape.tail_event(self._template, keys)
         for key in keys:
-            tail = await self._tail(key)
+            tail = await self._streams.release(key)
             if tail:
                 self._shape.put_tail(event, key, tail)
         if self._shape.is_empty(event):

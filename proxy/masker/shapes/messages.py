@@ -132,15 +132,20 @@ class Messages:
     def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
         out = Texts(want)
         if isinstance(body, dict):
-            for key, value in body.items():
-                out.add(body, key, key, Kind.KEY)
-                if isinstance(value, str):
-                    out.add(body, key, value)
-                elif isinstance(value, _CONTAINERS):
-                    walk_all(value, out, prose=key == "content")
+            self._message(body, out)
         else:
             walk_all(body, out)
         return out
+
+    @staticmethod
+    def _message(body: dict[str, Any], out: Texts) -> None:
+        """A message: every string and key; its content blocks are the model's prose."""
+        for key, value in body.items():
+            out.add(body, key, key, Kind.KEY)
+            if isinstance(value, str):
+                out.add(body, key, value)
+            elif isinstance(value, _CONTAINERS):
+                walk_all(value, out, prose=key == "content")
 
     def event(
         self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
@@ -165,8 +170,10 @@ class Messages:
                         out.add(delta, dkey, dvalue, json=dkey == "partial_json", stream=stream, prose=True)
                     elif isinstance(dvalue, _CONTAINERS):
                         walk_all(dvalue, out)
+            elif key == "message" and isinstance(value, dict):
+                self._message(value, out)  # as a whole answer: only its content is prose
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out, prose=key in ("content_block", "message"))
+                walk_all(value, out, prose=key == "content_block")
         if not everything:  # only a token split across events can concern this event
             out.slots = [s for s in out.slots if s.stream is not None]
         return out

@@ -151,15 +151,20 @@ class Responses:
     def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
         out = Texts(want)
         if isinstance(body, dict):
-            for key, value in body.items():
-                out.add(body, key, key, Kind.KEY)
-                if isinstance(value, str):
-                    out.add(body, key, value, prose=key == "output_text")
-                elif isinstance(value, _CONTAINERS):
-                    walk_all(value, out, prose=key == "output")
+            self._response(body, out)
         else:
             walk_all(body, out)
         return out
+
+    @staticmethod
+    def _response(body: dict[str, Any], out: Texts) -> None:
+        """A response object: every string and key; the model's own texts (under ``output``) prose."""
+        for key, value in body.items():
+            out.add(body, key, key, Kind.KEY)
+            if isinstance(value, str):
+                out.add(body, key, value, prose=key == "output_text")
+            elif isinstance(value, _CONTAINERS):
+                walk_all(value, out, prose=key == "output")
 
     def event(
         self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
@@ -182,8 +187,10 @@ class Responses:
                     stream=stream if grows else None,
                     prose=key in ("delta", "text", "arguments", "refusal"),
                 )
+            elif key == "response" and isinstance(value, dict):
+                self._response(value, out)  # as a whole answer: only its output is prose
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out, prose=key in ("item", "part", "response"))
+                walk_all(value, out, prose=key in ("item", "part"))
         if not everything:  # only a token split across events can concern this event
             out.slots = [s for s in out.slots if s.stream is not None]
         return out
