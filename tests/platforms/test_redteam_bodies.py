@@ -18,8 +18,10 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -33,7 +35,7 @@ from tests import synthetic
 from tests.fake_upstream import CHAT_FIELDS, INVENTED_EMAIL, INVENTED_PHONE, FakeUpstream
 from tests.leak_sweep import format_hits, sweep_texts
 from tests.platforms.conftest import AGENTS, API_KEY, AUTO_AGENT, SCANNING_AGENT
-from tests.proxy_process import ProxyProcess
+from tests.proxy_process import ProxyProcess, free_port, start_proxy
 
 _LOCK = threading.Lock()  # the scripted upstream is shared by the session: one script at a time
 
@@ -792,3 +794,49 @@ def test_unknown_field_refused_upstream_comes_back_as_a_400(
         assert "patient_context" in error["message"]
     else:
         assert error["param"] == "patient_context"
+
+
+# -- the history memo on the Responses and Messages routes ----------------------------------------
+
+
+def _history_bytes(metrics_url: str) -> float:
+    for line in httpx.get(metrics_url, timeout=10).text.splitlines():
+        if line.startswith('masker_memory_budget_bytes{region="history"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.parametrize("api", ["responses", "messages"])
+def test_resent_history_is_remembered_on_responses_and_messages(
+    upstream: FakeUpstream, patient: Patient, tmp_path: Path, api: str
+) -> None:
+    """A fresh proxy that has only served ``api`` turns holds history-memo entries: the route
+    redacts resent history once, as chat completions does, instead of detecting every turn whole."""
+    port = free_port()
+    proc = start_proxy(
+        {
+            "MASKER_OPENAI_BASE_URL": upstream.base_url,
+            "MASKER_OPENAI_API_KEY": "sk-operator-upstream-key",
+            "MASKER_API_KEYS": f"{API_KEY}:memo-tenant",
+            "MASKER_METRICS_ADDR": f"127.0.0.1:{port}",
+        },
+        tmp_path,
+    )
+    try:
+        body = _responses_body(patient) if api == "responses" else _messages_body(patient)
+        body["messages" if api == "messages" else "input"][-1:] = []  # an earlier turn of the call
+        since = len(upstream.requests)
+        response = httpx.post(
+            f"{proc.url}/v1/{api}",
+            json=body,
+            headers={"x-api-key": API_KEY, "authorization": "Bearer sk-x", "x-call-id": f"memo-{api}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        _assert_clean(upstream, since, patient)
+        deadline = time.monotonic() + 10  # the gauge is published every second
+        while _history_bytes(f"http://127.0.0.1:{port}/metrics") == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _history_bytes(f"http://127.0.0.1:{port}/metrics") > 0
+    finally:
+        proc.stop()

@@ -216,6 +216,7 @@ async def _forward(
             session=session,
             fail_mode=ctx.fail_mode,
             max_messages=runtime.limits.max_messages,
+            memo=runtime.pipeline.history,  # resent history redacted once, as on chat completions
             shape=api.shape,
             known=ctx.turn.known,
         )

@@ -62,8 +62,9 @@ class Texts:
         self.slots: list[Slot] = []
         # Answers: which whole texts are worth a slot (None: all); growing texts always are.
         self.want = want
-        # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots
-        # from messages[-1] on start at ``newest``.
+        # Request only: slots[:conversation] are the conversation's texts — a system prompt or
+        # instructions held outside the messages first, then the messages or input items (the memo
+        # signs them); slots from the newest message on start at ``newest``.
         self.conversation = 0
         self.newest = 0
         # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``;

@@ -114,11 +114,8 @@ class Messages:
             raise BadRequest("model: Field required", param="model", code="invalid_model")
         walk = RequestWalker(VOCABULARY)
         slots = walk.slots
-        for message in messages:
-            walk.out.newest = len(slots)
-            _blocks(message, non_text_parts)
-            walk.walk(message, message["role"])
-        walk.out.conversation = len(slots)
+        # The system prompt leads the conversation, as a system message leads chat's: the memo's
+        # prefix then covers it, and a voice agent's long prompt is detected once per call.
         if "system" in body:
             if isinstance(body["system"], list):
                 _blocks(body, non_text_parts, key="system")
@@ -126,6 +123,11 @@ class Messages:
                 slots.append(Slot(body, "system", body["system"], "system"))
             else:
                 walk.walk(body["system"], "system")
+        for message in messages:
+            walk.out.newest = len(slots)
+            _blocks(message, non_text_parts)
+            walk.walk(message, message["role"])
+        walk.out.conversation = len(slots)
         walk.walk(body, "field", top=True)
         return walk.out
 

@@ -132,7 +132,15 @@ class Responses:
                 raise BadRequest("Each input item must be an object.", param="input")
         walk = RequestWalker(VOCABULARY)
         slots = walk.slots
+        # The instructions lead the conversation, as a system message leads chat's: the memo's
+        # prefix then covers them, and a voice agent's long prompt is detected once per call.
+        instructions = body.get("instructions")
+        if isinstance(instructions, str):
+            slots.append(Slot(body, "instructions", instructions, "system"))
+        elif instructions is not None:
+            walk.walk(instructions, "system")
         if isinstance(items, str):
+            walk.out.newest = len(slots)
             slots.append(Slot(body, "input", items, "user"))
         elif isinstance(items, list):
             for item in items:
@@ -140,11 +148,6 @@ class Responses:
                 _parts(item, non_text_parts)
                 walk.walk(item, _item_role(item))
         walk.out.conversation = len(slots)
-        instructions = body.get("instructions")
-        if isinstance(instructions, str):
-            slots.append(Slot(body, "instructions", instructions, "system"))
-        elif instructions is not None:
-            walk.walk(instructions, "system")
         walk.walk(body, "field", top=True)
         return walk.out
 
