@@ -840,3 +840,31 @@ def test_resent_history_is_remembered_on_responses_and_messages(
         assert _history_bytes(f"http://127.0.0.1:{port}/metrics") > 0
     finally:
         proc.stop()
+
+
+# -- headers ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("api", ["chat/completions", "responses", "messages"])
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
+def test_caller_headers_carry_nothing_upstream(
+    proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient, api: str, stream: bool
+) -> None:
+    """Headers are not scanned, so none of the caller's goes upstream unless it is a fixed part of
+    the API (an organization, a beta flag): not the conversation ids platforms send, not W3C trace
+    ``baggage`` / ``tracestate`` (free-form key=value lists a platform may fill with call data)."""
+    headers = {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "tracestate": f"vendor={patient.mrn}",
+        "baggage": f"patient={patient.email},callback={patient.phone_number},mrn={patient.mrn}",
+        "x-call-id": f"call-{patient.mrn}",
+        "x-conversation-id": f"conv-{patient.mrn}",
+        "x-retell-call-id": f"retell-{patient.mrn}",
+        "x-patient-phone": patient.phone,
+        "user-agent": f"VapiBot/1.0 ({patient.email})",
+    }
+    body = {**_turn(api, "hello"), "stream": stream}
+    since = len(upstream.requests)
+    response = httpx.post(f"{proxy.url}/proxy/{AUTO_AGENT}/v1/{api}", json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    _assert_clean(upstream, since, patient)
