@@ -35,6 +35,7 @@ from tests import synthetic
 from tests.fake_upstream import CHAT_FIELDS, INVENTED_EMAIL, INVENTED_PHONE, FakeUpstream
 from tests.leak_sweep import format_hits, sweep_texts
 from tests.platforms.conftest import AGENTS, API_KEY, AUTO_AGENT, SCANNING_AGENT
+from tests.platforms.ws_client import WsClient
 from tests.proxy_process import ProxyProcess, free_port, start_proxy
 
 _LOCK = threading.Lock()  # the scripted upstream is shared by the session: one script at a time
@@ -868,3 +869,92 @@ def test_caller_headers_carry_nothing_upstream(
     response = httpx.post(f"{proxy.url}/proxy/{AUTO_AGENT}/v1/{api}", json=body, headers=headers, timeout=30)
     assert response.status_code == 200, response.text
     _assert_clean(upstream, since, patient)
+
+
+# -- the Responses WebSocket mode, and the rarer item and block types ----------------------------
+
+
+def test_websocket_full_body_and_invented_phi(
+    proxy: ProxyProcess, scripted: FakeUpstream, patient: Patient
+) -> None:
+    """LiveKit's and Pipecat's default: the full red-team body as ``response.create``, then an
+    answer with invented PHI on a scanning agent: nothing raw upstream, values back, PHI gone."""
+    client = WsClient("127.0.0.1", proxy.port, f"/proxy/{SCANNING_AGENT}/v1/responses")
+    since = len(scripted.requests)
+    try:
+        body = {k: v for k, v in _responses_body(patient).items() if k != "store"}
+        client.send_json({"type": "response.create", **body, "model": "echo-c1"})
+        events = client.until(("response.completed", "error"))
+        assert events[-1]["type"] == "response.completed", events[-1]
+        assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == patient.said()
+
+        def script(payload: dict[str, Any]) -> tuple[int, Any]:
+            return 200, _responses_events(f"Thanks {_first_token(payload)}. {_INVENTED}")
+
+        scripted.script = script
+        client.send_json({"type": "response.create", "model": "script", "input": f"I am {patient.name}."})
+        events = client.until(("response.completed", "error"))
+    finally:
+        client.close()
+    _assert_clean(scripted, since, patient)
+    raw = json.dumps(events, ensure_ascii=False)
+    assert INVENTED_PHONE not in raw and INVENTED_EMAIL not in raw
+    assert f"Thanks {patient.name}." in raw
+
+
+def test_responses_rarer_input_items(proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient) -> None:
+    """Reasoning summaries, custom tool calls and their outputs, an item reference, a developer
+    message with string content, a JSON-schema output format and prompt variables."""
+    body = {
+        "model": "echo",
+        "instructions": [{"type": "message", "role": "system", "content": patient.card()}],
+        "input": [
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": f"{patient.name} asked about {patient.dob}"}]},
+            {"type": "custom_tool_call", "call_id": "ct_1", "name": "sql", "input": f"SELECT * FROM p WHERE ssn='{patient.ssn}'"},
+            {"type": "custom_tool_call_output", "call_id": "ct_1", "output": f"{patient.name}; {patient.phone}; {patient.email}"},
+            {"type": "item_reference", "id": "msg_earlier"},
+            {"type": "message", "role": "user", "content": patient.said()},
+        ],
+        "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object", "description": f"for {patient.name}",
+                 "properties": {"mrn": {"type": "string", "const": patient.mrn}}}}},
+        "prompt": {"id": "pmpt_1", "variables": {"patient_name": patient.name, "callback": {"type": "input_text", "text": patient.phone}}},
+    }  # fmt: skip
+    since = len(upstream.requests)
+    response = httpx.post(f"{proxy.url}/proxy/{AUTO_AGENT}/v1/responses", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    _assert_clean(upstream, since, patient)
+    assert response.json()["output"][0]["content"][0]["text"] == patient.said()
+
+
+def test_messages_rarer_blocks(proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient) -> None:
+    """A search result and a document of text blocks (text, so scanned and forwarded under the
+    default policy, which refuses images and PDFs), thinking in an earlier assistant turn, a
+    ``tool_result`` marked as an error, and ``tool_choice`` naming the tool."""
+    body = {
+        "model": "claude-echo",
+        "max_tokens": 100,
+        "system": patient.card(),
+        "messages": [
+            {"role": "user", "content": [
+                {"type": "search_result", "source": f"https://ehr.example/p/{patient.mrn}", "title": f"Chart of {patient.name}",
+                 "content": [{"type": "text", "text": f"{patient.name}, DOB {patient.dob}, phone {patient.phone}"}]},
+                {"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": f"Referral: {patient.card()}"}]}},
+                {"type": "text", "text": "Book me in."},
+            ]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": f"{patient.first} wants a booking; SSN {patient.ssn}", "signature": "c2lnbmF0dXJl"},
+                {"type": "tool_use", "id": "toolu_9", "name": "book", "input": {"who": patient.name}},
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_9", "is_error": True, "content": f"no slot for {patient.email}"},
+                {"type": "text", "text": patient.said()},
+            ]},
+        ],
+        "tool_choice": {"type": "tool", "name": "book"},
+        "tools": [{"name": "book", "input_schema": {"type": "object", "properties": {"who": {"type": "string"}}}}],
+    }  # fmt: skip
+    since = len(upstream.requests)
+    response = httpx.post(f"{proxy.url}/proxy/{AUTO_AGENT}/v1/messages", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    _assert_clean(upstream, since, patient)
+    assert response.json()["content"][0]["text"].endswith(patient.said())

@@ -2,8 +2,9 @@
 
 Request: every string value, dictionary key and JSON number at any depth is a text position —
 ``system`` (a string or text blocks), ``messages`` (string content or blocks: ``text``,
-``tool_use`` with its ``input`` object, ``tool_result`` with string or block content, ``document``
-with a plain-text source — a PDF or image is a non-text block for the policy), ``tools``
+``tool_use`` with its ``input`` object, ``tool_result`` with string or block content, a ``document``
+with a plain-text source and a ``search_result`` of text blocks — a PDF or image is a non-text
+block for the policy), ``tools``
 (``input_schema`` JSON Schema included), ``stop_sequences``, ``metadata`` — except the closed list:
 a key spelled like one of ``PROTOCOL_KEYS``; the value of a key in ``ENUMS`` when it is one of that
 key's known values; ``true``/``false``/``null``. ``model`` is verbatim (refused if it holds PHI).
@@ -66,24 +67,28 @@ _DELTA_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json", "thin
 _CONTAINERS = (dict, list)
 
 
-def _text_document(block: dict[str, Any]) -> bool:
-    """A ``document`` block whose source is plain text (``{"type": "text", "data": "..."}``) or
-    text blocks (``{"type": "content", "content": [...]}``): every character of it is walked and
-    scanned like a message, so it is text, not an unscannable attachment (a PDF, an image)."""
-    if block.get("type") != "document":
+def _all_text(blocks: Any) -> bool:
+    return isinstance(blocks, str) or (
+        isinstance(blocks, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in blocks)
+    )
+
+
+def _text_source(block: dict[str, Any]) -> bool:
+    """A block of another type whose payload is nothing but text, walked and scanned like a message:
+    a ``document`` with a plain-text source (``{"type": "text", "data": "..."}``) or a source of
+    text blocks (``{"type": "content", "content": [...]}``), and a ``search_result`` whose content
+    is text blocks. A PDF, an image or a file id is an unscannable attachment for the policy."""
+    kind = block.get("type")
+    if kind == "search_result":
+        return _all_text(block.get("content"))
+    if kind != "document":
         return False
     source = block.get("source")
     if not isinstance(source, dict):
         return False
     if source.get("type") == "text":
         return isinstance(source.get("data"), str)
-    if source.get("type") == "content":
-        inner = source.get("content")
-        return isinstance(inner, str) or (
-            isinstance(inner, list)
-            and all(isinstance(b, dict) and b.get("type") == "text" for b in inner)
-        )
-    return False
+    return source.get("type") == "content" and _all_text(source.get("content"))
 
 
 def _blocks(message: dict[str, Any], non_text_parts: str, key: str = "content") -> None:
@@ -92,7 +97,7 @@ def _blocks(message: dict[str, Any], non_text_parts: str, key: str = "content") 
         return
     message[key] = kept = scannable_parts(
         content, text=_TEXT_BLOCKS, non_text_parts=non_text_parts, param="messages",
-        noun="content block", examples="images, documents", is_text=_text_document,
+        noun="content block", examples="images, documents", is_text=_text_source,
     )  # fmt: skip
     for block in kept:
         if block.get("type") == "tool_result":
