@@ -51,7 +51,10 @@ async def _rehydrate_event(
         if slot.stream is None:
             whole.append(slot)
             continue
-        text = await streams.feed(slot)
+        text = slot.text
+        if slot.prose and streams.scanning:
+            text = await streams.scan(slot, text)
+        text = await (streams.rehydrators.get(slot.stream) or streams.open(slot)).feed(text)
         if text != slot.text:
             replacements.append((slot, text))
     texts.apply(replacements)
@@ -87,14 +90,14 @@ class EventStreamRehydration:
         # ``scan_whole``; both before rehydration.
         self._streams = GrowingTexts(tokens, on_unresolved=on_unresolved, scanner=scanner)
         self._scan_whole = scan_whole
-        self._whole_redactions = Counter[str]()
+        self._whole_redactions: Counter[str] | None = None  # made when the first event is scanned
         self._sequence = 0
 
     @property
     def response_redactions(self) -> Counter[str]:
         """Invented PHI redacted, by entity type: as the growing texts counted it, or, for an answer
         that carried its texts only whole, as the whole texts did (each value counted once)."""
-        return self._streams.redacted or self._whole_redactions
+        return self._streams.redacted or self._whole_redactions or Counter()
 
     def _numbered(self, event: dict[str, Any]) -> dict[str, Any]:
         if "sequence_number" in event:
@@ -123,7 +126,10 @@ class EventStreamRehydration:
         if self._scan_whole is not None:  # the whole texts scanned first, in place
             scanned = self.shape.event(event)
             scanned.slots = [s for s in scanned.slots if s.stream is None]
-            self._whole_redactions.update(await self._scan_whole(scanned))
+            redacted = await self._scan_whole(scanned)
+            if self._whole_redactions is None:
+                self._whole_redactions = Counter()
+            self._whole_redactions.update(redacted)
         texts = self.shape.event(event, want=could_contain_token)  # growing texts always come
         await _rehydrate_event(texts, self.tokens, self.on_unresolved, self._streams)
         if not self.shape.is_empty(event):

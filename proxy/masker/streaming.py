@@ -49,7 +49,7 @@ class GrowingTexts:
     first goes through its own ``StreamScanner``, so PHI the model invents is redacted before
     anything is rehydrated, however the upstream split it."""
 
-    __slots__ = ("_new_scanner", "_on_unresolved", "_rehydrators", "_scanners", "_tokens", "redacted")
+    __slots__ = ("_new_scanner", "_on_unresolved", "_scanners", "_tokens", "redacted", "rehydrators", "scanning")
 
     def __init__(
         self,
@@ -61,39 +61,37 @@ class GrowingTexts:
         self._tokens = tokens
         self._on_unresolved = on_unresolved
         self._new_scanner = scanner
-        self._rehydrators: dict[Hashable, StreamRehydrator] = {}
+        self.scanning = scanner is not None
+        # Read directly on the hot path (``rehydrators.get(key) or open(slot)``, after ``scan``
+        # when ``scanning``): a coroutine frame of ours per stream event would be a measurable
+        # share of a voice answer's rehydration.
+        self.rehydrators: dict[Hashable, StreamRehydrator] = {}
         self._scanners: dict[Hashable, StreamScanner] = {}
         self.redacted = Counter[str]()  # invented PHI redacted, by entity type
 
-    def __bool__(self) -> bool:
-        return bool(self._rehydrators)
-
     def keys(self) -> list[Hashable]:
-        return list(self._rehydrators)
+        return list(self.rehydrators)
 
-    @property
-    def scanning(self) -> bool:
-        return self._new_scanner is not None
-
-    async def feed(self, slot: Slot) -> str:
-        """The part of ``slot``'s growing text that is safe to send now (``slot.stream`` names it)."""
-        key = slot.stream
-        text = slot.text
-        if slot.prose and self._new_scanner is not None:
-            scanner = self._scanners.get(key)
-            if scanner is None:
-                scanner = self._scanners[key] = self._new_scanner()
-            text = await scanner.feed(text)
-        rehydrator = self._rehydrators.get(key)
+    def open(self, slot: Slot) -> StreamRehydrator:
+        """The rehydrator of ``slot``'s growing text (``slot.stream`` names it), made at its start."""
+        rehydrator = self.rehydrators.get(slot.stream)
         if rehydrator is None:
-            rehydrator = self._rehydrators[key] = StreamRehydrator(
+            rehydrator = self.rehydrators[slot.stream] = StreamRehydrator(
                 self._tokens, escape=json_escape if slot.json else None, on_unresolved=self._on_unresolved
             )
-        return await rehydrator.feed(text)
+        return rehydrator
+
+    async def scan(self, slot: Slot, text: str) -> str:
+        """``text`` of ``slot``'s growing prose through its scanner (``scanning`` only)."""
+        assert self._new_scanner is not None
+        scanner = self._scanners.get(slot.stream)
+        if scanner is None:
+            scanner = self._scanners[slot.stream] = self._new_scanner()
+        return await scanner.feed(text)
 
     async def release(self, key: Hashable) -> str:
         """What text ``key`` still holds back (scanner, then rehydrator), released; the text ends."""
-        rehydrator = self._rehydrators.pop(key)
+        rehydrator = self.rehydrators.pop(key)
         scanner = self._scanners.pop(key, None)
         text = ""
         if scanner is not None:
@@ -172,15 +170,19 @@ class StreamRehydration:
         everything = raw is None or could_hold_token(raw)
         texts = self._shape.event(event, everything=everything, want=could_contain_token)
         replacements: list[tuple[Slot, str]] = []
+        streams = self._streams
         whole: list[Slot] = []
         held = False
         for slot in texts.slots:
             if slot.stream is None:
                 whole.append(slot)
                 continue
-            if not slot.text:
+            text = slot.text
+            if not text:
                 continue
-            text = await self._streams.feed(slot)
+            if slot.prose and streams.scanning:
+                text = await streams.scan(slot, text)
+            text = await (streams.rehydrators.get(slot.stream) or streams.open(slot)).feed(text)
             if text != slot.text:
                 replacements.append((slot, text))
                 held = held or not text
@@ -188,10 +190,10 @@ class StreamRehydration:
             texts.apply(replacements)
         if whole:
             await rehydrate_whole(texts, self._tokens, self._on_unresolved, whole)
-        ended = self._shape.ended(event) if self._streams else None
+        ended = self._shape.ended(event) if streams.rehydrators else None
         if ended is not None:
-            for key in [k for k in self._streams.keys() if ended(k)]:
-                tail = await self._streams.release(key)
+            for key in [k for k in streams.keys() if ended(k)]:
+                tail = await streams.release(key)
                 if tail:
                     self._shape.put_tail(event, key, tail)
         if held and self._shape.is_empty(event):
@@ -200,7 +202,7 @@ class StreamRehydration:
 
     async def finish_events(self) -> list[dict[str, Any]]:
         """Whatever is still held back when the upstream ends, as one final event."""
-        if not self._streams:
+        if not self._streams.rehydrators:
             return []
         keys = self._streams.keys()
         event = self._shape.tail_event(self._template, keys)
@@ -263,7 +265,7 @@ class StreamRehydration:
                 finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
                 if finished:
                     self._saw_finish = True
-                    if not self._streams:
+                    if not self._streams.rehydrators:
                         out = self._with_trailer(out)
                 yield encode_event(out)
             if not (finished or self._saw_finish):
