@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover
     EventStreamRehydration = None  # type: ignore[assignment,misc]
 from masker.streaming import StreamRehydration
 
+
 def _policy() -> Any:
     from pathlib import Path
 
@@ -48,7 +49,10 @@ def _session() -> tuple[TokenSession, list[str]]:
     from masker.detect.types import Entity
 
     session = Codec("bench-agent", make_ring("K1")).session("call-bench")
-    return session, [session.tokenize(Entity.PERSON, "Derek Olsen"), session.tokenize(Entity.PHONE, "(415) 555-0123")]
+    return session, [
+        session.tokenize(Entity.PERSON, "Derek Olsen"),
+        session.tokenize(Entity.PHONE, "(415) 555-0123"),
+    ]
 
 
 def _answer(tokens: list[str]) -> str:
@@ -60,15 +64,20 @@ def _answer(tokens: list[str]) -> str:
 
 def _chat_lines(text: str) -> list[bytes]:
     base = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
-    events = [{**base, "choices": [{"index": 0, "delta": {"content": text[i : i + 3]}, "finish_reason": None}]}
-              for i in range(0, len(text), 3)]  # fmt: skip
+    events = [
+        {**base, "choices": [{"index": 0, "delta": {"content": text[i : i + 3]}, "finish_reason": None}]}
+        for i in range(0, len(text), 3)
+    ]
     events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     return [b"data: " + json.dumps(e).encode() for e in events] + [b"data: [DONE]"]
 
 
 def _responses_lines(text: str) -> list[bytes]:
     where = {"item_id": "m", "output_index": 0, "content_index": 0}
-    events = [{"type": "response.output_text.delta", **where, "delta": text[i : i + 3]} for i in range(0, len(text), 3)]
+    events = [
+        {"type": "response.output_text.delta", **where, "delta": text[i : i + 3]}
+        for i in range(0, len(text), 3)
+    ]
     events.append({"type": "response.output_text.done", **where, "text": text})
     events.append({"type": "response.completed", "response": {"id": "r", "output": []}})
     out: list[bytes] = []
@@ -101,13 +110,24 @@ def _call(turns: int) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     bodies = []
     for n in range(turns):
-        items.append({"type": "message", "role": "user", "content": f"turn {n}: I'm Derek Olsen, call 415 555 01{n:02d}"})
-        bodies.append({
-            "model": "m",
-            "instructions": "You are the front desk of Lakeside Clinic. " * 20 + "The patient is Derek Olsen, DOB 1961-04-12.",
-            "input": copy.deepcopy(items),
-        })  # fmt: skip
-        items.append({"type": "message", "role": "assistant", "content": f"Thanks, noted for turn {n}. Anything else?"})
+        items.append(
+            {
+                "type": "message",
+                "role": "user",
+                "content": f"turn {n}: I'm Derek Olsen, call 415 555 01{n:02d}",
+            }
+        )
+        bodies.append(
+            {
+                "model": "m",
+                "instructions": "You are the front desk of Lakeside Clinic. " * 20
+                + "The patient is Derek Olsen, DOB 1961-04-12.",
+                "input": copy.deepcopy(items),
+            }
+        )
+        items.append(
+            {"type": "message", "role": "assistant", "content": f"Thanks, noted for turn {n}. Anything else?"}
+        )
     return bodies
 
 
@@ -120,7 +140,13 @@ async def _turns(detector: Any, policy: Any, bodies: list[dict[str, Any]], memo:
         work = copy.deepcopy(body)
         started = time.perf_counter()
         outcome = await redact_request(
-            work, detector=detector, policy=policy, session=session, fail_mode="closed", memo=memo, shape=RESPONSES
+            work,
+            detector=detector,
+            policy=policy,
+            session=session,
+            fail_mode="closed",
+            memo=memo,
+            shape=RESPONSES,
         )
         if outcome.settle is not None:
             outcome.settle()
@@ -150,7 +176,8 @@ async def main_async(ns: argparse.Namespace) -> None:
         results["responses-turn"].append(statistics.median(last) * 1e6)
     for name, values in results.items():
         if values:
-            print(f"{name:18s} median {statistics.median(values):9.1f} us  (rounds: {', '.join(f'{v:.0f}' for v in values)})")
+            rounds = ", ".join(f"{v:.0f}" for v in values)
+            print(f"{name:18s} median {statistics.median(values):9.1f} us  (rounds: {rounds})")
 
 
 def main() -> None:

@@ -13,8 +13,9 @@ that grows across events (a shape gives it a ``stream`` key) goes through ``stre
 scans answers), so a token split across deltas is held back only while it could still be a token;
 when the shape says an event ends that text, the held-back tail is sent first, in a delta event of
 its own (``Shape.tail_event``). With response scanning, the whole texts events carry besides (a
-``*.done`` event's text, the completed response) are scanned too. A delta left empty is not sent. ``sequence_number`` fields, where the API has
-them, are renumbered so the caller sees an unbroken sequence.
+``*.done`` event's text, the completed response) are scanned too. A delta left empty is not sent.
+``sequence_number`` fields, where the API has them, are renumbered so the caller sees an unbroken
+sequence.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class EventStreamRehydration:
         ends = None if all_streams else self.shape.ended(event)
         if ends is None and not all_streams:
             return out
-        for key in self._streams.keys():
+        for key in self._streams.names():
             if ends is None or ends(key):
                 tail = await self._streams.release(key)
                 if tail:

@@ -49,7 +49,15 @@ class GrowingTexts:
     first goes through its own ``StreamScanner``, so PHI the model invents is redacted before
     anything is rehydrated, however the upstream split it."""
 
-    __slots__ = ("_new_scanner", "_on_unresolved", "_scanners", "_tokens", "redacted", "rehydrators", "scanning")
+    __slots__ = (
+        "_new_scanner",
+        "_on_unresolved",
+        "_scanners",
+        "_tokens",
+        "redacted",
+        "rehydrators",
+        "scanning",
+    )
 
     def __init__(
         self,
@@ -69,7 +77,7 @@ class GrowingTexts:
         self._scanners: dict[Hashable, StreamScanner] = {}
         self.redacted = Counter[str]()  # invented PHI redacted, by entity type
 
-    def keys(self) -> list[Hashable]:
+    def names(self) -> list[Hashable]:
         return list(self.rehydrators)
 
     def open(self, slot: Slot) -> StreamRehydrator:
@@ -192,7 +200,7 @@ class StreamRehydration:
             await rehydrate_whole(texts, self._tokens, self._on_unresolved, whole)
         ended = self._shape.ended(event) if streams.rehydrators else None
         if ended is not None:
-            for key in [k for k in streams.keys() if ended(k)]:
+            for key in [k for k in streams.names() if ended(k)]:
                 tail = await streams.release(key)
                 if tail:
                     self._shape.put_tail(event, key, tail)
@@ -204,7 +212,7 @@ class StreamRehydration:
         """Whatever is still held back when the upstream ends, as one final event."""
         if not self._streams.rehydrators:
             return []
-        keys = self._streams.keys()
+        keys = self._streams.names()
         event = self._shape.tail_event(self._template, keys)
         for key in keys:
             tail = await self._streams.release(key)

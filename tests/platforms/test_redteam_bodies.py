@@ -15,7 +15,6 @@ agent's policy or opens another conversation's values."""
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import time
@@ -82,9 +81,18 @@ class Patient:
 
     def values(self) -> list[str]:
         return [
-            self.name, self.first, self.last, self.phone, str(self.phone_number), self.ssn,
-            str(self.ssn_number), self.email, self.mrn, self.dob, self.e164,
-        ]  # fmt: skip
+            self.name,
+            self.first,
+            self.last,
+            self.phone,
+            str(self.phone_number),
+            self.ssn,
+            str(self.ssn_number),
+            self.email,
+            self.mrn,
+            self.dob,
+            self.e164,
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +153,11 @@ def _chat_messages(p: Patient) -> list[dict[str, Any]]:
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "lookup_patient", "arguments": arguments}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup_patient", "arguments": arguments},
+                }
             ],
         },
         {
@@ -281,9 +293,13 @@ def test_chat_streamed_tool_arguments_split_per_character(
     assert arguments == {"note": patient.said(), "quoted": f'"{patient.said()}"'}
 
 
-def test_chat_openai_sdk_whole_and_stream(proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient) -> None:
+def test_chat_openai_sdk_whole_and_stream(
+    proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient
+) -> None:
     body, _ = _platform_body("livekit", patient)
-    client = openai.OpenAI(base_url=f"{proxy.url}/proxy/{AGENTS['livekit']}/v1", api_key="sk-x", max_retries=0)
+    client = openai.OpenAI(
+        base_url=f"{proxy.url}/proxy/{AGENTS['livekit']}/v1", api_key="sk-x", max_retries=0
+    )
     since = len(upstream.requests)
     whole = client.chat.completions.create(**body)
     text = "".join(
@@ -305,7 +321,10 @@ def _responses_body(p: Patient) -> dict[str, Any]:
         "instructions": f"You are the front desk of Lakeside Clinic. {p.card()}",
         "input": [
             {"type": "message", "role": "developer", "content": f"The caller's first name is {p.first}."},
-            {"role": "assistant", "content": [{"type": "output_text", "text": f"Hi {p.first}, is {p.phone} right?"}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": f"Hi {p.first}, is {p.phone} right?"}],
+            },
             {"type": "function_call", "call_id": "call_1", "name": "lookup_patient", "arguments": arguments},
             {
                 "type": "function_call_output",
@@ -388,7 +407,9 @@ def test_responses_streamed_arguments_split_per_character(
     assert json.loads("".join(parts)) == {"note": patient.said()} == json.loads(done)
 
 
-def test_responses_string_input_and_sdk(proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient) -> None:
+def test_responses_string_input_and_sdk(
+    proxy: ProxyProcess, upstream: FakeUpstream, patient: Patient
+) -> None:
     client = openai.OpenAI(base_url=f"{proxy.url}/proxy/{AUTO_AGENT}/v1", api_key="sk-x", max_retries=0)
     since = len(upstream.requests)
     reply = client.responses.create(model="echo", instructions=patient.card(), input=patient.said())
@@ -431,7 +452,11 @@ def _messages_body(p: Patient) -> dict[str, Any]:
                     },
                     {
                         "type": "document",
-                        "source": {"type": "text", "media_type": "text/plain", "data": f"Referral for {p.card()}"},
+                        "source": {
+                            "type": "text",
+                            "media_type": "text/plain",
+                            "data": f"Referral for {p.card()}",
+                        },
                         "title": f"Referral {p.name}",
                     },
                     {"type": "text", "text": p.said(), "cache_control": {"type": "ephemeral"}},
@@ -489,10 +514,7 @@ def test_messages_body_nothing_raw_upstream_and_answer_intact(
     assert response.status_code == 200, response.text
     _assert_clean(upstream, since, patient)
     # The fake answers the newest user turn's text blocks (and tool results), joined.
-    if stream:
-        text = _messages_stream(response)[0]
-    else:
-        text = response.json()["content"][0]["text"]
+    text = _messages_stream(response)[0] if stream else response.json()["content"][0]["text"]
     assert text.endswith(patient.said())
 
 
@@ -518,9 +540,20 @@ _INVENTED = f"Our desk is on {INVENTED_PHONE}; write to {INVENTED_EMAIL}."
 def _responses_events(text: str) -> list[dict[str, Any]]:
     """A Responses stream of ``text`` one character per delta, as OpenAI sends it."""
     where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
-    item = {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
-            "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip
-    response = {"id": "resp_scan", "object": "response", "status": "completed", "model": "script", "output": [item]}
+    item = {
+        "type": "message",
+        "id": "msg_1",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+    response = {
+        "id": "resp_scan",
+        "object": "response",
+        "status": "completed",
+        "model": "script",
+        "output": [item],
+    }
     events: list[dict[str, Any]] = [
         {"type": "response.created", "response": {**response, "status": "in_progress", "output": []}},
         {"type": "response.output_item.added", "output_index": 0, "item": {**item, "content": []}},
@@ -537,8 +570,15 @@ def _responses_events(text: str) -> list[dict[str, Any]]:
 
 
 def _messages_events(text: str) -> list[dict[str, Any]]:
-    message = {"id": "msg_scan", "type": "message", "role": "assistant", "model": "script", "content": [],
-               "stop_reason": None, "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
+    message = {
+        "id": "msg_scan",
+        "type": "message",
+        "role": "assistant",
+        "model": "script",
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
     return [
         {"type": "message_start", "message": message},
         {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
@@ -636,9 +676,14 @@ def test_headers_and_metadata_do_not_weaken_the_policy(
         if api == "messages":
             return 200, {**_messages_events(text)[0]["message"], "content": [{"type": "text", "text": text}]}
         return 200, {
-            "id": "c", "object": "chat.completion", "created": 1, "model": "script",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        }  # fmt: skip
+            "id": "c",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "script",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+        }
 
     scripted.script = script
     said = f"I am {patient.name}, phone {patient.phone}."
@@ -680,8 +725,11 @@ def _turn(api: str, text: str, model: str = "echo") -> dict[str, Any]:
     if api == "responses":
         return {"model": model, "input": text}
     if api == "messages":
-        return {"model": "claude-echo" if model == "echo" else model, "max_tokens": 50,
-                "messages": [{"role": "user", "content": text}]}  # fmt: skip
+        return {
+            "model": "claude-echo" if model == "echo" else model,
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": text}],
+        }
     return {"model": model, "messages": [{"role": "user", "content": text}]}
 
 
@@ -752,13 +800,21 @@ def test_an_answer_resolves_only_its_own_request_tokens(
         if payload.get("stream"):
             chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "script"}
             return 200, [
-                *({**chunk, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]} for c in text),
+                *(
+                    {**chunk, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
+                    for c in text
+                ),
                 {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
             ]
         return 200, {
-            "id": "c", "object": "chat.completion", "created": 1, "model": "script",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        }  # fmt: skip
+            "id": "c",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "script",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
+        }
 
     scripted.script = script
     body = {**_turn(api, "what is my email?", model="script"), "stream": stream}
@@ -886,7 +942,9 @@ def test_websocket_full_body_and_invented_phi(
         client.send_json({"type": "response.create", **body, "model": "echo-c1"})
         events = client.until(("response.completed", "error"))
         assert events[-1]["type"] == "response.completed", events[-1]
-        assert "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == patient.said()
+        assert (
+            "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta") == patient.said()
+        )
 
         def script(payload: dict[str, Any]) -> tuple[int, Any]:
             return 200, _responses_events(f"Thanks {_first_token(payload)}. {_INVENTED}")
@@ -909,16 +967,44 @@ def test_responses_rarer_input_items(proxy: ProxyProcess, upstream: FakeUpstream
         "model": "echo",
         "instructions": [{"type": "message", "role": "system", "content": patient.card()}],
         "input": [
-            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": f"{patient.name} asked about {patient.dob}"}]},
-            {"type": "custom_tool_call", "call_id": "ct_1", "name": "sql", "input": f"SELECT * FROM p WHERE ssn='{patient.ssn}'"},
-            {"type": "custom_tool_call_output", "call_id": "ct_1", "output": f"{patient.name}; {patient.phone}; {patient.email}"},
+            {
+                "type": "reasoning",
+                "id": "rs_1",
+                "summary": [{"type": "summary_text", "text": f"{patient.name} asked about {patient.dob}"}],
+            },
+            {
+                "type": "custom_tool_call",
+                "call_id": "ct_1",
+                "name": "sql",
+                "input": f"SELECT * FROM p WHERE ssn='{patient.ssn}'",
+            },
+            {
+                "type": "custom_tool_call_output",
+                "call_id": "ct_1",
+                "output": f"{patient.name}; {patient.phone}; {patient.email}",
+            },
             {"type": "item_reference", "id": "msg_earlier"},
             {"type": "message", "role": "user", "content": patient.said()},
         ],
-        "text": {"format": {"type": "json_schema", "name": "out", "schema": {"type": "object", "description": f"for {patient.name}",
-                 "properties": {"mrn": {"type": "string", "const": patient.mrn}}}}},
-        "prompt": {"id": "pmpt_1", "variables": {"patient_name": patient.name, "callback": {"type": "input_text", "text": patient.phone}}},
-    }  # fmt: skip
+        "text": {
+            "format": {
+                "type": "json_schema",
+                "name": "out",
+                "schema": {
+                    "type": "object",
+                    "description": f"for {patient.name}",
+                    "properties": {"mrn": {"type": "string", "const": patient.mrn}},
+                },
+            }
+        },
+        "prompt": {
+            "id": "pmpt_1",
+            "variables": {
+                "patient_name": patient.name,
+                "callback": {"type": "input_text", "text": patient.phone},
+            },
+        },
+    }
     since = len(upstream.requests)
     response = httpx.post(f"{proxy.url}/proxy/{AUTO_AGENT}/v1/responses", json=body, timeout=30)
     assert response.status_code == 200, response.text
@@ -935,24 +1021,59 @@ def test_messages_rarer_blocks(proxy: ProxyProcess, upstream: FakeUpstream, pati
         "max_tokens": 100,
         "system": patient.card(),
         "messages": [
-            {"role": "user", "content": [
-                {"type": "search_result", "source": f"https://ehr.example/p/{patient.mrn}", "title": f"Chart of {patient.name}",
-                 "content": [{"type": "text", "text": f"{patient.name}, DOB {patient.dob}, phone {patient.phone}"}]},
-                {"type": "document", "source": {"type": "content", "content": [{"type": "text", "text": f"Referral: {patient.card()}"}]}},
-                {"type": "text", "text": "Book me in."},
-            ]},
-            {"role": "assistant", "content": [
-                {"type": "thinking", "thinking": f"{patient.first} wants a booking; SSN {patient.ssn}", "signature": "c2lnbmF0dXJl"},
-                {"type": "tool_use", "id": "toolu_9", "name": "book", "input": {"who": patient.name}},
-            ]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_9", "is_error": True, "content": f"no slot for {patient.email}"},
-                {"type": "text", "text": patient.said()},
-            ]},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "search_result",
+                        "source": f"https://ehr.example/p/{patient.mrn}",
+                        "title": f"Chart of {patient.name}",
+                        "content": [
+                            {
+                                "type": "text",
+                                "text": f"{patient.name}, DOB {patient.dob}, phone {patient.phone}",
+                            }
+                        ],
+                    },
+                    {
+                        "type": "document",
+                        "source": {
+                            "type": "content",
+                            "content": [{"type": "text", "text": f"Referral: {patient.card()}"}],
+                        },
+                    },
+                    {"type": "text", "text": "Book me in."},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "thinking",
+                        "thinking": f"{patient.first} wants a booking; SSN {patient.ssn}",
+                        "signature": "c2lnbmF0dXJl",
+                    },
+                    {"type": "tool_use", "id": "toolu_9", "name": "book", "input": {"who": patient.name}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_9",
+                        "is_error": True,
+                        "content": f"no slot for {patient.email}",
+                    },
+                    {"type": "text", "text": patient.said()},
+                ],
+            },
         ],
         "tool_choice": {"type": "tool", "name": "book"},
-        "tools": [{"name": "book", "input_schema": {"type": "object", "properties": {"who": {"type": "string"}}}}],
-    }  # fmt: skip
+        "tools": [
+            {"name": "book", "input_schema": {"type": "object", "properties": {"who": {"type": "string"}}}}
+        ],
+    }
     since = len(upstream.requests)
     response = httpx.post(f"{proxy.url}/proxy/{AUTO_AGENT}/v1/messages", json=body, timeout=30)
     assert response.status_code == 200, response.text

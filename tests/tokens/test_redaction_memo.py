@@ -312,7 +312,13 @@ def _as_responses(messages: list[dict[str, Any]]) -> dict[str, Any]:
             for call in message["tool_calls"]:
                 items.append({"type": "function_call", "call_id": call["id"], **call["function"]})
         elif message["role"] == "tool":
-            items.append({"type": "function_call_output", "call_id": message["tool_call_id"], "output": message["content"]})
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message["tool_call_id"],
+                    "output": message["content"],
+                }
+            )
         else:
             items.append({"type": "message", "role": message["role"], "content": message["content"]})
     return {"model": "m", "instructions": messages[0]["content"], "input": items, "metadata": {"n": "t"}}
@@ -325,13 +331,21 @@ def _as_messages(messages: list[dict[str, Any]]) -> dict[str, Any]:
     for message in messages[1:]:
         if message.get("tool_calls"):
             blocks = [
-                {"type": "tool_use", "id": c["id"], "name": c["function"]["name"],
-                 "input": json.loads(c["function"]["arguments"])}
+                {
+                    "type": "tool_use",
+                    "id": c["id"],
+                    "name": c["function"]["name"],
+                    "input": json.loads(c["function"]["arguments"]),
+                }
                 for c in message["tool_calls"]
-            ]  # fmt: skip
+            ]
             out.append({"role": "assistant", "content": blocks})
         elif message["role"] == "tool":
-            block = {"type": "tool_result", "tool_use_id": message["tool_call_id"], "content": message["content"]}
+            block = {
+                "type": "tool_result",
+                "tool_use_id": message["tool_call_id"],
+                "content": message["content"],
+            }
             out.append({"role": "user", "content": [block]})
         else:
             out.append({"role": message["role"], "content": message["content"]})
@@ -362,16 +376,26 @@ async def test_responses_and_messages_turns_equal_a_redaction_without_the_memo(
             session = codec.session("call-1")
             body = convert(copy.deepcopy(messages))
             outcome = await redact_request(
-                body, detector=detector, policy=POLICIES["default"], session=session,
-                fail_mode="closed", memo=turn_memo, shape=shape,
-            )  # fmt: skip
+                body,
+                detector=detector,
+                policy=POLICIES["default"],
+                session=session,
+                fail_mode="closed",
+                memo=turn_memo,
+                shape=shape,
+            )
             if outcome.settle is not None:
                 outcome.settle()
             results.append((outcome.body, outcome.entities_by_type, session.issued))
             if turn_memo is not None:
                 await session.flush()
-                texts_per_turn.append(len(shape.request(convert(copy.deepcopy(messages)),
-                                                        non_text_parts="forward", max_messages=100).slots))  # fmt: skip
+                texts_per_turn.append(
+                    len(
+                        shape.request(
+                            convert(copy.deepcopy(messages)), non_text_parts="forward", max_messages=100
+                        ).slots
+                    )
+                )
         assert results[0] == results[1]
     assert counting.calls[0] > 1
     assert sum(counting.calls[1:]) < sum(texts_per_turn[1:]) / 2

@@ -272,7 +272,6 @@ def walk_all(node: Any, out: Texts, *, keys: frozenset[str] = frozenset(), prose
                 walk_all(value, out, keys=keys, prose=prose)
 
 
-
 def scannable_parts(
     parts: list[Any],
     *,
