@@ -570,7 +570,7 @@ def _responses_events(text: str) -> list[dict[str, Any]]:
 
 
 def _messages_events(text: str) -> list[dict[str, Any]]:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_scan",
         "type": "message",
         "role": "assistant",
