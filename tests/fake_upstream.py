@@ -13,7 +13,8 @@ Behaviour is chosen by the request's ``model``:
   APIs do (the others close the connection to end a stream); ``Captured.peer_port`` then shows
   whether the proxy reused its connection.
 * ``script``: answer whatever ``FakeUpstream.script(payload)`` returns: ``(status, body)`` for a
-  JSON answer, or ``(200, [events])`` for a stream (any JSON events, error events included).
+  JSON answer, or ``(200, [events])`` for a stream (any JSON events, error events included; on
+  ``/responses`` and ``/messages`` each event is sent with its ``event:`` line).
 * ``slow``: stream one character every 50 ms; a stream its reader abandons is counted in
   ``abandoned_streams`` (the proxy must hang up on the LLM when its caller hangs up). On
   ``/responses`` and ``/messages``, ``slow…`` models send one event every 50 ms.
@@ -281,6 +282,19 @@ def start_fake_upstream() -> FakeUpstream:
                 holder["fake"].abandoned_streams += 1
             self.close_connection = True
 
+        def _scripted(self, payload: dict[str, Any]) -> bool:
+            """``model: script`` on ``/responses`` and ``/messages``: the script's answer, a stream
+            as named events (``event:`` + ``data:``, as those APIs send)."""
+            fake = holder["fake"]
+            if payload.get("model") != "script" or fake.script is None:
+                return False
+            status, answer = fake.script(payload)
+            if isinstance(answer, list):
+                self._named_sse(answer)
+            else:
+                self._send_json(status, answer)
+            return True
+
         def _responses(self, payload: dict[str, Any]) -> None:
             fake = holder["fake"]
             model = str(payload.get("model", "echo"))
@@ -518,14 +532,16 @@ def start_fake_upstream() -> FakeUpstream:
                 if anthropic_error is not None:
                     self._send_json(400, anthropic_error)
                     return
-                self._messages(payload)
+                if not self._scripted(payload):
+                    self._messages(payload)
                 return
             if self.path.endswith("/responses"):
                 refused = openai_unknown_field(payload, RESPONSES_FIELDS)
                 if refused is not None:
                     self._send_json(400, refused)
                     return
-                self._responses(payload)
+                if not self._scripted(payload):
+                    self._responses(payload)
                 return
             refused = openai_unknown_field(payload, CHAT_FIELDS) if fake.strict else None
             if refused is not None:

@@ -8,11 +8,14 @@ ends it, which for chat is a delta like the others. Here the ending event (``*.d
 travels in a delta of its own, sent just before it.
 
 Every string and key the shape yields is rehydrated against the request's ``AnswerTokens``. A text
-that grows across events (a shape gives it a ``stream`` key) has its own ``StreamRehydrator``, so a
-token split across deltas is held back only while it could still be a token; when the shape says an
-event ends that text, the held-back tail is sent first, in a delta event of its own
-(``Shape.tail_event``). A delta left empty is not sent. ``sequence_number`` fields, where the API has
-them, are renumbered so the caller sees an unbroken sequence.
+that grows across events (a shape gives it a ``stream`` key) goes through ``streaming.GrowingTexts``
+(the same as chat's: its own ``StreamRehydrator``, and a ``StreamScanner`` before it when the policy
+scans answers), so a token split across deltas is held back only while it could still be a token;
+when the shape says an event ends that text, the held-back tail is sent first, in a delta event of
+its own (``Shape.tail_event``). With response scanning, the whole texts events carry besides (a
+``*.done`` event's text, the completed response) are scanned too. A delta left empty is not sent.
+``sequence_number`` fields, where the API has them, are renumbered so the caller sees an unbroken
+sequence.
 """
 
 from __future__ import annotations
@@ -21,17 +24,18 @@ import contextlib
 import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import jsonfast
 from .errors import MaskerError
 from .shapes import Shape, Slot, Texts
-from .streaming import rehydrate_whole
+from .streaming import GrowingTexts, rehydrate_whole
 from .tokens.grammar import could_contain_token
-from .tokens.rehydrate import AnswerTokens, StreamRehydrator, json_escape
+from .tokens.rehydrate import AnswerTokens
+from .tokens.response_scan import StreamScanner
 
 log = logging.getLogger("masker.answers")
 OnUnresolved = Callable[[str], None] | None
@@ -39,24 +43,19 @@ DONE: dict[str, Any] = {}  # the upstream's ``data: [DONE]``, passed on as it ca
 
 
 async def _rehydrate_event(
-    texts: Texts,
-    tokens: AnswerTokens,
-    on_unresolved: OnUnresolved,
-    streams: dict[Hashable, StreamRehydrator],
+    texts: Texts, tokens: AnswerTokens, on_unresolved: OnUnresolved, streams: GrowingTexts
 ) -> None:
-    """Growing texts through their stream's rehydrator; every other slot whole."""
+    """Growing texts through their stream's rehydrator (and scanner); every other slot whole."""
     replacements: list[tuple[Slot, str]] = []
     whole: list[Slot] = []
     for slot in texts.slots:
         if slot.stream is None:
             whole.append(slot)
             continue
-        rehydrator = streams.get(slot.stream)
-        if rehydrator is None:
-            rehydrator = streams[slot.stream] = StreamRehydrator(
-                tokens, escape=json_escape if slot.json else None, on_unresolved=on_unresolved
-            )
-        text = await rehydrator.feed(slot.text)
+        text = slot.text
+        if slot.prose and streams.scanning:
+            text = await streams.scan(slot, text)
+        text = await (streams.rehydrators.get(slot.stream) or streams.open(slot)).feed(text)
         if text != slot.text:
             replacements.append((slot, text))
     texts.apply(replacements)
@@ -79,14 +78,27 @@ class EventStreamRehydration:
         on_unresolved: OnUnresolved = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         error_event: Callable[[MaskerError], dict[str, Any]],
+        scanner: Callable[[], StreamScanner] | None = None,
+        scan_whole: Callable[[Texts], Awaitable[Counter[str]]] | None = None,
     ) -> None:
         self.shape = shape
         self.tokens = tokens
         self.on_unresolved = on_unresolved
         self.on_event = on_event
         self.error_event = error_event
-        self._streams: dict[Hashable, StreamRehydrator] = {}
+        # Policy scan_response: growing prose through a ``StreamScanner`` each (``scanner``), the
+        # whole texts events also carry (a ``*.done`` event's text, the completed response) through
+        # ``scan_whole``; both before rehydration.
+        self._streams = GrowingTexts(tokens, on_unresolved=on_unresolved, scanner=scanner)
+        self._scan_whole = scan_whole
+        self._whole_redactions: Counter[str] | None = None  # made when the first event is scanned
         self._sequence = 0
+
+    @property
+    def response_redactions(self) -> Counter[str]:
+        """Invented PHI redacted, by entity type: as the growing texts counted it, or, for an answer
+        that carried its texts only whole, as the whole texts did (each value counted once)."""
+        return self._streams.redacted or self._whole_redactions or Counter()
 
     def _numbered(self, event: dict[str, Any]) -> dict[str, Any]:
         if "sequence_number" in event:
@@ -99,9 +111,9 @@ class EventStreamRehydration:
         ends = None if all_streams else self.shape.ended(event)
         if ends is None and not all_streams:
             return out
-        for key in list(self._streams):
+        for key in self._streams.names():
             if ends is None or ends(key):
-                tail = await self._streams.pop(key).finish()
+                tail = await self._streams.release(key)
                 if tail:
                     carrier = self.shape.tail_event(event, [key])
                     self.shape.put_tail(carrier, key, tail)
@@ -112,6 +124,13 @@ class EventStreamRehydration:
 
     async def _one(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         out = await self._tails(event)
+        if self._scan_whole is not None:  # the whole texts scanned first, in place
+            scanned = self.shape.event(event)
+            scanned.slots = [s for s in scanned.slots if s.stream is None]
+            redacted = await self._scan_whole(scanned)
+            if self._whole_redactions is None:
+                self._whole_redactions = Counter()
+            self._whole_redactions.update(redacted)
         texts = self.shape.event(event, want=could_contain_token)  # growing texts always come
         await _rehydrate_event(texts, self.tokens, self.on_unresolved, self._streams)
         if not self.shape.is_empty(event):

@@ -9,6 +9,8 @@
     ├── Unprocessable             422  model_not_allowed | unsupported_content | ...
     ├── RateLimited               429  rate_limited (+ Retry-After)
     ├── UpstreamError             502  upstream_error (upstream's error body passed through)
+    │   └── UpstreamRefused       4xx  the upstream refused the request itself (400, 404, 409, 413,
+    │                                  415, 422): relayed with its status, so no caller retries it
     ├── RedactionFailed           503  redaction_failed (fail-closed)
     └── UpstreamTimeout           504  upstream_timeout
 
@@ -110,6 +112,33 @@ class UpstreamError(MaskerError):
         if self.upstream_body is not None:
             body["error"]["upstream_error"] = self.upstream_body
         return body
+
+
+# Upstream statuses that mean "this request is wrong" (an unknown field, a model it does not
+# serve): the caller's error, not a gateway fault. As a 502 every OpenAI SDK and voice platform
+# would retry it; 401/403 (the operator's key) and 429 stay 502s of ours.
+REFUSALS = frozenset({400, 404, 409, 413, 415, 422})
+
+
+class UpstreamRefused(UpstreamError):
+    """The upstream refused the request as invalid: the caller gets the upstream's status, an
+    ``invalid_request_error`` with the upstream's ``param`` and ``code``, and its error body."""
+
+    type = "invalid_request_error"
+
+    def __init__(self, upstream_status: int, upstream_body: dict[str, Any] | None) -> None:
+        super().__init__(
+            f"The upstream LLM refused the request (HTTP {upstream_status}); see upstream_error.",
+            upstream_status=upstream_status,
+            upstream_body=upstream_body,
+        )
+        self.status = upstream_status
+        self.code = "upstream_invalid_request"
+        upstream = upstream_body or {}
+        param, code = upstream.get("param"), upstream.get("code")
+        self.param = param if isinstance(param, str) else None
+        if isinstance(code, str) and code:
+            self.code = code
 
 
 class RedactionFailed(MaskerError):

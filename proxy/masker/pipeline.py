@@ -23,7 +23,7 @@ from . import jsonfast
 from .agents import Agent
 from .context import ECHO_BASE_URL, RequestContext
 from .detect.types import Detector
-from .errors import MaskerError, RedactionFailed, UpstreamError
+from .errors import REFUSALS, MaskerError, RedactionFailed, UpstreamError, UpstreamRefused
 from .observability.tracing import Tracing
 from .policy import Policy
 from .redaction import RedactionOutcome, redact_request
@@ -287,6 +287,8 @@ async def _raise_upstream_error(
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict):  # the caller receives it: rehydrated like any answer
         await rehydrate_answer(error, tokens, on_unresolved=on_unresolved)
+    if response.status in REFUSALS:
+        raise UpstreamRefused(response.status, error if isinstance(error, dict) else None)
     raise UpstreamError(
         f"The upstream LLM returned HTTP {response.status}.",
         upstream_status=response.status,

@@ -39,6 +39,75 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return b"data: " + jsonfast.dumps(event) + b"\n\n"
 
 
+class GrowingTexts:
+    """The texts that grow across the events of one answer stream (a choice's content, one tool
+    call's arguments, a Responses output text, a Messages content block), each named by the key
+    its ``Shape`` gives it: every API's stream rehydration goes through here.
+
+    Each text has its own ``StreamRehydrator``, so a token split across events is held back only
+    while it could still be one; with ``scanner`` (policy ``scan_response``), the model's prose
+    first goes through its own ``StreamScanner``, so PHI the model invents is redacted before
+    anything is rehydrated, however the upstream split it."""
+
+    __slots__ = (
+        "_new_scanner",
+        "_on_unresolved",
+        "_scanners",
+        "_tokens",
+        "redacted",
+        "rehydrators",
+        "scanning",
+    )
+
+    def __init__(
+        self,
+        tokens: AnswerTokens,
+        *,
+        on_unresolved: Callable[[str], None] | None = None,
+        scanner: Callable[[], StreamScanner] | None = None,
+    ) -> None:
+        self._tokens = tokens
+        self._on_unresolved = on_unresolved
+        self._new_scanner = scanner
+        self.scanning = scanner is not None
+        # Read directly on the hot path (``rehydrators.get(key) or open(slot)``, after ``scan``
+        # when ``scanning``): a coroutine frame of ours per stream event would be a measurable
+        # share of a voice answer's rehydration.
+        self.rehydrators: dict[Hashable, StreamRehydrator] = {}
+        self._scanners: dict[Hashable, StreamScanner] = {}
+        self.redacted = Counter[str]()  # invented PHI redacted, by entity type
+
+    def names(self) -> list[Hashable]:
+        return list(self.rehydrators)
+
+    def open(self, slot: Slot) -> StreamRehydrator:
+        """The rehydrator of ``slot``'s growing text (``slot.stream`` names it), made at its start."""
+        rehydrator = self.rehydrators.get(slot.stream)
+        if rehydrator is None:
+            rehydrator = self.rehydrators[slot.stream] = StreamRehydrator(
+                self._tokens, escape=json_escape if slot.json else None, on_unresolved=self._on_unresolved
+            )
+        return rehydrator
+
+    async def scan(self, slot: Slot, text: str) -> str:
+        """``text`` of ``slot``'s growing prose through its scanner (``scanning`` only)."""
+        assert self._new_scanner is not None
+        scanner = self._scanners.get(slot.stream)
+        if scanner is None:
+            scanner = self._scanners[slot.stream] = self._new_scanner()
+        return await scanner.feed(text)
+
+    async def release(self, key: Hashable) -> str:
+        """What text ``key`` still holds back (scanner, then rehydrator), released; the text ends."""
+        rehydrator = self.rehydrators.pop(key)
+        scanner = self._scanners.pop(key, None)
+        text = ""
+        if scanner is not None:
+            text = await scanner.finish()
+            self.redacted.update(scanner.redacted)
+        return await rehydrator.feed(text) + await rehydrator.finish()
+
+
 async def rehydrate_whole(
     texts: Texts,
     tokens: AnswerTokens,
@@ -85,43 +154,19 @@ class StreamRehydration:
     ) -> None:
         self._tokens = answer_tokens(tokens)
         self._shape = shape
-        # Policy scan_response: PHI the model invented is redacted before rehydration, per stream.
-        self._new_scanner = scanner
-        self._scanners: dict[Hashable, StreamScanner] = {}
         self._on_unresolved = on_unresolved
         self._trailer = trailer  # extra top-level fields for the last event (``_redaction``)
-        self._streams: dict[Hashable, StreamRehydrator] = {}  # one per growing text
+        # One rehydrator per growing text; policy scan_response: a scanner before it.
+        self._streams = GrowingTexts(self._tokens, on_unresolved=on_unresolved, scanner=scanner)
         self._template: dict[str, Any] = {}
         self._trailer_sent = False
-        self.response_redactions = Counter[str]()  # invented PHI redacted, by entity type
         self._saw_finish = False
         self._upstream_done = False  # [DONE] read: what follows is only the end of the body
 
-    def _stream(self, key: Hashable, escape: bool) -> StreamRehydrator:
-        rehydrator = self._streams.get(key)
-        if rehydrator is None:
-            rehydrator = self._streams[key] = StreamRehydrator(
-                self._tokens, escape=json_escape if escape else None, on_unresolved=self._on_unresolved
-            )
-        return rehydrator
-
-    async def _scan(self, key: Hashable, text: str) -> str:
-        if self._new_scanner is None:
-            return text
-        scanner = self._scanners.get(key)
-        if scanner is None:
-            scanner = self._scanners[key] = self._new_scanner()
-        return await scanner.feed(text)
-
-    async def _tail(self, key: Hashable) -> str:
-        """What stream ``key`` still holds back (scanner, then rehydrator), released."""
-        rehydrator = self._streams.pop(key)
-        scanner = self._scanners.pop(key, None)
-        text = ""
-        if scanner is not None:
-            self.response_redactions.update(scanner.redacted)
-            text = await scanner.finish()
-        return await rehydrator.feed(text) + await rehydrator.finish()
+    @property
+    def response_redactions(self) -> Counter[str]:
+        """Invented PHI redacted, by entity type."""
+        return self._streams.redacted
 
     async def transform(self, event: dict[str, Any], raw: bytes | None = None) -> dict[str, Any] | None:
         """Rehydrate one event in place (``raw``: its JSON as received, when known); None when
@@ -133,20 +178,19 @@ class StreamRehydration:
         everything = raw is None or could_hold_token(raw)
         texts = self._shape.event(event, everything=everything, want=could_contain_token)
         replacements: list[tuple[Slot, str]] = []
+        streams = self._streams
         whole: list[Slot] = []
         held = False
         for slot in texts.slots:
-            stream = slot.stream
-            if stream is None:
+            if slot.stream is None:
                 whole.append(slot)
                 continue
             text = slot.text
             if not text:
                 continue
-            if slot.prose and self._new_scanner is not None:
-                text = await self._scan(stream, text)
-            rehydrator = self._streams.get(stream) or self._stream(stream, slot.json)
-            text = await rehydrator.feed(text)
+            if slot.prose and streams.scanning:
+                text = await streams.scan(slot, text)
+            text = await (streams.rehydrators.get(slot.stream) or streams.open(slot)).feed(text)
             if text != slot.text:
                 replacements.append((slot, text))
                 held = held or not text
@@ -154,10 +198,10 @@ class StreamRehydration:
             texts.apply(replacements)
         if whole:
             await rehydrate_whole(texts, self._tokens, self._on_unresolved, whole)
-        ended = self._shape.ended(event) if self._streams else None
+        ended = self._shape.ended(event) if streams.rehydrators else None
         if ended is not None:
-            for key in [k for k in self._streams if ended(k)]:
-                tail = await self._tail(key)
+            for key in [k for k in streams.names() if ended(k)]:
+                tail = await streams.release(key)
                 if tail:
                     self._shape.put_tail(event, key, tail)
         if held and self._shape.is_empty(event):
@@ -166,12 +210,12 @@ class StreamRehydration:
 
     async def finish_events(self) -> list[dict[str, Any]]:
         """Whatever is still held back when the upstream ends, as one final event."""
-        if not self._streams:
+        if not self._streams.rehydrators:
             return []
-        keys = list(self._streams)
+        keys = self._streams.names()
         event = self._shape.tail_event(self._template, keys)
         for key in keys:
-            tail = await self._tail(key)
+            tail = await self._streams.release(key)
             if tail:
                 self._shape.put_tail(event, key, tail)
         if self._shape.is_empty(event):
@@ -229,7 +273,7 @@ class StreamRehydration:
                 finished = any(isinstance(c, dict) and c.get("finish_reason") is not None for c in choices)
                 if finished:
                     self._saw_finish = True
-                    if not self._streams:
+                    if not self._streams.rehydrators:
                         out = self._with_trailer(out)
                 yield encode_event(out)
             if not (finished or self._saw_finish):

@@ -197,3 +197,85 @@ def test_messages_stream_keys_and_ends() -> None:
         "index": 1,
         "delta": {"type": "input_json_delta", "partial_json": 'ote"}'},
     }
+
+
+@pytest.mark.parametrize(
+    ("block", "text"),
+    [
+        (
+            {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "Jane Roe"}},
+            True,
+        ),
+        (
+            {
+                "type": "document",
+                "source": {"type": "content", "content": [{"type": "text", "text": "Jane"}]},
+            },
+            True,
+        ),
+        ({"type": "document", "source": {"type": "content", "content": "Jane"}}, True),
+        (
+            {
+                "type": "search_result",
+                "source": "s",
+                "title": "t",
+                "content": [{"type": "text", "text": "Jane"}],
+            },
+            True,
+        ),
+        (
+            {
+                "type": "document",
+                "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"},
+            },
+            False,
+        ),
+        ({"type": "document", "source": {"type": "url", "url": "https://example.invalid/a.pdf"}}, False),
+        ({"type": "document", "source": {"type": "content", "content": [{"type": "image"}]}}, False),
+        ({"type": "search_result", "source": "s", "content": [{"type": "image"}]}, False),
+        ({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}, False),
+    ],
+)
+def test_messages_text_documents_are_text_attachments_are_not(block: dict[str, Any], text: bool) -> None:
+    """Under a policy that refuses what it cannot scan, a block whose payload is plain text is
+    kept (and its text walked); a PDF, an image or a URL is refused."""
+    body = {"model": "c", "max_tokens": 5, "messages": [{"role": "user", "content": [block]}]}
+    if not text:
+        with pytest.raises(Exception, match="cannot be scanned"):
+            MESSAGES.request(body, non_text_parts="reject", max_messages=10)
+        return
+    walked = MESSAGES.request(body, non_text_parts="reject", max_messages=10)
+    assert any("Jane" in s.text for s in walked.slots)
+
+
+def test_instructions_and_system_lead_the_conversation() -> None:
+    """The memo signs the conversation's leading texts: a system prompt held outside the messages
+    comes first, so a call's unchanging prompt is in every turn's remembered prefix."""
+    walked = RESPONSES.request(
+        {
+            "model": "m",
+            "instructions": "I",
+            "input": [{"role": "user", "content": "U"}],
+            "metadata": {"k": "M"},
+        },
+        non_text_parts="forward",
+        max_messages=10,
+    )
+    texts = [s.text for s in walked.slots]
+    assert (
+        texts[: walked.conversation] == ["I", "U"]
+        and walked.newest == 1
+        and "M" in texts[walked.conversation :]
+    )
+    walked = MESSAGES.request(
+        {
+            "model": "m",
+            "max_tokens": 5,
+            "system": [{"type": "text", "text": "S"}],
+            "messages": [{"role": "user", "content": "U"}],
+        },
+        non_text_parts="forward",
+        max_messages=10,
+    )
+    texts = [s.text for s in walked.slots]
+    assert texts[: walked.conversation] == ["S", "U"] and walked.newest == 1

@@ -113,7 +113,7 @@ def test_upstream_error_bodies_are_rehydrated(proxy: ProxyProcess, scripted: Fak
 
     scripted.script = script
     reply = _post(proxy, {"model": "script", "messages": [{"role": "user", "content": f"Call {phi.phone}"}]})
-    assert reply.status_code == 502
+    assert reply.status_code == 400  # the upstream refused the request itself: relayed, not retried
     error = reply.json()["error"]["upstream_error"]
     assert error["message"] == f"Invalid value {phi.phone}"
     assert phi.phone in error

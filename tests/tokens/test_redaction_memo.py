@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 from faker import Faker
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ from masker.detect.types import DetectionResult, DetectOptions, Entity
 from masker.policy import load_policies
 from masker.redaction import RedactionOutcome, redact_request
 from masker.redaction_memo import PrefixMemo, signatures, slot_has_tokens
+from masker.shapes.messages import MESSAGES
+from masker.shapes.responses import RESPONSES
 from masker.tokens.codec import Codec, TokenSession
 from masker.tokens.store import VaultStore
 
@@ -298,3 +301,101 @@ async def test_a_turn_redacted_before_a_value_was_known_is_not_replayed_raw() ->
         known=[(Entity.PERSON, "Derek Olsen")],
     )
     assert "derek" not in json.dumps(body).lower()
+
+
+def _as_responses(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A chat turn as a Responses body: the system text as ``instructions``, tool calls and their
+    results as ``function_call`` / ``function_call_output`` items."""
+    items: list[dict[str, Any]] = []
+    for message in messages[1:]:
+        if message.get("tool_calls"):
+            for call in message["tool_calls"]:
+                items.append({"type": "function_call", "call_id": call["id"], **call["function"]})
+        elif message["role"] == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message["tool_call_id"],
+                    "output": message["content"],
+                }
+            )
+        else:
+            items.append({"type": "message", "role": message["role"], "content": message["content"]})
+    return {"model": "m", "instructions": messages[0]["content"], "input": items, "metadata": {"n": "t"}}
+
+
+def _as_messages(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A chat turn as an Anthropic Messages body: ``system`` as a block, tool calls as ``tool_use``
+    blocks, their results as ``tool_result`` blocks."""
+    out: list[dict[str, Any]] = []
+    for message in messages[1:]:
+        if message.get("tool_calls"):
+            blocks = [
+                {
+                    "type": "tool_use",
+                    "id": c["id"],
+                    "name": c["function"]["name"],
+                    "input": json.loads(c["function"]["arguments"]),
+                }
+                for c in message["tool_calls"]
+            ]
+            out.append({"role": "assistant", "content": blocks})
+        elif message["role"] == "tool":
+            block = {
+                "type": "tool_result",
+                "tool_use_id": message["tool_call_id"],
+                "content": message["content"],
+            }
+            out.append({"role": "user", "content": [block]})
+        else:
+            out.append({"role": message["role"], "content": message["content"]})
+    return {
+        "model": "m",
+        "max_tokens": 10,
+        "system": [{"type": "text", "text": messages[0]["content"], "cache_control": {"type": "ephemeral"}}],
+        "messages": out,
+    }
+
+
+@pytest.mark.parametrize(("shape", "convert"), [(RESPONSES, _as_responses), (MESSAGES, _as_messages)])
+async def test_responses_and_messages_turns_equal_a_redaction_without_the_memo(
+    store: VaultStore, shape: Any, convert: Any
+) -> None:
+    """The memo on the Responses and Messages shapes: the same bodies and tokens as detecting every
+    turn whole, and after the first turn only what is new is analysed (the instructions or system
+    prompt lead the conversation, so they are in the remembered prefix)."""
+    memo = PrefixMemo()
+    counting = CountingEngine()
+    with_memo = Codec("agent-memo-shapes", make_ring("K1"), store=store)
+    without = Codec("agent-memo-shapes", make_ring("K1"))
+    plain = DetectionEngine(ner=None)
+    texts_per_turn = []
+    for messages in _conversation(seed=5):
+        results = []
+        for detector, codec, turn_memo in ((counting, with_memo, memo), (plain, without, None)):
+            session = codec.session("call-1")
+            body = convert(copy.deepcopy(messages))
+            outcome = await redact_request(
+                body,
+                detector=detector,
+                policy=POLICIES["default"],
+                session=session,
+                fail_mode="closed",
+                memo=turn_memo,
+                shape=shape,
+            )
+            if outcome.settle is not None:
+                outcome.settle()
+            results.append((outcome.body, outcome.entities_by_type, session.issued))
+            if turn_memo is not None:
+                await session.flush()
+                texts_per_turn.append(
+                    len(
+                        shape.request(
+                            convert(copy.deepcopy(messages)), non_text_parts="forward", max_messages=100
+                        ).slots
+                    )
+                )
+        assert results[0] == results[1]
+    assert counting.calls[0] > 1
+    assert sum(counting.calls[1:]) < sum(texts_per_turn[1:]) / 2

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ from ..pipeline import RequestRecord
 from ..policy import Policy
 from ..ratelimit import RateLimit
 from ..redaction import redact_request
-from ..shapes import Shape
+from ..shapes import Shape, Texts
 from ..shapes.messages import MESSAGES
 from ..shapes.responses import RESPONSES
 from ..signatures import HEADER as SIGNATURE_HEADER
@@ -41,7 +42,7 @@ from ..signatures import verify_signature
 from ..streaming import rehydrate_answer
 from ..tokens.codec import Codec
 from ..tokens.rehydrate import AnswerTokens
-from ..tokens.response_scan import scan_completion
+from ..tokens.response_scan import StreamScanner, scan_completion, scan_prose
 from ..upstream.client import UpstreamResponse
 from .body import check_headers, parse_request_body
 from .chat_asgi import resolve_agent
@@ -215,6 +216,7 @@ async def _forward(
             session=session,
             fail_mode=ctx.fail_mode,
             max_messages=runtime.limits.max_messages,
+            memo=runtime.pipeline.history,  # resent history redacted once, as on chat completions
             shape=api.shape,
             known=ctx.turn.known,
         )
@@ -257,11 +259,24 @@ async def _forward(
     return _Forwarded(upstream, client.timeout, tokens, remember, started, ctx.stream, policy, session.codec)
 
 
-def _rehydration(api: Api, forwarded: _Forwarded, record: RequestRecord) -> EventStreamRehydration:
+def _rehydration(
+    runtime: Runtime, api: Api, forwarded: _Forwarded, record: RequestRecord
+) -> EventStreamRehydration:
     def on_event(event: dict[str, Any]) -> None:
         if event.get("type") in ("response.created", "response.completed"):
             inner = event.get("response")
             forwarded.remember(inner.get("id") if isinstance(inner, dict) else None)
+
+    policy, codec, detector = forwarded.policy, forwarded.codec, runtime.detector
+    scanner: Callable[[], StreamScanner] | None = None
+    scan_whole: Callable[[Texts], Awaitable[Counter[str]]] | None = None
+    if policy.scan_response:  # as for a whole answer: PHI the model invents is redacted
+
+        def scanner() -> StreamScanner:
+            return StreamScanner(detector=detector, policy=policy, codec=codec)
+
+        def scan_whole(texts: Texts) -> Awaitable[Counter[str]]:
+            return scan_prose(texts, detector=detector, policy=policy, codec=codec)
 
     return EventStreamRehydration(
         api.shape,
@@ -269,6 +284,8 @@ def _rehydration(api: Api, forwarded: _Forwarded, record: RequestRecord) -> Even
         on_unresolved=_counter(record),
         on_event=on_event,
         error_event=_anthropic_error if api.anthropic else _openai_error_event,
+        scanner=scanner,
+        scan_whole=scan_whole,
     )
 
 
@@ -303,7 +320,7 @@ async def _call(
         record.status = upstream.status if upstream.status >= 400 else 200
         observer(record)
         return json_response(data, upstream.status, {"x-request-id": record.request_id})
-    rehydration = _rehydration(api, forwarded, record)
+    rehydration = _rehydration(runtime, api, forwarded, record)
 
     async def relay() -> AsyncIterator[bytes]:
         try:
@@ -311,6 +328,7 @@ async def _call(
                 yield chunk
         finally:
             record.upstream_ms = (time.perf_counter() - forwarded.started) * 1000
+            record.response_entities.update(rehydration.response_redactions)
             observer(record)
 
     return Response(
@@ -385,12 +403,14 @@ async def _websocket(agent_id: str | None, route: str) -> None:
             else:
                 # Closed at once when the caller goes away mid-answer: the upstream stops generating.
                 lines = forwarded.upstream.lines(forwarded.timeout)
-                events = _rehydration(RESPONSES_API, forwarded, record).events(lines)
+                rehydration = _rehydration(runtime, RESPONSES_API, forwarded, record)
+                events = rehydration.events(lines)
                 try:
                     async for event in events:
                         if event is not DONE:
                             await websocket.send(jsonfast.dumps(event).decode())
                 finally:
+                    record.response_entities.update(rehydration.response_redactions)
                     for iterator in (events, lines):
                         close = getattr(iterator, "aclose", None)
                         if close is not None:

@@ -149,11 +149,15 @@ class Tracing:
 
     @staticmethod
     def inject(headers: MutableMapping[str, str], context: Context | None = None) -> MutableMapping[str, str]:
-        """Add W3C ``traceparent`` (and ``tracestate``) for the current span to outgoing headers.
+        """Add W3C ``traceparent`` for the current span to outgoing headers.
 
-        With tracing disabled the incoming context, if the caller passes it, is forwarded as is.
+        With tracing disabled the incoming context, if the caller passes it, is forwarded. Never
+        ``tracestate``: it is free-form vendor data the caller wrote (a span inherits its parent's),
+        headers are not scanned, and the upstream LLM has no use for it — a platform's call data
+        there would reach the upstream raw.
         """
         _PROPAGATOR.inject(headers, context=context)
+        headers.pop("tracestate", None)
         return headers
 
     def shutdown(self) -> None:

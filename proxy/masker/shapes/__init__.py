@@ -62,8 +62,9 @@ class Texts:
         self.slots: list[Slot] = []
         # Answers: which whole texts are worth a slot (None: all); growing texts always are.
         self.want = want
-        # Request only: slots[:conversation] are the messages' texts (the memo signs them); slots
-        # from messages[-1] on start at ``newest``.
+        # Request only: slots[:conversation] are the conversation's texts — a system prompt or
+        # instructions held outside the messages first, then the messages or input items (the memo
+        # signs them); slots from the newest message on start at ``newest``.
         self.conversation = 0
         self.newest = 0
         # (container, key, holder): a JSON string walked as the parsed ``holder["v"]``;
@@ -271,19 +272,27 @@ def walk_all(node: Any, out: Texts, *, keys: frozenset[str] = frozenset(), prose
                 walk_all(value, out, keys=keys, prose=prose)
 
 
-
 def scannable_parts(
-    parts: list[Any], *, text: frozenset[str], non_text_parts: str, param: str, noun: str, examples: str
+    parts: list[Any],
+    *,
+    text: frozenset[str],
+    non_text_parts: str,
+    param: str,
+    noun: str,
+    examples: str,
+    is_text: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[Any]:
-    """The content parts of ``parts`` that go upstream: every text part (its ``type`` in ``text``),
-    and the others as the policy's ``non_text_parts`` says (``reject`` refuses the request, ``forward``
-    keeps them, anything else drops them): what cannot be scanned never passes unless allowed."""
+    """The content parts of ``parts`` that go upstream: every text part (its ``type`` in ``text``,
+    or one ``is_text`` accepts: a part of another type whose payload is plain text), and the others
+    as the policy's ``non_text_parts`` says (``reject`` refuses the request, ``forward`` keeps them,
+    anything else drops them): what cannot be scanned never passes unless allowed."""
     kept: list[Any] = []
     for part in parts:
         if not isinstance(part, dict):
             raise BadRequest(f"Each {noun} must be an object.", param=param)
         kind = part.get("type")
-        if isinstance(kind, str) and kind in text:  # an unhashable "type" must not raise here
+        # An unhashable "type" must not raise here.
+        if (isinstance(kind, str) and kind in text) or (is_text is not None and is_text(part)):
             kept.append(part)
             continue
         if non_text_parts == "reject":

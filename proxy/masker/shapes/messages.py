@@ -2,7 +2,9 @@
 
 Request: every string value, dictionary key and JSON number at any depth is a text position —
 ``system`` (a string or text blocks), ``messages`` (string content or blocks: ``text``,
-``tool_use`` with its ``input`` object, ``tool_result`` with string or block content), ``tools``
+``tool_use`` with its ``input`` object, ``tool_result`` with string or block content, a ``document``
+with a plain-text source and a ``search_result`` of text blocks — a PDF or image is a non-text
+block for the policy), ``tools``
 (``input_schema`` JSON Schema included), ``stop_sequences``, ``metadata`` — except the closed list:
 a key spelled like one of ``PROTOCOL_KEYS``; the value of a key in ``ENUMS`` when it is one of that
 key's known values; ``true``/``false``/``null``. ``model`` is verbatim (refused if it holds PHI).
@@ -65,13 +67,37 @@ _DELTA_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json", "thin
 _CONTAINERS = (dict, list)
 
 
+def _all_text(blocks: Any) -> bool:
+    return isinstance(blocks, str) or (
+        isinstance(blocks, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in blocks)
+    )
+
+
+def _text_source(block: dict[str, Any]) -> bool:
+    """A block of another type whose payload is nothing but text, walked and scanned like a message:
+    a ``document`` with a plain-text source (``{"type": "text", "data": "..."}``) or a source of
+    text blocks (``{"type": "content", "content": [...]}``), and a ``search_result`` whose content
+    is text blocks. A PDF, an image or a file id is an unscannable attachment for the policy."""
+    kind = block.get("type")
+    if kind == "search_result":
+        return _all_text(block.get("content"))
+    if kind != "document":
+        return False
+    source = block.get("source")
+    if not isinstance(source, dict):
+        return False
+    if source.get("type") == "text":
+        return isinstance(source.get("data"), str)
+    return source.get("type") == "content" and _all_text(source.get("content"))
+
+
 def _blocks(message: dict[str, Any], non_text_parts: str, key: str = "content") -> None:
     content = message.get(key)
     if not isinstance(content, list):
         return
     message[key] = kept = scannable_parts(
         content, text=_TEXT_BLOCKS, non_text_parts=non_text_parts, param="messages",
-        noun="content block", examples="images, documents",
+        noun="content block", examples="images, documents", is_text=_text_source,
     )  # fmt: skip
     for block in kept:
         if block.get("type") == "tool_result":
@@ -93,11 +119,8 @@ class Messages:
             raise BadRequest("model: Field required", param="model", code="invalid_model")
         walk = RequestWalker(VOCABULARY)
         slots = walk.slots
-        for message in messages:
-            walk.out.newest = len(slots)
-            _blocks(message, non_text_parts)
-            walk.walk(message, message["role"])
-        walk.out.conversation = len(slots)
+        # The system prompt leads the conversation, as a system message leads chat's: the memo's
+        # prefix then covers it, and a voice agent's long prompt is detected once per call.
         if "system" in body:
             if isinstance(body["system"], list):
                 _blocks(body, non_text_parts, key="system")
@@ -105,21 +128,31 @@ class Messages:
                 slots.append(Slot(body, "system", body["system"], "system"))
             else:
                 walk.walk(body["system"], "system")
+        for message in messages:
+            walk.out.newest = len(slots)
+            _blocks(message, non_text_parts)
+            walk.walk(message, message["role"])
+        walk.out.conversation = len(slots)
         walk.walk(body, "field", top=True)
         return walk.out
 
     def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
         out = Texts(want)
         if isinstance(body, dict):
-            for key, value in body.items():
-                out.add(body, key, key, Kind.KEY)
-                if isinstance(value, str):
-                    out.add(body, key, value)
-                elif isinstance(value, _CONTAINERS):
-                    walk_all(value, out, prose=key == "content")
+            self._message(body, out)
         else:
             walk_all(body, out)
         return out
+
+    @staticmethod
+    def _message(body: dict[str, Any], out: Texts) -> None:
+        """A message: every string and key; its content blocks are the model's prose."""
+        for key, value in body.items():
+            out.add(body, key, key, Kind.KEY)
+            if isinstance(value, str):
+                out.add(body, key, value)
+            elif isinstance(value, _CONTAINERS):
+                walk_all(value, out, prose=key == "content")
 
     def event(
         self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
@@ -144,8 +177,10 @@ class Messages:
                         out.add(delta, dkey, dvalue, json=dkey == "partial_json", stream=stream, prose=True)
                     elif isinstance(dvalue, _CONTAINERS):
                         walk_all(dvalue, out)
+            elif key == "message" and isinstance(value, dict):
+                self._message(value, out)  # as a whole answer: only its content is prose
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out, prose=key in ("content_block", "message"))
+                walk_all(value, out, prose=key == "content_block")
         if not everything:  # only a token split across events can concern this event
             out.slots = [s for s in out.slots if s.stream is not None]
         return out

@@ -132,7 +132,15 @@ class Responses:
                 raise BadRequest("Each input item must be an object.", param="input")
         walk = RequestWalker(VOCABULARY)
         slots = walk.slots
+        # The instructions lead the conversation, as a system message leads chat's: the memo's
+        # prefix then covers them, and a voice agent's long prompt is detected once per call.
+        instructions = body.get("instructions")
+        if isinstance(instructions, str):
+            slots.append(Slot(body, "instructions", instructions, "system"))
+        elif instructions is not None:
+            walk.walk(instructions, "system")
         if isinstance(items, str):
+            walk.out.newest = len(slots)
             slots.append(Slot(body, "input", items, "user"))
         elif isinstance(items, list):
             for item in items:
@@ -140,26 +148,26 @@ class Responses:
                 _parts(item, non_text_parts)
                 walk.walk(item, _item_role(item))
         walk.out.conversation = len(slots)
-        instructions = body.get("instructions")
-        if isinstance(instructions, str):
-            slots.append(Slot(body, "instructions", instructions, "system"))
-        elif instructions is not None:
-            walk.walk(instructions, "system")
         walk.walk(body, "field", top=True)
         return walk.out
 
     def answer(self, body: Any, *, want: Callable[[str], bool] | None = None) -> Texts:
         out = Texts(want)
         if isinstance(body, dict):
-            for key, value in body.items():
-                out.add(body, key, key, Kind.KEY)
-                if isinstance(value, str):
-                    out.add(body, key, value, prose=key == "output_text")
-                elif isinstance(value, _CONTAINERS):
-                    walk_all(value, out, prose=key == "output")
+            self._response(body, out)
         else:
             walk_all(body, out)
         return out
+
+    @staticmethod
+    def _response(body: dict[str, Any], out: Texts) -> None:
+        """A response object: every string and key; the model's own texts (under ``output``) prose."""
+        for key, value in body.items():
+            out.add(body, key, key, Kind.KEY)
+            if isinstance(value, str):
+                out.add(body, key, value, prose=key == "output_text")
+            elif isinstance(value, _CONTAINERS):
+                walk_all(value, out, prose=key == "output")
 
     def event(
         self, event: dict[str, Any], *, everything: bool = True, want: Callable[[str], bool] | None = None
@@ -182,8 +190,10 @@ class Responses:
                     stream=stream if grows else None,
                     prose=key in ("delta", "text", "arguments", "refusal"),
                 )
+            elif key == "response" and isinstance(value, dict):
+                self._response(value, out)  # as a whole answer: only its output is prose
             elif isinstance(value, _CONTAINERS):
-                walk_all(value, out, prose=key in ("item", "part", "response"))
+                walk_all(value, out, prose=key in ("item", "part"))
         if not everything:  # only a token split across events can concern this event
             out.slots = [s for s in out.slots if s.stream is not None]
         return out

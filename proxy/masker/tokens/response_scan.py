@@ -8,7 +8,8 @@ what it finds with the request side's operators (``operators``). ``tokenize`` ha
 restore in this direction, so it becomes the speakable fallback phrase ("the phone number");
 ``mask``/``placeholder``/``hash``/``drop``/``keep`` act as on the request side.
 
-``scan_text``/``scan_completion`` handle whole answers; ``StreamScanner`` handles SSE deltas: it
+``scan_text``/``scan_completion`` handle whole answers (``scan_prose`` the whole texts of a walked
+answer or stream event); ``StreamScanner`` handles SSE deltas: it
 holds back a bounded window of text so a value split across events, at any split point, is seen
 whole before any of it is released. Its output feeds the ``StreamRehydrator``.
 """
@@ -21,7 +22,7 @@ from typing import Any
 from ..detect.types import DetectOptions, Detector, Finding
 from ..operators import operator_for
 from ..policy import Action, Policy
-from ..shapes import Shape
+from ..shapes import Shape, Texts
 from ..shapes.chat import CHAT
 from .codec import Codec
 from .grammar import TOKEN_PATTERN, find_tokens
@@ -90,8 +91,14 @@ async def scan_completion(
     """Scan a whole answer in place: every text the shape marks as the model's own (content and
     its parts, refusal, reasoning, audio transcript, tool-call arguments...). Call it before
     rehydration. Returns the values redacted per entity type."""
-    texts = shape.answer(data)
-    prose = [slot for slot in texts.slots if slot.prose and slot.text]
+    return await scan_prose(shape.answer(data), detector=detector, policy=policy, codec=codec)
+
+
+async def scan_prose(texts: Texts, *, detector: Detector, policy: Policy, codec: Codec) -> Counter[str]:
+    """Scan, in place, the slots of a walked answer (or stream event) that are the model's own
+    prose and hold whole texts (growing texts go through a ``StreamScanner``); before rehydration.
+    Returns the values redacted per entity type."""
+    prose = [slot for slot in texts.slots if slot.prose and slot.text and slot.stream is None]
     total = Counter[str]()
     if not prose:
         return total
