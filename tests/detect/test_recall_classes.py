@@ -113,6 +113,13 @@ IDENTIFIERS: list[Case] = [
     ("landline 0612 34 56 78", {(E.PHONE, "0612 34 56 78")}),
     ("whatsapp 07700 900123 after six", {(E.PHONE, "07700 900123")}),
     ("write to wilma.h @ gmail.com", {(E.EMAIL, "wilma.h @ gmail.com")}),
+    # an address right after a field separator: the field before it stays its own value
+    (
+        "Barcelo|(708) 555-0486|fritz.n@example.org",
+        {(E.PHONE, "(708) 555-0486"), (E.EMAIL, "fritz.n@example.org")},
+    ),
+    ("contact=wilma.h@example.org", {(E.EMAIL, "wilma.h@example.org")}),
+    ("{o'neil+fax@example.org}", {(E.EMAIL, "o'neil+fax@example.org")}),
     ("wq(at)example(dot)org", {(E.EMAIL, "wq(at)example(dot)org")}),
     (
         "whaverford [at] mail [dot] example [dot] com",

@@ -19,7 +19,12 @@ _TLDS = (
 
 
 class EmailRecognizer(PatternRecognizer):
-    """Any syntactically valid address; reserved TLDs (.example, .test, .invalid) included on purpose."""
+    """Any syntactically valid address; reserved TLDs (.example, .test, .invalid) included on purpose.
+
+    The local part takes RFC 5322's characters but ``|``, ``=``, ``{`` and ``}``: in real text those
+    separate fields (HL7, CSV and markdown rows, ``key=value``, templates), and read as part of an
+    address they carried the field before it (a phone's last digits) into the e-mail's span.
+    """
 
     name = "email"
     ENTITY = Entity.EMAIL
@@ -27,7 +32,7 @@ class EmailRecognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "addr-spec",
-            r"(?<![\w.+-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+            r"(?<![\w.+-])[A-Za-z0-9!#$%&'*+/?^_`~-]+(?:\.[A-Za-z0-9!#$%&'*+/?^_`~-]+)*"
             r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])",
             0.95,
         ),
