@@ -27,6 +27,8 @@ _KEY_WORDS = frozenset(
         "discharge", "death", "died", "address", "street", "city", "county", "name", "surname",
         "firstname", "lastname", "patient", "url", "website", "host", "device", "udi", "biometric",
         "fingerprint", "voiceprint", "iris", "retina", "photo", "badge", "employee", "claim", "case",
+        "age", "vehicle", "reg", "registration", "nhs", "chi", "gmc", "nas", "nino", "aadhaar", "iban",
+        "sort", "encoding", "template", "scan", "plz", "pin", "town", "suburb", "kvnr", "rx", "udi",
     }
 )  # fmt: skip
 _MAX_LABEL = 48  # characters

@@ -27,6 +27,7 @@ from .recognizers.numbers import (
     MbiRecognizer,
     NpiRecognizer,
     RoutingNumberRecognizer,
+    NationalInsuranceRecognizer,
     SsnRecognizer,
     VinRecognizer,
 )
@@ -58,6 +59,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         PhoneRecognizer(),
         VanityPhoneRecognizer(),
         SsnRecognizer(),
+        NationalInsuranceRecognizer(),
         CreditCardRecognizer(),
         CardDetailsRecognizer(),
         IbanRecognizer(),

@@ -61,6 +61,24 @@ class SsnRecognizer(PatternRecognizer):
         return ssn_ok(value, strong_context=context)
 
 
+class NationalInsuranceRecognizer(PatternRecognizer):
+    """UK National Insurance numbers ("QQ 12 34 56 C"): two prefix letters from the issued set, six
+    digits, a final letter A-D. The prefix and suffix rules make the shape specific enough alone."""
+
+    name = "uk_nino"
+    ENTITY = Entity.SSN
+    needs_digits = True
+    min_digits = 6
+    requires = r"\d\d ?\d\d ?\d\d ?[A-D](?![A-Za-z0-9])"
+    PATTERNS = (
+        Pattern(
+            "nino",
+            r"(?<![\w-])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d\d ?\d\d ?\d\d ?[A-D](?![\w-])",
+            0.8,
+        ),
+    )
+
+
 class CreditCardRecognizer(PatternRecognizer):
     name = "credit_card"
     ENTITY = Entity.CREDIT_CARD
