@@ -73,7 +73,20 @@ class Item:
 
 
 class _Ctx:
-    LOCALES = ["en_GB", "en_IN", "en_AU", "de_DE", "fr_CA", "en_CA", "en_IE", "da_DK", "fi_FI", "cs_CZ", "ro_RO", "en_NZ"]
+    LOCALES = [
+        "en_GB",
+        "en_IN",
+        "en_AU",
+        "de_DE",
+        "fr_CA",
+        "en_CA",
+        "en_IE",
+        "da_DK",
+        "fi_FI",
+        "cs_CZ",
+        "ro_RO",
+        "en_NZ",
+    ]
 
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
@@ -179,15 +192,27 @@ def _i_name(c: _Ctx) -> Item:
     first, last = _name(c)
     k = c.r.randrange(6)
     if k == 0:
-        return Item(["Patient Name", ""], "Re: {0}, {1}", [Value(c.d(last.upper()), E.PERSON), Value(first, E.PERSON)], "PID")
+        return Item(
+            ["Patient Name", ""],
+            "Re: {0}, {1}",
+            [Value(c.d(last.upper()), E.PERSON), Value(first, E.PERSON)],
+            "PID",
+        )
     if k == 1:
-        return Item(["Referring Physician"], "Referred by {0}, MD.", [Value(f"Dr {first} {last}", E.PERSON)], "PV1")
+        return Item(
+            ["Referring Physician"], "Referred by {0}, MD.", [Value(f"Dr {first} {last}", E.PERSON)], "PV1"
+        )
     if k == 2:
         return Item(["NOK"], "next of kin {0} (spouse)", [Value(c.d(f"{first} {last}"), E.PERSON)], "NK1")
     if k == 3:
         return Item(["Signed"], "Kind regards,\n{0}", [Value(f"{first} {last}", E.PERSON)], "SIG")
     if k == 4:
-        return Item(["caller"], "yeah this is {0} calling about my mum", [Value(f"{first.lower()} {last.lower()}", E.PERSON)], "CLR")
+        return Item(
+            ["caller"],
+            "yeah this is {0} calling about my mum",
+            [Value(f"{first.lower()} {last.lower()}", E.PERSON)],
+            "CLR",
+        )
     return Item(["Attn"], "ATTN: {0}", [Value(c.d(f"{first[0]}. {last}"), E.PERSON)], "ATN")
 
 
@@ -195,23 +220,56 @@ def _i_geo(c: _Ctx) -> Item:
     k = c.r.randrange(6)
     if k == 0:
         f = c.f("en_GB")
-        return Item(["Address", "Town", "Postcode"], "{0}, {1} {2}",
-                    [Value(f.street_address(), E.ADDRESS), Value(f.city(), E.LOCATION), Value(c.d(_uk_post(c)), E.ZIP)], "ADR")
+        return Item(
+            ["Address", "Town", "Postcode"],
+            "{0}, {1} {2}",
+            [
+                Value(f.street_address(), E.ADDRESS),
+                Value(f.city(), E.LOCATION),
+                Value(c.d(_uk_post(c)), E.ZIP),
+            ],
+            "ADR",
+        )
     if k == 1:
         f = c.f("en_CA")
-        return Item(["Street", "City", "Postal"], "lives at {0}, {1} {2}",
-                    [Value(f.street_address(), E.ADDRESS), Value(f.city(), E.LOCATION), Value(c.d(_ca_post(c)), E.ZIP)], "ADR")
+        return Item(
+            ["Street", "City", "Postal"],
+            "lives at {0}, {1} {2}",
+            [
+                Value(f.street_address(), E.ADDRESS),
+                Value(f.city(), E.LOCATION),
+                Value(c.d(_ca_post(c)), E.ZIP),
+            ],
+            "ADR",
+        )
     if k == 2:
         pin = c.f("en_IN").postcode()
-        return Item(["City", "PIN"], "{0} - {1}",
-                    [Value(c.f("en_IN").city(), E.LOCATION), Value(c.d(f"{pin[:3]} {pin[3:]}"), E.ZIP)], "ADR")
+        return Item(
+            ["City", "PIN"],
+            "{0} - {1}",
+            [Value(c.f("en_IN").city(), E.LOCATION), Value(c.d(f"{pin[:3]} {pin[3:]}"), E.ZIP)],
+            "ADR",
+        )
     if k == 3:
         f = c.f("en_AU")
-        return Item(["Suburb", "Postcode"], "{0} NSW {1}", [Value(f.city(), E.LOCATION), Value(c.d(f.postcode()), E.ZIP)], "ADR")
+        return Item(
+            ["Suburb", "Postcode"],
+            "{0} NSW {1}",
+            [Value(f.city(), E.LOCATION), Value(c.d(f.postcode()), E.ZIP)],
+            "ADR",
+        )
     if k == 4:
         f = c.f("de_DE")
-        return Item(["Anschrift", "PLZ", "Ort"], "Anschrift: {0}, {1} {2}",
-                    [Value(f.street_address(), E.ADDRESS), Value(c.d(f.postcode()), E.ZIP), Value(f.city(), E.LOCATION)], "ADR")
+        return Item(
+            ["Anschrift", "PLZ", "Ort"],
+            "Anschrift: {0}, {1} {2}",
+            [
+                Value(f.street_address(), E.ADDRESS),
+                Value(c.d(f.postcode()), E.ZIP),
+                Value(f.city(), E.LOCATION),
+            ],
+            "ADR",
+        )
     u = c.us
     return Item(["Addr1", "Addr2", "City", "Zip"], "{0} {1}, {2} {3}",
                 [Value(u.street_address(), E.ADDRESS), Value(f"Apt {c.n(2)}{c.a(1)}", E.ADDRESS), Value(u.city(), E.LOCATION),
@@ -302,20 +360,47 @@ def _i_mrn(c: _Ctx) -> Item:
     if k == 3:
         chi = f"{c.r.randrange(1, 29):02d}{c.r.randrange(1, 13):02d}{c.n(2, '0123456789')}{c.n(4, '0123456789')}"
         return Item(["CHI"], "CHI number {0}", [Value(c.d(chi), E.MRN)], "PID")
-    return Item(["Chart"], "chart # {0}", [Value(c.d(f"{c.n(2)}-{c.n(2, '0123456789')}-{c.n(2, '0123456789')}"), E.MRN)], "PID")
+    return Item(
+        ["Chart"],
+        "chart # {0}",
+        [Value(c.d(f"{c.n(2)}-{c.n(2, '0123456789')}-{c.n(2, '0123456789')}"), E.MRN)],
+        "PID",
+    )
 
 
 def _i_plan(c: _Ctx) -> Item:
     k = c.r.randrange(5)
     if k == 0:
-        return Item(["Medicare No"], "Medicare card {0}", [Value(c.d(_au_medicare(c)), E.HEALTH_PLAN_ID)], "IN1")
+        return Item(
+            ["Medicare No"], "Medicare card {0}", [Value(c.d(_au_medicare(c)), E.HEALTH_PLAN_ID)], "IN1"
+        )
     if k == 1:
-        return Item(["Member ID"], "Member ID: {0}", [Value(c.d(f"{c.a(3)}{c.n(9, '0123456789')}"), E.HEALTH_PLAN_ID)], "IN1")
+        return Item(
+            ["Member ID"],
+            "Member ID: {0}",
+            [Value(c.d(f"{c.a(3)}{c.n(9, '0123456789')}"), E.HEALTH_PLAN_ID)],
+            "IN1",
+        )
     if k == 2:
-        return Item(["KVNR"], "Versichertennummer {0}", [Value(c.d(f"{c.a(1)}{c.n(9, '0123456789')}"), E.HEALTH_PLAN_ID)], "IN1")
+        return Item(
+            ["KVNR"],
+            "Versichertennummer {0}",
+            [Value(c.d(f"{c.a(1)}{c.n(9, '0123456789')}"), E.HEALTH_PLAN_ID)],
+            "IN1",
+        )
     if k == 3:
-        return Item(["Medicaid ID"], "Medicaid #{0}", [Value(c.d(f"{c.a(2)}{c.n(5, '0123456789')}{c.a(1)}"), E.HEALTH_PLAN_ID)], "IN1")
-    return Item(["Policy"], "policy number {0}", [Value(c.d(f"{c.n(3)}-{c.n(3, '0123456789')}-{c.n(3, '0123456789')}"), E.HEALTH_PLAN_ID)], "IN1")
+        return Item(
+            ["Medicaid ID"],
+            "Medicaid #{0}",
+            [Value(c.d(f"{c.a(2)}{c.n(5, '0123456789')}{c.a(1)}"), E.HEALTH_PLAN_ID)],
+            "IN1",
+        )
+    return Item(
+        ["Policy"],
+        "policy number {0}",
+        [Value(c.d(f"{c.n(3)}-{c.n(3, '0123456789')}-{c.n(3, '0123456789')}"), E.HEALTH_PLAN_ID)],
+        "IN1",
+    )
 
 
 def _i_account(c: _Ctx) -> Item:
@@ -326,8 +411,15 @@ def _i_account(c: _Ctx) -> Item:
         return Item(["Sort code", "Account"], "sort code {0}, account {1}",
                     [Value(f"{c.n(2)}-{c.n(2, '0123456789')}-{c.n(2, '0123456789')}", E.ROUTING_NUMBER), Value(c.d(c.n(8)), E.BANK_ACCOUNT)], "ACC")  # fmt: skip
     if k == 2:
-        return Item(["Guarantor Acct"], "ACCT#{0}", [Value(f"{c.n(5)}-{c.n(4, '0123456789')}", E.ACCOUNT_NUMBER)], "GT1")
-    return Item(["Patient Account"], "Pt Acct No. {0}", [Value(c.d(c.n(10, "0123456789")), E.ACCOUNT_NUMBER)], "PV1")
+        return Item(
+            ["Guarantor Acct"],
+            "ACCT#{0}",
+            [Value(f"{c.n(5)}-{c.n(4, '0123456789')}", E.ACCOUNT_NUMBER)],
+            "GT1",
+        )
+    return Item(
+        ["Patient Account"], "Pt Acct No. {0}", [Value(c.d(c.n(10, "0123456789")), E.ACCOUNT_NUMBER)], "PV1"
+    )
 
 
 def _i_license(c: _Ctx) -> Item:
@@ -345,7 +437,9 @@ def _i_license(c: _Ctx) -> Item:
     if k == 4:
         dl = f"{c.a(1)}{c.n(4, '0123456789')}-{c.n(5, '0123456789')}-{c.n(5, '0123456789')}"
         return Item(["ON DL"], "Ontario DL {0}", [Value(c.d(dl), E.DRIVER_LICENSE)], "DL")
-    return Item(["Certificate"], "BLS cert no. {0}", [Value(f"BLS-{c.n(4)}-{c.n(5)}", E.LICENSE_NUMBER)], "CRT")
+    return Item(
+        ["Certificate"], "BLS cert no. {0}", [Value(f"BLS-{c.n(4)}-{c.n(5)}", E.LICENSE_NUMBER)], "CRT"
+    )
 
 
 def _i_vehicle(c: _Ctx) -> Item:
@@ -358,7 +452,12 @@ def _i_vehicle(c: _Ctx) -> Item:
         v = vals.vin(c.r).lower()
     else:
         v = f"{c.n(1)}{c.a(3)}{c.n(3)}"  # CA-style
-    return Item(["Vehicle"], c.pick("reg {0}", "plate: {0}", "VIN {0}", "car {0} in bay 3"), [Value(c.d(v), E.VEHICLE_ID)], "VEH")
+    return Item(
+        ["Vehicle"],
+        c.pick("reg {0}", "plate: {0}", "VIN {0}", "car {0} in bay 3"),
+        [Value(c.d(v), E.VEHICLE_ID)],
+        "VEH",
+    )
 
 
 def _i_device(c: _Ctx) -> Item:
@@ -367,12 +466,22 @@ def _i_device(c: _Ctx) -> Item:
         v = f"(01)0{c.n(13, '0123456789')}(17){c.n(6, '0123456789')}(21){c.a(3)}{c.n(4)}"
         return Item(["UDI"], "UDI {0}", [Value(v, E.DEVICE_ID)], "DEV")
     if k == 1:
-        return Item(["Pacemaker S/N"], "pacer serial {0}", [Value(c.d(f"{c.a(3)}{c.n(6)}{c.a(1)}"), E.DEVICE_ID)], "DEV")
+        return Item(
+            ["Pacemaker S/N"],
+            "pacer serial {0}",
+            [Value(c.d(f"{c.a(3)}{c.n(6)}{c.a(1)}"), E.DEVICE_ID)],
+            "DEV",
+        )
     if k == 2:
         return Item(["MAC"], "device mac {0}", [Value(c.us.mac_address(), E.DEVICE_ID)], "DEV")
     if k == 3:
         imei = vals.luhn_complete(c.n(14))
-        return Item(["IMEI"], "handset IMEI {0}", [Value(c.d(f"{imei[:2]} {imei[2:8]} {imei[8:14]} {imei[14]}"), E.DEVICE_ID)], "DEV")
+        return Item(
+            ["IMEI"],
+            "handset IMEI {0}",
+            [Value(c.d(f"{imei[:2]} {imei[2:8]} {imei[8:14]} {imei[14]}"), E.DEVICE_ID)],
+            "DEV",
+        )
     return Item(["Device ID"], "pump id {0}", [Value(c.us.uuid4(), E.DEVICE_ID)], "DEV")
 
 
@@ -394,7 +503,12 @@ def _i_ip(c: _Ctx) -> Item:
         v = str(c.us.ipv6())
     else:
         v = f"{c.r.randrange(11, 223)}.{c.r.randrange(256)}.{c.r.randrange(256)}.{c.r.randrange(1, 255)}"
-    return Item(["Client IP"], c.pick("X-Forwarded-For: {0}", "login from {0}", "src={0}"), [Value(v, E.IP_ADDRESS)], "IP")
+    return Item(
+        ["Client IP"],
+        c.pick("X-Forwarded-For: {0}", "login from {0}", "src={0}"),
+        [Value(v, E.IP_ADDRESS)],
+        "IP",
+    )
 
 
 def _i_bio(c: _Ctx) -> Item:
@@ -411,12 +525,24 @@ def _i_photo(c: _Ctx) -> Item:
     first, last = first.replace(" ", ""), last.replace(" ", "")
     k = c.r.randrange(4)
     if k == 0:
-        return Item(["Attachment", ""], "IMG_2024_{0}_{1}.jpg", [Value(first, E.PERSON), Value(last, E.PERSON)], "OBX")
+        return Item(
+            ["Attachment", ""], "IMG_2024_{0}_{1}.jpg", [Value(first, E.PERSON), Value(last, E.PERSON)], "OBX"
+        )
     if k == 1:
-        return Item(["File", ""], "{0}-{1}-headshot.jpeg", [Value(last.lower(), E.PERSON), Value(first.lower(), E.PERSON)], "OBX")
+        return Item(
+            ["File", ""],
+            "{0}-{1}-headshot.jpeg",
+            [Value(last.lower(), E.PERSON), Value(first.lower(), E.PERSON)],
+            "OBX",
+        )
     if k == 2:
         return Item(["Photo"], "{0}_wound_photo_03.png", [Value(f"{first}{last}", E.PERSON)], "OBX")
-    return Item(["Scan", ""], "scans/{0}.{1}/face_front.heic", [Value(first.lower(), E.PERSON), Value(last.lower(), E.PERSON)], "OBX")
+    return Item(
+        ["Scan", ""],
+        "scans/{0}.{1}/face_front.heic",
+        [Value(first.lower(), E.PERSON), Value(last.lower(), E.PERSON)],
+        "OBX",
+    )
 
 
 def _i_other(c: _Ctx) -> Item:
@@ -562,7 +688,9 @@ def generate_safeharbor_blind2(seed: int = 1977, per_category: int = 24) -> list
             elif mode < 0.2:
                 # a tool result carrying the document (FHIR JSON from an EHR lookup)
                 b = _fhir(c, item)
-                sample = Sample(name, ["look up the patient", b.build()], ["user", "tool"], [[], b.spans], [[], []])
+                sample = Sample(
+                    name, ["look up the patient", b.build()], ["user", "tool"], [[], b.spans], [[], []]
+                )
             if sample is None:
                 b = FORMATS[c.r.choice(fmts)](c, item)
                 sample = Sample(name, [b.build()], ["user"], [b.spans], [b.spoken])

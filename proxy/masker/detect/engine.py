@@ -28,13 +28,14 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .cache import FindingsCache, digest
-from .fields import field_pairs, typed_value
+from .fields import despaced, field_pairs, hl7_name_parts, typed_value
 from .keyed import MAX_VALUE, label_of
 from .ner import BLOB, ner_findings, ner_windows, shift, truecase
 from .normalize import Normalized, normalize
 from .propagate import RECOGNIZER as PROPAGATED
 from .propagate import Values, collect
 from .recognizer import Doc
+from .recognizers.name_lexicon import is_known_name
 from .registry import Registry
 from .resolve import resolve
 from .spoken import digit_view
@@ -502,14 +503,21 @@ class DetectionEngine:
         """Values of the fields of structured text (``fields``): a value its label types as a whole
         (a city, a name, a postcode), or read again as "<label>: <value>" when the label names an
         identifier and the text did not already put a colon between them."""
-        out: list[Finding] = []
+        out = [
+            Finding(s, e, Entity.PERSON, 0.7, "field:hl7_name")
+            for s, e in hl7_name_parts(text, is_known_name)
+        ]
         for pair in field_pairs(text):
             value = text[pair.start : pair.end]
-            entity = typed_value(pair.label, value)
+            # A value spelled out one character at a time is read without its spaces, and what is
+            # found in it covers the whole value.
+            squeezed = despaced(value)
+            read = squeezed if squeezed is not None else value
+            entity = typed_value(pair.label, read)
             if entity is not None:
                 out.append(Finding(pair.start, pair.end, entity, 0.85, f"field:{entity.value.lower()}"))
                 continue
-            if pair.colon:
+            if pair.colon and squeezed is None:
                 continue
             # ("dOB", "pLZ": a key cased by a generator, not by camelCase; read it lower-cased too)
             label = label_of(pair.label) or label_of(pair.label.lower())
@@ -517,9 +525,14 @@ class DetectionEngine:
                 continue
             prefix = f"{label}: "
             shift = pair.start - len(prefix)
-            for f in self.pattern_candidates(prefix + value):
-                if f.start >= len(prefix):
-                    out.append(Finding(f.start + shift, f.end + shift, f.entity, f.score, f.recognizer + "+field"))
+            for f in self.pattern_candidates(prefix + read):
+                if f.start < len(prefix):
+                    continue
+                if squeezed is not None:
+                    out.append(Finding(pair.start, pair.end, f.entity, f.score, f.recognizer + "+field"))
+                    break
+                found = Finding(f.start + shift, f.end + shift, f.entity, f.score, f.recognizer + "+field")
+                out.append(found)
         return out
 
     def _unwrapped_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:

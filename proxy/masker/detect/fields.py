@@ -15,7 +15,7 @@ is capped, so a large body costs no more than its size.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from .lexicon import CLINICAL_WORDS, COMMON_WORDS, STOP_WORDS
@@ -29,7 +29,8 @@ _JSON_PAIR = re.compile(r'"(?P<k>[A-Za-z][A-Za-z0-9 _.#/-]{0,47})"[ \t]*:[ \t]*"
 # A label at the start of a line, then dot leaders, a tab, "=", or a colon (the value to the end of
 # the line). ``sep`` tells a colon (which the recognizers read themselves) from the others.
 _LINE_PAIR = re.compile(
-    r"^[ \t]*(?P<k>[A-Za-z][A-Za-z0-9 _./#()-]{0,47}?)[ \t]*(?P<sep>\.{2,}|:?\t+|=|:)[ \t]*(?P<v>[^\n]{1,120})",
+    r"^[ \t]*(?P<k>[A-Za-z][A-Za-z0-9 _./#()-]{0,47}?)[ \t]*(?P<sep>\.{2,}|:?\t+|=|:)"
+    r"[ \t]*(?P<v>[^\n]{1,120})",
     re.MULTILINE,
 )
 _CSV_CELL = re.compile(r'[ \t]*(?:"(?P<q>[^"]*)"|(?P<u>[^,\n]*))[ \t]*(?:,|$)')
@@ -114,28 +115,63 @@ def _csv_pairs(text: str, limit: int) -> Iterator[Pair]:
         pos = end + 1
 
 
+# -------------------------------------------------------------------------------- HL7 v2 names
+
+# A person's name in an HL7 v2 message: two to four letter-only components joined by "^" in a field
+# ("MATHIESEN^Karla", "hickey^kevin^J"), the XPN/XCN shape of PID-5, NK1-2, PV1-7 and the like.
+_HL7_SEGMENT = re.compile(r"(?:^|[\r\n])[A-Z][A-Z0-9]{2}\|")
+_HL7_NAME = re.compile(r"(?<=[|~])[^\W\d_][^\W\d_'-]*(?:\^[^\W\d_][^\W\d_'-]*){1,3}(?=[|~\r\n^]|$)")
+_HL7_PART = re.compile(r"[^\W\d_][^\W\d_'-]*")
+
+
+def hl7_name_parts(text: str, is_name: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Spans of the components of HL7 name fields, where one component at least ``is_name``."""
+    if "^" not in text or "|" not in text or _HL7_SEGMENT.search(text) is None:
+        return []
+    out: list[tuple[int, int]] = []
+    for m in _HL7_NAME.finditer(text):
+        parts = list(_HL7_PART.finditer(m.group()))
+        words = [p.group() for p in parts]
+        if any(w.lower() in _EVERYDAY for w in words) or not any(is_name(w) for w in words):
+            continue
+        out.extend((m.start() + p.start(), m.start() + p.end()) for p in parts if len(p.group()) > 1)
+        if len(out) >= MAX_PAIRS:
+            break
+    return out
+
+
 # -------------------------------------------------------------------------------- typed by label
 
 # A field's label words (camelCase, snake_case, spaces) that make its whole value a place, a
 # person, a postcode or a street line. Checked against the words of the label; a label with a word
 # of ``_NOT_PERSON`` is a product, a file or an organisation, not a person ("drugName", "file name").
 _PLACE_LABELS = frozenset(
-    "city town suburb village locality municipality hometown birthplace ort wohnort stadt ville "
-    "ciudad citta cidade gemeinde borough district".split()
+    {
+        "city", "town", "suburb", "village", "locality", "municipality", "hometown", "birthplace", "ort",
+        "wohnort", "stadt", "ville", "ciudad", "citta", "cidade", "gemeinde", "borough", "district",
+    }
+)  # fmt: skip
+_ZIP_LABELS = frozenset({"zip", "zipcode", "postcode", "postal", "plz", "pincode"})
+_ADDRESS_LABELS = frozenset(
+    {"address", "addr", "addr1", "addr2", "street", "anschrift", "adresse", "strasse", "line1", "line2"}
 )
-_ZIP_LABELS = frozenset("zip zipcode postcode postal plz pincode cp cap".split())
-_ADDRESS_LABELS = frozenset("address addr addr1 addr2 street anschrift adresse strasse line1 line2".split())
 _PERSON_LABELS = frozenset(
-    "name surname firstname lastname forename givenname familyname nok kin guardian caller attn "
-    "signed physician doctor referrer nurse spouse mother father".split()
-)
+    {
+        "name", "surname", "firstname", "lastname", "forename", "givenname", "familyname", "nok", "kin",
+        "guardian", "caller", "attn", "signed", "physician", "doctor", "referrer", "nurse", "spouse",
+        "mother", "father",
+    }
+)  # fmt: skip
 _NOT_PERSON = frozenset(
-    "file filename user username host domain product drug medication facility hospital clinic "
-    "practice org organization organisation company plan insurer payer pharmacy test street city "
-    "device app model brand group unit ward department dept service display code system".split()
-)
+    {
+        "file", "filename", "user", "username", "host", "domain", "product", "drug", "medication",
+        "facility", "hospital", "clinic", "practice", "org", "organization", "organisation", "company",
+        "plan", "insurer", "payer", "pharmacy", "test", "street", "city", "device", "app", "model", "brand",
+        "group", "unit", "ward", "department", "dept", "service", "display", "code", "system",
+    }
+)  # fmt: skip
 _NAME_VALUE = re.compile(r"[^\W\d_][^\W\d_'.\-]*\.?(?:[ \t]+[^\W\d_][^\W\d_'.\-]*\.?){0,4}")
-_ZIP_VALUE = re.compile(r"(?=(?:[^0-9\n]*\d){3})[A-Za-z0-9]{2,5}(?:[ -]?[A-Za-z0-9]{2,4})?")
+_ZIP_VALUE = re.compile(r"(?=(?:[^0-9\n]*\d){2})[A-Za-z0-9]{2,5}(?:[ -]?[A-Za-z0-9]{2,4})?")
 _EVERYDAY = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
 
 
@@ -166,3 +202,11 @@ def _name_like(value: str) -> bool:
         return False
     words = [w.strip(".").lower() for w in value.split()]
     return any(len(w) >= 2 and w not in _EVERYDAY for w in words)
+
+
+_SPACED_OUT = re.compile(r"\S(?: \S){3,}")
+
+
+def despaced(value: str) -> str | None:
+    """A value written one character at a time ("8 7 7 4 9", "J o s h u a"), without its spaces."""
+    return value.replace(" ", "") if _SPACED_OUT.fullmatch(value) else None

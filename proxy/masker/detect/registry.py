@@ -25,10 +25,11 @@ from .recognizers.numbers import (
     IbanRecognizer,
     LongNumberRecognizer,
     MbiRecognizer,
+    NationalInsuranceRecognizer,
     NpiRecognizer,
     RoutingNumberRecognizer,
-    NationalInsuranceRecognizer,
     SsnRecognizer,
+    UkDrivingLicenceRecognizer,
     VinRecognizer,
 )
 from .recognizers.organizations import OrganizationRecognizer
@@ -60,6 +61,7 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         VanityPhoneRecognizer(),
         SsnRecognizer(),
         NationalInsuranceRecognizer(),
+        UkDrivingLicenceRecognizer(),
         CreditCardRecognizer(),
         CardDetailsRecognizer(),
         IbanRecognizer(),

@@ -3,10 +3,10 @@
 line break as the value's end, so the part after it would go out raw.
 
 ``unwrapped_windows`` finds the wraps — a line break right after a hyphen, a slash or an "@",
-between two pairs of digits, or after a dot between two digits or before a top-level domain (a sentence's full stop is followed by
-the next sentence, lower-case in a transcript) — and gives, around each, a window of the text with
-those line breaks removed and a map back. The engine runs the recognizers over the windows and
-keeps only what crosses a wrap.
+between two pairs of digits, or after a dot between two digits or before a top-level domain (a
+sentence's full stop is followed by the next sentence, lower-case in a transcript) — and gives,
+around each, a window of the text with those line breaks removed and a map back. The engine runs
+the recognizers over the windows and keeps only what crosses a wrap.
 """
 
 from __future__ import annotations

@@ -62,7 +62,9 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "bank account", "bank account number", "checking account", "checking account number",
         "savings account", "savings account number", "checking", "savings", "deposit account",
     ),
-    Entity.ROUTING_NUMBER: ("routing number", "routing", "aba", "aba number", "rtn", "transit number", "sort code"),
+    Entity.ROUTING_NUMBER: (
+        "routing number", "routing", "aba", "aba number", "rtn", "transit number", "sort code",
+    ),
     Entity.LICENSE_NUMBER: (
         "license number", "licence number", "medical license", "medical licence", "certificate number",
         "certification number", "license no", "lic", "lic no", "npi", "npi number", "dea", "dea number",
@@ -174,7 +176,9 @@ def _value_span(text: str, pos: int, *, any_case: bool = False) -> tuple[int, in
         end = nxt.end()
         groups += 1
     first = text[start : m.end()]
-    if not any(c.isdigit() for c in first) and not ((first.isupper() or any_case) and len(first) <= 4):
+    # (a plate's district block may be hyphenated: "HH-IK 9914")
+    letters_only = (first.isupper() or any_case) and len(first) <= (6 if any_case else 4)
+    if not any(c.isdigit() for c in first) and not letters_only:
         return None
     broken = _BROKEN.match(text, end)
     if broken is not None:
@@ -268,3 +272,8 @@ def is_label(phrase: str) -> bool:
     """Whether ``phrase`` (lower-case words) is one of the labels, with its filler ("acct no")."""
     m = _LABEL_RX_LC.fullmatch(phrase)
     return m is not None and _SPACES.sub(" ", m.group("label")) in _ENTITY_OF
+
+
+def label_phrases() -> frozenset[str]:
+    """Every label, lower-case (the vocabulary a run-together key is cut into, see ``keyed``)."""
+    return frozenset(_ENTITY_OF)
