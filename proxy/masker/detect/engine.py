@@ -28,8 +28,9 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .cache import FindingsCache, digest
-from .fields import despaced, field_pairs, hl7_name_parts, typed_value
+from .fields import bare_name, despaced, field_pairs, hl7_name_parts, typed_value
 from .keyed import MAX_VALUE, label_of
+from .lexicon import NAME_LIKE_WORDS
 from .ner import BLOB, ner_findings, ner_windows, shift, truecase
 from .normalize import Normalized, normalize
 from .propagate import RECOGNIZER as PROPAGATED
@@ -516,6 +517,9 @@ class DetectionEngine:
             entity = typed_value(pair.label, read)
             if entity is not None:
                 out.append(Finding(pair.start, pair.end, entity, 0.85, f"field:{entity.value.lower()}"))
+                continue
+            if not pair.colon and bare_name(read, is_known_name, NAME_LIKE_WORDS):
+                out.append(Finding(pair.start, pair.end, Entity.PERSON, 0.6, "field:bare_name"))
                 continue
             if pair.colon and squeezed is None:
                 continue

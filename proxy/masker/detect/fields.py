@@ -210,3 +210,14 @@ _SPACED_OUT = re.compile(r"\S(?: \S){3,}")
 def despaced(value: str) -> str | None:
     """A value written one character at a time ("8 7 7 4 9", "J o s h u a"), without its spaces."""
     return value.replace(" ", "") if _SPACED_OUT.fullmatch(value) else None
+
+
+def bare_name(value: str, is_name: Callable[[str], bool], ambiguous: frozenset[str]) -> bool:
+    """A field value that is nothing but one to three names of the lexicon ("Helen", "hirvonen",
+    "Ingrid Söding"): in a record, a value like that is a person whatever its label says."""
+    words = value.split()
+    if not 1 <= len(words) <= 3 or not _NAME_VALUE.fullmatch(value):
+        return False
+    if len(words) == 1 and words[0].casefold() in ambiguous:
+        return False
+    return all(len(w) >= 3 and is_name(w) and w.lower() not in _EVERYDAY for w in words)

@@ -149,8 +149,12 @@ _EXTENSION = gate_regex(
 _FILE_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 # A given and a family name run together ("GlennLedwith", "KariLindroos"): a user name, a handle,
 # a file or a field value written without a space.
-_GLUED_NAME = re.compile(r"(?<![\w@./])(?P<a>[A-Z][a-z]{2,})(?P<b>[A-Z][a-z]{2,})(?![\w@])")
-_GLUED_GATE = gate_regex(r"[a-z][A-Z][a-z][a-z]")
+# Or joined by "_" or "." ("travis_davis", "walter.oderwald"), any case.
+_GLUED_NAME = re.compile(
+    r"(?<![\w@./-])(?:(?P<a>[A-Z][a-z]{2,})(?P<b>[A-Z][a-z]{2,})|(?P<c>[A-Za-z][a-z]{2,})[_.](?P<d>[A-Za-z][a-z]{2,}))"
+    r"(?![\w@]|\.\w)"
+)
+_GLUED_GATE = gate_regex(r"[a-z][A-Z][a-z][a-z]|[a-z][_.][A-Za-z][a-z]")
 
 
 def _after_capital(text: str, start: int) -> bool:
@@ -325,8 +329,9 @@ class NameLexiconRecognizer(Recognizer):
         text = doc.text
         if doc.found(_GLUED_GATE):
             for m in _GLUED_NAME.finditer(text):
-                a, b = m.group("a"), m.group("b")
-                if _is_given(a) and a.casefold() not in _AMBIGUOUS and _is_family(b):
+                a, b = (m.group("a"), m.group("b")) if m.group("a") else (m.group("c"), m.group("d"))
+                # (the joined shape is the evidence a lone "Jack" lacks: both words must be names)
+                if _is_given(a) and _is_family(b):
                     out.append(Finding(m.start(), m.end(), Entity.PERSON, 0.6, "name_lexicon"))
         if not doc.found(_EXTENSION):
             return out
