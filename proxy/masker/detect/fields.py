@@ -33,6 +33,7 @@ _LINE_PAIR = re.compile(
     r"[ \t]*(?P<v>[^\n]{1,120})",
     re.MULTILINE,
 )
+_SPACED_OUT = re.compile(r"\S(?: \S){3,}")
 _CSV_CELL = re.compile(r'[ \t]*(?:"(?P<q>[^"]*)"|(?P<u>[^,\n]*))[ \t]*(?:,|$)')
 _LABEL_CELL = re.compile(r"[A-Za-z][A-Za-z0-9 _./#()-]{0,47}")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -62,7 +63,12 @@ def field_pairs(text: str) -> list[Pair]:
             start, end = _trimmed(text, *m.span("v"))
             if end - start > _MAX_VALUE or start == end:
                 continue
-            out.append(Pair(m.group("k"), start, end, colon=m.group("sep") == ":"))
+            colon = m.group("sep") == ":"
+            # "Label: value" lines are common in notes and the recognizers read them already: only
+            # a label that types its value, or a value spelled out letter by letter, adds anything.
+            if colon and not _TYPED_HINT.search(m.group("k")) and not _SPACED_OUT.fullmatch(text, start, end):
+                continue
+            out.append(Pair(m.group("k"), start, end, colon=colon))
             if len(out) >= MAX_PAIRS:
                 return out
     if "," in text and "\n" in text:
@@ -170,6 +176,10 @@ _NOT_PERSON = frozenset(
         "group", "unit", "ward", "department", "dept", "service", "display", "code", "system",
     }
 )  # fmt: skip
+_TYPED_HINT = re.compile(
+    "|".join(sorted(_PLACE_LABELS | _ZIP_LABELS | _ADDRESS_LABELS | _PERSON_LABELS, key=len, reverse=True)),
+    re.IGNORECASE,
+)
 _NAME_VALUE = re.compile(r"[^\W\d_][^\W\d_'.\-]*\.?(?:[ \t]+[^\W\d_][^\W\d_'.\-]*\.?){0,4}")
 _ZIP_VALUE = re.compile(r"(?=(?:[^0-9\n]*\d){2})[A-Za-z0-9]{2,5}(?:[ -]?[A-Za-z0-9]{2,4})?")
 _EVERYDAY = STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS
@@ -202,9 +212,6 @@ def _name_like(value: str) -> bool:
         return False
     words = [w.strip(".").lower() for w in value.split()]
     return any(len(w) >= 2 and w not in _EVERYDAY for w in words)
-
-
-_SPACED_OUT = re.compile(r"\S(?: \S){3,}")
 
 
 def despaced(value: str) -> str | None:

@@ -171,7 +171,8 @@ def _value_span(text: str, pos: int, *, any_case: bool = False) -> tuple[int, in
         if nxt is None:
             break
         g = nxt.group()
-        if not any(c.isdigit() for c in g) and not ((g.isupper() or any_case) and len(g) <= 4):
+        # (a letters-only block after the first is kept upper-case only: "311 CDZ", not "seen in")
+        if not any(c.isdigit() for c in g) and not (g.isupper() and len(g) <= 4):
             break
         end = nxt.end()
         groups += 1
