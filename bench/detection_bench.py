@@ -430,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="both",
         help="issue20 = the miss-class corpus: its tuning split (classes) and its held-out split; "
         "traps = clinical precision traps and name-recall classes (clinical_traps.py), both halves; "
-        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out, blind and blind2 splits, "
+        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out, blind and "
+        "blind2 splits, "
         "with leaks per category; safeharbor-tune / safeharbor-blind2 = one split alone",
     )
     ap.add_argument("--ner-model", default=None, help="Masker's NER model (default: masker_ner's default)")

@@ -34,6 +34,7 @@ from .safeharbor import Value, _tool_sample
 
 E = Entity
 SPLIT = "sh-blind2"
+_D = "0123456789"  # a digit group that may start with 0
 
 _FW = str.maketrans({chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)})  # fullwidth ASCII
 _OCR = str.maketrans({"0": "O", "1": "l", "5": "S"})  # a fax read back by OCR
@@ -169,20 +170,20 @@ def _name(c: _Ctx) -> tuple[str, str]:
 def _phone_intl(c: _Ctx) -> str:
     k = c.r.randrange(8)
     if k == 0:
-        return f"+44 20 {c.n(4)} {c.n(4, '0123456789')}"
+        return f"+44 20 {c.n(4)} {c.n(4, _D)}"
     if k == 1:
-        return f"07{c.n(3)} {c.n(6, '0123456789')}"
+        return f"07{c.n(3)} {c.n(6, _D)}"
     if k == 2:
         return f"+49 (0)30 {c.n(7)}"
     if k == 3:
-        return f"+91 {c.n(5, '6789')} {c.n(5, '0123456789')}"
+        return f"+91 {c.n(5, '6789')} {c.n(5, _D)}"
     if k == 4:
-        return f"(02) {c.n(4)} {c.n(4, '0123456789')}"
+        return f"(02) {c.n(4)} {c.n(4, _D)}"
     if k == 5:
-        return f"04{c.n(2, '0123456789')} {c.n(3)} {c.n(3, '0123456789')}"
+        return f"04{c.n(2, _D)} {c.n(3)} {c.n(3, _D)}"
     if k == 6:
-        return f"+1-{c.n(3, '2345678')}-{c.n(3, '2345678')}-{c.n(4, '0123456789')}"
-    return f"({c.n(3, '2345678')}){c.n(3, '2345678')}-{c.n(4, '0123456789')} ext. {c.n(3)}"
+        return f"+1-{c.n(3, '2345678')}-{c.n(3, '2345678')}-{c.n(4, _D)}"
+    return f"({c.n(3, '2345678')}){c.n(3, '2345678')}-{c.n(4, _D)} ext. {c.n(3)}"
 
 
 # -------------------------------------------------------------------------------- category items
@@ -272,8 +273,9 @@ def _i_geo(c: _Ctx) -> Item:
         )
     u = c.us
     return Item(["Addr1", "Addr2", "City", "Zip"], "{0} {1}, {2} {3}",
-                [Value(u.street_address(), E.ADDRESS), Value(f"Apt {c.n(2)}{c.a(1)}", E.ADDRESS), Value(u.city(), E.LOCATION),
-                 Value(c.d(f"{u.zipcode()}-{c.n(4, '0123456789')}"), E.ZIP)], "ADR")  # fmt: skip
+                [Value(u.street_address(), E.ADDRESS), Value(f"Apt {c.n(2)}{c.a(1)}", E.ADDRESS),
+                 Value(u.city(), E.LOCATION),
+                 Value(c.d(f"{u.zipcode()}-{c.n(4, _D)}"), E.ZIP)], "ADR")  # fmt: skip
 
 
 _MON_DE = ["Jan", "Feb", "Mär", "Apr", "Mai", "Jun", "Jul", "Aug", "Sep", "Okt", "Nov", "Dez"]
@@ -339,7 +341,8 @@ def _i_ssn(c: _Ctx) -> Item:
         s = f"{c.r.randrange(101, 665):03d}-{c.r.randrange(1, 99):02d}-{c.r.randrange(1, 9999):04d}"
         return Item(["SSN"], "SS# {0}", [Value(c.d(s), E.SSN)], "SSN")
     if k == 1:
-        ni = f"{c.pick('AB', 'JG', 'NP', 'SK', 'WL')} {c.n(2, '0123456789')} {c.n(2, '0123456789')} {c.n(2, '0123456789')} {c.pick('A', 'B', 'C', 'D')}"
+        ni = f"{c.pick('AB', 'JG', 'NP', 'SK', 'WL')} {c.n(2, _D)} {c.n(2, _D)} {c.n(2, _D)}"
+        ni += f" {c.pick('A', 'B', 'C', 'D')}"
         return Item(["NI No"], "National Insurance {0}", [Value(c.d(ni), E.SSN)], "NIN")
     if k == 2:
         return Item(["SIN"], "S.I.N. {0}", [Value(c.d(_sin(c)), E.SSN)], "SIN")
@@ -354,16 +357,16 @@ def _i_mrn(c: _Ctx) -> Item:
     if k == 0:
         return Item(["NHS Number"], "NHS No: {0}", [Value(c.d(_nhs(c)), E.MRN)], "PID")
     if k == 1:
-        return Item(["MRN"], "MRN:{0}", [Value(c.n(8, "0123456789"), E.MRN)], "PID")
+        return Item(["MRN"], "MRN:{0}", [Value(c.n(8, _D), E.MRN)], "PID")
     if k == 2:
-        return Item(["Hosp #"], "Hosp#{0}", [Value(f"{c.a(1)}{c.n(8, '0123456789')}", E.MRN)], "PID")
+        return Item(["Hosp #"], "Hosp#{0}", [Value(f"{c.a(1)}{c.n(8, _D)}", E.MRN)], "PID")
     if k == 3:
-        chi = f"{c.r.randrange(1, 29):02d}{c.r.randrange(1, 13):02d}{c.n(2, '0123456789')}{c.n(4, '0123456789')}"
+        chi = f"{c.r.randrange(1, 29):02d}{c.r.randrange(1, 13):02d}{c.n(2, _D)}{c.n(4, _D)}"
         return Item(["CHI"], "CHI number {0}", [Value(c.d(chi), E.MRN)], "PID")
     return Item(
         ["Chart"],
         "chart # {0}",
-        [Value(c.d(f"{c.n(2)}-{c.n(2, '0123456789')}-{c.n(2, '0123456789')}"), E.MRN)],
+        [Value(c.d(f"{c.n(2)}-{c.n(2, _D)}-{c.n(2, _D)}"), E.MRN)],
         "PID",
     )
 
@@ -378,27 +381,27 @@ def _i_plan(c: _Ctx) -> Item:
         return Item(
             ["Member ID"],
             "Member ID: {0}",
-            [Value(c.d(f"{c.a(3)}{c.n(9, '0123456789')}"), E.HEALTH_PLAN_ID)],
+            [Value(c.d(f"{c.a(3)}{c.n(9, _D)}"), E.HEALTH_PLAN_ID)],
             "IN1",
         )
     if k == 2:
         return Item(
             ["KVNR"],
             "Versichertennummer {0}",
-            [Value(c.d(f"{c.a(1)}{c.n(9, '0123456789')}"), E.HEALTH_PLAN_ID)],
+            [Value(c.d(f"{c.a(1)}{c.n(9, _D)}"), E.HEALTH_PLAN_ID)],
             "IN1",
         )
     if k == 3:
         return Item(
             ["Medicaid ID"],
             "Medicaid #{0}",
-            [Value(c.d(f"{c.a(2)}{c.n(5, '0123456789')}{c.a(1)}"), E.HEALTH_PLAN_ID)],
+            [Value(c.d(f"{c.a(2)}{c.n(5, _D)}{c.a(1)}"), E.HEALTH_PLAN_ID)],
             "IN1",
         )
     return Item(
         ["Policy"],
         "policy number {0}",
-        [Value(c.d(f"{c.n(3)}-{c.n(3, '0123456789')}-{c.n(3, '0123456789')}"), E.HEALTH_PLAN_ID)],
+        [Value(c.d(f"{c.n(3)}-{c.n(3, _D)}-{c.n(3, _D)}"), E.HEALTH_PLAN_ID)],
         "IN1",
     )
 
@@ -409,17 +412,16 @@ def _i_account(c: _Ctx) -> Item:
         return Item(["IBAN"], "IBAN {0}", [Value(c.d(_iban(c)), E.IBAN)], "ACC")
     if k == 1:
         return Item(["Sort code", "Account"], "sort code {0}, account {1}",
-                    [Value(f"{c.n(2)}-{c.n(2, '0123456789')}-{c.n(2, '0123456789')}", E.ROUTING_NUMBER), Value(c.d(c.n(8)), E.BANK_ACCOUNT)], "ACC")  # fmt: skip
+                    [Value(f"{c.n(2)}-{c.n(2, _D)}-{c.n(2, _D)}", E.ROUTING_NUMBER),
+                     Value(c.d(c.n(8)), E.BANK_ACCOUNT)], "ACC")  # fmt: skip
     if k == 2:
         return Item(
             ["Guarantor Acct"],
             "ACCT#{0}",
-            [Value(f"{c.n(5)}-{c.n(4, '0123456789')}", E.ACCOUNT_NUMBER)],
+            [Value(f"{c.n(5)}-{c.n(4, _D)}", E.ACCOUNT_NUMBER)],
             "GT1",
         )
-    return Item(
-        ["Patient Account"], "Pt Acct No. {0}", [Value(c.d(c.n(10, "0123456789")), E.ACCOUNT_NUMBER)], "PV1"
-    )
+    return Item(["Patient Account"], "Pt Acct No. {0}", [Value(c.d(c.n(10, _D)), E.ACCOUNT_NUMBER)], "PV1")
 
 
 def _i_license(c: _Ctx) -> Item:
@@ -432,10 +434,10 @@ def _i_license(c: _Ctx) -> Item:
         return Item(["GMC"], "GMC No. {0}", [Value(c.n(7), E.LICENSE_NUMBER)], "PRA")
     if k == 3:
         last = c.f("en_GB").last_name().upper().ljust(5, "9")[:5]
-        dl = f"{last}{c.n(6, '0123456789')}{c.a(2)}{c.n(1)}{c.a(2)}"
+        dl = f"{last}{c.n(6, _D)}{c.a(2)}{c.n(1)}{c.a(2)}"
         return Item(["Driving licence"], "driving licence {0}", [Value(c.d(dl), E.DRIVER_LICENSE)], "DL")
     if k == 4:
-        dl = f"{c.a(1)}{c.n(4, '0123456789')}-{c.n(5, '0123456789')}-{c.n(5, '0123456789')}"
+        dl = f"{c.a(1)}{c.n(4, _D)}-{c.n(5, _D)}-{c.n(5, _D)}"
         return Item(["ON DL"], "Ontario DL {0}", [Value(c.d(dl), E.DRIVER_LICENSE)], "DL")
     return Item(
         ["Certificate"], "BLS cert no. {0}", [Value(f"BLS-{c.n(4)}-{c.n(5)}", E.LICENSE_NUMBER)], "CRT"
@@ -463,7 +465,7 @@ def _i_vehicle(c: _Ctx) -> Item:
 def _i_device(c: _Ctx) -> Item:
     k = c.r.randrange(5)
     if k == 0:
-        v = f"(01)0{c.n(13, '0123456789')}(17){c.n(6, '0123456789')}(21){c.a(3)}{c.n(4)}"
+        v = f"(01)0{c.n(13, _D)}(17){c.n(6, _D)}(21){c.a(3)}{c.n(4)}"
         return Item(["UDI"], "UDI {0}", [Value(v, E.DEVICE_ID)], "DEV")
     if k == 1:
         return Item(
@@ -498,7 +500,10 @@ def _i_url(c: _Ctx) -> Item:
 def _i_ip(c: _Ctx) -> Item:
     k = c.r.randrange(3)
     if k == 0:
-        v = f"{c.r.randrange(11, 223)}.{c.r.randrange(256)}.{c.r.randrange(256)}.{c.r.randrange(1, 255)}:{c.r.randrange(1024, 65535)}"
+        v = (
+            f"{c.r.randrange(11, 223)}.{c.r.randrange(256)}.{c.r.randrange(256)}.{c.r.randrange(1, 255)}"
+            f":{c.r.randrange(1024, 65535)}"
+        )
     elif k == 1:
         v = str(c.us.ipv6())
     else:
@@ -514,7 +519,8 @@ def _i_ip(c: _Ctx) -> Item:
 def _i_bio(c: _Ctx) -> Item:
     hx = "".join(c.r.choices("0123456789abcdef", k=16))
     v, lab = c.r.choice(
-        [(f"FP-{hx[:4].upper()}-{hx[4:8].upper()}", "Fingerprint template"), (f"RS{c.n(8, '0123456789')}", "Retina scan ref"),
+        [(f"FP-{hx[:4].upper()}-{hx[4:8].upper()}", "Fingerprint template"),
+         (f"RS{c.n(8, _D)}", "Retina scan ref"),
          (f"vp_{hx[:8]}", "Voiceprint id"), (hx, "Face encoding")]
     )  # fmt: skip
     return Item([lab], f"{lab}: {{0}}", [Value(v, E.ID_NUMBER)], "BIO")
@@ -547,8 +553,8 @@ def _i_photo(c: _Ctx) -> Item:
 
 def _i_other(c: _Ctx) -> Item:
     v, lab = c.r.choice(
-        [(f"CLM-{c.r.randrange(2019, 2026)}-{c.n(9, '0123456789')}", "Claim"), (f"{c.n(2)}-CV-{c.n(5, '0123456789')}", "Case No"),
-         (f"INC{c.n(7, '0123456789')}", "Ticket"), (f"PA{c.n(8)}", "Prior Auth #"), (f"V{c.n(8, '0123456789')}", "Encounter ID"),
+        [(f"CLM-{c.r.randrange(2019, 2026)}-{c.n(9, _D)}", "Claim"), (f"{c.n(2)}-CV-{c.n(5, _D)}", "Case No"),
+         (f"INC{c.n(7, _D)}", "Ticket"), (f"PA{c.n(8)}", "Prior Auth #"), (f"V{c.n(8, _D)}", "Encounter ID"),
          (f"Rx {c.n(7)}", "Rx#")]
     )  # fmt: skip
     return Item([lab], f"{lab}: {{0}}", [Value(c.d(v), E.ID_NUMBER)], "ZID")
@@ -652,7 +658,8 @@ def _transcript(c: _Ctx, item: Item) -> _Builder:
 
 
 FORMATS: dict[str, Callable[[_Ctx, Item], _Builder]] = {
-    "ehr": _ehr, "fax": _fax, "hl7": _hl7, "fhir": _fhir, "csv": _csv, "email": _email, "transcript": _transcript,
+    "ehr": _ehr, "fax": _fax, "hl7": _hl7, "fhir": _fhir, "csv": _csv, "email": _email,
+    "transcript": _transcript,
 }  # fmt: skip
 
 TRAPS = [
