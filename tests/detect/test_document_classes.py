@@ -31,6 +31,9 @@ STRUCTURED_FIELDS: list[Case] = [
     ('id,Next of kin,phone_type\n7,"Marit Solberg",mobile', {(E.PERSON, "Marit Solberg")}),
     ("Printed from EPR\nCity ........ Ravenmoor\nAllergies: NKDA", {(E.LOCATION, "Ravenmoor")}),
     ("Town: Pellworth Green\nPlan: review in clinic", {(E.LOCATION, "Pellworth Green")}),
+    # a full address under an address label keeps its parts typed apart (the state is no identifier)
+    ("Address on file: 4471 Quarry Lane, West Dunmore PA 18512.",
+     {(E.ADDRESS, "4471 Quarry Lane"), (E.LOCATION, "West Dunmore"), (E.ZIP, "18512")}),
 ]  # fmt: skip
 
 # A label that names an identifier, separated from its value by dot leaders, a tab, "=" or a JSON

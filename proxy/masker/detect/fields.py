@@ -199,7 +199,10 @@ def typed_value(label: str, value: str) -> Entity | None:
     if keys & _ZIP_LABELS or (words == ["pin"] and value.replace(" ", "").isdigit()):
         return Entity.ZIP if _ZIP_VALUE.fullmatch(value) else None
     if keys & _ADDRESS_LABELS:
-        return Entity.ADDRESS if any(c.isdigit() for c in value) and len(value) >= 4 else None
+        # One street line only: a full address ("12 Elm St, Springfield IL 62704") is left to the
+        # recognizers, which type its street, city and ZIP apart (and leave the state).
+        street_line = "," not in value and any(c.isdigit() for c in value) and len(value) >= 4
+        return Entity.ADDRESS if street_line else None
     if keys & _PLACE_LABELS:
         return Entity.LOCATION if _name_like(value) else None
     if keys & _PERSON_LABELS and not keys & _NOT_PERSON:
