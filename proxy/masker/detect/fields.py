@@ -57,7 +57,9 @@ def field_pairs(text: str) -> list[Pair]:
             if len(out) >= MAX_PAIRS:
                 return out
     if ":" in text or "\t" in text or "=" in text or ".." in text:
-        for m in _LINE_PAIR.finditer(text):
+        # (a one-line text can only hold a pair at its start: no scan of every position)
+        lines = _LINE_PAIR.finditer(text) if "\n" in text else filter(None, [_LINE_PAIR.match(text)])
+        for m in lines:
             if m.group("sep") == ":" and text.startswith('"', m.start("v")):
                 continue  # a JSON member, read above
             start, end = _trimmed(text, *m.span("v"))

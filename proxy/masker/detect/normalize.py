@@ -137,7 +137,7 @@ class Normalized:
 
 
 # A group of tokens made of digits and digit look-alikes, joined by one or two separators.
-_OCR_GATE = re.compile(r"\d[OolIS]|[OolIS]\d")
+_OCR_GATE = re.compile(r"[OolIS]\d|\d[OolIS]")  # (this order scans faster than the reverse)
 _OCR_GROUP = re.compile(r"(?<![A-Za-z0-9])[0-9OolIS]+(?:[-. /()]{1,2}[0-9OolIS]+)*(?![A-Za-z0-9])")
 _OCR_TOKEN = re.compile(r"[0-9OolIS]*\d[0-9OolIS]*")
 _OCR_TABLE = str.maketrans("OolIS", "00115")
