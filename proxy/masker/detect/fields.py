@@ -22,6 +22,7 @@ from .lexicon import CLINICAL_WORDS, COMMON_WORDS, STOP_WORDS
 from .types import Entity
 
 MAX_PAIRS = 256  # per text
+_MAX_TYPED_WORDS = 5  # spaces in a value a label can type whole (a name, a place, a street line)
 _MAX_VALUE = 96
 
 # "key": "value" in JSON written out as text (the value a plain string, no escapes).
@@ -66,9 +67,11 @@ def field_pairs(text: str) -> list[Pair]:
             if end - start > _MAX_VALUE or start == end:
                 continue
             colon = m.group("sep") == ":"
-            # "Label: value" lines are common in notes and the recognizers read them already: only
-            # a label that types its value, or a value spelled out letter by letter, adds anything.
-            if colon and not _TYPED_HINT.search(m.group("k")) and not _SPACED_OUT.fullmatch(text, start, end):
+            # "Label: value" lines are common in notes and transcripts ("Caller: my mother is …") and
+            # the recognizers read them already: only a short value under a label that types it, or
+            # a value spelled out letter by letter, adds anything.
+            untyped = text.count(" ", start, end) > _MAX_TYPED_WORDS or not _TYPED_HINT.search(m.group("k"))
+            if colon and untyped and not _SPACED_OUT.fullmatch(text, start, end):
                 continue
             out.append(Pair(m.group("k"), start, end, colon=colon))
             if len(out) >= MAX_PAIRS:
