@@ -29,6 +29,8 @@ STRUCTURED_FIELDS: list[Case] = [
     ("row_id,Suburb,Postcode,status\n41,Kellyville Ridge,2155,active",
      {(E.LOCATION, "Kellyville Ridge"), (E.ZIP, "2155")}),
     ('id,Next of kin,phone_type\n7,"Marit Solberg",mobile', {(E.PERSON, "Marit Solberg")}),
+    # two lexicon names under a label that says nothing about them
+    ('{"attachment": "ingrid haugen", "status": "final"}', {(E.PERSON, "ingrid haugen")}),
     ("Printed from EPR\nCity ........ Ravenmoor\nAllergies: NKDA", {(E.LOCATION, "Ravenmoor")}),
     ("Town: Pellworth Green\nPlan: review in clinic", {(E.LOCATION, "Pellworth Green")}),
     # a full address under an address label keeps its parts typed apart (the state is no identifier)
@@ -97,6 +99,9 @@ TRAPS = [
     "He is 86. Temp 99F.",
     "config.json was updated by the build",
     "Na 138\n140 mmol/L after fluids",
+    # field values the name lexicon also holds (a gender, a language, a tier) are no names alone
+    '{"gender": "Female", "language": "English", "tier": "Gold", "browser": "Chrome"}',
+    "id,gender,language\n3,Male,English",
 ]
 
 

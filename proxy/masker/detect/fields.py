@@ -228,11 +228,13 @@ def despaced(value: str) -> str | None:
 
 
 def bare_name(value: str, is_name: Callable[[str], bool], ambiguous: frozenset[str]) -> bool:
-    """A field value that is nothing but one to three names of the lexicon ("Helen", "hirvonen",
-    "Ingrid Söding"): in a record, a value like that is a person whatever its label says."""
+    """A field value that is nothing but two or three names of the lexicon ("Ingrid Haugen",
+    "hirvonen aulikki"): in a record, a value like that is a person whatever its label says. One
+    word is not enough: the lexicon also holds "Female", "English", "Gold" (a gender, a language, a
+    tier are field values too)."""
     words = value.split()
-    if not 1 <= len(words) <= 3 or not _NAME_VALUE.fullmatch(value):
+    if not 2 <= len(words) <= 3 or not _NAME_VALUE.fullmatch(value):
         return False
-    if len(words) == 1 and words[0].casefold() in ambiguous:
+    if all(w.casefold() in ambiguous for w in words):
         return False
     return all(len(w) >= 3 and is_name(w) and w.lower() not in _EVERYDAY for w in words)
