@@ -40,6 +40,7 @@ from .corpus import (
     generate_trap_corpus,
 )
 from .corpus.safeharbor_blind import generate_safeharbor_blind
+from .corpus.safeharbor_blind2 import generate_safeharbor_blind2
 
 # Scoring treats these as the same thing said two ways; everything else must match its type.
 _GROUPS = [{Entity.PHONE, Entity.FAX}, {Entity.ACCOUNT_NUMBER, Entity.BANK_ACCOUNT}]
@@ -423,12 +424,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "traps-tune",
             "traps-heldout",
             "safeharbor",
+            "safeharbor-tune",
+            "safeharbor-blind2",
         ),
         default="both",
         help="issue20 = the miss-class corpus: its tuning split (classes) and its held-out split; "
         "traps = clinical precision traps and name-recall classes (clinical_traps.py), both halves; "
-        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out and blind splits, "
-        "with leaks per category",
+        "safeharbor = the adversarial Safe-Harbor pack (18 categories): tuning, held-out, blind and "
+        "blind2 splits, "
+        "with leaks per category; safeharbor-tune / safeharbor-blind2 = one split alone",
     )
     ap.add_argument("--ner-model", default=None, help="Masker's NER model (default: masker_ner's default)")
     args = ap.parse_args(argv)
@@ -454,11 +458,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         corpora["traps-tune"] = generate_trap_corpus("tune", args.seed + 24, per_class=int(40 * k))
     if args.corpus in ("traps", "traps-heldout"):
         corpora["traps-heldout"] = generate_trap_corpus("heldout", args.seed + 24, per_class=int(40 * k))
-    if args.corpus == "safeharbor":
-        per = max(1, int(24 * k))
+    per = max(1, int(24 * k))
+    if args.corpus in ("safeharbor", "safeharbor-tune"):
         corpora["sh-tune"] = generate_safeharbor_tuning(args.seed + 34, per_category=per)
+    if args.corpus == "safeharbor":
         corpora["sh-held"] = generate_safeharbor_heldout(args.seed + 4134, per_category=per)
         corpora["sh-blind"] = generate_safeharbor_blind(args.seed + 770, per_category=per)
+    if args.corpus in ("safeharbor", "safeharbor-blind2"):
+        corpora["sh-blind2"] = generate_safeharbor_blind2(args.seed + 1970, per_category=per)
     samples = [s for group in corpora.values() for s in group]
 
     masker_preds, presidio_raw, raw_lat = asyncio.run(run_interleaved(samples, args.ner_model))
@@ -493,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "presidio": _dump(presidio_score),
             "samples": len(group),
         }
-        if args.corpus == "safeharbor" and name != "combined":
+        if args.corpus.startswith("safeharbor") and name != "combined":
             results[name]["leaks"] = report_leaks(
                 group, masker_preds[lo:hi], _presidio_at(presidio_raw[lo:hi], best)
             )

@@ -28,12 +28,15 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from .cache import FindingsCache, digest
+from .fields import bare_name, despaced, field_pairs, hl7_name_parts, typed_value
 from .keyed import MAX_VALUE, label_of
+from .lexicon import NAME_LIKE_WORDS
 from .ner import BLOB, ner_findings, ner_windows, shift, truecase
 from .normalize import Normalized, normalize
 from .propagate import RECOGNIZER as PROPAGATED
 from .propagate import Values, collect
 from .recognizer import Doc
+from .recognizers.name_lexicon import is_known_name
 from .registry import Registry
 from .resolve import resolve
 from .spoken import digit_view
@@ -280,6 +283,7 @@ class DetectionEngine:
         for i in pending:
             norm = normalize(texts[i])
             candidates = self._chunked_candidates(norm.text, budget)
+            candidates.extend(self._field_candidates(norm.text))
             windows: list[_Window] = []
             if use_ner and _HAS_LETTER.search(norm.text):
                 # Only the words no confident pattern finding already covers can add anything, and
@@ -496,6 +500,45 @@ class DetectionEngine:
             out.extend(self._unwrapped_candidates(text, gated=gated))
         return out
 
+    def _field_candidates(self, text: str) -> list[Finding]:
+        """Values of the fields of structured text (``fields``): a value its label types as a whole
+        (a city, a name, a postcode), or read again as "<label>: <value>" when the label names an
+        identifier and the text did not already put a colon between them."""
+        out = [
+            Finding(s, e, Entity.PERSON, 0.7, "field:hl7_name")
+            for s, e in hl7_name_parts(text, is_known_name)
+        ]
+        for pair in field_pairs(text):
+            value = text[pair.start : pair.end]
+            # A value spelled out one character at a time is read without its spaces, and what is
+            # found in it covers the whole value.
+            squeezed = despaced(value)
+            read = squeezed if squeezed is not None else value
+            entity = typed_value(pair.label, read)
+            if entity is not None:
+                out.append(Finding(pair.start, pair.end, entity, 0.85, f"field:{entity.value.lower()}"))
+                continue
+            if not pair.colon and bare_name(read, is_known_name, NAME_LIKE_WORDS):
+                out.append(Finding(pair.start, pair.end, Entity.PERSON, 0.6, "field:bare_name"))
+                continue
+            if pair.colon and squeezed is None:
+                continue
+            # ("dOB", "pLZ": a key cased by a generator, not by camelCase; read it lower-cased too)
+            label = label_of(pair.label) or label_of(pair.label.lower())
+            if label is None:
+                continue
+            prefix = f"{label}: "
+            shift = pair.start - len(prefix)
+            for f in self.pattern_candidates(prefix + read):
+                if f.start < len(prefix):
+                    continue
+                if squeezed is not None:
+                    out.append(Finding(pair.start, pair.end, f.entity, f.score, f.recognizer + "+field"))
+                    break
+                found = Finding(f.start + shift, f.end + shift, f.entity, f.score, f.recognizer + "+field")
+                out.append(found)
+        return out
+
     def _unwrapped_candidates(self, text: str, *, gated: bool = True) -> list[Finding]:
         """The recognizers again around values broken over a line (``unwrap``): what crosses it."""
         out: list[Finding] = []
@@ -672,7 +715,14 @@ class DetectionEngine:
             value = texts[i]
             if not value.strip() or len(value) > MAX_VALUE:
                 continue
-            label = label_of(texts[i - 1])
+            key = texts[i - 1]
+            entity = typed_value(key, value.strip()) if len(key) <= MAX_VALUE else None
+            if entity is not None:
+                start = len(value) - len(value.lstrip())
+                typed = Finding(start, len(value.rstrip()), entity, 0.85, f"field:{entity.value.lower()}+key")
+                out[i] = resolve([*out[i], typed], value)
+                continue
+            label = label_of(key)
             if label is None:
                 continue
             pair_key = ("keyed", keys[i - 1][0], keys[i][0], options)

@@ -574,6 +574,20 @@ US_STATE_CODES: frozenset[str] = _words(
     """
 )
 
+# The boilerplate of documents a proxy is handed (fax cover sheets, EHR print-outs, e-mail
+# footers, data exports): NER reads an all-caps heading ("CONFIDENTIAL", "CLINICAL SUMMARY EXPORT")
+# or a footer word ("error") as a name or a place. Words that are also common surnames (ward, link,
+# cover) are left out: a name read as boilerplate would go out raw.
+DOCUMENT_WORDS: frozenset[str] = _words(
+    """
+    confidential confidentiality error errors export exported print printout clerk active inactive
+    transmission notify notified recipient recipients intended addressee prohibited disclosure
+    copying distribution strictly privileged sheet destroy immediately contents end true false
+    null unknown final draft amended version resource type encounter value quantity total
+    summary clinical printed status received attached attachment report reports results details
+    """
+)
+
 # Words that head an identifier label or name a payer/programme; NER sometimes tags them as a
 # PERSON or ORG ("Driver's license", "Medicare number", "Insurance: Cigna").
 LABEL_AND_PAYER_WORDS: frozenset[str] = _words(

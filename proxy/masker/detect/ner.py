@@ -14,6 +14,7 @@ from .lexicon import (
     COMMON_FIRST_NAMES,
     COMMON_WORDS,
     COUNTRIES_AND_REGIONS,
+    DOCUMENT_WORDS,
     DRUG_SUFFIXES,
     HONORIFICS,
     LABEL_AND_PAYER_WORDS,
@@ -141,8 +142,10 @@ def _trim_lowercase_tail(text: str, start: int, end: int) -> int:
 
 
 _KNOWN = (
-    STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS
-) | SERVICE_WORDS
+    (STOP_WORDS | COMMON_WORDS | CLINICAL_WORDS | LABEL_AND_PAYER_WORDS | CALENDAR_WORDS | HONORIFICS)
+    | SERVICE_WORDS
+    | DOCUMENT_WORDS
+)
 # Given names that are not also everyday words ("will", "grace", "bill" are left out).
 _GIVEN_NAMES = COMMON_FIRST_NAMES - _KNOWN - NAME_LIKE_WORDS
 # Digits are part of the word so that "SpO2", "HbA1c" or "B12" are seen whole: no name has digits.

@@ -13,7 +13,10 @@ letters (``Јоhn``), combining marks on digits or letters. Detection runs on a 
 * every dash and minus sign to ``-``, every space separator to `` ``, line/paragraph separators to a
   line break, curly quotes to straight ones, any decimal digit to its ASCII digit;
 * Cyrillic and Greek letters that look like Latin ones folded to Latin, inside words that already
-  hold a Latin letter or are made only of look-alikes (a Russian sentence stays Russian).
+  hold a Latin letter or are made only of look-alikes (a Russian sentence stays Russian);
+* letters an OCR'd fax or a typist puts for digits (``O``/``o`` for 0, ``l``/``I`` for 1, ``S`` for 5)
+  read as digits inside a number: only in a group of digit-bearing tokens with at least five real
+  digits (``(O2) 2l82 9239``, ``O7l63 222O8S``), never in a word (``SpO2``, ``ICD I10``).
 
 Only characters whose folded form has a different length move offsets; ``Normalized.to_original``
 maps a span of the folded text to the exact span of the original, which is what gets replaced.
@@ -133,9 +136,31 @@ class Normalized:
         return p + (o0 + ol) - (n0 + nl)
 
 
+# A group of tokens made of digits and digit look-alikes, joined by one or two separators.
+_OCR_GATE = re.compile(r"[OolIS]\d|\d[OolIS]")  # (this order scans faster than the reverse)
+_OCR_GROUP = re.compile(r"(?<![A-Za-z0-9])[0-9OolIS]+(?:[-. /()]{1,2}[0-9OolIS]+)*(?![A-Za-z0-9])")
+_OCR_TOKEN = re.compile(r"[0-9OolIS]*\d[0-9OolIS]*")
+_OCR_TABLE = str.maketrans("OolIS", "00115")
+_OCR_MIN_DIGITS = 5
+
+
+def _fold_ocr(text: str) -> str:
+    """Digit look-alikes read as digits inside numbers (same length: offsets do not move)."""
+    if _OCR_GATE.search(text) is None:
+        return text
+    return _OCR_GROUP.sub(_fold_ocr_group, text)
+
+
+def _fold_ocr_group(m: re.Match[str]) -> str:
+    group = m.group()
+    if sum(c.isdigit() for c in group) < _OCR_MIN_DIGITS:
+        return group
+    return _OCR_TOKEN.sub(lambda t: t.group().translate(_OCR_TABLE), group)
+
+
 def normalize(text: str) -> Normalized:
     if text.isascii():
-        return Normalized(text)
+        return Normalized(_fold_ocr(text))
     out: list[str] = []
     edits: list[tuple[int, int, int, int]] = []
     npos = 0  # length of the folded text so far
@@ -165,6 +190,7 @@ def normalize(text: str) -> Normalized:
         # words that mix in Latin letters are disguises there.
         fold = _fold_mixed if _GENUINE.search(folded_text) else _fold_word
         folded_text = _WORD_WITH_CONFUSABLE.sub(fold, folded_text)
+    folded_text = _fold_ocr(folded_text)
     return Normalized(folded_text, edits, [n0 + nl for n0, _, nl, _ in edits])
 
 

@@ -25,9 +25,11 @@ from .recognizers.numbers import (
     IbanRecognizer,
     LongNumberRecognizer,
     MbiRecognizer,
+    NationalInsuranceRecognizer,
     NpiRecognizer,
     RoutingNumberRecognizer,
     SsnRecognizer,
+    UkDrivingLicenceRecognizer,
     VinRecognizer,
 )
 from .recognizers.organizations import OrganizationRecognizer
@@ -58,6 +60,8 @@ def default_recognizers() -> tuple[Recognizer, ...]:
         PhoneRecognizer(),
         VanityPhoneRecognizer(),
         SsnRecognizer(),
+        NationalInsuranceRecognizer(),
+        UkDrivingLicenceRecognizer(),
         CreditCardRecognizer(),
         CardDetailsRecognizer(),
         IbanRecognizer(),

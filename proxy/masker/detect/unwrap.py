@@ -2,11 +2,11 @@
 ("245.13.\\n139.47", "www.example.\\ncom", "TX 88051-\\n6853", "PM-7987-\\nC"). Patterns read the
 line break as the value's end, so the part after it would go out raw.
 
-``unwrapped_windows`` finds the wraps — a line break right after a hyphen, a slash or an "@", or
-after a dot between two digits or before a top-level domain (a sentence's full stop is followed by
-the next sentence, lower-case in a transcript) — and gives, around each, a window of the text with
-those line breaks removed and a map back. The engine runs the recognizers over the windows and
-keeps only what crosses a wrap.
+``unwrapped_windows`` finds the wraps — a line break right after a hyphen, a slash or an "@",
+between two pairs of digits, or after a dot between two digits or before a top-level domain (a
+sentence's full stop is followed by the next sentence, lower-case in a transcript) — and gives,
+around each, a window of the text with those line breaks removed and a map back. The engine runs
+the recognizers over the windows and keeps only what crosses a wrap.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 # (a lookbehind on the separator's left side: "4.\n1" and "e.\nc" wrap, "stable.\nPlan" does not)
 _WRAP = re.compile(
-    r"(?:[-/@]|(?<=\d)\.(?=\r?\n\d)|(?<=[a-z])\.(?=\r?\n(?:com|org|net|edu|gov|io|co|us|uk|ca|de|fr|info|biz)\b))"
+    r"(?:[-/@]|(?<=\d)\.(?=\r?\n\d)|(?<=[a-z])\.(?=\r?\n(?:com|org|net|edu|gov|io|co|us|uk|ca|de|fr|info|biz)\b)"
+    # (a number cut between two digit pairs by a fixed-width column: "Rx 12\n34619", "07800 \n613532")
+    r"|(?<=\d\d)[ \t]?(?=\r?\n\d\d))"
     r"(\r?\n)(?=[A-Za-z0-9])"
 )
 _BEFORE = 64  # characters of the value and its label before a wrap

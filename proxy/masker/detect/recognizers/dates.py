@@ -21,6 +21,9 @@ _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _DAY_ORD = rf"{_DAY}(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]\d{2}|20\d{2})"
 _MM = r"(?:0?[1-9]|1[0-2])"
+# The time of a timestamp goes with its date ("10/12/2004 8:12PM", "26/12/1978 20:18"): the pair
+# dates an event to the minute.
+_TIME_AFTER = r"(?:[ \t]+(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?:[ \t]?[AaPp]\.?[Mm]\b\.?)?(?![\w:]))?"
 # Prefilters: a numeric date has digits, a separator, 1-2 digits, a separator and digits (or, for
 # "8/14" and "03/1980", a digit, a slash and a digit); every month name starts so.
 _SEPARATED = r"\d\n?[/.-]\n?\d{1,2}\n?[/.-]\n?\d"
@@ -53,7 +56,7 @@ class DateRecognizer(PatternRecognizer):
         Pattern(
             "mdy",
             # (a line break may sit next to a separator: "02-21-\n2020", from a wrapped column)
-            rf"(?<![\d_/-])(?<!\d\.){_MM}\n?([/-])\n?{_DAY}\n?\1\n?(?:{_YEAR}|\d{{2}})(?![\w/-]|\.\d)",
+            rf"(?<![\d_/-])(?<!\d\.){_MM}\n?([/-])\n?{_DAY}\n?\1\n?(?:{_YEAR}|\d{{2}}){_TIME_AFTER}(?![\w/-]|\.\d)",
             0.85,
             gate=_SEPARATED,
             run=1,
@@ -64,7 +67,7 @@ class DateRecognizer(PatternRecognizer):
         # 14/03/1980 (day first, unambiguous because day > 12)
         Pattern(
             "dmy",
-            rf"(?<![\d_/-])(?<!\d\.)(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}(?![\w/-])",
+            rf"(?<![\d_/-])(?<!\d\.)(?:1[3-9]|2\d|3[01])([/.-])(?:0?[1-9]|1[0-2])\1{_YEAR}{_TIME_AFTER}(?![\w/-])",
             0.85,
             gate=_SEPARATED,
             run=2,
@@ -235,8 +238,8 @@ class AgeOver89Recognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "n-years-old",
-            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:(?:years?|yrs?|y/o|yo|year-old)\b|y\.o\.))"
-            r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo)|[\s-]*year-old)?",
+            r"\b(?:9\d|1[0-2]\d)(?=[\s-]*(?:(?:years?|yrs?|y/o|yo|year-old|y)\b|y\.o\.))"
+            r"(?:[\s-]*(?:years?|yrs?)[\s-]*old|[\s-]*(?:y/o|y\.o\.|yo|y\b)|[\s-]*year-old)?",
             0.85,
             flags=IGNORE,
             gate=r"(?:9\d|1[0-2]\d)[\s-]*y",
@@ -254,6 +257,16 @@ class AgeOver89Recognizer(PatternRecognizer):
             flags=IGNORE,
             # The age after a space, whole, and not a dose or a weight: as the regex wants it.
             gate=r"\s(?:9\d|1[0-2]\d)\b(?!\s*(?:mg|%|kg|lbs?|pounds|dollars|minutes|degrees|percent|over|/))",
+            lowercase=True,
+        ),
+        # "F/91", "m/102": sex and age, the shorthand of a clinical header line.
+        Pattern(
+            "sex-slash-n",
+            r"(?<![\w/])[mf]/(?P<n>9\d|1[0-2]\d)(?![\w/.])",
+            0.85,
+            group="n",
+            flags=IGNORE,
+            gate=r"[mf]/(?:9\d|1[0-2]\d)",
             lowercase=True,
         ),
         Pattern(

@@ -22,7 +22,7 @@ _BIOMETRIC_WHAT = (
 )  # fmt: skip
 _BIOMETRIC_KIND = (
     "template", "template id", "hash", "id", "identifier", "signature", "code", "record", "sample",
-    "scan", "scan id", "key", "vector", "token",
+    "scan", "scan id", "key", "vector", "token", "encoding", "embedding",
 )  # fmt: skip
 
 # label -> entity. Loose labels (single common words) need a stronger value, see ``_LOOSE``.
@@ -36,6 +36,7 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "mrn", "mrn#", "mr#", "medical record number", "medical record", "med rec", "med rec number",
         "record number", "chart number", "chart", "patient id", "patient number", "hospital number",
         "hospital id", "health record number", "emr number", "ehr number", "record no", "medical record no",
+        "nhs number", "nhs no", "nhs", "chi number", "chi no", "hosp", "hosp no", "emr id", "ehr id",
     ),
     Entity.HEALTH_PLAN_ID: (
         "versichertennummer", "krankenversicherungsnummer", "versicherungsnummer", "numéro d'assuré",
@@ -48,6 +49,7 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "medicare", "medicaid", "group number", "group id", "insurance member id", "mbi", "hicn",
         "id card number", "member id number", "coverage id", "group", "grp", "grp #", "rx group", "rx bin",
         "rxbin", "rx pcn", "pcn",
+        "kvnr", "medicare card", "medicare card number", "medicare no", "medicaid no", "member no",
     ),
     Entity.ACCOUNT_NUMBER: (
         "kontonummer", "konto", "numéro de compte", "numero de compte", "número de cuenta",
@@ -60,12 +62,15 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "bank account", "bank account number", "checking account", "checking account number",
         "savings account", "savings account number", "checking", "savings", "deposit account",
     ),
-    Entity.ROUTING_NUMBER: ("routing number", "routing", "aba", "aba number", "rtn", "transit number"),
+    Entity.ROUTING_NUMBER: (
+        "routing number", "routing", "aba", "aba number", "rtn", "transit number", "sort code",
+    ),
     Entity.LICENSE_NUMBER: (
         "license number", "licence number", "medical license", "medical licence", "certificate number",
         "certification number", "license no", "lic", "lic no", "npi", "npi number", "dea", "dea number",
         "dea registration", "state license", "nursing license", "board certification", "provider number",
         "professional license", "certificate", "license", "licence",
+        "gmc", "gmc number", "gmc no", "nmc pin", "rn lic", "rn license", "rn licence", "cert no", "cert",
     ),
     Entity.DRIVER_LICENSE: (
         "führerschein", "fuhrerschein", "führerscheinnummer", "fuhrerscheinnummer", "permis de conduire",
@@ -81,11 +86,13 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "kenteken", "placa", "numer rejestracyjny",
         "license plate", "licence plate", "plate number", "plate", "tag number", "plates",
         "vin", "vehicle id", "vehicle identification number", "registration plate",
+        "vehicle", "vehicle reg", "vehicle registration", "car reg", "reg", "reg no", "rego", "number plate",
     ),
     Entity.DEVICE_ID: (
         "serial number", "serial no", "serial", "device id", "device serial", "device number", "imei",
         "udi", "implant serial", "pacemaker serial", "pump serial", "meid", "device identifier", "sn", "s/n",
         "equipment id", "asset tag",
+        "pacer serial", "pacemaker s/n", "implant s/n",
     ),
     Entity.ID_NUMBER: (
         "sozialversicherungsnummer", "numéro de sécurité sociale", "numero de securite sociale",
@@ -93,6 +100,8 @@ _LABELS: dict[Entity, tuple[str, ...]] = {
         "numero de seguridad social", "codice fiscale", "burgerservicenummer", "bsn", "personnummer",
         "pesel", "personalausweis", "ausweisnummer", "carte d'identité", "carte d'identite", "dni", "nie",
         "carta d'identità", "carta d'identita", "cpf", "personalnummer",
+        "national insurance", "national insurance number", "ni number", "ni no", "nino", "sin", "sin number",
+        "social insurance number", "nas", "aadhaar", "aadhaar no", "aadhaar number", "aadhar", "uidai",
         "claim number", "claim id", "claim", "case number", "case id", "case", "ticket number", "ticket",
         "reference number", "reference", "ref", "ref no", "confirmation number", "confirmation code",
         "confirmation", "order number", "invoice number", "invoice", "authorization number",
@@ -122,7 +131,8 @@ _LOOSE = frozenset(
         "medicare", "medicaid", "accession", "dea", "dl", "aba", "vin", "udi", "encounter", "group", "grp",
         "sn", "pcn", "confirmed with", "verified with", "verified by", "verified using", "matched with",
         "template", "fingerprint", "voiceprint", "palmprint", "faceprint", "badge", "konto", "plaque",
-        "placa", "targa", "expediente", "beneficiary", "dni", "nie",
+        "placa", "targa", "expediente", "beneficiary", "dni", "nie", "reg", "vehicle", "cert", "nhs",
+        "chi", "hosp", "sin", "nas", "gmc",
     }
 )  # fmt: skip
 
@@ -161,12 +171,15 @@ def _value_span(text: str, pos: int, *, any_case: bool = False) -> tuple[int, in
         if nxt is None:
             break
         g = nxt.group()
-        if not any(c.isdigit() for c in g) and not ((g.isupper() or any_case) and len(g) <= 4):
+        # (a letters-only block after the first is kept upper-case only: "311 CDZ", not "seen in")
+        if not any(c.isdigit() for c in g) and not (g.isupper() and len(g) <= 4):
             break
         end = nxt.end()
         groups += 1
     first = text[start : m.end()]
-    if not any(c.isdigit() for c in first) and not ((first.isupper() or any_case) and len(first) <= 4):
+    # (a plate's district block may be hyphenated: "HH-IK 9914")
+    letters_only = (first.isupper() or any_case) and len(first) <= (6 if any_case else 4)
+    if not any(c.isdigit() for c in first) and not letters_only:
         return None
     broken = _BROKEN.match(text, end)
     if broken is not None:
@@ -260,3 +273,8 @@ def is_label(phrase: str) -> bool:
     """Whether ``phrase`` (lower-case words) is one of the labels, with its filler ("acct no")."""
     m = _LABEL_RX_LC.fullmatch(phrase)
     return m is not None and _SPACES.sub(" ", m.group("label")) in _ENTITY_OF
+
+
+def label_phrases() -> frozenset[str]:
+    """Every label, lower-case (the vocabulary a run-together key is cut into, see ``keyed``)."""
+    return frozenset(_ENTITY_OF)

@@ -130,7 +130,8 @@ _ADDRESS_BLOCK = re.compile(
     r"[ \t]*(?:\d{1,6}[A-Za-z]?[ \t]+[A-Za-z]|P\.?[ \t]*O\.?[ \t]+Box|Apt|Unit|Suite)",
 )
 _FILE = re.compile(
-    r"(?<![\w.])(?P<stem>[A-Za-z0-9][A-Za-z0-9_.-]{2,120})\.(?:pdf|docx?|rtf|txt|csv|xlsx?|jpe?g|png|"
+    # (with the folders of its path: "scans/walter.oderwald/face_front.heic")
+    r"(?<![\w./])(?P<stem>[A-Za-z0-9][A-Za-z0-9_./-]{2,120})\.(?:pdf|docx?|rtf|txt|csv|xlsx?|jpe?g|png|"
     r"gif|tiff?|heic|dcm|dicom|mp3|mp4|m4a|wav|zip|json|xml|html?|eml|msg)(?![\w])",
     re.IGNORECASE,
 )
@@ -146,6 +147,14 @@ _EXTENSION = gate_regex(
     re.IGNORECASE,
 )
 _FILE_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# A given and a family name run together ("GlennLedwith", "KariLindroos"): a user name, a handle,
+# a file or a field value written without a space.
+# Or joined by "_" or "." ("travis_davis", "walter.oderwald"), any case.
+_GLUED_NAME = re.compile(
+    r"(?<![\w@./-])(?:(?P<a>[A-Z][a-z]{2,})(?P<b>[A-Z][a-z]{2,})|(?P<c>[A-Za-z][a-z]{2,})[_.](?P<d>[A-Za-z][a-z]{2,}))"
+    r"(?![\w@]|\.\w)"
+)
+_GLUED_GATE = gate_regex(r"[a-z][A-Z][a-z][a-z]|[a-z][_.][A-Za-z][a-z]")
 
 
 def _after_capital(text: str, start: int) -> bool:
@@ -206,6 +215,11 @@ def _is_family(word: str) -> bool:
 def _is_known(word: str) -> bool:
     w = word.casefold()
     return w not in _NEVER and (_in_any(given_names(), w) or _in_any(family_names(), w))
+
+
+def is_known_name(word: str) -> bool:
+    """A given or family name of the lexicon, and not an everyday, clinical or place word."""
+    return _is_known(word)
 
 
 def person_shaped(words: list[str]) -> bool:
@@ -312,9 +326,16 @@ class NameLexiconRecognizer(Recognizer):
 
     @staticmethod
     def _files(doc: Doc, out: list[Finding]) -> list[Finding]:
+        text = doc.text
+        if doc.found(_GLUED_GATE):
+            for m in _GLUED_NAME.finditer(text):
+                a, b = (m.group("a"), m.group("b")) if m.group("a") else (m.group("c"), m.group("d"))
+                # (the joined shape is the evidence a lone "Jack" lacks: both words must be names)
+                if _is_given(a) and _is_family(b):
+                    out.append(Finding(m.start(), m.end(), Entity.PERSON, 0.6, "name_lexicon"))
         if not doc.found(_EXTENSION):
             return out
-        for m in _FILE.finditer(doc.text):
+        for m in _FILE.finditer(text):
             stem_start = m.start("stem")
             parts = [
                 (stem_start + p.start(), stem_start + p.end(), p.group())
@@ -324,10 +345,13 @@ class NameLexiconRecognizer(Recognizer):
                 if len(part) < 3 or not _is_given(part):
                     continue
                 lo, hi = s, e
-                # Take the neighbouring part too when it is a name or unknown ("roe_jane", "JaneRoe").
+                # Take the neighbouring part too when it is a name or unknown ("roe_jane", "JaneRoe"),
+                # within the same folder or file name.
                 for j in (i - 1, i + 1):
                     if 0 <= j < len(parts):
                         ps, pe, other = parts[j]
+                        if "/" in text[min(pe, e) : max(ps, s)]:
+                            continue
                         if len(other) >= 2 and not _excluded(other) and (other.isalpha()):
                             lo, hi = min(lo, ps), max(hi, pe)
                 out.append(Finding(lo, hi, Entity.PERSON, 0.6, "name_lexicon"))

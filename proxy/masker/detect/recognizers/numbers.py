@@ -34,7 +34,7 @@ class SsnRecognizer(PatternRecognizer):
     # Nine digits with at most single dashes between them (dashed, plain, regrouped), or spaced.
     # Spelled to begin with a plain class: then ``re`` skips to the digits instead of trying the
     # regex at every character (a leading group or repeat costs ~2 µs more per utterance).
-    requires = r"\d(?:(?:-?\d){8}|\d\d[ ./]\d\d[ ./]\d{4})"
+    requires = r"\d(?:(?:-?\d){8}|\d\d[ ./]\d\d[ ./]\d{4}|\d\d ?- ?\d\d ?- ?\d{4})"
     CONTEXT = (
         "ssn", "ssn#", "social security", "social security number", "social", "ss#", "ss", "soc sec",
         "last four", "tax id", "itin", "taxpayer",
@@ -46,6 +46,8 @@ class SsnRecognizer(PatternRecognizer):
         # (the labelled-id recognizer scores 0.9), so the shape alone stays below that.
         Pattern("dashed", r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])", 0.7, run=3),
         Pattern("spaced", r"(?<![\w-])\d{3}([ ./])\d{2}\1\d{4}(?![\w-])", 0.5, run=3),
+        # (spaces around the dashes, as a form pastes them: "087 -75 -3000", "512 - 44 - 7781")
+        Pattern("dashed-spaced", r"(?<![\w-])\d{3}(?: -|- | - )\d{2}(?: -|- | - )\d{4}(?![\w-])", 0.6, run=3),
         Pattern("plain", r"(?<![\w-])\d{9}(?![\w-])", 0.25, run=9),
         # Voice agents read SSNs in odd groups once normalised ("901-22-3456" vs "90122-3456").
         Pattern(
@@ -59,6 +61,43 @@ class SsnRecognizer(PatternRecognizer):
 
     def validate(self, value: str, *, context: bool) -> bool:
         return ssn_ok(value, strong_context=context)
+
+
+class NationalInsuranceRecognizer(PatternRecognizer):
+    """UK National Insurance numbers ("QQ 12 34 56 C"): two prefix letters from the issued set, six
+    digits, a final letter A-D. The prefix and suffix rules make the shape specific enough alone."""
+
+    name = "uk_nino"
+    ENTITY = Entity.SSN
+    needs_digits = True
+    min_digits = 6
+    requires = r"\d\d ?\d\d ?\d\d ?[A-D](?![A-Za-z0-9])"
+    PATTERNS = (
+        Pattern(
+            "nino",
+            r"(?<![\w-])(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]"
+            r" ?\d\d ?\d\d ?\d\d ?[A-D](?![\w-])",
+            0.8,
+        ),
+    )
+
+
+class UkDrivingLicenceRecognizer(PatternRecognizer):
+    """UK driving licence numbers: five letters of the surname (padded with 9s), six digits that
+    encode the birth date, two initials, a digit and two check letters ("MORGA753116SM9IJ")."""
+
+    name = "uk_driving_licence"
+    ENTITY = Entity.DRIVER_LICENSE
+    needs_digits = True
+    min_digits = 7
+    requires = r"[A-Z9]{5}\d{6}[A-Z9]{2}\d[A-Z]{2}"
+    PATTERNS = (
+        Pattern(
+            "dvla",
+            r"(?<![\w-])[A-Z][A-Z9]{4}\d[0156]\d[0-3]\d\d[A-Z9]{2}\d[A-Z]{2}(?:\d\d)?(?![\w-])",
+            0.8,
+        ),
+    )
 
 
 class CreditCardRecognizer(PatternRecognizer):
