@@ -11,7 +11,17 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import CALENDAR_WORDS, COMMON_WORDS, COUNTRIES_AND_REGIONS, STOP_WORDS, US_STATES
+from ..lexicon import (
+    CALENDAR_WORDS,
+    CLINICAL_WORDS,
+    COMMON_WORDS,
+    COUNTRIES_AND_REGIONS,
+    HONORIFICS,
+    LABEL_AND_PAYER_WORDS,
+    SERVICE_WORDS,
+    STOP_WORDS,
+    US_STATES,
+)
 from ..recognizer import Doc, Recognizer, finditer_at, finditer_from, fold_words, gate_regex, text_words
 from ..types import Entity, Finding
 
@@ -80,6 +90,10 @@ _FRENCH_WORDS = fold_words(
 _POSTCODE_CITY = re.compile(
     rf"\.?,?[ \t]*(?P<zip>(?:[A-Z]{{1,2}}-)?{_POSTCODE})[ \t]+(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?)"
 )
+# The city before the postcode, as Spain and Mexico write it: "Calle Mayor 5, Alicante, 06632".
+_CITY_POSTCODE = re.compile(
+    rf"\.?,[ \t]*(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?),?[ \t]+(?P<zip>\d{{5}})(?![\w-])"
+)
 _UK_POSTCODE = gate_regex(
     r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
 )
@@ -96,18 +110,27 @@ _AU = re.compile(
     rf"(?P<city>{_CAP}(?:[ \t]{_CAP})?),?[ \t]+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+(?P<zip>\d{{4}})(?!\d)"
 )
 # "Lakeview Family Clinic, Duluth" / "St. Mary's Hospital - Rochester, MN" / "Mercy Medical Center |
-# Cedar Rapids": a facility, a separator, then the city, then the end of the line or a comma.
+# Cedar Rapids" / "Summit Dermatology (Bend)": a facility, a separator, then the city, then the end of
+# the line, a comma or the closing parenthesis.
+_FACILITY_KINDS = (
+    "Clinic", "Clinics", "Hospital", "Medical Center", "Medical Centre", "Health Center", "Health System",
+    "Health", "Healthcare", "Medical Group", "Practice", "Pharmacy", "Associates", "Pediatrics", "Care",
+    "Center", "Centre", "Institute", "Dermatology", "Cardiology", "Oncology", "Orthopedics",
+    "Orthopaedics", "Radiology", "Imaging", "Urology", "Neurology", "Gastroenterology", "Dentistry",
+    "Dental", "Surgery", "Therapy", "Rehabilitation", "Rehab", "Hospice", "Infirmary", "Physicians",
+    "Specialists", "Laboratory", "Laboratories", "Medicine", "Wellness", "Obstetrics", "Gynecology",
+    "Psychiatry", "Nephrology", "Pulmonology", "Ophthalmology", "Optometry", "Audiology", "Podiatry",
+)  # fmt: skip
 _LETTERHEAD = re.compile(
-    r"(?:Clinic|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|Health|"
-    r"Healthcare|Medical\s+Group|Practice|Pharmacy|Associates|Pediatrics|Care|Center|Centre|Institute)"
-    r"[ \t]*(?:,|-|\u2013|\u2014|\||\u00b7|\u2022)[ \t]*"
-    r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\u00b7|\||-))",
+    r"(?:" + "|".join(k.replace(" ", r"\s+") for k in sorted(_FACILITY_KINDS, key=len, reverse=True)) + r")\b"
+    r"(?:[ \t]*(?:,|-|\u2013|\u2014|\||\u00b7|\u2022)[ \t]*|[ \t]+\([ \t]*)"
+    r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\)|\u00b7|\||-))",
     re.MULTILINE,
 )
-_FACILITY_WORDS = text_words(
-    ("Clinic", "Hospital", "Center", "Centre", "Health", "Medical", "Practice", "Pharmacy", "Associates",
-     "Pediatrics", "Care", "Institute")
-)  # fmt: skip
+_FACILITY_WORDS = text_words(tuple(dict.fromkeys(k.split()[0] for k in _FACILITY_KINDS)))
+# After a facility, words that name a department, a day or a status, not a city ("Cardiology, Neurology",
+# "Radiology - Pending", "Clinic (Tuesday)").
+_NOT_LETTERHEAD_CITY = CLINICAL_WORDS | SERVICE_WORDS | CALENDAR_WORDS | LABEL_AND_PAYER_WORDS | HONORIFICS
 _AU_GATE = gate_regex(r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{4}")
 _NOT_CITY = STOP_WORDS | COMMON_WORDS | US_STATES | COUNTRIES_AND_REGIONS
 
@@ -151,7 +174,7 @@ class InternationalAddressRecognizer(Recognizer):
         if doc.has_digit:
             for span in self._streets(doc):
                 out.append(Finding(*span, Entity.ADDRESS, 0.85, self.name))
-                tail = _POSTCODE_CITY.match(text, span[1])
+                tail = _POSTCODE_CITY.match(text, span[1]) or _CITY_POSTCODE.match(text, span[1])
                 if tail is not None:
                     out.append(Finding(*tail.span("zip"), Entity.ZIP, 0.85, self.name))
                     if _city_ok(tail.group("city")):
@@ -174,7 +197,8 @@ class InternationalAddressRecognizer(Recognizer):
                     out.append(Finding(*m.span("city"), Entity.LOCATION, 0.85, self.name))
         if doc.text_has_any(_FACILITY_WORDS):
             # Tried only where a facility word starts (each alternative begins with one).
-            for m in finditer_at(_LETTERHEAD, text, doc.text_word_starts(_FACILITY_WORDS)):
-                if _city_ok(m.group("city")):
-                    out.append(Finding(*m.span("city"), Entity.LOCATION, 0.8, self.name))
+            for head in finditer_at(_LETTERHEAD, text, doc.text_word_starts(_FACILITY_WORDS)):
+                name = head.group("city")
+                if _city_ok(name) and not any(w.lower() in _NOT_LETTERHEAD_CITY for w in name.split()):
+                    out.append(Finding(*head.span("city"), Entity.LOCATION, 0.8, self.name))
         return out
