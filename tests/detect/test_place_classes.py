@@ -73,6 +73,34 @@ INTERNATIONAL: list[Case] = [
     ),
 ]
 
+# An address block: the street on one line, the postcode and city on the next, in each country's shape.
+ADDRESS_BLOCKS: list[Case] = [
+    (
+        "New address on file:\nEktorget 328\n10129 Göteborg\n",
+        {(E.ADDRESS, "Ektorget 328"), (E.ZIP, "10129"), (E.LOCATION, "Göteborg")},
+    ),
+    (
+        "Sennaweg 32\n1012 TX Baard\n",
+        {(E.ADDRESS, "Sennaweg 32"), (E.ZIP, "1012 TX"), (E.LOCATION, "Baard")},
+    ),
+    (
+        "Lovčenská 978\n462 32 Strážnice",
+        {(E.ADDRESS, "Lovčenská 978"), (E.ZIP, "462 32"), (E.LOCATION, "Strážnice")},
+    ),
+    (
+        "Aleea Dumitrescu Nr. 888\n723286 Deva\n",
+        {(E.ADDRESS, "Aleea Dumitrescu Nr. 888"), (E.ZIP, "723286"), (E.LOCATION, "Deva")},
+    ),
+    (
+        "Forwarding address: 9 Gardiner Causeway, 8891 Araweka.",
+        {(E.ADDRESS, "9 Gardiner Causeway"), (E.ZIP, "8891"), (E.LOCATION, "Araweka")},
+    ),
+    (
+        "4 Guard Street\n9387 Mount Hadfield\n",
+        {(E.ADDRESS, "4 Guard Street"), (E.ZIP, "9387"), (E.LOCATION, "Mount Hadfield")},
+    ),
+]
+
 # What each cue could wrongly take: departments, titles, days, payers, a bare "county", the state.
 TRAPS = [
     "Consult came from Cardiology overnight.",
@@ -86,11 +114,16 @@ TRAPS = [
     "Prior records came from Medicaid.",
     "lives in a county nursing home",
     "Seen at Main Street Clinic\nSummary of care",
+    # a dose or a score line above a number line is not a street above its postcode
+    "Metformin 500\n1000 Units insulin given",
+    "Glasgow 14\n2019 Annual",
+    "Aspirin 81\n2024 Refill",
 ]
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), LETTERHEAD + STATE_NAMED_TOWNS + CUES + LOWER_CASE_COUNTY + INTERNATIONAL
+    ("text", "expected"),
+    LETTERHEAD + STATE_NAMED_TOWNS + CUES + LOWER_CASE_COUNTY + INTERNATIONAL + ADDRESS_BLOCKS,
 )
 def test_places_are_found(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
     assert spans_of(patterns, text) == expected
@@ -102,7 +135,8 @@ def test_place_cues_leave_non_places(patterns: DetectionEngine, text: str) -> No
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"), LETTERHEAD + STATE_NAMED_TOWNS + CUES + LOWER_CASE_COUNTY + INTERNATIONAL
+    ("text", "expected"),
+    LETTERHEAD + STATE_NAMED_TOWNS + CUES + LOWER_CASE_COUNTY + INTERNATIONAL + ADDRESS_BLOCKS,
 )
 def test_prefilters_hide_no_place(patterns: DetectionEngine, text: str, expected: set[tuple[E, str]]) -> None:
     gated = {(f.entity, f.start, f.end) for f in patterns.pattern_candidates(text)}
