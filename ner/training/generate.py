@@ -567,6 +567,50 @@ _PLACE_SPEECH = (
     "we go to the pharmacy in {C}",
     "it's near {NB} off the freeway",
 )  # fmt: skip
+# The same cues with no place after them, and names set off by commas where a place could stand: the
+# model must read the word after "in", "to" or "from", not tag it because of the cue.
+_PLACE_SPEECH_NEGATIVES = (
+    "i live in the apartment over the garage",
+    "we're out in the car right now",
+    "she's staying up in her room",
+    "we drove up from work",
+    "i just want to know",
+    "my son wants to know",
+    "he needs to go in the morning",
+    "we moved it to tuesday",
+    "i'm calling from the insurance company",
+    "it's in the mail already",
+    "she lives in assisted living now",
+    "we're over by the pharmacy",
+    "i'm out in the parking lot",
+    "he's back home now",
+    "i'll come in on monday",
+    "we were in the waiting room",
+    "they live in a trailer out back",
+    "he's in the hospital again",
+    "hope to hear back soon",
+    "she used to work at night",
+    "i need to ask about the bill",
+    "we'd like to come in together",
+)  # fmt: skip
+_PLACE_COUNTERS = (
+    "Pt's {R}, {G}, will drive her home.",
+    "Her {R}, {G}, is at the bedside.",
+    "{G}, her {R}, lives in {C}.",
+    "Spoke with the {R}, {G}, who lives in {NB}.",
+    "{G} called from {C} about the refill.",
+    "{LBL2} {NUM} in the log.",
+    "{LBL2}: {NUM}",
+    "Timestamp {N} recorded in the log.",
+    "Entry {N} in the chart was amended.",
+    "{F} updated in the record.",
+)  # fmt: skip
+# Labels before a number in other languages (forms and exports the proxy forwards).
+_FOREIGN_LABELS = (
+    "Patientennummer", "Versichertennummer", "Kundennummer", "Aktenzeichen", "Fallnummer", "Numéro",
+    "Dossier", "Número", "Expediente", "Referentie", "Codice", "Tessera", "Personnummer", "Henkilötunnus",
+    "Numer", "Identificador", "Matricule", "Zeitstempel", "Horodatage", "Referencia",
+)  # fmt: skip
 # Everyday speech with no name in it, said to a call centre or a clinic (lower-cased when used).
 _PLAIN_SPEECH = (
     "ok let me grab my glasses from the other room",
@@ -721,6 +765,7 @@ _FILLERS: dict[str, Callable[[random.Random], str]] = {
     "SN": lambda r: r.choice(_STATES),
     "SA": lambda r: r.choice(_STATE_CODES),
     "CTRY": lambda r: r.choice(_COUNTRIES),
+    "LBL2": lambda r: r.choice(_FOREIGN_LABELS + _ID_LABELS),
 }
 
 
@@ -891,20 +936,28 @@ class Generator:
             pos += len(value)
         return Example("".join(text), tuple(spans))
 
+    def _place_part(self) -> Example:
+        r = self.rng.random()
+        if r < 0.55:
+            return self._fill(self.rng.choice(_PLACES))
+        if r < 0.8:
+            return self._fill(self.rng.choice(_PLACE_COUNTERS))
+        return self._negative()
+
     def _places(self) -> Example:
         r = self.rng.random()
         if r < 0.25:
             return self._intl_address()
-        if r < 0.45:
-            speech = self._fill(self.rng.choice(_PLACE_SPEECH), lower=True)
+        if r < 0.55:
+            if self.rng.random() < 0.45:
+                speech = Example(self.rng.choice(_PLACE_SPEECH_NEGATIVES), ())
+            else:
+                speech = self._fill(self.rng.choice(_PLACE_SPEECH), lower=True)
             if self.rng.random() < 0.4:
                 other = Example(self.rng.choice(_PLAIN_SPEECH), ())
                 speech = self._join([speech, other] if self.rng.random() < 0.5 else [other, speech], " ")
             return self._lowered(speech)
-        parts = [
-            self._fill(self.rng.choice(_PLACES)) if self.rng.random() < 0.7 else self._negative()
-            for _ in range(self.rng.randint(1, 3))
-        ]
+        parts = [self._place_part() for _ in range(self.rng.randint(1, 3))]
         ex = self._join(parts, self.rng.choice([" ", "\n"]))
         return self._upper(ex) if self.rng.random() < 0.05 else ex
 
