@@ -25,7 +25,7 @@ from ..lexicon import (
 )
 from ..recognizer import Doc, Recognizer, finditer_at, finditer_from, fold_words, gate_regex, text_words
 from ..types import Entity, Finding
-from .places import _SUFFIX
+from .places import STREET_SUFFIX
 
 _L = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 _CAP = rf"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f][{_L}'\u2019.-]*"
@@ -120,7 +120,9 @@ _AFTER_SUFFIX_GATE = gate_regex(
     r"[a-z.](?:,|[ \t]*\r?\n)[ \t]*(?:\d{3}[ \t]\d{2}|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{4,6})[ \t]+[A-Z]"
 )
 # A house number, a name and a USPS street suffix ending right there ("825 Piir Prairie").
-_US_STREET_END = re.compile(rf"(?<![\w-])\d{{1,6}}[A-Za-z]?[ \t]+(?:{_CAP}[ \t]+){{1,3}}(?i:{_SUFFIX})\.?$")
+_US_STREET_END = re.compile(
+    rf"(?<![\w-])\d{{1,6}}[A-Za-z]?[ \t]+(?:{_CAP}[ \t]+){{1,3}}(?i:{STREET_SUFFIX})\.?$"
+)
 # The city before the postcode, as Spain and Mexico write it: "Calle Mayor 5, Alicante, 06632".
 _CITY_POSTCODE = re.compile(
     rf"\.?,[ \t]*(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?),?[ \t]+(?P<zip>\d{{5}})(?![\w-])"

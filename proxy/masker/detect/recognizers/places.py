@@ -62,6 +62,7 @@ _USPS_SUFFIXES = """
 # Trie-shaped (see ``word_alternation``): ``\b`` follows, so at most one suffix can end a match at a
 # given place and the order the engine tries them in does not matter; a trie tries each prefix once.
 _SUFFIX = "(?:" + trie_alternation(_USPS_SUFFIXES.split()) + ")"
+STREET_SUFFIX = _SUFFIX  # also ends an English-shaped street abroad (``intl_places``)
 _NOT_NAME = (
     r"(?!(?:the|a|an|of|to|in|on|at|for|and|or|my|your|his|her|their|our|mg|mcg|ml|times|blocks?|"
     r"miles?|minutes?|hours?|days?|weeks?|months?|years?|tablets?|pills?|units?|puffs?|doses?|"
