@@ -58,6 +58,20 @@ _FACILITY_WORDS = re.compile(
 )
 
 
+# Where a sentence or a speaker's turn starts: "Caller: my card…" is speech, "Refund to bank…" is not.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*)(?=\S)[^\n.!?:;]*$")
+
+
+def _cased_sentence(text: str, start: int) -> bool:
+    """Whether the sentence holding ``start`` opens with a capital letter (cased writing, not speech
+    transcribed in lower case)."""
+    m = _SENTENCE_START.search(text, max(0, start - 200), start)
+    if m is None:
+        return False
+    head = text[m.start() : start].lstrip(".!?:; \t\n")
+    return bool(head) and head[0].isupper()
+
+
 def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     value = text[start:end]
     low = value.lower()
@@ -75,6 +89,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     if entity is Entity.LOCATION:
         # All-caps short tokens in notes are abbreviations ("RLL", "LUQ", "ED"), not places.
         acronym = value.isupper() and len(value) <= 4
+        if value.islower() and _cased_sentence(text, start):
+            return True  # "Refund to bank account": a sentence written with capitals capitalises places
         return low in US_STATES or low in COUNTRIES_AND_REGIONS or len(low) < 3 or acronym
     if entity is Entity.ORGANIZATION:
         # Acronyms in notes are almost always clinical ("ED", "CBC", "PT"); real organisations in a
