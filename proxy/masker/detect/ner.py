@@ -44,6 +44,12 @@ _LEADING = re.compile(
     re.I,
 )
 _TRAILING = re.compile(r"(?:'s|\u2019s|[.,;:!?'\"])+$")
+# A device or product noun right after one capitalised word: the word is its maker, not a person.
+_PRODUCT_AFTER = re.compile(
+    r"[ \t]+(?:device|sensor|pump|monitor|pacemaker|defibrillator|stent|implant|catheter|glucometer|"
+    r"inhaler|cartridge|valve)\b",
+    re.I,
+)
 _TITLE_BEFORE = re.compile(r"(?:\b(?:dr|mr|mrs|ms|mx|prof|doctor|nurse|miss)\.?\s*|name\s+is\s+)$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 # Words that give an organisation its shape: a facility, a school, a company. ORGANIZATION is not a
@@ -106,6 +112,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
         w = words[0]
         if w in COMMON_WORDS or w in LABEL_AND_PAYER_WORDS:
             return True
+        if _PRODUCT_AFTER.match(text, end):
+            return True  # "Medtronic device", "Dexcom sensor": a maker before its product
         if w in NAME_LIKE_WORDS or w in STOP_WORDS:
             # "Will you…", "May I…", "Grace period": a lone name-like word needs a title before it.
             return _TITLE_BEFORE.search(text, max(0, start - 12), start) is None
