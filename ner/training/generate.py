@@ -151,6 +151,40 @@ class Values:
         fk = self._faker(latin_only=self.rng.random() < 0.9)
         return str(fk.city())  # type: ignore[attr-defined]
 
+    def neighbourhood(self) -> str:
+        """A district of a city: "Back Bay", "North Cedar Heights", "Germantown", "Vila das Oliveiras"."""
+        r = self.rng.random()
+        if r < 0.15:
+            fk = self.fakers.get("pt_BR")
+            if fk is not None:
+                fk.seed_instance(self.rng.getrandbits(32))  # type: ignore[attr-defined]
+                return str(fk.bairro())  # type: ignore[attr-defined]
+        if r < 0.3:
+            core = self.rng.choice((*_NEIGHBOURHOOD_CORES, self.family(True)))
+            return f"{core}{self.rng.choice(['town', 'ville', 'side', 'field'])}"
+        core = self.rng.choice(_NEIGHBOURHOOD_CORES) if self.rng.random() < 0.5 else self.family(True)
+        name = f"{core} {self.rng.choice(_NEIGHBOURHOOD_KINDS)}"
+        if self.rng.random() < 0.35:
+            name = f"{self.rng.choice(_NEIGHBOURHOOD_PREFIXES)} {name}"
+        return name
+
+    def county(self) -> str:
+        kind = self.rng.choice(["County", "County", "County", "Parish", "Borough", "Township"])
+        core = self.family(True) if self.rng.random() < 0.6 else self.city()
+        return f"{core} {kind}"
+
+    def word_city(self) -> str:
+        """A town named like a common word or a state ("Mobile", "Surprise", "Washington")."""
+        return self.rng.choice(_WORD_TOWNS)
+
+    def intl_address(self) -> tuple[str, str, str, str]:
+        """(locale, street with its number, postcode, city) from one locale's Faker."""
+        loc = self.rng.choice(_ADDRESS_LOCALES)
+        fk = self.fakers.get(loc) or self.fakers["en_US"]
+        fk.seed_instance(self.rng.getrandbits(32))  # type: ignore[attr-defined]
+        street = " ".join(str(fk.street_address()).split())  # type: ignore[attr-defined]
+        return loc, street, str(fk.postcode()), " ".join(str(fk.city()).split())  # type: ignore[attr-defined]
+
     def street(self) -> str:
         fk = self._faker(latin_only=True)
         try:
@@ -180,6 +214,7 @@ _FACILITY_KINDS = (
 )  # fmt: skip
 _PRACTICES = (
     "Family Practice", "Pediatrics", "Dental Group", "Orthopedics", "Eye Clinic", "Physical Therapy",
+    "Dermatology", "Cardiology Associates", "Women's Health", "Imaging", "Oncology", "Sleep Lab",
 )  # fmt: skip
 # Real cities: Faker's en_* locales make up city names ("East Jessicaville").
 _CITIES = (
@@ -204,6 +239,56 @@ _TOWNS = (
     "Ashland", "Dover", "Auburn", "Bristol", "Milton", "Newport", "Oxford", "Jackson", "Marion",
     "Florence", "Aurora", "Victoria", "Bergen", "Tromsø", "Győr", "Plzeň", "Łódź", "Cluj-Napoca",
     "Thessaloniki", "Izmir", "Mangalore", "Cebu", "Kumasi", "Mombasa", "Valparaíso", "Medellín",
+)  # fmt: skip
+# Towns whose name is also a common English word or a state: only the context says it is a place.
+_WORD_TOWNS = (
+    "Surprise", "Chance", "Boring", "Fortune", "Unity", "Friendship", "Concord", "Freedom", "Pleasant",
+    "Hazard", "Marathon", "Pride", "Comfort", "Welcome", "Sugar Land", "Sweet Home", "Bountiful", "Mesa",
+    "Plano", "Ontario", "Arcadia", "Providence", "Trinity", "Wyoming", "Delaware", "Oregon", "Indiana",
+    "Iowa", "Texas City", "Michigan City", "Nevada City", "Mobile", "Orange", "Independence", "Normal",
+    "Reading", "Paradise", "Commerce", "Bath", "Hope", "Liberty", "Temple", "Eden", "Harmony", "Story",
+    "Energy", "Justice", "Plain", "Marion", "Canton", "Columbia", "Florence", "Victoria", "Washington",
+    "Virginia", "Kansas", "Cairo", "Lebanon", "Athens", "Paris", "Moscow", "Berlin", "Troy", "Sparta",
+    "Bethlehem", "Nazareth", "Jericho", "Eureka", "Enterprise", "Industry", "Opportunity", "Success",
+    "Climax", "Mars", "Venus", "Jupiter", "Globe", "Mountain View", "Fair Oaks", "Sunrise", "Weston",
+)  # fmt: skip
+_NEIGHBOURHOOD_CORES = (
+    "Oak", "Cedar", "Maple", "Elm", "Pine", "Birch", "Willow", "Bay", "Lake", "River", "Brook", "Glen",
+    "Mill", "Harbor", "Beacon", "Union", "Liberty", "Five", "Forest", "Spring", "Rose", "Meadow", "Stone",
+    "German", "Irish", "Korea", "China", "Fish", "Mid", "Down", "Up", "Bucks", "Chester", "Hyde",
+)  # fmt: skip
+_NEIGHBOURHOOD_KINDS = (
+    "Heights", "Park", "Hill", "Hills", "Village", "Point", "Points", "Square", "End", "Side", "Gardens",
+    "Terrace", "Commons", "Crossing", "Flats", "Ridge", "Green", "Estates", "Bay", "Town", "Corner",
+    "Quarter", "District", "Junction", "Landing", "Harbor", "Grove", "Meadows", "Bottoms", "Addition",
+)  # fmt: skip
+_NEIGHBOURHOOD_PREFIXES = (
+    "North", "South", "East", "West", "Upper", "Lower", "Old", "Little", "Back", "Fort", "New", "Near",
+)  # fmt: skip
+_STATES = (
+    "Alabama", "Arizona", "California", "Colorado", "Florida", "Georgia", "Illinois", "Iowa", "Kansas",
+    "Kentucky", "Louisiana", "Maine", "Maryland", "Michigan", "Minnesota", "Missouri", "Montana",
+    "Nebraska", "Nevada", "New Jersey", "New Mexico", "New York", "North Carolina", "Ohio", "Oklahoma",
+    "Oregon", "Pennsylvania", "South Dakota", "Tennessee", "Texas", "Utah", "Vermont", "Virginia",
+    "Washington", "West Virginia", "Wisconsin", "Wyoming", "Puerto Rico",
+)  # fmt: skip
+_STATE_CODES = (
+    "AL", "AZ", "CA", "CO", "FL", "GA", "IL", "IA", "KS", "KY", "LA", "ME", "MD", "MI", "MN", "MO",
+    "MT", "NE", "NV", "NJ", "NM", "NY", "NC", "OH", "OK", "OR", "PA", "SD", "TN", "TX", "UT", "VT",
+    "VA", "WA", "WV", "WI", "WY",
+)  # fmt: skip
+_COUNTRIES = (
+    "Mexico", "Canada", "Germany", "France", "Spain", "Italy", "Poland", "Brazil", "India", "China",
+    "Japan", "Nigeria", "Kenya", "Ghana", "Vietnam", "the Philippines", "Guatemala", "Honduras", "Peru",
+    "Colombia", "Ukraine", "Russia", "Turkey", "Iran", "Iraq", "Syria", "Egypt", "Ethiopia", "Somalia",
+    "Haiti", "Jamaica", "Cuba", "Ireland", "Scotland", "England", "Portugal", "Greece", "Sweden",
+)  # fmt: skip
+# Locales whose Faker writes addresses in their own order (street number after the name, postcode
+# before the city, letters in the postcode).
+_ADDRESS_LOCALES = (
+    "de_DE", "de_AT", "de_CH", "fr_FR", "fr_CA", "es_ES", "es_MX", "it_IT", "nl_BE", "sv_SE", "da_DK",
+    "fi_FI", "pl_PL", "cs_CZ", "sk_SK", "hu_HU", "pt_BR", "en_GB", "en_IE", "en_NZ", "en_US", "ro_RO",
+    "hr_HR", "sl_SI", "lt_LT", "et_EE", "tr_TR", "id_ID",
 )  # fmt: skip
 
 
@@ -422,6 +507,110 @@ _GENERAL = (
     "{P} (born 1984 in {C}) joined the team.",
 )  # fmt: skip
 
+# Places with the cues (or none) they come with: a city alone or with its state code, a letterhead
+# after a facility, a neighbourhood, a county, a town named like a word. States and countries stay
+# unlabelled: they are not identifiers, and the model must not learn to tag them.
+_PLACES = (
+    "{C} resident, here for {E} follow-up.",
+    "Hometown: {C}",
+    "Travel history: {C} last month; no sick contacts.",
+    "Originally from {C}, now lives in {NB}.",
+    "Drove in from {C} this morning with her {R}.",
+    "Records requested from {O} ({C}).",
+    "Transferred from {O} - {C} for a higher level of care.",
+    "{O} · {C}",
+    "{O} | {C}\nDischarge summary",
+    "{O}, {C} campus",
+    "{O}\n{C}, {SA} {Z}",
+    "{O}\n{N} {ST}\n{WC}, {SA} {Z}",
+    "Lives in {NB} with two roommates.",
+    "Grew up in {NB} and moved to {C} after college.",
+    "Sleeps at a shelter near {NB}.",
+    "Works at a warehouse in {NB}, {C}.",
+    "Resident of {CO}.",
+    "Reported to the {CO} Health Department.",
+    "Lives in {WC}, {SA} with her husband.",
+    "{WC}, {SA} {Z}",
+    "Mailing address: {N} {ST}, {WC}, {SA} {Z}",
+    "Born in {C}, {CTRY}; moved to {C2} in 2015.",
+    "Family lives in {SN}; the patient lives in {C}.",
+    "Vacationed in {SN} and {CTRY} this summer.",
+    "Immigrated from {CTRY} in 2009; lives in {SN}.",
+    "Her {R} in {C} is the emergency contact.",
+    "Staying at a motel in {C} near the highway.",
+    "Seen at {O} in {C} on {M} 3.",
+    "{C}, {SN}",
+    "{NB}, {C}",
+    "From {WC}, {SA}. Retired teacher.",
+    "Works in {WC} and commutes from {C2}.",
+    "Lives in {CO}, {SN}.",
+    "{C} ({CTRY})",
+    "Patient of {O}, {C}, since {M}.",
+    "Lost to follow-up after moving to {NB}.",
+    "{CU}, {SA} {Z}",
+)  # fmt: skip
+_PLACE_SPEECH = (
+    "i live over in {C} now",
+    "we're out in {C} near the lake",
+    "she's staying with her sister up in {C}",
+    "yeah we just moved to {C} last month",
+    "i'm from {C} originally",
+    "we're over by {NB}",
+    "it's out in {CO}",
+    "the clinic in {C} closed so we come here",
+    "my mom's place in {NB}",
+    "we drove up from {C} this morning",
+    "we were in {SN} last week visiting family",
+    "he's back home in {CTRY} for a month",
+    "down in {WC} by the river",
+    "she lives in {WC} {SA}",
+    "we go to the pharmacy in {C}",
+    "it's near {NB} off the freeway",
+)  # fmt: skip
+# The same cues with no place after them, and names set off by commas where a place could stand: the
+# model must read the word after "in", "to" or "from", not tag it because of the cue.
+_PLACE_SPEECH_NEGATIVES = (
+    "i live in the apartment over the garage",
+    "we're out in the car right now",
+    "she's staying up in her room",
+    "we drove up from work",
+    "i just want to know",
+    "my son wants to know",
+    "he needs to go in the morning",
+    "we moved it to tuesday",
+    "i'm calling from the insurance company",
+    "it's in the mail already",
+    "she lives in assisted living now",
+    "we're over by the pharmacy",
+    "i'm out in the parking lot",
+    "he's back home now",
+    "i'll come in on monday",
+    "we were in the waiting room",
+    "they live in a trailer out back",
+    "he's in the hospital again",
+    "hope to hear back soon",
+    "she used to work at night",
+    "i need to ask about the bill",
+    "we'd like to come in together",
+)  # fmt: skip
+_PLACE_COUNTERS = (
+    "Pt's {R}, {G}, will drive her home.",
+    "Her {R}, {G}, is at the bedside.",
+    "{G}, her {R}, lives in {C}.",
+    "Spoke with the {R}, {G}, who lives in {NB}.",
+    "{G} called from {C} about the refill.",
+    "{LBL2} {NUM} in the log.",
+    "{LBL2}: {NUM}",
+    "Timestamp {N} recorded in the log.",
+    "Entry {N} in the chart was amended.",
+    "{F} updated in the record.",
+)  # fmt: skip
+# Labels before a number in other languages (forms and exports the proxy forwards).
+_FOREIGN_LABELS = (
+    "Patientennummer", "Versichertennummer", "Kundennummer", "Aktenzeichen", "Fallnummer", "Numéro",
+    "Dossier", "Número", "Expediente", "Referentie", "Codice", "Tessera", "Personnummer", "Henkilötunnus",
+    "Numer", "Identificador", "Matricule", "Zeitstempel", "Horodatage", "Referencia",
+)  # fmt: skip
 # Everyday speech with no name in it, said to a call centre or a clinic (lower-cased when used).
 _PLAIN_SPEECH = (
     "ok let me grab my glasses from the other room",
@@ -573,6 +762,10 @@ _FILLERS: dict[str, Callable[[random.Random], str]] = {
     "HDR": lambda r: r.choice(_HEADERS),
     "INSTR": lambda r: r.choice(_INSTRUCTIONS),
     "LAB": lambda r: r.choice(_LABS),
+    "SN": lambda r: r.choice(_STATES),
+    "SA": lambda r: r.choice(_STATE_CODES),
+    "CTRY": lambda r: r.choice(_COUNTRIES),
+    "LBL2": lambda r: r.choice(_FOREIGN_LABELS + _ID_LABELS),
 }
 
 
@@ -589,7 +782,7 @@ class Generator:
     def _slot(self, key: str, lower: bool) -> tuple[str, str | None]:
         v, r = self.values, self.rng
         base = key.rstrip("0123456789U")
-        upper = key.endswith("U") and base in {"P", "S", "G", "C", "ST", "T", "O"}
+        upper = key.endswith("U") and base in {"P", "S", "G", "C", "ST", "T", "O", "NB", "CO", "WC"}
         latin = lower or upper
         if base == "P":
             value, label = v.person(latin), "PERSON"
@@ -603,6 +796,12 @@ class Generator:
             return f"{title} {{{{{who}}}}}", "PERSON"  # only the name is labelled
         elif base == "C":
             value, label = v.city(), "GPE"
+        elif base == "NB":
+            value, label = v.neighbourhood(), "GPE"
+        elif base == "CO":
+            value, label = v.county(), "GPE"
+        elif base == "WC":
+            value, label = v.word_city(), "GPE"
         elif base == "ST":
             value, label = v.street(), "FAC"
         elif base == "O":
@@ -704,6 +903,64 @@ class Generator:
             pos += len(p.text)
         return Example("".join(text), tuple(spans))
 
+    def _intl_address(self) -> Example:
+        """An address in its locale's order, in a letter block or on one line: the street (FAC) and
+        the city (GPE) labelled, the postcode not (patterns find it)."""
+        loc, street, postcode, city = self.values.intl_address()
+        continental = loc not in {"en_GB", "en_IE", "en_NZ", "en_US", "es_ES", "es_MX"}
+        tail = (
+            [(postcode, None), (" ", None), (city, "GPE")]
+            if continental
+            else [(city, "GPE"), (", " if self.rng.random() < 0.5 else " ", None), (postcode, None)]
+        )
+        head: list[tuple[str, str | None]] = []
+        r = self.rng.random()
+        if r < 0.35:
+            head = [(self.values.person(True), "PERSON"), ("\n", None)]
+        elif r < 0.6:
+            head = [(self.values.org(), "ORG"), ("\n", None)]
+        elif r < 0.8:
+            head = [(self.rng.choice(["Forwarding address: ", "Address: ", "Lives at ", "Send to "]), None)]
+        sep = "\n" if r < 0.6 and self.rng.random() < 0.7 else ", "
+        parts = [*head, (street, "FAC"), (sep, None), *tail]
+        if self.rng.random() < 0.3:
+            parts.append(("\n" if sep == "\n" else ", ", None))
+            parts.append((self.rng.choice(_COUNTRIES), None))
+        text: list[str] = []
+        spans: list[Span] = []
+        pos = 0
+        for value, label in parts:
+            if label is not None and value.strip():
+                spans.append((pos, pos + len(value), label))
+            text.append(value)
+            pos += len(value)
+        return Example("".join(text), tuple(spans))
+
+    def _place_part(self) -> Example:
+        r = self.rng.random()
+        if r < 0.55:
+            return self._fill(self.rng.choice(_PLACES))
+        if r < 0.8:
+            return self._fill(self.rng.choice(_PLACE_COUNTERS))
+        return self._negative()
+
+    def _places(self) -> Example:
+        r = self.rng.random()
+        if r < 0.25:
+            return self._intl_address()
+        if r < 0.55:
+            if self.rng.random() < 0.45:
+                speech = Example(self.rng.choice(_PLACE_SPEECH_NEGATIVES), ())
+            else:
+                speech = self._fill(self.rng.choice(_PLACE_SPEECH), lower=True)
+            if self.rng.random() < 0.4:
+                other = Example(self.rng.choice(_PLAIN_SPEECH), ())
+                speech = self._join([speech, other] if self.rng.random() < 0.5 else [other, speech], " ")
+            return self._lowered(speech)
+        parts = [self._place_part() for _ in range(self.rng.randint(1, 3))]
+        ex = self._join(parts, self.rng.choice([" ", "\n"]))
+        return self._upper(ex) if self.rng.random() < 0.05 else ex
+
     def _negative(self) -> Example:
         if self.rng.random() < 0.4:
             return self._fill(self.rng.choice(_PLAIN_WRITING))
@@ -742,6 +999,8 @@ class Generator:
     def example(self) -> Example:
         if self.rng.random() < 0.05:
             return self._fragment()
+        if self.rng.random() < 0.1:
+            return self._places()
         if self.rng.random() < 0.12:
             return self._speech()
         if self.rng.random() < 0.08:  # a caller's utterance: speech around a name

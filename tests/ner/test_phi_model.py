@@ -15,6 +15,8 @@ from types import ModuleType
 import pytest
 
 import masker_ner
+from masker.detect.ner import ner_findings
+from masker.detect.types import Entity
 from masker_ner.model import PHI_MODEL, SPACY_SMALL, SpacyNer, model_location
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +75,10 @@ FINDS = [
     ("Dear Ms. Fitzgerald-Oyelaran,", ["Fitzgerald-Oyelaran"]),
     ("Γιώργος Παπαδόπουλος called about the bill.", ["Γιώργος Παπαδόπουλος"]),
     ("Siobhan and Rajesh will both attend the family meeting.", ["Siobhan", "Rajesh"]),
+    # places: a city after an unusual cue, in lower-case speech, after a continental postcode
+    ("Her aunt still lives up near Cedar Rapids.", ["Cedar Rapids"]),
+    ("we're renting a place out in kalamazoo for now", ["kalamazoo"]),
+    ("Address on the card: Ringstraße 4, 8010 Graz", ["Graz"]),
 ]
 
 
@@ -103,6 +109,22 @@ NOT_NAMES = [
 def test_leaves_eponyms_and_form_words(phi: SpacyNer, text: str) -> None:
     people = [text[s.start : s.end] for s in phi.analyze([text])[0] if s.label == "PERSON"]
     assert people == []
+
+
+# States and countries are not identifiers; a place cue with no place after it is not one either.
+# Judged after the proxy's NER filters (the model itself may still tag a country; the filter drops it).
+NOT_PLACES = [
+    "He was born in Poland and lives in Texas now.",
+    "Vacation in Italy and Florida last spring.",
+    "my son wants to know if the results are back",
+    "Timestamp 10:42 recorded in the log.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_PLACES)
+def test_leaves_states_countries_and_bare_cues(phi: SpacyNer, text: str) -> None:
+    findings = ner_findings(text, phi.analyze([text])[0])
+    assert [text[f.start : f.end] for f in findings if f.entity is Entity.LOCATION] == []
 
 
 def _generator() -> ModuleType:

@@ -588,6 +588,30 @@ DOCUMENT_WORDS: frozenset[str] = _words(
     """
 )
 
+# Each state's (and DC's, Puerto Rico's) USPS code: "Washington, PA" is a town, "Washington, WA" may
+# be the state.
+US_STATE_CODE_OF: dict[str, str] = dict(
+    zip(
+        (
+            "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut", "delaware",
+            "florida", "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas", "kentucky",
+            "louisiana", "maine", "maryland", "massachusetts", "michigan", "minnesota", "mississippi",
+            "missouri", "montana", "nebraska", "nevada", "new hampshire", "new jersey", "new mexico",
+            "new york", "north carolina", "north dakota", "ohio", "oklahoma", "oregon", "pennsylvania",
+            "rhode island", "south carolina", "south dakota", "tennessee", "texas", "utah", "vermont",
+            "virginia", "washington", "west virginia", "wisconsin", "wyoming", "district of columbia",
+            "puerto rico",
+        ),
+        (
+            "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+            "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
+            "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+            "WI", "WY", "DC", "PR",
+        ),
+        strict=True,
+    )
+)  # fmt: skip
+
 # Words that head an identifier label or name a payer/programme; NER sometimes tags them as a
 # PERSON or ORG ("Driver's license", "Medicare number", "Insurance: Cigna").
 LABEL_AND_PAYER_WORDS: frozenset[str] = _words(

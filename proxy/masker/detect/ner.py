@@ -45,6 +45,12 @@ _LEADING = re.compile(
     re.I,
 )
 _TRAILING = re.compile(r"(?:'s|\u2019s|[.,;:!?'\"])+$")
+# A device or product noun right after one capitalised word: the word is its maker, not a person.
+_PRODUCT_AFTER = re.compile(
+    r"[ \t]+(?:device|sensor|pump|monitor|pacemaker|defibrillator|stent|implant|catheter|glucometer|"
+    r"inhaler|cartridge|valve)\b",
+    re.I,
+)
 _TITLE_BEFORE = re.compile(r"(?:\b(?:dr|mr|mrs|ms|mx|prof|doctor|nurse|miss)\.?\s*|name\s+is\s+)$", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 # Words that give an organisation its shape: a facility, a school, a company. ORGANIZATION is not a
@@ -57,6 +63,20 @@ _FACILITY_WORDS = re.compile(
     r"institute|foundation|home|homes|practice|pediatrics|sons)\b",
     re.I,
 )
+
+
+# Where a sentence or a speaker's turn starts: "Caller: my card…" is speech, "Refund to bank…" is not.
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n\s*)(?=\S)[^\n.!?:;]*$")
+
+
+def _cased_sentence(text: str, start: int) -> bool:
+    """Whether the sentence holding ``start`` opens with a capital letter (cased writing, not speech
+    transcribed in lower case)."""
+    m = _SENTENCE_START.search(text, max(0, start - 200), start)
+    if m is None:
+        return False
+    head = text[m.start() : start].lstrip(".!?:; \t\n")
+    return bool(head) and head[0].isupper()
 
 
 def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
@@ -76,6 +96,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
     if entity is Entity.LOCATION:
         # All-caps short tokens in notes are abbreviations ("RLL", "LUQ", "ED"), not places.
         acronym = value.isupper() and len(value) <= 4
+        if value.islower() and _cased_sentence(text, start):
+            return True  # "Refund to bank account": a sentence written with capitals capitalises places
         return low in US_STATES or low in COUNTRIES_AND_REGIONS or len(low) < 3 or acronym
     if entity is Entity.ORGANIZATION:
         # Acronyms in notes are almost always clinical ("ED", "CBC", "PT"); real organisations in a
@@ -91,6 +113,8 @@ def _drop(text: str, entity: Entity, start: int, end: int) -> bool:
         w = words[0]
         if w in COMMON_WORDS or w in LABEL_AND_PAYER_WORDS:
             return True
+        if _PRODUCT_AFTER.match(text, end):
+            return True  # "Medtronic device", "Dexcom sensor": a maker before its product
         if w in NAME_LIKE_WORDS or w in STOP_WORDS:
             # "Will you…", "May I…", "Grace period": a lone name-like word needs a title before it.
             return _TITLE_BEFORE.search(text, max(0, start - 12), start) is None

@@ -11,9 +11,21 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import CALENDAR_WORDS, COMMON_WORDS, COUNTRIES_AND_REGIONS, STOP_WORDS, US_STATES
+from ..lexicon import (
+    CALENDAR_WORDS,
+    CLINICAL_WORDS,
+    COMMON_WORDS,
+    COUNTRIES_AND_REGIONS,
+    EPONYM_HEADS,
+    HONORIFICS,
+    LABEL_AND_PAYER_WORDS,
+    SERVICE_WORDS,
+    STOP_WORDS,
+    US_STATES,
+)
 from ..recognizer import Doc, Recognizer, finditer_at, finditer_from, fold_words, gate_regex, text_words
 from ..types import Entity, Finding
+from .places import STREET_SUFFIX
 
 _L = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 _CAP = rf"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f][{_L}'\u2019.-]*"
@@ -36,7 +48,12 @@ _PREFIX = (
 )
 _ANY_CAP = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u03ab\u0400-\u042f][\w'\u2019.]*"
 _CITY_WORD = r"[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u024f\u0386-\u03ab\u0400-\u042f][\w'\u2019]*"
-_POSTCODE = r"(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
+# Sweden/Czechia "111 35", Portugal "1100-053", Brazil "01310-100", Poland "00-950", most of Europe
+# 4-5 digits, Romania/India 6, the Netherlands "1012 AB", the UK "SW1A 1AA".
+_POSTCODE = (
+    r"(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{5}-\d{3}|\d{2}-\d{3}|\d{4}[ \t]?[A-Z]{2}(?![\w])|\d{4,6}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
+)
 _FRENCH = r"(?i:rue|avenue|boulevard|bd|place|chemin|all[ée]e|impasse|quai)"
 _PARTICLE = r"(?i:de|del|della|delle|dei|di|da|do|dos|das|du|des|la|le|les|los|las|y|e|l'|d')"
 _SUFFIX_STREET = re.compile(
@@ -59,14 +76,25 @@ _NUMBER_FIRST = re.compile(
     rf"(?<![{_L}\d])(?P<d>{_NUM},?[ \t]+{_FRENCH}[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAP}(?:[ \t]+{_CAP}){{0,2}})"
     rf"(?![{_L}\d])"
 )
-# Any street name with its number, when a postcode and a city follow ("Furustigen 88, 21587 …"): found
-# from the number, then the name is read backwards.
-_TAIL = re.compile(rf"(?<![\w-]){_NUM}(?=,[ \t]*{_POSTCODE}[ \t]+{_ANY_CAP})")
+# Any street name with its number, when a postcode and a city follow ("Furustigen 88, 21587 …") or
+# stand on the next line of an address block ("Ektorget 328\n10129 Göteborg"): found from the number,
+# then the name is read backwards.
+_CITY_LINE = (
+    rf"{_CITY_WORD}(?:[ \t-](?:{_PARTICLE}|am|an|im|der|sur|sous|les)?[ \t]*{_CITY_WORD}){{0,3}}"
+    r"[ \t]*(?:\r?\n|$)"
+)
+_TAIL = re.compile(
+    rf"(?<![\w-]){_NUM}(?=,[ \t]*{_POSTCODE}[ \t]+{_ANY_CAP}"
+    rf"|[ \t]*\r?\n[ \t]*(?P<line>(?:[A-Z]{{1,2}}-)?{_POSTCODE}[ \t]+{_CITY_LINE}))"
+)
 _TAIL_GATE = gate_regex(
-    r"\d,[ \t]*(?:\d{3}[ \t]\d{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{4,5}|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
-    r"[ \t]+[A-Z]"
+    r"\d(?:,|[ \t]*\r?\n)[ \t]*(?:[A-Z]{1,2}-)?"
+    r"(?:\d{3}[ \t]\d{2}|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{4,6}|\d{4}[ \t]?[A-Z]{2}"
+    r"|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})[ \t]+[A-Z]"
 )
 _NAME_BEFORE = re.compile(rf"(?<![\w-]){_ANY_CAP}(?:[ \t-]{_ANY_CAP}){{0,3}}[ \t]+$")
+# A line that opens with the street (an address block), or a label before it ("Address: ").
+_LINE_START = re.compile(r"(?:^|\n|:)[ \t]*$")
 # The street words each shape needs (prefilters; lower-case, looked for in ``Doc.fold``).
 # ASCII ones are answered by the multi-pattern scan; the others can only occur in a non-ASCII text.
 _SUFFIX_WORDS = fold_words(
@@ -84,9 +112,28 @@ _PREFIX_WORDS_NON_ASCII = ("all\u00e9e", "pra\u00e7a")
 _FRENCH_WORDS = fold_words(
     ("rue", "avenue", "boulevard", "bd", "place", "chemin", "allee", "impasse", "quai")
 )
-# After a street: ", 10115 Berlin", "150., H-2982 Kunhátváros", ", 1100-053 Lisboa", ", 111 35 Stockholm".
+# After a street: ", 10115 Berlin", "150., H-2982 Kunhátváros", ", 1100-053 Lisboa", ", 111 35 Stockholm",
+# "TK 116 91 Veria" (Greek T.K., in Greek letters too), or the same on the next line of an address block.
 _POSTCODE_CITY = re.compile(
-    rf"\.?,?[ \t]*(?P<zip>(?:[A-Z]{{1,2}}-)?{_POSTCODE})[ \t]+(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?)"
+    rf"\.?,?[ \t]*(?:\r?\n[ \t]*)?(?:(?:\u03a4\u039a|TK)[ \t]+)?(?P<zip>(?:[A-Z]{{1,2}}-)?{_POSTCODE})[ \t]+"
+    rf"(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?)"
+)
+# A street written the English way whose postcode comes before the city ("825 Piir Prairie, 09089
+# Tallinn", "4 Guard Street\n9387 Mount Hadfield"): the postcode and city after its suffix.
+_AFTER_SUFFIX = re.compile(
+    rf"(?<=[a-z.])(?:,[ \t]*|[ \t]*\r?\n[ \t]*)(?P<zip>{_POSTCODE})[ \t]+"
+    rf"(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?)"
+)
+_AFTER_SUFFIX_GATE = gate_regex(
+    r"[a-z.](?:,|[ \t]*\r?\n)[ \t]*(?:\d{3}[ \t]\d{2}|\d{4,5}-\d{3}|\d{2}-\d{3}|\d{4,6})[ \t]+[A-Z]"
+)
+# A house number, a name and a USPS street suffix ending right there ("825 Piir Prairie").
+_US_STREET_END = re.compile(
+    rf"(?<![\w-])\d{{1,6}}[A-Za-z]?[ \t]+(?:{_CAP}[ \t]+){{1,3}}(?i:{STREET_SUFFIX})\.?$"
+)
+# The city before the postcode, as Spain and Mexico write it: "Calle Mayor 5, Alicante, 06632".
+_CITY_POSTCODE = re.compile(
+    rf"\.?,[ \t]*(?P<city>{_CITY_WORD}(?:[ \t-]{_CITY_WORD})?),?[ \t]+(?P<zip>\d{{5}})(?![\w-])"
 )
 _UK_POSTCODE = gate_regex(
     r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2})(?![A-Za-z0-9])"
@@ -104,18 +151,29 @@ _AU = re.compile(
     rf"(?P<city>{_CAP}(?:[ \t]{_CAP})?),?[ \t]+(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+(?P<zip>\d{{4}})(?!\d)"
 )
 # "Lakeview Family Clinic, Duluth" / "St. Mary's Hospital - Rochester, MN" / "Mercy Medical Center |
-# Cedar Rapids": a facility, a separator, then the city, then the end of the line or a comma.
+# Cedar Rapids" / "Summit Dermatology (Bend)": a facility, a separator, then the city, then the end of
+# the line, a comma or the closing parenthesis.
+_FACILITY_KINDS = (
+    "Clinic", "Clinics", "Hospital", "Medical Center", "Medical Centre", "Health Center", "Health System",
+    "Health", "Healthcare", "Medical Group", "Practice", "Pharmacy", "Associates", "Pediatrics", "Care",
+    "Center", "Centre", "Institute", "Dermatology", "Cardiology", "Oncology", "Orthopedics",
+    "Orthopaedics", "Radiology", "Imaging", "Urology", "Neurology", "Gastroenterology", "Dentistry",
+    "Dental", "Surgery", "Therapy", "Rehabilitation", "Rehab", "Hospice", "Infirmary", "Physicians",
+    "Specialists", "Laboratory", "Laboratories", "Medicine", "Wellness", "Obstetrics", "Gynecology",
+    "Psychiatry", "Nephrology", "Pulmonology", "Ophthalmology", "Optometry", "Audiology", "Podiatry",
+)  # fmt: skip
 _LETTERHEAD = re.compile(
-    r"(?:Clinic|Hospital|Medical\s+Center|Medical\s+Centre|Health\s+Center|Health\s+System|Health|"
-    r"Healthcare|Medical\s+Group|Practice|Pharmacy|Associates|Pediatrics|Care|Center|Centre|Institute)"
-    r"[ \t]*(?:,|-|\u2013|\u2014|\||\u00b7|\u2022)[ \t]*"
-    r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\u00b7|\||-))",
+    r"(?:" + "|".join(k.replace(" ", r"\s+") for k in sorted(_FACILITY_KINDS, key=len, reverse=True)) + r")\b"
+    r"(?:[ \t]*(?:,|-|\u2013|\u2014|\||\u00b7|\u2022)[ \t]*|[ \t]+\([ \t]*)"
+    r"(?P<city>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2})(?=[ \t]*(?:,|\r?\n|$|\(|\)|\u00b7|\||-))",
     re.MULTILINE,
 )
-_FACILITY_WORDS = text_words(
-    ("Clinic", "Hospital", "Center", "Centre", "Health", "Medical", "Practice", "Pharmacy", "Associates",
-     "Pediatrics", "Care", "Institute")
-)  # fmt: skip
+_FACILITY_WORDS = text_words(tuple(dict.fromkeys(k.split()[0] for k in _FACILITY_KINDS)))
+# After a facility, words that name a department, a day or a status, not a city ("Cardiology, Neurology",
+# "Radiology - Pending", "Clinic (Tuesday)").
+_NOT_LETTERHEAD_CITY = CLINICAL_WORDS | SERVICE_WORDS | CALENDAR_WORDS | LABEL_AND_PAYER_WORDS | HONORIFICS
+# Words of a "Name 12" line that is a dose or a score, not a street ("Metformin 500", "Glasgow 14").
+_NOT_STREET = _NOT_LETTERHEAD_CITY | COMMON_WORDS | STOP_WORDS | EPONYM_HEADS
 _AU_GATE = gate_regex(r"\b(?:NSW|VIC|QLD|WA|SA|TAS|ACT|NT)[ \t]+\d{4}")
 _NOT_CITY = STOP_WORDS | COMMON_WORDS | US_STATES | COUNTRIES_AND_REGIONS
 
@@ -145,8 +203,15 @@ class InternationalAddressRecognizer(Recognizer):
         if other or doc.found(_TAIL_GATE):
             for m in finditer_at(_TAIL, text, doc.run_starts(1)):
                 name = _NAME_BEFORE.search(text, max(0, m.start() - 80), m.start())
-                if name is not None and name.group().split()[0].lower() not in CALENDAR_WORDS:
-                    spans.append((name.start(), m.end()))  # not "March 3, 2019 Smith": a date
+                if name is None or name.group().split()[0].lower() in CALENDAR_WORDS:
+                    continue  # not "March 3, 2019 Smith": a date
+                if m.group("line") is not None and not (
+                    _LINE_START.search(text, max(0, name.start() - 40), name.start())
+                    and _city_ok(m.group("line").split()[-1])
+                    and not all(w.lower() in _NOT_STREET for w in name.group().split())
+                ):
+                    continue  # a line break only joins a street line to its postcode line
+                spans.append((name.start(), m.end()))
         spans.sort()
         kept: list[tuple[int, int]] = []
         for span in spans:
@@ -160,11 +225,18 @@ class InternationalAddressRecognizer(Recognizer):
         if doc.has_digit:
             for span in self._streets(doc):
                 out.append(Finding(*span, Entity.ADDRESS, 0.85, self.name))
-                tail = _POSTCODE_CITY.match(text, span[1])
+                tail = _POSTCODE_CITY.match(text, span[1]) or _CITY_POSTCODE.match(text, span[1])
                 if tail is not None:
                     out.append(Finding(*tail.span("zip"), Entity.ZIP, 0.85, self.name))
                     if _city_ok(tail.group("city")):
                         out.append(Finding(*tail.span("city"), Entity.LOCATION, 0.85, self.name))
+            if doc.found(_AFTER_SUFFIX_GATE):
+                for m in _AFTER_SUFFIX.finditer(text):
+                    if _US_STREET_END.search(text, max(0, m.start() - 40), m.start()) and _city_ok(
+                        m.group("city")
+                    ):
+                        out.append(Finding(*m.span("zip"), Entity.ZIP, 0.85, self.name))
+                        out.append(Finding(*m.span("city"), Entity.LOCATION, 0.85, self.name))
             if doc.found(_UK_POSTCODE):
                 for m in _UK_POSTCODE.finditer(text):
                     out.append(Finding(*m.span(), Entity.ZIP, 0.8, self.name))
@@ -183,7 +255,8 @@ class InternationalAddressRecognizer(Recognizer):
                     out.append(Finding(*m.span("city"), Entity.LOCATION, 0.85, self.name))
         if doc.text_has_any(_FACILITY_WORDS):
             # Tried only where a facility word starts (each alternative begins with one).
-            for m in finditer_at(_LETTERHEAD, text, doc.text_word_starts(_FACILITY_WORDS)):
-                if _city_ok(m.group("city")):
-                    out.append(Finding(*m.span("city"), Entity.LOCATION, 0.8, self.name))
+            for head in finditer_at(_LETTERHEAD, text, doc.text_word_starts(_FACILITY_WORDS)):
+                name = head.group("city")
+                if _city_ok(name) and not any(w.lower() in _NOT_LETTERHEAD_CITY for w in name.split()):
+                    out.append(Finding(*head.span("city"), Entity.LOCATION, 0.8, self.name))
         return out

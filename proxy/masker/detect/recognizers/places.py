@@ -5,15 +5,27 @@ from __future__ import annotations
 
 import re
 
-from ..lexicon import COUNTRIES_AND_REGIONS, US_STATE_CODES, US_STATES
+from ..lexicon import (
+    CALENDAR_WORDS,
+    CLINICAL_WORDS,
+    COMMON_WORDS,
+    COUNTRIES_AND_REGIONS,
+    HONORIFICS,
+    LABEL_AND_PAYER_WORDS,
+    SERVICE_WORDS,
+    STOP_WORDS,
+    US_STATE_CODE_OF,
+    US_STATE_CODES,
+    US_STATES,
+)
 from ..recognizer import (
     Doc,
     Pattern,
     PatternRecognizer,
     Recognizer,
     finditer_at,
+    fold_words,
     gate_regex,
-    text_words,
     trie_alternation,
     word_alternation,
 )
@@ -50,6 +62,7 @@ _USPS_SUFFIXES = """
 # Trie-shaped (see ``word_alternation``): ``\b`` follows, so at most one suffix can end a match at a
 # given place and the order the engine tries them in does not matter; a trie tries each prefix once.
 _SUFFIX = "(?:" + trie_alternation(_USPS_SUFFIXES.split()) + ")"
+STREET_SUFFIX = _SUFFIX  # also ends an English-shaped street abroad (``intl_places``)
 _NOT_NAME = (
     r"(?!(?:the|a|an|of|to|in|on|at|for|and|or|my|your|his|her|their|our|mg|mcg|ml|times|blocks?|"
     r"miles?|minutes?|hours?|days?|weeks?|months?|years?|tablets?|pills?|units?|puffs?|doses?|"
@@ -61,7 +74,9 @@ _UNIT = (
     r"(?:,?\s*(?:(?:apt|apartment|suite|ste|unit|room|rm|floor|fl|bldg|building|lot)\b\.?|\#)\s*\#?\s*"
     r"(?=[A-Za-z0-9-]*\d)[A-Za-z0-9-]+)"
 )
-_DIRECTION = r"(?:(?:[NSEW]|north|south|east|west|northeast|northwest|southeast|southwest|ne|nw|se|sw)\.?\s+)"
+_DIRECTION = (
+    r"(?:(?:[NSEW]|north|south|east|west|northeast|northwest|southeast|southwest|ne|nw|se|sw)\.?[ \t]+)"
+)
 
 _STATE_NAMES = word_alternation(US_STATES)  # trie-shaped: scanned at every position
 _STATE_CODES = "|".join(sorted(US_STATE_CODES))
@@ -93,9 +108,13 @@ class StreetAddressRecognizer(PatternRecognizer):
     PATTERNS = (
         Pattern(
             "street",
-            rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?\s+{_DIRECTION}?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}?"
+            # The words of one street stay on one line: "…, 21720 Valencia.\nBrady Medical Center" is
+            # a postcode and a city, then a letterhead.
+            rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?(?:-\d{{1,4}})?[ \t]+{_DIRECTION}?"
+            rf"{_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,3}}?"
             # (a capitalised second suffix belongs to the name before it: "Maple Grove Drive")
-            rf"\s+{_SUFFIX}\b\.?(?:[ \t]+(?-i:(?=[A-Z])){_SUFFIX}\b\.?)?(?:\s+{_POST_DIRECTION})?{_UNIT}?",
+            rf"[ \t]+{_SUFFIX}\b\.?(?:[ \t]+(?-i:(?=[A-Z])){_SUFFIX}\b\.?)?"
+            rf"(?:[ \t]+{_POST_DIRECTION})?{_UNIT}?",
             0.9,
             flags=IGNORE,
             run=1,
@@ -228,7 +247,7 @@ class AddressCityRecognizer(Recognizer):
     _rx = re.compile(
         rf"(?:^|(?<=,\s)|(?<=\n)|(?<=[-\u2013\u2014|\u00b7\u2022]\s)|(?<=\bin\s)|(?<=\bof\s)|(?<=\bfrom\s)|(?<=\bto\s)|(?<=\bnear\s))"
         rf"(?P<city>[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|de|la|del)){{0,2}})"
-        rf"(?:,\s*(?:(?:{_STATE_CODES})\b(?!\.\w)|(?:{_STATE_TITLES})\b)"
+        rf"(?:,\s*(?:(?P<code>{_STATE_CODES})\b(?!\.\w)|(?:{_STATE_TITLES})\b)"
         rf"|\s+(?:{_STATE_CODES})\s+\d{{5}}(?!\d))",
     )
 
@@ -245,9 +264,13 @@ class AddressCityRecognizer(Recognizer):
             matches = finditer_at(self._rx, text, [0, *starts] if text[:1].isupper() else starts)
         for m in matches:
             city = m.group("city")
-            # "Indiana, PA 15701": a city named like a state counts only in a full "City, ST ZIP".
-            if city.lower() in US_STATES and not _ZIP_AFTER.match(text, m.end()):
-                continue
+            # "Indiana, PA 15701": a city named like a state counts in a full "City, ST ZIP", or before
+            # another state's code ("Washington, PA"); "New York, NY" alone may name the state.
+            low = city.lower()
+            if low in US_STATES and not _ZIP_AFTER.match(text, m.end()):
+                code = m.group("code")
+                if code is None or US_STATE_CODE_OF.get(low, code) == code:
+                    continue
             out.append(Finding(m.start("city"), m.end("city"), Entity.LOCATION, 0.9, self.name))
         return out
 
@@ -260,22 +283,30 @@ _NOT_PLACE = frozenset(
 
 
 class LocationCueRecognizer(Recognizer):
-    """A capitalised place after a movement/residence cue: "I moved to Rachelfurt", "lives in Lake
-    Kristi". States and countries are not identifiers and are skipped."""
+    """A capitalised place after a movement/residence cue: "I moved to Rachelfurt", "Lives in Lake
+    Kristi", "originally from Bend", "sleeps near Five Points". The cue may open a sentence
+    ("Grew up in …"); the place must be capitalised. States and countries are not identifiers and are
+    skipped, and so are words that follow a cue without being places ("near Dr. Lee", "came from
+    Cardiology")."""
 
     name = "location_cue"
     _rx = re.compile(
-        r"\b(?:moved\s+to|move\s+to|moving\s+to|relocated\s+to|lives?\s+in|living\s+in|resides?\s+in|"
-        r"residing\s+in|located\s+in|born\s+in|grew\s+up\s+in|visiting|stationed\s+in|based\s+in)"
+        r"\b(?i:moved\s+(?:back\s+)?to|move\s+to|moving\s+to|relocated\s+to|lives?\s+in|living\s+in|"
+        r"resides?\s+in|residing\s+in|located\s+in|born\s+in|grew\s+up\s+in|raised\s+in|visiting|"
+        r"stationed\s+in|based\s+in|(?:originally|am|comes?|came|hails?)\s+from|"
+        r"drove\s+(?:in|up|down|over)\s+from|native\s+of|resident\s+of|"
+        r"(?:lives?|living|staying|stays|sleeps?|sleeping|works?|working|shelter)\s+"
+        r"(?:near|outside(?:\s+of)?)|"
+        r"(?:lives?|living|staying)\s+(?:over|out|up|down|back)\s+(?:in|by|near))"
         r"\s+(?P<place>[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2})"
     )
-    _cues = text_words((
+    _cues = fold_words((
         "move", "moving", "relocated", "live", "living", "reside", "residing", "located", "born", "grew",
-        "visiting", "stationed", "based",
+        "raised", "visiting", "stationed", "based", "from", "native", "resident", "near", "outside",
     ))  # fmt: skip
 
     def prefilter(self, doc: Doc) -> bool:
-        return doc.text_has_any(self._cues)  # the regex is case-sensitive
+        return doc.has_any(self._cues)
 
     def analyze(self, doc: Doc) -> list[Finding]:
         out: list[Finding] = []
@@ -284,12 +315,27 @@ class LocationCueRecognizer(Recognizer):
             low = place.lower()
             if low in US_STATES or low in COUNTRIES_AND_REGIONS or low in _NOT_PLACE:
                 continue
+            if all(w in _NOT_PLACE_WORDS for w in low.replace("-", " ").split()):
+                continue  # "came from Cardiology", "near Dr. Lee" ("Five Points" is a place)
             out.append(Finding(m.start("place"), m.end("place"), Entity.LOCATION, 0.7, self.name))
         return out
 
 
+# Capitalised words after "from", "near", "resident of" in notes that are not places.
+_NOT_PLACE_WORDS = (
+    CLINICAL_WORDS
+    | SERVICE_WORDS
+    | COMMON_WORDS
+    | STOP_WORDS
+    | CALENDAR_WORDS
+    | HONORIFICS
+    | LABEL_AND_PAYER_WORDS
+)
+
+
 class CountyRecognizer(Recognizer):
-    """Counties, parishes, boroughs and townships are geographic subdivisions below the state."""
+    """Counties, parishes, boroughs and townships are geographic subdivisions below the state. Said
+    in lower case ("we're out in marion county") the place is read after "in", "of" or "from"."""
 
     name = "county"
     triggers = ("county", "parish", "borough", "township", "city of", "town of", "village of")
@@ -299,8 +345,21 @@ class CountyRecognizer(Recognizer):
         r"|\b(?:County|Parish|Borough|Township|City|Town|Village)\s+of\s+"
         r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+){0,2}\b"
     )
+    _lower = re.compile(r"\b(?:in|of|from|for)\s+(?P<place>(?:[a-z]+[ -]){1,2}(?:county|parish))\b")
 
     def analyze(self, doc: Doc) -> list[Finding]:
-        return [
+        out = [
             Finding(m.start(), m.end(), Entity.LOCATION, 0.85, self.name) for m in self._rx.finditer(doc.text)
         ]
+        for m in self._lower.finditer(doc.text):
+            words = list(_WORD_RX.finditer(doc.text, m.start("place"), m.end("place")))[:-1]
+            # Only the words right before "county" name it: "in the same county", "of our county" do not.
+            while words and words[0].group() in _NOT_PLACE_WORDS:
+                words = words[1:]
+            if not words or any(w.group() in _NOT_PLACE_WORDS for w in words):
+                continue
+            out.append(Finding(words[0].start(), m.end("place"), Entity.LOCATION, 0.8, self.name))
+        return out
+
+
+_WORD_RX = re.compile(r"[a-z]+")
