@@ -17,16 +17,19 @@ from .types import Entity, Finding
 _GENERIC = {Entity.ID_NUMBER: 2, Entity.ORGANIZATION: 1, Entity.LOCATION: 1}
 
 
-def _merge_same_type(findings: list[Finding]) -> list[Finding]:
+def _merge_same_type(findings: list[Finding], text: str) -> list[Finding]:
     out: list[Finding] = []
     by_entity: dict[Entity, list[Finding]] = {}
     for f in findings:
         by_entity.setdefault(f.entity, []).append(f)
-    for group in by_entity.values():
+    for entity, group in by_entity.items():
         group.sort(key=lambda f: (f.start, -f.end))
         cur = group[0]
         for f in group[1:]:
-            if f.start < cur.end:  # overlap: union, keep the stronger reason
+            # Overlap: union, keep the stronger reason. Two names with only a space between them
+            # are one name found word by word ("Kestrel" + "Amundsen"): one token, so the words keep
+            # the value the rest of the text gives them and the space between them is not left raw.
+            if f.start < cur.end or (entity is Entity.PERSON and _space_only(text, cur.end, f.start)):
                 best = cur if cur.score >= f.score else f
                 cur = Finding(
                     cur.start, max(cur.end, f.end), cur.entity, max(cur.score, f.score), best.recognizer
@@ -36,6 +39,10 @@ def _merge_same_type(findings: list[Finding]) -> list[Finding]:
                 cur = f
         out.append(cur)
     return out
+
+
+def _space_only(text: str, start: int, end: int) -> bool:
+    return 0 < end - start <= 2 and text[start:end].strip(" \t") == ""
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -98,7 +105,7 @@ def resolve(findings: Iterable[Finding], text: str) -> list[Finding]:
     if len(items) <= 1:
         return items
     kept: list[Finding] = []
-    for cluster in _clusters(_merge_same_type(items)):
+    for cluster in _clusters(_merge_same_type(items, text)):
         if len(cluster) == 1:
             kept.append(cluster[0])
         else:
