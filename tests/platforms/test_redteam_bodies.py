@@ -592,6 +592,34 @@ def _messages_events(text: str) -> list[dict[str, Any]]:
     ]
 
 
+def _scripted_answer(api: str, text: str, *, stream: bool) -> tuple[int, Any]:
+    """The fake upstream's answer of ``text`` in ``api``'s shape: whole, or streamed a character
+    per event."""
+    if api == "responses":
+        events = _responses_events(text)
+        return 200, events if stream else events[-1]["response"]
+    if api == "messages":
+        if stream:
+            return 200, _messages_events(text)
+        return 200, {**_messages_events(text)[0]["message"], "content": [{"type": "text", "text": text}]}
+    if stream:
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "script"}
+        return 200, [
+            *(
+                {**chunk, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
+                for c in text
+            ),
+            {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        ]
+    return 200, {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "script",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+    }
+
+
 def _first_token(payload: dict[str, Any]) -> str:
     raw = json.dumps(payload)
     [token, *_] = [raw[t.start : t.end] for t in find_tokens(raw)]
@@ -670,20 +698,7 @@ def test_headers_and_metadata_do_not_weaken_the_policy(
     not read: the scanning policy still redacts invented PHI, and nothing raw goes upstream."""
 
     def script(payload: dict[str, Any]) -> tuple[int, Any]:
-        text = f"Hello {_first_token(payload)}. {_INVENTED}"
-        if api == "responses":
-            return 200, _responses_events(text)[-1]["response"]
-        if api == "messages":
-            return 200, {**_messages_events(text)[0]["message"], "content": [{"type": "text", "text": text}]}
-        return 200, {
-            "id": "c",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "script",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-            ],
-        }
+        return _scripted_answer(api, f"Hello {_first_token(payload)}. {_INVENTED}", stream=False)
 
     scripted.script = script
     said = f"I am {patient.name}, phone {patient.phone}."
@@ -789,32 +804,7 @@ def test_an_answer_resolves_only_its_own_request_tokens(
     foreign = _first_token(scripted.requests[since].json)
 
     def script(payload: dict[str, Any]) -> tuple[int, Any]:
-        text = f"Your email is {foreign}."
-        if api == "responses":
-            events = _responses_events(text)
-            return 200, events if payload.get("stream") else events[-1]["response"]
-        if api == "messages":
-            if payload.get("stream"):
-                return 200, _messages_events(text)
-            return 200, {**_messages_events(text)[0]["message"], "content": [{"type": "text", "text": text}]}
-        if payload.get("stream"):
-            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "script"}
-            return 200, [
-                *(
-                    {**chunk, "choices": [{"index": 0, "delta": {"content": c}, "finish_reason": None}]}
-                    for c in text
-                ),
-                {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
-            ]
-        return 200, {
-            "id": "c",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "script",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-            ],
-        }
+        return _scripted_answer(api, f"Your email is {foreign}.", stream=bool(payload.get("stream")))
 
     scripted.script = script
     body = {**_turn(api, "what is my email?", model="script"), "stream": stream}
